@@ -1,0 +1,21 @@
+//===- Passes.h - heed's compiler passes ------------------------*- C++ -*-===//
+#pragma once
+
+#include <memory>
+
+namespace mlir {
+class Pass;
+class PassManager;
+}  // namespace mlir
+
+namespace heed {
+
+/// heed-decompose: rewrites layer ops (embedding, positional_encoding, linear,
+/// feed_forward, attention) into primitives.
+std::unique_ptr<mlir::Pass> createDecomposePass();
+
+/// Registers every heed pass (and the upstream ones heed pipelines use) for
+/// textual pipelines (`heed-opt -heed-decompose`).
+void registerHeedPasses();
+
+}  // namespace heed

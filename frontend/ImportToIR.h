@@ -1,0 +1,42 @@
+//===- ImportToIR.h - model AST to heed-dialect IR -------------*- C++ -*-===//
+//
+// Resolves names, evaluates config, unrolls blocks and `repeat`, creates
+// parameters with deterministic dot-path names, checks every shape with the
+// shared rules (in the user's dimension names) and builds one `func.func
+// @forward` in the heed dialect. Every op gets the FileLineColLoc of the model
+// text it came from. Errors go to the MLIRContext's diagnostic handler.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "frontend/AST.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace llvm {
+class SourceMgr;
+}
+
+namespace heed {
+
+struct ImportOptions {
+  /// `--set key=value`: replaces (or adds) a config entry before evaluation.
+  std::map<std::string, std::string> overrides;
+  /// Binds the `batch` dimension. Otherwise: config `batch`, then `train { batch }`,
+  /// then kDefaultBatch.
+  std::optional<int64_t> batch;
+};
+
+constexpr int64_t kDefaultBatch = 8;
+
+/// Returns the module, or null after reporting at least one error.
+mlir::OwningOpRef<mlir::ModuleOp> importModel(const ast::Module &module, llvm::SourceMgr &sm,
+                                              mlir::MLIRContext &ctx,
+                                              const ImportOptions &options);
+
+}  // namespace heed

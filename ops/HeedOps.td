@@ -1,0 +1,326 @@
+//===- HeedOps.td - the heed dialect: one record per op ------*- tablegen -*-===//
+//
+// The op table of heed. Each record says what the op takes and returns; its
+// shape rule lives in ShapeRules.cpp (shared with the frontend), its verifier in
+// HeedOps.cpp. Layer ops (embedding, linear, attention, ...) are rewritten into
+// primitives by the heed-decompose pass.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HEED_OPS
+#define HEED_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Heed_Dialect : Dialect {
+  let name = "heed";
+  let cppNamespace = "::heed";
+  let summary = "transformer model graphs: primitives and layers";
+  let description = [{
+    Values are ranked tensors of f32 (activations, parameters), i32 (token ids)
+    or i1 (masks). Every op produced by the frontend carries the location of the
+    model-file text it came from.
+  }];
+}
+
+class Heed_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Heed_Dialect, mnemonic, traits> {
+  let hasVerifier = 1;
+}
+
+def Heed_F32Tensor : RankedTensorOf<[F32]>;
+def Heed_IdTensor : RankedTensorOf<[I32]>;
+def Heed_MaskTensor : RankedTensorOf<[I1]>;
+def Heed_F32Scalar : 0DTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Heed_BinaryOp<string mnemonic, string what>
+    : Heed_Op<mnemonic, [Pure]> {
+  let summary = what # ", with numpy broadcasting";
+  let arguments = (ins Heed_F32Tensor:$lhs, Heed_F32Tensor:$rhs);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let description = [{
+    Example: `%r = heed.}] # mnemonic # [{ %a, %b : (tensor<16x128x128xf32>, tensor<128x128xf32>) -> tensor<16x128x128xf32>`
+  }];
+}
+
+def AddOp : Heed_BinaryOp<"add", "elementwise sum">;
+def SubOp : Heed_BinaryOp<"sub", "elementwise difference">;
+def MulOp : Heed_BinaryOp<"mul", "elementwise product">;
+def DivOp : Heed_BinaryOp<"div", "elementwise quotient">;
+
+class Heed_CompareOp<string mnemonic, string what>
+    : Heed_Op<mnemonic, [Pure]> {
+  let summary = "elementwise " # what # " comparison giving a mask, with broadcasting";
+  let arguments = (ins RankedTensorOf<[F32, I32]>:$lhs, RankedTensorOf<[F32, I32]>:$rhs);
+  let results = (outs Heed_MaskTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def EqOp : Heed_CompareOp<"eq", "==">;
+def NeOp : Heed_CompareOp<"ne", "!=">;
+def LtOp : Heed_CompareOp<"lt", "<">;
+def LeOp : Heed_CompareOp<"le", "<=">;
+def GtOp : Heed_CompareOp<"gt", ">">;
+def GeOp : Heed_CompareOp<"ge", ">=">;
+
+def WhereOp : Heed_Op<"where", [Pure]> {
+  let summary = "cond ? a : b, all three broadcast together";
+  let arguments = (ins Heed_MaskTensor:$cond, Heed_F32Tensor:$a, Heed_F32Tensor:$b);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$cond `,` $a `,` $b attr-dict `:` functional-type(operands, results)";
+}
+
+class Heed_UnaryOp<string mnemonic, string what>
+    : Heed_Op<mnemonic, [Pure]> {
+  let summary = what;
+  let arguments = (ins Heed_F32Tensor:$x);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def NegOp : Heed_UnaryOp<"neg", "-x">;
+def ExpOp : Heed_UnaryOp<"exp", "e^x">;
+def LogOp : Heed_UnaryOp<"log", "natural logarithm">;
+def SqrtOp : Heed_UnaryOp<"sqrt", "square root">;
+def RsqrtOp : Heed_UnaryOp<"rsqrt", "1 / sqrt(x)">;
+def TanhOp : Heed_UnaryOp<"tanh", "hyperbolic tangent">;
+def ReluOp : Heed_UnaryOp<"relu", "max(x, 0)">;
+def GeluOp : Heed_UnaryOp<"gelu", "0.5 x (1 + erf(x / sqrt 2)), the exact GELU">;
+
+def GeluGradOp : Heed_Op<"gelu_grad", [Pure]> {
+  let summary = "dy * gelu'(x): the backward of gelu";
+  let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$dy);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x `,` $dy attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and layout
+//===----------------------------------------------------------------------===//
+
+def MatmulOp : Heed_Op<"matmul", [Pure]> {
+  let summary = "batched matrix product; leading dims broadcast";
+  let description = [{
+    `a[..., M, K] @ b[..., K, N] -> [..., M, N]`.
+    Example: `%y = heed.matmul %x, %w : (tensor<16x128x128xf32>, tensor<128x256xf32>) -> tensor<16x128x256xf32>`
+  }];
+  let arguments = (ins Heed_F32Tensor:$lhs, Heed_F32Tensor:$rhs);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def TransposeOp : Heed_Op<"transpose", [Pure]> {
+  let summary = "permutes dimensions: result dim i is operand dim perm[i]";
+  let arguments = (ins AnyRankedTensor:$x, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x $perm attr-dict `:` functional-type(operands, results)";
+}
+
+def ReshapeOp : Heed_Op<"reshape", [Pure]> {
+  let summary = "same elements in row-major order, new shape (the result type)";
+  let arguments = (ins AnyRankedTensor:$x);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def BroadcastOp : Heed_Op<"broadcast", [Pure]> {
+  let summary = "numpy broadcast_to the result type's shape";
+  let arguments = (ins AnyRankedTensor:$x);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def SumToOp : Heed_Op<"sum_to", [Pure]> {
+  let summary = "sums away the dims that broadcasting the result shape to x's added";
+  let description = [{ The gradient of broadcasting: `sum_to(broadcast(y)) == y * count`. }];
+  let arguments = (ins Heed_F32Tensor:$x);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+class Heed_ReduceOp<string mnemonic, string what>
+    : Heed_Op<mnemonic, [Pure]> {
+  let summary = what # " over one axis";
+  let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis, DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def SumOp : Heed_ReduceOp<"sum", "sum">;
+def MeanOp : Heed_ReduceOp<"mean", "mean">;
+def MaxOp : Heed_ReduceOp<"max", "maximum">;
+
+def SoftmaxOp : Heed_Op<"softmax", [Pure]> {
+  let summary = "exp(x - max) / sum(exp(x - max)) along an axis";
+  let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def LogSoftmaxOp : Heed_Op<"log_softmax", [Pure]> {
+  let summary = "x - max - log(sum(exp(x - max))) along an axis";
+  let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def LayerNormOp : Heed_Op<"layer_norm", [Pure]> {
+  let summary = "normalizes the last axis to zero mean, unit (biased) variance, then scales and shifts";
+  let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$beta,
+                   DefaultValuedAttr<F32Attr, "1e-5">:$eps);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)";
+}
+
+def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure]> {
+  let summary = "the backward of layer_norm: (dx, dgamma, dbeta)";
+  let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$dy,
+                   DefaultValuedAttr<F32Attr, "1e-5">:$eps);
+  let results = (outs Heed_F32Tensor:$dx, Heed_F32Tensor:$dgamma, Heed_F32Tensor:$dbeta);
+  let assemblyFormat = "$x `,` $gamma `,` $dy attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Embeddings, constants, randomness, loss
+//===----------------------------------------------------------------------===//
+
+def GatherOp : Heed_Op<"gather", [Pure]> {
+  let summary = "rows of table[V, D] at ids[...] -> [..., D]";
+  let arguments = (ins Heed_F32Tensor:$table, Heed_IdTensor:$ids);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$table `,` $ids attr-dict `:` functional-type(operands, results)";
+}
+
+def ScatterAddOp : Heed_Op<"scatter_add", [Pure]> {
+  let summary = "the backward of gather: out[V, D] with out[ids[i]] += dy[i]";
+  let arguments = (ins Heed_F32Tensor:$dy, Heed_IdTensor:$ids);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$dy `,` $ids attr-dict `:` functional-type(operands, results)";
+}
+
+def ConstantOp : Heed_Op<"constant", [Pure, ConstantLike, AllTypesMatch<["value", "result"]>]> {
+  let summary = "a dense constant tensor";
+  let arguments = (ins TypedAttrInterface:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def SinusoidalOp : Heed_Op<"sinusoidal", [Pure]> {
+  let summary = "the paper's positional table: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)";
+  let arguments = (ins);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def DropoutOp : Heed_Op<"dropout", []> {
+  let summary = "zeroes each element with probability p, scales the rest by 1/(1-p)";
+  let description = [{
+    The mask is a pure function of (seed, training step, element index), from a
+    counter-based generator: every backend and every resumed run sees the same
+    masks. Identity when not training.
+  }];
+  let arguments = (ins Heed_F32Tensor:$x, F32Attr:$p, I64Attr:$seed);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+}
+
+def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure]> {
+  let summary = "mean token cross-entropy with label smoothing and an ignored id";
+  let description = [{
+    Mean over positions whose target is not `ignore_index` (-1: none) of
+    `(1 - s) * -log p[t] + s * mean_c(-log p[c])`, as PyTorch computes it.
+  }];
+  let arguments = (ins Heed_F32Tensor:$logits, Heed_IdTensor:$targets,
+                   DefaultValuedAttr<F32Attr, "0.0">:$smoothing,
+                   DefaultValuedAttr<I64Attr, "-1">:$ignore_index);
+  let results = (outs Heed_F32Scalar:$result);
+  let assemblyFormat = "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
+}
+
+def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure]> {
+  let summary = "the backward of cross_entropy with respect to the logits";
+  let arguments = (ins Heed_F32Tensor:$logits, Heed_IdTensor:$targets, Heed_F32Scalar:$dloss,
+                   DefaultValuedAttr<F32Attr, "0.0">:$smoothing,
+                   DefaultValuedAttr<I64Attr, "-1">:$ignore_index);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$logits `,` $targets `,` $dloss attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters and layers (layers are decomposed by heed-decompose)
+//===----------------------------------------------------------------------===//
+
+def ParamOp : Heed_Op<"param", [Pure]> {
+  let summary = "a trainable parameter, named by its dot-path";
+  let description = [{
+    `init` says how it starts: `normal(std)`, `uniform(a, b)`, `zeros`, `ones`,
+    `load("file.npy")`. `frozen` parameters get no gradient.
+    Example: `%w = heed.param "decoder_layer.0.attention.w_q" {init = "uniform(-0.15, 0.15)"} : tensor<128x128xf32>`
+  }];
+  let arguments = (ins StrAttr:$name, StrAttr:$init, UnitAttr:$frozen);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+def EmbeddingOp : Heed_Op<"embedding", [Pure]> {
+  let summary = "layer: token ids to vectors (a gather from the table parameter)";
+  let arguments = (ins Heed_IdTensor:$ids, Heed_F32Tensor:$table);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, results)";
+}
+
+def PositionalEncodingOp : Heed_Op<"positional_encoding", [Pure]> {
+  let summary = "layer: [len, dim] position vectors, sinusoidal or learned";
+  let arguments = (ins Optional<Heed_F32Tensor>:$table, StrAttr:$kind);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "($table^)? attr-dict `:` functional-type(operands, results)";
+}
+
+def LinearOp : Heed_Op<"linear", [Pure]> {
+  let summary = "layer: x @ w + b";
+  let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$w, Optional<Heed_F32Tensor>:$b);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x `,` $w (`,` $b^)? attr-dict `:` functional-type(operands, results)";
+}
+
+def FeedForwardOp : Heed_Op<"feed_forward", [Pure]> {
+  let summary = "layer: linear, activation (relu or gelu), linear";
+  let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$w1, Heed_F32Tensor:$b1, Heed_F32Tensor:$w2,
+                   Heed_F32Tensor:$b2, StrAttr:$act);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$x `,` $w1 `,` $b1 `,` $w2 `,` $b2 attr-dict `:` functional-type(operands, results)";
+}
+
+def AttentionOp : Heed_Op<"attention", [Pure]> {
+  let summary = "layer: multi-head scaled dot-product attention with projections";
+  let description = [{
+    Self-attention when `q_in` and `kv_in` are the same value, cross-attention
+    otherwise. `causal` masks keys after the query position; `key_padding`
+    ([batch, kv_len], true = padding) masks padded keys. Scores are scaled by
+    1/sqrt(d_model / heads).
+  }];
+  let arguments = (ins Heed_F32Tensor:$q_in, Heed_F32Tensor:$kv_in,
+                   Heed_F32Tensor:$w_q, Heed_F32Tensor:$b_q, Heed_F32Tensor:$w_k, Heed_F32Tensor:$b_k,
+                   Heed_F32Tensor:$w_v, Heed_F32Tensor:$b_v, Heed_F32Tensor:$w_o, Heed_F32Tensor:$b_o,
+                   Optional<Heed_MaskTensor>:$key_padding,
+                   I64Attr:$heads, DefaultValuedAttr<BoolAttr, "false">:$causal);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = [{
+    $q_in `,` $kv_in `,` $w_q `,` $b_q `,` $w_k `,` $b_k `,` $w_v `,` $b_v `,` $w_o `,` $b_o
+    (`key_padding` $key_padding^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+#endif // HEED_OPS

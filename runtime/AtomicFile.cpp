@@ -1,0 +1,174 @@
+//===- AtomicFile.cpp - crash-safe file writes ----------------------------===//
+
+#include "runtime/AtomicFile.h"
+
+#include "runtime/Error.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <streambuf>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace heed::rt {
+
+namespace {
+
+std::string errnoText(int err) { return std::strerror(err); }
+
+/// A std::streambuf writing to a POSIX file descriptor. Remembers the first errno.
+class FdStreamBuf : public std::streambuf {
+public:
+  explicit FdStreamBuf(int fd) : fd_(fd), buf_(1 << 16) { setp(buf_.data(), buf_.data() + buf_.size()); }
+  int error() const { return error_; }
+
+  /// Writes out what is buffered; false on failure (error() has the errno).
+  bool flushBuffer() {
+    const char *p = pbase();
+    size_t n = (size_t)(pptr() - pbase());
+    while (n > 0 && !error_) {
+      ssize_t w = ::write(fd_, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        error_ = errno;
+        break;
+      }
+      p += w;
+      n -= (size_t)w;
+    }
+    setp(buf_.data(), buf_.data() + buf_.size());
+    return !error_;
+  }
+
+protected:
+  int_type overflow(int_type ch) override {
+    if (!flushBuffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  std::streamsize xsputn(const char *s, std::streamsize count) override {
+    std::streamsize done = 0;
+    while (done < count) {
+      std::streamsize room = epptr() - pptr();
+      if (room == 0) {
+        if (!flushBuffer()) return done;
+        continue;
+      }
+      std::streamsize k = std::min(room, count - done);
+      std::memcpy(pptr(), s + done, (size_t)k);
+      pbump((int)k);
+      done += k;
+    }
+    return done;
+  }
+  int sync() override { return flushBuffer() ? 0 : -1; }
+
+private:
+  int fd_;
+  int error_ = 0;
+  std::vector<char> buf_;
+};
+
+std::string parentDir(const std::string &path) {
+  std::filesystem::path p(path);
+  std::string dir = p.parent_path().string();
+  return dir.empty() ? std::string(".") : dir;
+}
+
+}  // namespace
+
+void writeFileAtomic(const std::string &path, const std::function<void(std::ostream &)> &writer) {
+  const std::string tmp = fmt::format("{}.tmp.{}", path, (long)::getpid());
+  auto fail = [&](const char *what, int err) {
+    throw Error(fmt::format("cannot write '{}': {} ({})", path, errnoText(err), what));
+  };
+
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) fail("creating the temporary file", errno);
+
+  // From here on, any failure removes the temporary file.
+  auto cleanup = [&] {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    ::unlink(tmp.c_str());
+  };
+  try {
+    FdStreamBuf sb(fd);
+    {
+      std::ostream os(&sb);
+      writer(os);
+      os.flush();
+      if (!os.good() || !sb.flushBuffer())
+        fail("writing", sb.error() ? sb.error() : EIO);
+    }
+    if (::fsync(fd) != 0) fail("fsync", errno);
+    int rc = ::close(fd);
+    fd = -1;
+    if (rc != 0) fail("close", errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", errno);
+  } catch (...) {
+    cleanup();
+    throw;
+  }
+
+  // The new file is in place; make the rename durable. Some filesystems do not
+  // support fsync on directories (EINVAL): that is not an error.
+  const std::string dir = parentDir(path);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) fail("opening the directory to fsync it", errno);
+  if (::fsync(dfd) != 0 && errno != EINVAL && errno != EROFS) {
+    int err = errno;
+    ::close(dfd);
+    fail("fsync of the directory", err);
+  }
+  ::close(dfd);
+}
+
+void writeFileAtomic(const std::string &path, std::string_view bytes) {
+  writeFileAtomic(path, [&](std::ostream &os) { os.write(bytes.data(), (std::streamsize)bytes.size()); });
+}
+
+std::string readWholeFile(const std::string &path, const char *what) {
+  auto fail = [&](int err) {
+    throw Error(fmt::format("cannot read {} '{}': {}", what, path, errnoText(err)));
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    fail(err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    fail(EISDIR);
+  }
+  std::string out;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve((size_t)st.st_size);
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      fail(err);
+    }
+    if (r == 0) break;
+    out.append(buf, (size_t)r);
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace heed::rt

@@ -1,0 +1,38 @@
+//===- AtomicFile.h - crash-safe file writes and whole-file reads -*- C++ -*-===//
+//
+// writeFileAtomic writes `path` so that a reader (or a crash, or a full disk)
+// only ever sees the old contents or the complete new contents, never a
+// half-written file:
+//
+//   1. write to `<path>.tmp.<pid>` in the same directory (same filesystem),
+//   2. fsync that file, close it,
+//   3. rename it over `path` (atomic on POSIX),
+//   4. fsync the directory so the rename itself is durable.
+//
+// On any failure the temporary file is removed. I/O failures throw rt::Error
+// naming the path and the errno text; an exception thrown by the writer
+// callback is propagated unchanged (after the clean-up).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace heed::rt {
+
+/// Streams the new contents through `writer`. The stream is unbuffered-to-disk
+/// until the writer returns; if the stream goes bad or the writer throws, the
+/// old file (if any) is left untouched.
+void writeFileAtomic(const std::string &path, const std::function<void(std::ostream &)> &writer);
+
+/// Byte-buffer variant.
+void writeFileAtomic(const std::string &path, std::string_view bytes);
+
+/// Reads a whole file. Errors (missing, unreadable, a directory) throw rt::Error
+/// "cannot read <what> '<path>': <errno text>".
+std::string readWholeFile(const std::string &path, const char *what = "file");
+
+}  // namespace heed::rt

@@ -1,0 +1,78 @@
+//===- Checkpoint.h - safetensors checkpoints -------------------*- C++ -*-===//
+//
+// The safetensors format (https://github.com/huggingface/safetensors):
+//
+//   8 bytes   N, the header length, unsigned little-endian
+//   N bytes   a JSON object:
+//               {"<name>": {"dtype": "F32"|"I32"|"I64"|"BOOL", "shape": [..],
+//                           "data_offsets": [begin, end]}, ...,
+//                "__metadata__": {"<key>": "<string value>", ...}}
+//             padded with trailing spaces so the data starts 8-byte aligned
+//   rest      the tensors' raw little-endian bytes; offsets are relative to the
+//             start of this section, which they cover exactly (no holes, no
+//             overlaps, no trailing bytes).
+//
+// loadCheckpoint validates all of that and throws rt::Error
+// "checkpoint '<path>': <what is wrong>" on any violation.
+//
+// Training state (saveTrainingState / loadTrainingState) stores each parameter
+// as "param/<name>" and, when the optimizer has allocated them, its Adam moments
+// as "adam_m/<name>" and "adam_v/<name>".
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/ParamStore.h"
+#include "runtime/Tensor.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heed::rt {
+
+struct Checkpoint {
+  std::map<std::string, Tensor> tensors;
+  std::vector<std::string> order;  // tensor names by data offset (= save order for heed's files)
+  std::map<std::string, std::string> metadata;
+  std::string path;  // set by loadCheckpoint; used in loadTrainingState's errors
+};
+
+/// Writes a safetensors file atomically (writeFileAtomic). Tensors are written in
+/// the given order. Throws on duplicate or empty names, the reserved name
+/// "__metadata__", or an undefined tensor.
+void saveCheckpoint(const std::string &path,
+                    const std::vector<std::pair<std::string, const Tensor *>> &tensors,
+                    const std::map<std::string, std::string> &metadata = {});
+
+/// Reads and validates a safetensors file.
+Checkpoint loadCheckpoint(const std::string &path);
+
+/// "ckpt-<step>.safetensors"
+std::string checkpointFileName(int64_t step);
+
+/// A file is returned as is. For a directory: the file named by its `latest`
+/// text file if there is one, else the `ckpt-<step>.safetensors` with the highest
+/// step. Throws if the path does not exist, `latest` names a missing file, or the
+/// directory holds no checkpoint.
+std::string resolveCheckpointPath(const std::string &fileOrDir);
+
+/// Atomically writes `dir/latest` containing `fileName` (a name inside dir).
+void writeLatestMarker(const std::string &dir, const std::string &fileName);
+
+/// Saves every parameter as param/<name> (store order), then adam_m/<name> and
+/// adam_v/<name> for the parameters whose optimizer state is allocated.
+void saveTrainingState(const std::string &path, const ParamStore &store,
+                       const std::map<std::string, std::string> &metadata = {});
+
+/// Loads a training state into `store`. Every parameter of the store must be in
+/// the checkpoint with the same shape, and the checkpoint may not hold param/
+/// tensors the store lacks; errors name the parameter and both shapes. With
+/// `withOptimizer`, the adam_m/adam_v tensors present are loaded (checked the
+/// same way; a parameter without them starts with fresh state); without it, all
+/// optimizer state is reset. Everything is checked before anything is changed.
+void loadTrainingState(const Checkpoint &ckpt, ParamStore &store, bool withOptimizer);
+
+}  // namespace heed::rt

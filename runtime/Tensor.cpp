@@ -1,0 +1,136 @@
+//===- Tensor.cpp - the runtime's dense tensor ----------------------------===//
+
+#include "runtime/Tensor.h"
+
+#include "runtime/Error.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace heed::rt {
+
+size_t dtypeSize(DType t) {
+  switch (t) {
+  case DType::F32: return 4;
+  case DType::I32: return 4;
+  case DType::I64: return 8;
+  case DType::Bool: return 1;
+  }
+  throw Error("dtypeSize: invalid dtype");
+}
+
+const char *dtypeName(DType t) {
+  switch (t) {
+  case DType::F32: return "f32";
+  case DType::I32: return "i32";
+  case DType::I64: return "i64";
+  case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+int64_t numElements(const Shape &s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shapeToString(const Shape &s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  for (int64_t d : shape_)
+    if (d < 0)
+      throw Error(fmt::format("Tensor: negative dimension in shape {}", shapeToString(shape_)));
+  size_t n = bytes();
+  // Always allocate at least one byte so that an empty tensor is still defined().
+  // `new T[n]()` value-initialises, i.e. zero-fills.
+  storage_ = std::shared_ptr<uint8_t[]>(new uint8_t[n ? n : 1]());
+}
+
+Tensor Tensor::scalarF32(float v) {
+  Tensor t(DType::F32, {});
+  t.f32()[0] = v;
+  return t;
+}
+
+Tensor Tensor::fromF32(Shape shape, const std::vector<float> &values) {
+  Tensor t(DType::F32, std::move(shape));
+  if ((int64_t)values.size() != t.size())
+    throw Error(fmt::format("Tensor::fromF32: {} values for shape {}", values.size(),
+                            shapeToString(t.shape())));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+Tensor Tensor::fromI32(Shape shape, const std::vector<int32_t> &values) {
+  Tensor t(DType::I32, std::move(shape));
+  if ((int64_t)values.size() != t.size())
+    throw Error(fmt::format("Tensor::fromI32: {} values for shape {}", values.size(),
+                            shapeToString(t.shape())));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(int32_t));
+  return t;
+}
+
+namespace {
+[[noreturn]] void badAccess(const char *accessor, DType actual) {
+  throw Error(fmt::format("Tensor::{}() on a {} tensor", accessor, dtypeName(actual)));
+}
+}  // namespace
+
+float *Tensor::f32() {
+  if (dtype_ != DType::F32) badAccess("f32", dtype_);
+  return reinterpret_cast<float *>(storage_.get());
+}
+const float *Tensor::f32() const {
+  if (dtype_ != DType::F32) badAccess("f32", dtype_);
+  return reinterpret_cast<const float *>(storage_.get());
+}
+int32_t *Tensor::i32() {
+  if (dtype_ != DType::I32) badAccess("i32", dtype_);
+  return reinterpret_cast<int32_t *>(storage_.get());
+}
+const int32_t *Tensor::i32() const {
+  if (dtype_ != DType::I32) badAccess("i32", dtype_);
+  return reinterpret_cast<const int32_t *>(storage_.get());
+}
+int64_t *Tensor::i64() {
+  if (dtype_ != DType::I64) badAccess("i64", dtype_);
+  return reinterpret_cast<int64_t *>(storage_.get());
+}
+const int64_t *Tensor::i64() const {
+  if (dtype_ != DType::I64) badAccess("i64", dtype_);
+  return reinterpret_cast<const int64_t *>(storage_.get());
+}
+uint8_t *Tensor::b8() {
+  if (dtype_ != DType::Bool) badAccess("b8", dtype_);
+  return storage_.get();
+}
+const uint8_t *Tensor::b8() const {
+  if (dtype_ != DType::Bool) badAccess("b8", dtype_);
+  return storage_.get();
+}
+
+Tensor Tensor::reshaped(Shape newShape) const {
+  if (numElements(newShape) != size())
+    throw Error(fmt::format("Tensor::reshaped: cannot reshape {} ({} elements) to {} ({} elements)",
+                            shapeToString(shape_), size(), shapeToString(newShape),
+                            numElements(newShape)));
+  for (int64_t d : newShape)
+    if (d < 0)
+      throw Error(fmt::format("Tensor::reshaped: negative dimension in {}", shapeToString(newShape)));
+  Tensor t = *this;
+  t.shape_ = std::move(newShape);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  if (!defined()) return Tensor();
+  Tensor t(dtype_, shape_);
+  if (bytes()) std::memcpy(t.raw(), raw(), bytes());
+  return t;
+}
+
+}  // namespace heed::rt

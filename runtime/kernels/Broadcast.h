@@ -1,0 +1,87 @@
+//===- Broadcast.h - strided loop helpers (internal) ------------*- C++ -*-===//
+//
+// Not part of the public API: shared by the kernel .cpp files.
+//
+// forEachRow walks an N-operand strided iteration space row by row. Every
+// operand k has an element stride per dimension of the iteration shape (0 for a
+// broadcast dim). Size-1 dims are dropped and adjacent dims that are contiguous
+// for every operand are merged, so e.g. a same-shape binary op is one row of
+// numElements elements. The callback receives, per row, the operand offsets,
+// the operand strides along the row, and the row length; the inner loop is then
+// a plain (vectorisable) loop.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Error.h"
+#include "runtime/Tensor.h"
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace heed::rt::ref::detail {
+
+using Strides = std::vector<int64_t>;
+
+/// Row-major element strides of a contiguous tensor.
+Strides contiguousStrides(const Shape &shape);
+
+/// Strides to read a contiguous tensor of shape `in` as if broadcast to `out`
+/// (aligned to out's rank; 0 on added or stretched dims). Throws if `in` does not
+/// broadcast to `out`.
+Strides broadcastStrides(const Shape &in, const Shape &out, const char *op);
+
+/// Normalise a possibly negative axis; throws if out of range.
+int64_t normAxis(int64_t axis, int64_t rank, const char *op);
+
+/// Throws Error unless t is defined and has dtype `want`.
+void expectDType(const Tensor &t, DType want, const char *op, const char *operand);
+
+template <size_t N, class F>
+void forEachRow(const Shape &shape, const std::array<Strides, N> &strides, F &&f) {
+  int64_t total = numElements(shape);
+  if (total == 0) return;
+  Shape dims;
+  std::vector<std::array<int64_t, N>> st;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    std::array<int64_t, N> s;
+    for (size_t k = 0; k < N; ++k) s[k] = strides[k][d];
+    if (!dims.empty()) {
+      bool merge = true;
+      for (size_t k = 0; k < N; ++k)
+        if (st.back()[k] != s[k] * shape[d]) merge = false;
+      if (merge) {
+        dims.back() *= shape[d];
+        st.back() = s;
+        continue;
+      }
+    }
+    dims.push_back(shape[d]);
+    st.push_back(s);
+  }
+  std::array<int64_t, N> off{};
+  if (dims.empty()) {
+    std::array<int64_t, N> zero{};
+    f(off, zero, int64_t(1));
+    return;
+  }
+  const int64_t r = (int64_t)dims.size();
+  const int64_t n = dims[r - 1];
+  const std::array<int64_t, N> inner = st[r - 1];
+  std::vector<int64_t> idx(r, 0);
+  const int64_t rows = total / n;
+  for (int64_t row = 0; row < rows; ++row) {
+    f(off, inner, n);
+    for (int64_t d = r - 2; d >= 0; --d) {
+      ++idx[d];
+      for (size_t k = 0; k < N; ++k) off[k] += st[d][k];
+      if (idx[d] < dims[d]) break;
+      for (size_t k = 0; k < N; ++k) off[k] -= st[d][k] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace heed::rt::ref::detail

@@ -1,0 +1,141 @@
+//===- Reference.h - reference kernels, one per op --------------*- C++ -*-===//
+//
+// Plain-loop implementations of every op in the op table (docs/ARCHITECTURE.md),
+// forward and the fused backward ops. Used by the interpreter and as the oracle
+// for faster backends.
+//
+// Conventions:
+//   * Kernels never write into their inputs; every result is a fresh tensor,
+//     except reshape(), which returns a view sharing the input's storage (like
+//     Tensor::reshaped). Only the optimizer updates (adamUpdate, sgdUpdate,
+//     scaleInPlace) mutate, and only the tensors passed by non-const reference.
+//   * Float tensors are f32; ids are i32; masks are Bool (one byte, 0/1).
+//   * Broadcasting is numpy's: align trailing dims; a dim of 1 stretches.
+//   * Axes may be negative (counted from the end).
+//   * Sums in reductions, sum_to, softmax, layer_norm and cross_entropy are
+//     accumulated in double.
+//   * Invalid arguments throw heed::rt::Error naming the op and the shapes.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Error.h"
+#include "runtime/Tensor.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace heed::rt::ref {
+
+//===--- Shapes -----------------------------------------------------------===//
+
+/// numpy broadcast of two shapes; throws Error naming `op` if incompatible.
+Shape broadcastShapes(const Shape &a, const Shape &b, const char *op = "broadcast");
+
+//===--- Elementwise ------------------------------------------------------===//
+
+enum class BinaryKind { Add, Sub, Mul, Div };
+enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
+enum class UnaryKind { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Relu, Gelu };
+
+/// a op b with broadcasting. f32 x f32 -> f32, or i32 x i32 -> i32 (Div truncates
+/// toward zero; integer division by zero throws).
+Tensor binary(BinaryKind kind, const Tensor &a, const Tensor &b);
+/// a cmp b with broadcasting -> Bool. Operands have the same dtype (f32, i32 or bool).
+Tensor compare(CompareKind kind, const Tensor &a, const Tensor &b);
+/// cond ? a : b, all three broadcast. cond is Bool; a and b have the same dtype (f32 or i32).
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b);
+/// Elementwise on f32 (Neg also accepts i32). Gelu is the exact erf form 0.5x(1+erf(x/sqrt2)).
+Tensor unary(UnaryKind kind, const Tensor &x);
+/// dy * gelu'(x), gelu'(x) = Phi(x) + x phi(x). x and dy have the same shape.
+Tensor geluGrad(const Tensor &x, const Tensor &dy);
+
+//===--- Matmul -----------------------------------------------------------===//
+
+/// a[..., M, K] @ b[..., K, N] -> [..., M, N]; both rank >= 2; batch dims broadcast.
+Tensor matmul(const Tensor &a, const Tensor &b);
+
+//===--- Shape ops (any dtype) --------------------------------------------===//
+
+/// Result dim i = x dim perm[i]. perm must be a permutation of [0, rank).
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm);
+/// Same element count, row-major. Returns a view sharing x's storage.
+Tensor reshape(const Tensor &x, const Shape &shape);
+/// numpy broadcast_to.
+Tensor broadcastTo(const Tensor &x, const Shape &shape);
+/// The gradient of broadcastTo: sums x over the dims that broadcasting `shape` to
+/// x.shape() added or stretched. f32 only. `shape` must broadcast to x.shape().
+Tensor sumTo(const Tensor &x, const Shape &shape);
+
+//===--- Reductions -------------------------------------------------------===//
+
+enum class ReduceKind { Sum, Mean, Max };
+
+/// Reduce f32 x over one axis. Mean and Max of an empty axis throw. Max propagates NaN.
+Tensor reduce(ReduceKind kind, const Tensor &x, int64_t axis, bool keepdim);
+
+//===--- Softmax ----------------------------------------------------------===//
+
+/// Numerically stable (subtracts the max along the axis). A row that is entirely
+/// -inf gives NaN, as in PyTorch.
+Tensor softmax(const Tensor &x, int64_t axis);
+Tensor logSoftmax(const Tensor &x, int64_t axis);
+
+//===--- Embeddings -------------------------------------------------------===//
+
+/// table[V, D] (f32), ids[...] (i32) -> [..., D]. Ids outside [0, V) throw.
+Tensor gather(const Tensor &table, const Tensor &ids);
+/// The gradient of gather: dy[..., D], ids[...] -> out[rows, D], out[ids[i]] += dy[i].
+Tensor scatterAdd(const Tensor &dy, const Tensor &ids, int64_t rows);
+/// [len, dim]: PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(same).
+Tensor sinusoidal(int64_t len, int64_t dim);
+
+//===--- Dropout ----------------------------------------------------------===//
+
+/// Keeps element i iff uniform01(seed, step, i) >= p, scaling kept ones by 1/(1-p).
+/// p == 0 -> copy; p == 1 -> zeros; p outside [0, 1] throws. The mask depends only
+/// on (seed, step, flat index), so the backward pass is dropout(dy, p, seed, step).
+Tensor dropout(const Tensor &x, float p, uint64_t seed, uint64_t step);
+
+//===--- Layer norm -------------------------------------------------------===//
+
+/// Over the last axis, biased variance: (x - mean) / sqrt(var + eps) * gamma + beta.
+Tensor layerNorm(const Tensor &x, const Tensor &gamma, const Tensor &beta, float eps);
+
+struct LayerNormGrads {
+  Tensor dx;      // same shape as x
+  Tensor dgamma;  // [D]
+  Tensor dbeta;   // [D]
+};
+LayerNormGrads layerNormGrad(const Tensor &x, const Tensor &gamma, const Tensor &dy, float eps);
+
+//===--- Loss -------------------------------------------------------------===//
+
+/// logits[..., V] (f32), targets[...] (i32) -> f32 scalar (shape []).
+/// Mean over non-ignored positions of (1-s) * -log p[t] + s * mean_c(-log p[c]);
+/// 0 if every position is ignored. ignoreIndex == -1 means none is ignored;
+/// otherwise positions whose target equals ignoreIndex are skipped. Other targets
+/// outside [0, V) throw.
+Tensor crossEntropy(const Tensor &logits, const Tensor &targets, float smoothing,
+                    int64_t ignoreIndex);
+/// d crossEntropy / d logits, times the scalar dloss (any shape with one element).
+Tensor crossEntropyGrad(const Tensor &logits, const Tensor &targets, const Tensor &dloss,
+                        float smoothing, int64_t ignoreIndex);
+
+//===--- Optimizers (in place) --------------------------------------------===//
+
+/// One Adam/AdamW step, in place on param, m, v (all f32, same shape as grad):
+///   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+///   param -= lr * weightDecay * param            (decoupled weight decay, AdamW)
+///   param -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps)
+/// step is 1-based. weightDecay == 0 gives plain Adam.
+void adamUpdate(Tensor &param, Tensor &m, Tensor &v, const Tensor &grad, float lr, float beta1,
+                float beta2, float eps, float weightDecay, int64_t step);
+/// param -= lr * grad.
+void sgdUpdate(Tensor &param, const Tensor &grad, float lr);
+/// sqrt of the sum of squares of every element of every (f32) tensor; for clipping.
+float globalNorm(const std::vector<const Tensor *> &tensors);
+/// x *= factor, in place (f32); e.g. gradient clipping by globalNorm.
+void scaleInPlace(Tensor &x, float factor);
+
+}  // namespace heed::rt::ref

@@ -1,0 +1,22 @@
+# lit configuration for heed's IR and CLI tests.
+import os
+import lit.formats
+
+config.name = "heed"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".heed", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+
+site = lit_config.params.get("heed_site_config")
+if site:
+    lit_config.load_config(config, site)
+else:
+    lit_config.fatal("run through ctest (it passes heed_site_config)")
+
+config.test_exec_root = os.path.join(os.path.dirname(site), "out")
+config.environment["PATH"] = os.pathsep.join(
+    [config.heed_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "/usr/bin:/bin")])
+config.substitutions.append(("%examples", os.path.join(config.heed_source_dir, "examples")))
+config.substitutions.append(("%heed", os.path.join(config.heed_tools_dir, "heed")))
+# Model files that are inputs of other tests, not tests themselves.
+config.excludes = ["Inputs"]

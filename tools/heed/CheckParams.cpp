@@ -1,0 +1,139 @@
+//===- CheckParams.cpp - `heed check` and `heed params` -------------------===//
+
+#include "tools/heed/Commands.h"
+#include "tools/heed/ModelLoader.h"
+
+#include "ops/HeedDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace mlir;
+
+namespace heed {
+
+/// Loads the model, or returns an exit code (1) after errors were printed.
+static bool loadModel(const ModelArgs &m, ModelLoader &loader, LoadedModel &out) {
+  ImportOptions opts;
+  if (!parseOverrides(m.sets, opts)) return false;
+  if (m.batch > 0) opts.batch = m.batch;
+  out = loader.load(m.path, opts);
+  return (bool)out.module;
+}
+
+/// Shared by check/params/emit: `--verify-diagnostics` turns the run into a test of the
+/// `# expected-error` annotations in the model file.
+int finishVerify(ModelLoader &loader) {
+  if (loader.verified()) return 0;
+  return 1;
+}
+
+struct ParamInfo {
+  std::string name, init;
+  std::vector<int64_t> shape;
+  std::vector<std::string> dims;
+  int64_t count;
+  bool frozen;
+};
+
+static std::vector<ParamInfo> collectParams(ModuleOp module) {
+  std::vector<ParamInfo> out;
+  module.walk([&](ParamOp p) {
+    ParamInfo info;
+    info.name = p.getName().str();
+    info.init = p.getInit().str();
+    info.frozen = p.getFrozen();
+    auto shape = p.getType().getShape();
+    info.shape.assign(shape.begin(), shape.end());
+    info.count = 1;
+    for (int64_t d : shape) info.count *= d;
+    out.push_back(info);
+  });
+  return out;
+}
+
+static std::string shapeStr(const std::vector<int64_t> &s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+static std::string withThousands(int64_t n) {
+  std::string s = std::to_string(n), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
+}
+
+int runCheck(const ModelArgs &m) {
+  ModelLoader loader(m.verifyDiagnostics);
+  LoadedModel model;
+  bool ok = loadModel(m, loader, model);
+  if (m.verifyDiagnostics) return finishVerify(loader);
+  if (!ok) return 1;
+  ModuleOp mod = *model.module;
+  auto fn = mod.lookupSymbol<func::FuncOp>("forward");
+  int64_t ops = 0, layers = 0;
+  fn.walk([&](Operation *op) {
+    if (isa<HeedDialect>(op->getDialect()) && !isa<ParamOp>(op)) ++ops;
+    if (isa<EmbeddingOp, PositionalEncodingOp, LinearOp, FeedForwardOp, AttentionOp, LayerNormOp>(op))
+      ++layers;
+  });
+  std::vector<ParamInfo> params = collectParams(mod);
+  int64_t total = 0;
+  for (auto &p : params) total += p.count;
+  bool trainable = false;
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    if (fn.getResultAttr(i, "heed.loss")) trainable = true;
+  int64_t batch = cast<IntegerAttr>(cast<DictionaryAttr>(mod->getAttr("heed.config")).get("batch")).getInt();
+  llvm::outs() << llvm::formatv("{0}: ok: model {1}, {2} inputs, {3} outputs, {4} parameter tensors "
+                                "({5} values), {6} ops ({7} layers), batch {8}, {9}\n",
+                                m.path, mod->getAttrOfType<StringAttr>("heed.model").getValue(),
+                                fn.getNumArguments(), fn.getNumResults() - (trainable ? 1 : 0),
+                                params.size(), withThousands(total), ops, layers, batch,
+                                trainable ? "trainable (minimize)" : "inference only");
+  return 0;
+}
+
+int runParams(const ModelArgs &m, bool json) {
+  ModelLoader loader(m.verifyDiagnostics);
+  LoadedModel model;
+  bool ok = loadModel(m, loader, model);
+  if (m.verifyDiagnostics) return finishVerify(loader);
+  if (!ok) return 1;
+  std::vector<ParamInfo> params = collectParams(*model.module);
+  int64_t total = 0;
+  for (auto &p : params) total += p.count;
+  if (json) {
+    nlohmann::json out = nlohmann::json::object();
+    out["model"] = model.module->getOperation()->getAttrOfType<StringAttr>("heed.model").str();
+    out["total"] = total;
+    out["params"] = nlohmann::json::array();
+    for (auto &p : params)
+      out["params"].push_back({{"name", p.name}, {"shape", p.shape}, {"count", p.count},
+                               {"init", p.init}, {"frozen", p.frozen}});
+    llvm::outs() << out.dump(2) << "\n";
+    return 0;
+  }
+  size_t w = 4;
+  for (auto &p : params) w = std::max(w, p.name.size());
+  auto row = [&](const std::string &name, const std::string &shape, const std::string &count,
+                 const std::string &init) {
+    llvm::outs() << llvm::left_justify(name, w) << "  " << llvm::left_justify(shape, 14) << " "
+                 << llvm::right_justify(count, 12) << "  " << init << "\n";
+  };
+  row("name", "shape", "count", "init");
+  for (auto &p : params)
+    row(p.name, shapeStr(p.shape), withThousands(p.count), p.init + (p.frozen ? " (frozen)" : ""));
+  llvm::outs() << llvm::formatv("{0} parameter tensors, {1} values ({2:f2} MiB as f32)\n",
+                                params.size(), withThousands(total), total * 4.0 / (1 << 20));
+  return 0;
+}
+
+}  // namespace heed

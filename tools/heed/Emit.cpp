@@ -1,0 +1,107 @@
+//===- Emit.cpp - `heed emit --stage S`: show any stage of the pipeline ---===//
+
+#include "tools/heed/Commands.h"
+#include "tools/heed/ModelLoader.h"
+
+#include "compiler/passes/Passes.h"
+#include "frontend/Parser.h"
+#include "ops/HeedDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace mlir;
+
+namespace heed {
+
+int finishVerify(ModelLoader &loader);
+
+static const char *kStages = "ast, graph, decomposed, dot";
+
+/// Graphviz: one node per op (mnemonic and result shape), edges along operands.
+static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
+  std::map<Operation *, int> ids;
+  os << "digraph \"" << fn.getName() << "\" {\n  node [shape=box, fontname=\"monospace\"];\n";
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    auto name = fn.getArgAttrOfType<StringAttr>(i, "heed.name");
+    os << "  arg" << i << " [shape=oval, label=\"" << (name ? name.getValue() : "arg") << "\\n"
+       << fn.getArgument(i).getType() << "\"];\n";
+  }
+  int next = 0;
+  fn.walk([&](Operation *op) {
+    if (isa<func::FuncOp>(op)) return;
+    int id = ids[op] = next++;
+    std::string label = op->getName().getStringRef().str();
+    if (auto p = dyn_cast<ParamOp>(op)) label = "param " + p.getName().str();
+    os << "  n" << id << " [label=\"" << label;
+    for (Type t : op->getResultTypes()) os << "\\n" << t;
+    os << "\"" << (isa<ParamOp>(op) ? ", style=filled, fillcolor=lightyellow" : "") << "];\n";
+    for (Value v : op->getOperands()) {
+      if (auto arg = dyn_cast<BlockArgument>(v))
+        os << "  arg" << arg.getArgNumber() << " -> n" << id << ";\n";
+      else
+        os << "  n" << ids[v.getDefiningOp()] << " -> n" << id << ";\n";
+    }
+  });
+  os << "}\n";
+}
+
+int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
+            bool locations) {
+  static const char *stages[] = {"ast", "graph", "decomposed", "dot"};
+  if (std::find(std::begin(stages), std::end(stages), stage) == std::end(stages)) {
+    llvm::errs() << "error: unknown stage '" << stage << "' (stages: " << kStages << ")\n";
+    return 1;
+  }
+  ModelLoader loader(m.verifyDiagnostics);
+
+  std::string err;
+  auto out = mlir::openOutputFile(output.empty() ? "-" : output, &err);
+  if (!out) {
+    llvm::errs() << "error: " << err << "\n";
+    return 1;
+  }
+  if (stage == "ast") {
+    auto ast = loader.parse(m.path);
+    if (m.verifyDiagnostics) return finishVerify(loader);
+    if (!ast) return 1;
+    printAST(*ast, loader.sourceMgr(), out->os());
+    out->keep();
+    return 0;
+  }
+  ImportOptions opts;
+  if (!parseOverrides(m.sets, opts)) return 1;
+  if (m.batch > 0) opts.batch = m.batch;
+  LoadedModel model = loader.load(m.path, opts);
+  if (m.verifyDiagnostics) return finishVerify(loader);
+  if (!model.module) return 1;
+  ModuleOp mod = *model.module;
+
+  if (stage == "decomposed" || stage == "dot") {
+    PassManager pm(&loader.context());
+    pm.addNestedPass<func::FuncOp>(createDecomposePass());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    if (failed(pm.run(mod))) return 1;
+  }
+  if (stage == "dot") {
+    printDot(mod.lookupSymbol<func::FuncOp>("forward"), out->os());
+  } else {
+    OpPrintingFlags flags;
+    if (locations) flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    mod.print(out->os(), flags);
+    out->os() << "\n";
+  }
+  out->keep();
+  return 0;
+}
+
+}  // namespace heed

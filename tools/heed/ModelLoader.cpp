@@ -1,0 +1,99 @@
+//===- ModelLoader.cpp ----------------------------------------------------===//
+
+#include "tools/heed/ModelLoader.h"
+
+#include "frontend/Diagnostics.h"
+#include "frontend/Parser.h"
+#include "ops/HeedDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace heed {
+
+struct ModelLoader::Handler {
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> printer;
+  std::unique_ptr<mlir::SourceMgrDiagnosticVerifierHandler> verifier;
+};
+
+ModelLoader::ModelLoader(bool verifyDiagnostics)
+    : verify(verifyDiagnostics), handler(std::make_unique<Handler>()) {
+  mlir::DialectRegistry registry;
+  registerHeedDialects(registry);
+  ctx.appendDialectRegistry(registry);
+  ctx.loadAllAvailableDialects();
+  if (!verify) handler->printer = std::make_unique<mlir::SourceMgrDiagnosticHandler>(sm, &ctx);
+}
+
+ModelLoader::~ModelLoader() = default;
+
+bool ModelLoader::verified() {
+  return handler->verifier && mlir::succeeded(handler->verifier->verify());
+}
+
+namespace {
+/// Parser errors become MLIR diagnostics at FileLineColLocs: one printing path.
+class MlirDiagSink : public DiagSink {
+public:
+  MlirDiagSink(mlir::MLIRContext &ctx, llvm::SourceMgr &sm) : ctx(ctx), sm(sm) {}
+
+protected:
+  void report(llvm::SMLoc l, const llvm::Twine &msg, bool isError) override {
+    mlir::Location loc = mlir::UnknownLoc::get(&ctx);
+    if (unsigned buf = sm.FindBufferContainingLoc(l)) {
+      auto lc = sm.getLineAndColumn(l, buf);
+      loc = mlir::FileLineColLoc::get(&ctx, sm.getMemoryBuffer(buf)->getBufferIdentifier(),
+                                      lc.first, lc.second);
+    }
+    ctx.getDiagEngine().emit(loc, isError ? mlir::DiagnosticSeverity::Error
+                                          : mlir::DiagnosticSeverity::Note)
+        << msg.str();
+  }
+
+private:
+  mlir::MLIRContext &ctx;
+  llvm::SourceMgr &sm;
+};
+}  // namespace
+
+std::unique_ptr<ast::Module> ModelLoader::parse(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf) {
+    llvm::errs() << "error: cannot read model file '" << path << "': " << buf.getError().message()
+                 << "\n";
+    return nullptr;
+  }
+  if ((*buf)->getBufferSize() > (64u << 20)) {
+    llvm::errs() << "error: model file '" << path << "' is larger than 64 MiB\n";
+    return nullptr;
+  }
+  unsigned id = sm.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+  if (verify)
+    handler->verifier = std::make_unique<mlir::SourceMgrDiagnosticVerifierHandler>(sm, &ctx);
+  MlirDiagSink sink(ctx, sm);
+  return parseModule(sm, id, sink);
+}
+
+LoadedModel ModelLoader::load(const std::string &path, const ImportOptions &options) {
+  LoadedModel out;
+  out.ast = parse(path);
+  if (!out.ast) return out;
+  out.module = importModel(*out.ast, sm, ctx, options);
+  return out;
+}
+
+bool parseOverrides(const std::vector<std::string> &sets, ImportOptions &options) {
+  for (const std::string &s : sets) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
+      llvm::errs() << "error: --set expects key=value, got '" << s << "'\n";
+      return false;
+    }
+    options.overrides[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return true;
+}
+
+}  // namespace heed
