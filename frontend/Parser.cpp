@@ -798,6 +798,11 @@ ExprPtr Parser::parseCall() {
       ExprPtr arg = parseExpr();
       if (!arg)
         return nullptr;
+      if (tok.is(Tok::Assign) && arg->kind == ExprKind::Ident) {
+        error(tok.loc, "named arguments are written '" + arg->text + ": value', not '" +
+                           arg->text + " = value'");
+        return nullptr;
+      }
       if (!call->namedArgs.empty())
         error(argLoc, "positional argument after named argument");
       call->operands.push_back(std::move(arg));

@@ -8,6 +8,7 @@
 using namespace mlir;
 
 #include "ops/HeedDialect.cpp.inc"
+#include "ops/HeedInterfaces.cpp.inc"
 
 void heed::HeedDialect::initialize() {
   addOperations<

@@ -13,7 +13,20 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "runtime/RunContext.h"
+#include "runtime/Tensor.h"
+
+namespace heed {
+/// Marks ops that take no gradient (masks, constants, backward-only ops).
+template <typename ConcreteType>
+class NoGradient : public mlir::OpTrait::TraitBase<ConcreteType, NoGradient> {};
+/// Marks layer ops, which heed-decompose rewrites into primitives.
+template <typename ConcreteType>
+class Layer : public mlir::OpTrait::TraitBase<ConcreteType, Layer> {};
+}  // namespace heed
+
 #include "ops/HeedDialect.h.inc"
+#include "ops/HeedInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "ops/HeedOps.h.inc"

@@ -247,5 +247,12 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult OptimizerStepOp::verify() {
+  if (getNames().size() != getGrads().size())
+    return emitOpError() << "needs one parameter name per gradient, got " << getNames().size()
+                         << " names for " << getGrads().size() << " gradients";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "ops/HeedOps.cpp.inc"

@@ -13,6 +13,7 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "ops/HeedInterfaces.td"
 
 def Heed_Dialect : Dialect {
   let name = "heed";
@@ -25,10 +26,20 @@ def Heed_Dialect : Dialect {
   }];
 }
 
+// Every primitive has a reference kernel; each also declares either a gradient
+// rule (Grad) or that it takes none (Heed_NoGradient).
 class Heed_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Heed_Dialect, mnemonic, traits> {
+    : Op<Heed_Dialect, mnemonic,
+         !listconcat(traits, [DeclareOpInterfaceMethods<Heed_ReferenceKernelInterface>])> {
   let hasVerifier = 1;
 }
+// Layers exist only until heed-decompose: no kernel, no gradient of their own.
+class Heed_LayerOp<string mnemonic, list<Trait> traits = []>
+    : Op<Heed_Dialect, mnemonic, !listconcat(traits, [Heed_Layer])> {
+  let hasVerifier = 1;
+}
+defvar Grad = DeclareOpInterfaceMethods<Heed_GradientInterface>;
+defvar NoGrad = Heed_NoGradient;
 
 def Heed_F32Tensor : RankedTensorOf<[F32]>;
 def Heed_IdTensor : RankedTensorOf<[I32]>;
@@ -40,7 +51,7 @@ def Heed_F32Scalar : 0DTensorOf<[F32]>;
 //===----------------------------------------------------------------------===//
 
 class Heed_BinaryOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure]> {
+    : Heed_Op<mnemonic, [Pure, Grad]> {
   let summary = what # ", with numpy broadcasting";
   let arguments = (ins Heed_F32Tensor:$lhs, Heed_F32Tensor:$rhs);
   let results = (outs Heed_F32Tensor:$result);
@@ -56,7 +67,7 @@ def MulOp : Heed_BinaryOp<"mul", "elementwise product">;
 def DivOp : Heed_BinaryOp<"div", "elementwise quotient">;
 
 class Heed_CompareOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure]> {
+    : Heed_Op<mnemonic, [Pure, NoGrad]> {
   let summary = "elementwise " # what # " comparison giving a mask, with broadcasting";
   let arguments = (ins RankedTensorOf<[F32, I32]>:$lhs, RankedTensorOf<[F32, I32]>:$rhs);
   let results = (outs Heed_MaskTensor:$result);
@@ -70,7 +81,7 @@ def LeOp : Heed_CompareOp<"le", "<=">;
 def GtOp : Heed_CompareOp<"gt", ">">;
 def GeOp : Heed_CompareOp<"ge", ">=">;
 
-def WhereOp : Heed_Op<"where", [Pure]> {
+def WhereOp : Heed_Op<"where", [Pure, Grad]> {
   let summary = "cond ? a : b, all three broadcast together";
   let arguments = (ins Heed_MaskTensor:$cond, Heed_F32Tensor:$a, Heed_F32Tensor:$b);
   let results = (outs Heed_F32Tensor:$result);
@@ -78,7 +89,7 @@ def WhereOp : Heed_Op<"where", [Pure]> {
 }
 
 class Heed_UnaryOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure]> {
+    : Heed_Op<mnemonic, [Pure, Grad]> {
   let summary = what;
   let arguments = (ins Heed_F32Tensor:$x);
   let results = (outs Heed_F32Tensor:$result);
@@ -94,7 +105,7 @@ def TanhOp : Heed_UnaryOp<"tanh", "hyperbolic tangent">;
 def ReluOp : Heed_UnaryOp<"relu", "max(x, 0)">;
 def GeluOp : Heed_UnaryOp<"gelu", "0.5 x (1 + erf(x / sqrt 2)), the exact GELU">;
 
-def GeluGradOp : Heed_Op<"gelu_grad", [Pure]> {
+def GeluGradOp : Heed_Op<"gelu_grad", [Pure, NoGrad]> {
   let summary = "dy * gelu'(x): the backward of gelu";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$dy);
   let results = (outs Heed_F32Tensor:$result);
@@ -105,7 +116,7 @@ def GeluGradOp : Heed_Op<"gelu_grad", [Pure]> {
 // Linear algebra and layout
 //===----------------------------------------------------------------------===//
 
-def MatmulOp : Heed_Op<"matmul", [Pure]> {
+def MatmulOp : Heed_Op<"matmul", [Pure, Grad]> {
   let summary = "batched matrix product; leading dims broadcast";
   let description = [{
     `a[..., M, K] @ b[..., K, N] -> [..., M, N]`.
@@ -116,28 +127,28 @@ def MatmulOp : Heed_Op<"matmul", [Pure]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def TransposeOp : Heed_Op<"transpose", [Pure]> {
+def TransposeOp : Heed_Op<"transpose", [Pure, Grad]> {
   let summary = "permutes dimensions: result dim i is operand dim perm[i]";
   let arguments = (ins AnyRankedTensor:$x, DenseI64ArrayAttr:$perm);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x $perm attr-dict `:` functional-type(operands, results)";
 }
 
-def ReshapeOp : Heed_Op<"reshape", [Pure]> {
+def ReshapeOp : Heed_Op<"reshape", [Pure, Grad]> {
   let summary = "same elements in row-major order, new shape (the result type)";
   let arguments = (ins AnyRankedTensor:$x);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def BroadcastOp : Heed_Op<"broadcast", [Pure]> {
+def BroadcastOp : Heed_Op<"broadcast", [Pure, Grad]> {
   let summary = "numpy broadcast_to the result type's shape";
   let arguments = (ins AnyRankedTensor:$x);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def SumToOp : Heed_Op<"sum_to", [Pure]> {
+def SumToOp : Heed_Op<"sum_to", [Pure, Grad]> {
   let summary = "sums away the dims that broadcasting the result shape to x's added";
   let description = [{ The gradient of broadcasting: `sum_to(broadcast(y)) == y * count`. }];
   let arguments = (ins Heed_F32Tensor:$x);
@@ -150,7 +161,7 @@ def SumToOp : Heed_Op<"sum_to", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Heed_ReduceOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure]> {
+    : Heed_Op<mnemonic, [Pure, Grad]> {
   let summary = what # " over one axis";
   let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis, DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Heed_F32Tensor:$result);
@@ -161,21 +172,21 @@ def SumOp : Heed_ReduceOp<"sum", "sum">;
 def MeanOp : Heed_ReduceOp<"mean", "mean">;
 def MaxOp : Heed_ReduceOp<"max", "maximum">;
 
-def SoftmaxOp : Heed_Op<"softmax", [Pure]> {
+def SoftmaxOp : Heed_Op<"softmax", [Pure, Grad]> {
   let summary = "exp(x - max) / sum(exp(x - max)) along an axis";
   let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def LogSoftmaxOp : Heed_Op<"log_softmax", [Pure]> {
+def LogSoftmaxOp : Heed_Op<"log_softmax", [Pure, Grad]> {
   let summary = "x - max - log(sum(exp(x - max))) along an axis";
   let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def LayerNormOp : Heed_Op<"layer_norm", [Pure]> {
+def LayerNormOp : Heed_Op<"layer_norm", [Pure, Grad]> {
   let summary = "normalizes the last axis to zero mean, unit (biased) variance, then scales and shifts";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$beta,
                    DefaultValuedAttr<F32Attr, "1e-5">:$eps);
@@ -183,7 +194,7 @@ def LayerNormOp : Heed_Op<"layer_norm", [Pure]> {
   let assemblyFormat = "$x `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)";
 }
 
-def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure]> {
+def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure, NoGrad]> {
   let summary = "the backward of layer_norm: (dx, dgamma, dbeta)";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$dy,
                    DefaultValuedAttr<F32Attr, "1e-5">:$eps);
@@ -195,21 +206,21 @@ def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure]> {
 // Embeddings, constants, randomness, loss
 //===----------------------------------------------------------------------===//
 
-def GatherOp : Heed_Op<"gather", [Pure]> {
+def GatherOp : Heed_Op<"gather", [Pure, Grad]> {
   let summary = "rows of table[V, D] at ids[...] -> [..., D]";
   let arguments = (ins Heed_F32Tensor:$table, Heed_IdTensor:$ids);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$table `,` $ids attr-dict `:` functional-type(operands, results)";
 }
 
-def ScatterAddOp : Heed_Op<"scatter_add", [Pure]> {
+def ScatterAddOp : Heed_Op<"scatter_add", [Pure, NoGrad]> {
   let summary = "the backward of gather: out[V, D] with out[ids[i]] += dy[i]";
   let arguments = (ins Heed_F32Tensor:$dy, Heed_IdTensor:$ids);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$dy `,` $ids attr-dict `:` functional-type(operands, results)";
 }
 
-def ConstantOp : Heed_Op<"constant", [Pure, ConstantLike, AllTypesMatch<["value", "result"]>]> {
+def ConstantOp : Heed_Op<"constant", [Pure, NoGrad, ConstantLike, AllTypesMatch<["value", "result"]>]> {
   let summary = "a dense constant tensor";
   let arguments = (ins TypedAttrInterface:$value);
   let results = (outs AnyRankedTensor:$result);
@@ -217,14 +228,14 @@ def ConstantOp : Heed_Op<"constant", [Pure, ConstantLike, AllTypesMatch<["value"
   let hasFolder = 1;
 }
 
-def SinusoidalOp : Heed_Op<"sinusoidal", [Pure]> {
+def SinusoidalOp : Heed_Op<"sinusoidal", [Pure, NoGrad]> {
   let summary = "the paper's positional table: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)";
   let arguments = (ins);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
 }
 
-def DropoutOp : Heed_Op<"dropout", []> {
+def DropoutOp : Heed_Op<"dropout", [Grad]> {
   let summary = "zeroes each element with probability p, scales the rest by 1/(1-p)";
   let description = [{
     The mask is a pure function of (seed, training step, element index), from a
@@ -236,7 +247,7 @@ def DropoutOp : Heed_Op<"dropout", []> {
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure]> {
+def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure, Grad]> {
   let summary = "mean token cross-entropy with label smoothing and an ignored id";
   let description = [{
     Mean over positions whose target is not `ignore_index` (-1: none) of
@@ -249,7 +260,7 @@ def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure]> {
   let assemblyFormat = "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
 }
 
-def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure]> {
+def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure, NoGrad]> {
   let summary = "the backward of cross_entropy with respect to the logits";
   let arguments = (ins Heed_F32Tensor:$logits, Heed_IdTensor:$targets, Heed_F32Scalar:$dloss,
                    DefaultValuedAttr<F32Attr, "0.0">:$smoothing,
@@ -262,7 +273,7 @@ def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure]> {
 // Parameters and layers (layers are decomposed by heed-decompose)
 //===----------------------------------------------------------------------===//
 
-def ParamOp : Heed_Op<"param", [Pure]> {
+def ParamOp : Heed_Op<"param", [Pure, NoGrad]> {
   let summary = "a trainable parameter, named by its dot-path";
   let description = [{
     `init` says how it starts: `normal(std)`, `uniform(a, b)`, `zeros`, `ones`,
@@ -274,28 +285,28 @@ def ParamOp : Heed_Op<"param", [Pure]> {
   let assemblyFormat = "$name attr-dict `:` type($result)";
 }
 
-def EmbeddingOp : Heed_Op<"embedding", [Pure]> {
+def EmbeddingOp : Heed_LayerOp<"embedding", [Pure]> {
   let summary = "layer: token ids to vectors (a gather from the table parameter)";
   let arguments = (ins Heed_IdTensor:$ids, Heed_F32Tensor:$table);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, results)";
 }
 
-def PositionalEncodingOp : Heed_Op<"positional_encoding", [Pure]> {
+def PositionalEncodingOp : Heed_LayerOp<"positional_encoding", [Pure]> {
   let summary = "layer: [len, dim] position vectors, sinusoidal or learned";
   let arguments = (ins Optional<Heed_F32Tensor>:$table, StrAttr:$kind);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "($table^)? attr-dict `:` functional-type(operands, results)";
 }
 
-def LinearOp : Heed_Op<"linear", [Pure]> {
+def LinearOp : Heed_LayerOp<"linear", [Pure]> {
   let summary = "layer: x @ w + b";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$w, Optional<Heed_F32Tensor>:$b);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x `,` $w (`,` $b^)? attr-dict `:` functional-type(operands, results)";
 }
 
-def FeedForwardOp : Heed_Op<"feed_forward", [Pure]> {
+def FeedForwardOp : Heed_LayerOp<"feed_forward", [Pure]> {
   let summary = "layer: linear, activation (relu or gelu), linear";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$w1, Heed_F32Tensor:$b1, Heed_F32Tensor:$w2,
                    Heed_F32Tensor:$b2, StrAttr:$act);
@@ -303,7 +314,7 @@ def FeedForwardOp : Heed_Op<"feed_forward", [Pure]> {
   let assemblyFormat = "$x `,` $w1 `,` $b1 `,` $w2 `,` $b2 attr-dict `:` functional-type(operands, results)";
 }
 
-def AttentionOp : Heed_Op<"attention", [Pure]> {
+def AttentionOp : Heed_LayerOp<"attention", [Pure]> {
   let summary = "layer: multi-head scaled dot-product attention with projections";
   let description = [{
     Self-attention when `q_in` and `kv_in` are the same value, cross-attention
@@ -321,6 +332,22 @@ def AttentionOp : Heed_Op<"attention", [Pure]> {
     $q_in `,` $kv_in `,` $w_q `,` $b_q `,` $w_k `,` $b_k `,` $w_v `,` $b_v `,` $w_o `,` $b_o
     (`key_padding` $key_padding^)? attr-dict `:` functional-type(operands, results)
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+def OptimizerStepOp : Heed_Op<"optimizer_step", [NoGrad, MemoryEffects<[MemWrite]>]> {
+  let summary = "applies the optimizer to every trainable parameter, given its gradient";
+  let description = [{
+    The last op of `train_step`: `names[i]` is the parameter whose gradient is
+    `grads[i]`. The run context's optimizer (Adam by default, the paper's
+    settings) clips by global norm and updates parameters and their moments.
+  }];
+  let arguments = (ins Variadic<Heed_F32Tensor>:$grads, StrArrayAttr:$names);
+  let results = (outs);
+  let assemblyFormat = "($grads^ `:` type($grads))? attr-dict";
 }
 
 #endif // HEED_OPS

@@ -219,20 +219,19 @@ Checkpoint loadCheckpoint(const std::string &path) {
     if (e.end > dataSize)
       bad(fmt::format("data_offsets [{}, {}] out of range (the data section has {} bytes)", e.begin,
                       e.end, dataSize));
-    // Byte count implied by dtype * shape, with an overflow guard (any count
-    // larger than the data section is already wrong).
+    // Byte count implied by dtype * shape, with an overflow guard.
     uint64_t need = dtypeSize(e.dtype);
     bool zero = false, tooBig = false;
     for (int64_t d : e.shape) {
       if (d == 0) zero = true;
-      else if (!tooBig && need > dataSize / (uint64_t)d) tooBig = true;
+      else if (!tooBig && need > (1ull << 62) / (uint64_t)d) tooBig = true;
       else if (!tooBig) need *= (uint64_t)d;
     }
     if (zero) need = 0;
     if (tooBig || need != e.end - e.begin)
       bad(fmt::format("data_offsets [{}, {}] hold {} bytes but {} {} needs {}", e.begin, e.end,
                       e.end - e.begin, dt, shapeToString(e.shape),
-                      tooBig ? std::string("more than the file has") : std::to_string(need)));
+                      tooBig ? std::string("more than 2^62") : std::to_string(need)));
     entries.push_back(std::move(e));
   }
 

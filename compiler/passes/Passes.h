@@ -14,6 +14,9 @@ namespace heed {
 /// feed_forward, attention) into primitives.
 std::unique_ptr<mlir::Pass> createDecomposePass();
 
+/// heed-autodiff: builds @train_step, @eval and @forward from the decomposed @forward.
+std::unique_ptr<mlir::Pass> createAutodiffPass();
+
 /// Registers every heed pass (and the upstream ones heed pipelines use) for
 /// textual pipelines (`heed-opt -heed-decompose`).
 void registerHeedPasses();

@@ -7,6 +7,7 @@
 
 void heed::registerHeedPasses() {
   mlir::registerPass([] { return createDecomposePass(); });
+  mlir::registerPass([] { return createAutodiffPass(); });
   // Upstream passes heed pipelines use (registering all of them costs a minute of build).
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

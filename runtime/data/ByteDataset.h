@@ -4,7 +4,7 @@
 //
 // Training batches: row r of step s is the window of seq + 1 bytes starting at
 //   start = (hash64(seed ^ kDataDomain, s, r) * (size - seq)) >> 64
-// (a multiply-shift map onto [0, size - seq]), tokens = window[0, seq),
+// (a multiply-shift map onto [0, size - seq)), tokens = window[0, seq),
 // targets = window[1, seq]. The start positions are a pure function of
 // (seed, step, row), so a run resumed at step k sees exactly the batches an
 // uninterrupted run would. kDataDomain = hashString("heed.data.batch") keeps

@@ -1,7 +1,7 @@
 //===- CheckParams.cpp - `heed check` and `heed params` -------------------===//
 
 #include "tools/heed/Commands.h"
-#include "tools/heed/ModelLoader.h"
+#include "compiler/ModelLoader.h"
 
 #include "ops/HeedDialect.h"
 

@@ -1,9 +1,9 @@
 //===- Emit.cpp - `heed emit --stage S`: show any stage of the pipeline ---===//
 
 #include "tools/heed/Commands.h"
-#include "tools/heed/ModelLoader.h"
+#include "compiler/ModelLoader.h"
 
-#include "compiler/passes/Passes.h"
+#include "compiler/Pipeline.h"
 #include "frontend/Parser.h"
 #include "ops/HeedDialect.h"
 
@@ -24,7 +24,7 @@ namespace heed {
 
 int finishVerify(ModelLoader &loader);
 
-static const char *kStages = "ast, graph, decomposed, dot";
+static const char *kStages = "ast, graph, decomposed, grad, dot";
 
 /// Graphviz: one node per op (mnemonic and result shape), edges along operands.
 static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
@@ -56,7 +56,7 @@ static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
 
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations) {
-  static const char *stages[] = {"ast", "graph", "decomposed", "dot"};
+  static const char *stages[] = {"ast", "graph", "decomposed", "grad", "dot"};
   if (std::find(std::begin(stages), std::end(stages), stage) == std::end(stages)) {
     llvm::errs() << "error: unknown stage '" << stage << "' (stages: " << kStages << ")\n";
     return 1;
@@ -86,11 +86,9 @@ int runEmit(const ModelArgs &m, const std::string &stage, const std::string &out
   ModuleOp mod = *model.module;
 
   if (stage == "decomposed" || stage == "dot") {
-    PassManager pm(&loader.context());
-    pm.addNestedPass<func::FuncOp>(createDecomposePass());
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-    if (failed(pm.run(mod))) return 1;
+    if (failed(runDecomposePipeline(mod))) return 1;
+  } else if (stage == "grad") {
+    if (failed(runTrainingPipeline(mod))) return 1;
   }
   if (stage == "dot") {
     printDot(mod.lookupSymbol<func::FuncOp>("forward"), out->os());

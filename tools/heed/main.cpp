@@ -2,7 +2,7 @@
 //
 //   heed check   model.heed               parse + check shapes; errors with carets
 //   heed params  model.heed [--json]      parameter names, shapes, counts, init
-//   heed emit    model.heed --stage S     ast, graph, decomposed, dot
+//   heed emit    model.heed --stage S     ast, graph, decomposed, grad, dot
 //
 // Exit codes: 0 success, 1 any user error (bad model, bad flags, bad files).
 //
@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
   bool locations = false;
   auto *emit = app.add_subcommand("emit", "print a stage of the pipeline");
   addModelArgs(emit, m);
-  emit->add_option("--stage", stage, "ast | graph | decomposed | dot")->required();
+  emit->add_option("--stage", stage, "ast | graph | decomposed | grad | dot")->required();
   emit->add_option("-o,--output", output, "write to this file instead of stdout");
   emit->add_flag("--locations", locations, "print each op's model-file location");
 

@@ -73,6 +73,10 @@ TEST(FrontendParserErrors, Arguments) {
   EXPECT_EQ(errorsOf("model m\nx = f(p: 1, a)"),
             Errors{"2:13: positional argument after named argument"});
   EXPECT_EQ(errorsOf("model m\nx = f(p: 1, p: 2)"), Errors{"2:13: duplicate named argument 'p'"});
+  EXPECT_EQ(errorsOf("model m\nx = f(h, p = 0.1)"),
+            Errors{"2:12: named arguments are written 'p: value', not 'p = value'"});
+  EXPECT_EQ(errorsOf("model m\nx = f(q: 1, p = 0.1)"),
+            Errors{"2:15: named arguments are written 'p: value', not 'p = value'"});
 }
 
 TEST(FrontendParserErrors, ChainedComparison) {

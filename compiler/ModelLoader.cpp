@@ -1,6 +1,6 @@
 //===- ModelLoader.cpp ----------------------------------------------------===//
 
-#include "tools/heed/ModelLoader.h"
+#include "compiler/ModelLoader.h"
 
 #include "frontend/Diagnostics.h"
 #include "frontend/Parser.h"

@@ -1,0 +1,48 @@
+//===- Optimizer.h - gradient clipping and parameter updates ----*- C++ -*-===//
+//
+// applyUpdate does one optimizer step over a ParamStore:
+//   1. the global L2 norm of the gradients of the non-frozen parameters;
+//   2. if clip > 0 and norm > clip, every gradient is scaled by clip / norm
+//      (so the clipped global norm equals clip);
+//   3. the update, for every non-frozen parameter that has a gradient:
+//        adam   Adam; weightDecay (default 0) is an L2 term added to the
+//               (clipped) gradient, as in torch.optim.Adam
+//        adamw  Adam with decoupled weight decay (default 0.01), as in
+//               torch.optim.AdamW
+//        sgd    p -= lr * (g + weightDecay * p)  (default weightDecay 0)
+//      Adam's m and v are allocated (zeros) on first use.
+// If the norm is not finite (a NaN or inf gradient) nothing is changed; the
+// norm is still returned so the caller can stop or skip.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/ParamStore.h"
+#include "runtime/Tensor.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace heed::rt {
+
+struct OptimizerConfig {
+  std::string kind = "adam";  // "adam", "adamw", "sgd"
+  float beta1 = 0.9f, beta2 = 0.98f, eps = 1e-9f;  // the paper's Adam settings
+  std::optional<float> weightDecay;  // unset: 0.01 for adamw, 0 otherwise
+  float clip = 0;                    // global-norm clip; 0 = off
+
+  float effectiveWeightDecay() const { return weightDecay.value_or(kind == "adamw" ? 0.01f : 0.0f); }
+  /// Throws rt::Error on an unknown kind (listing the valid ones) or bad numbers.
+  void validate() const;
+};
+
+/// One optimizer step (see above). Every gradient must name a parameter of the
+/// store and match its shape (f32); duplicates throw. `step` is 1-based.
+/// Returns the global gradient norm before clipping.
+float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Tensor>> &grads,
+                  const OptimizerConfig &cfg, float lr, int64_t step);
+
+}  // namespace heed::rt
