@@ -28,6 +28,7 @@ LogicalResult runTrainingPipeline(ModuleOp module) {
   PassManager pm(module.getContext());
   addDecompose(pm);
   pm.addPass(createAutodiffPass());
+  pm.addPass(createSplitStagesPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   return pm.run(module);

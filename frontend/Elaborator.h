@@ -105,7 +105,6 @@ public:
   // --- diagnostics --------------------------------------------------------
   mlir::Location loc(llvm::SMLoc l);
   mlir::InFlightDiagnostic error(llvm::SMLoc l);
-  void note(llvm::SMLoc l, const std::string &msg);
   unsigned errors() const { return numErrors; }
   /// "; did you mean 'x'?" or "".
   static std::string didYouMean(const std::string &name, const std::vector<std::string> &options);

@@ -82,7 +82,6 @@ InFlightDiagnostic Elaborator::error(llvm::SMLoc l) {
   return emitError(loc(l));
 }
 
-void Elaborator::note(llvm::SMLoc l, const std::string &msg) { emitRemark(loc(l)) << msg; }
 
 std::string Elaborator::didYouMean(const std::string &name,
                                    const std::vector<std::string> &options) {

@@ -123,12 +123,18 @@ void ScatterAddOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, R
   out.push_back(ref::scatterAdd(in[0], in[1], getType().getShape()[0]));
 }
 
-void ConstantOp::evaluate(ArrayRef<Tensor>, SmallVectorImpl<Tensor> &out, RunContext &) {
+void ConstantOp::evaluate(ArrayRef<Tensor>, SmallVectorImpl<Tensor> &out, RunContext &ctx) {
   auto attr = cast<DenseElementsAttr>(getValue());
   auto type = cast<RankedTensorType>(getType());
   rt::Shape shape = shapeOf(type);
   Type elt = type.getElementType();
-  if (elt.isF32()) {
+  if (elt.isF32() && ctx.f64) {
+    Tensor t(rt::DType::F64, shape);
+    double *p = t.f64();
+    int64_t i = 0;
+    for (float v : attr.getValues<float>()) p[i++] = v;
+    out.push_back(t);
+  } else if (elt.isF32()) {
     Tensor t(rt::DType::F32, shape);
     float *p = t.f32();
     int64_t i = 0;
@@ -151,9 +157,9 @@ void ConstantOp::evaluate(ArrayRef<Tensor>, SmallVectorImpl<Tensor> &out, RunCon
   }
 }
 
-void SinusoidalOp::evaluate(ArrayRef<Tensor>, SmallVectorImpl<Tensor> &out, RunContext &) {
+void SinusoidalOp::evaluate(ArrayRef<Tensor>, SmallVectorImpl<Tensor> &out, RunContext &ctx) {
   auto s = getType().getShape();
-  out.push_back(ref::sinusoidal(s[0], s[1]));
+  out.push_back(ref::sinusoidal(s[0], s[1], ctx.f64 ? rt::DType::F64 : rt::DType::F32));
 }
 
 void DropoutOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &ctx) {
@@ -180,7 +186,7 @@ void ParamOp::evaluate(ArrayRef<Tensor>, SmallVectorImpl<Tensor> &out, RunContex
     throw rt::Error("param '" + getName().str() + "': stored shape " +
                     rt::shapeToString(p.value.shape()) + " but the model needs " +
                     rt::shapeToString(shapeOf(getType())));
-  out.push_back(p.value);
+  out.push_back(ctx.f64 ? rt::castTo(p.value, rt::DType::F64) : p.value);
 }
 
 void OptimizerStepOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &, RunContext &ctx) {

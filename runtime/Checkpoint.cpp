@@ -40,6 +40,7 @@ const char *stDTypeName(DType t) {
   case DType::I32: return "I32";
   case DType::I64: return "I64";
   case DType::Bool: return "BOOL";
+  case DType::F64: return "F64";
   }
   return "?";
 }
@@ -48,6 +49,7 @@ bool parseStDType(const std::string &s, DType &out) {
   if (s == "F32") out = DType::F32;
   else if (s == "I32") out = DType::I32;
   else if (s == "I64") out = DType::I64;
+  else if (s == "F64") out = DType::F64;
   else if (s == "BOOL") out = DType::Bool;
   else return false;
   return true;

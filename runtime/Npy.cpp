@@ -30,6 +30,7 @@ const char *descrFor(DType t) {
   case DType::I32: return "<i4";
   case DType::I64: return "<i8";
   case DType::Bool: return "|b1";
+  case DType::F64: return "<f8";
   }
   return "?";
 }
@@ -186,8 +187,10 @@ Tensor parseNpy(std::string_view bytes, const std::string &name) {
     dtype = DType::I64;
   else if (*descr == "|b1")
     dtype = DType::Bool;
+  else if (*descr == "<f8")
+    dtype = DType::F64;
   else
-    npyFail(name, fmt::format("unsupported dtype '{}' (heed reads '<f4', '<i4', '<i8' and '|b1')", *descr));
+    npyFail(name, fmt::format("unsupported dtype '{}' (heed reads '<f4', '<f8', '<i4', '<i8' and '|b1')", *descr));
   if (*fortran) fail("fortran_order is True; heed reads only C-order arrays");
 
   // Element count, guarding against overflow.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/ParamStore.h"
 #include "runtime/RunContext.h"
 #include "runtime/Tensor.h"
 
@@ -22,6 +23,8 @@ struct TensorSpec {
   DType dtype = DType::F32;
   Shape shape;
   std::vector<std::string> dims;  // the model's dimension names ("" where unnamed)
+  /// For i32 id inputs: ids must be < idLimit (the vocabulary they index), 0 if unknown.
+  int64_t idLimit = 0;
 };
 
 struct EntrySpec {
@@ -65,5 +68,9 @@ public:
   virtual std::vector<Tensor> run(const std::string &entry, const std::vector<Tensor> &inputs,
                                   RunContext &ctx) = 0;
 };
+
+/// A parameter store with every parameter of `program`, initialised from `seed`
+/// (load("file.npy") paths are relative to baseDir).
+ParamStore createParams(const Program &program, uint64_t seed, const std::string &baseDir);
 
 }  // namespace heed::rt

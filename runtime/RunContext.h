@@ -24,6 +24,9 @@ struct RunContext {
   int64_t step = 0;
   /// Dropout is applied only when training.
   bool training = false;
+  /// Run all float math in double precision (gradient checks): f32 inputs,
+  /// constants and tables become f64; parameters are expected as f64 already.
+  bool f64 = false;
   /// Called by the optimizer_step op with (parameter name, gradient) pairs.
   std::function<void(std::vector<std::pair<std::string, Tensor>> &)> applyGradients;
 };

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <type_traits>
 
 namespace heed::rt {
 
@@ -16,6 +17,7 @@ size_t dtypeSize(DType t) {
   case DType::I32: return 4;
   case DType::I64: return 8;
   case DType::Bool: return 1;
+  case DType::F64: return 8;
   }
   throw Error("dtypeSize: invalid dtype");
 }
@@ -26,6 +28,7 @@ const char *dtypeName(DType t) {
   case DType::I32: return "i32";
   case DType::I64: return "i64";
   case DType::Bool: return "bool";
+  case DType::F64: return "f64";
   }
   return "?";
 }
@@ -74,6 +77,21 @@ Tensor Tensor::fromI32(Shape shape, const std::vector<int32_t> &values) {
   return t;
 }
 
+Tensor Tensor::scalarF64(double v) {
+  Tensor t(DType::F64, {});
+  t.f64()[0] = v;
+  return t;
+}
+
+Tensor Tensor::fromF64(Shape shape, const std::vector<double> &values) {
+  Tensor t(DType::F64, std::move(shape));
+  if ((int64_t)values.size() != t.size())
+    throw Error(fmt::format("Tensor::fromF64: {} values for shape {}", values.size(),
+                            shapeToString(t.shape())));
+  if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(double));
+  return t;
+}
+
 namespace {
 [[noreturn]] void badAccess(const char *accessor, DType actual) {
   throw Error(fmt::format("Tensor::{}() on a {} tensor", accessor, dtypeName(actual)));
@@ -87,6 +105,14 @@ float *Tensor::f32() {
 const float *Tensor::f32() const {
   if (dtype_ != DType::F32) badAccess("f32", dtype_);
   return reinterpret_cast<const float *>(storage_.get());
+}
+double *Tensor::f64() {
+  if (dtype_ != DType::F64) badAccess("f64", dtype_);
+  return reinterpret_cast<double *>(storage_.get());
+}
+const double *Tensor::f64() const {
+  if (dtype_ != DType::F64) badAccess("f64", dtype_);
+  return reinterpret_cast<const double *>(storage_.get());
 }
 int32_t *Tensor::i32() {
   if (dtype_ != DType::I32) badAccess("i32", dtype_);
@@ -131,6 +157,46 @@ Tensor Tensor::clone() const {
   Tensor t(dtype_, shape_);
   if (bytes()) std::memcpy(t.raw(), raw(), bytes());
   return t;
+}
+
+namespace {
+
+template <class To, class From>
+void convertLoop(const From *src, To *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<To, uint8_t>)
+      dst[i] = src[i] != From(0) ? 1 : 0;
+    else
+      dst[i] = static_cast<To>(src[i]);
+  }
+}
+
+template <class To>
+void convertFrom(const Tensor &x, To *dst) {
+  const int64_t n = x.size();
+  switch (x.dtype()) {
+  case DType::F32: convertLoop(x.f32(), dst, n); break;
+  case DType::F64: convertLoop(x.f64(), dst, n); break;
+  case DType::I32: convertLoop(x.i32(), dst, n); break;
+  case DType::I64: convertLoop(x.i64(), dst, n); break;
+  case DType::Bool: convertLoop(x.b8(), dst, n); break;
+  }
+}
+
+}  // namespace
+
+Tensor castTo(const Tensor &x, DType to) {
+  if (!x.defined()) throw Error(fmt::format("castTo: undefined tensor (to {})", dtypeName(to)));
+  if (x.dtype() == to) return x;
+  Tensor out(to, x.shape());
+  switch (to) {
+  case DType::F32: convertFrom(x, out.f32()); break;
+  case DType::F64: convertFrom(x, out.f64()); break;
+  case DType::I32: convertFrom(x, out.i32()); break;
+  case DType::I64: convertFrom(x, out.i64()); break;
+  case DType::Bool: convertFrom(x, out.b8()); break;
+  }
+  return out;
 }
 
 }  // namespace heed::rt

@@ -15,11 +15,14 @@
 
 namespace heed::rt {
 
-enum class DType : uint8_t { F32, I32, I64, Bool };
+// New values are appended: the numeric values of existing ones must not change.
+enum class DType : uint8_t { F32, I32, I64, Bool, F64 };
 
-/// Bytes per element: 4, 4, 8, 1 (Bool is stored as uint8_t 0/1).
+/// Bytes per element: 4, 4, 8, 1, 8 (Bool is stored as uint8_t 0/1).
 size_t dtypeSize(DType t);
-const char *dtypeName(DType t);  // "f32", "i32", "i64", "bool"
+const char *dtypeName(DType t);  // "f32", "i32", "i64", "bool", "f64"
+/// F32 or F64.
+inline bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
 
 using Shape = std::vector<int64_t>;
 int64_t numElements(const Shape &s);
@@ -34,6 +37,8 @@ public:
   static Tensor scalarF32(float v);
   static Tensor fromF32(Shape shape, const std::vector<float> &values);
   static Tensor fromI32(Shape shape, const std::vector<int32_t> &values);
+  static Tensor scalarF64(double v);
+  static Tensor fromF64(Shape shape, const std::vector<double> &values);
 
   DType dtype() const { return dtype_; }
   const Shape &shape() const { return shape_; }
@@ -47,6 +52,8 @@ public:
   const void *raw() const { return storage_.get(); }
   float *f32();
   const float *f32() const;
+  double *f64();
+  const double *f64() const;
   int32_t *i32();
   const int32_t *i32() const;
   int64_t *i64();
@@ -64,5 +71,12 @@ private:
   Shape shape_;
   std::shared_ptr<uint8_t[]> storage_;
 };
+
+/// x converted elementwise to dtype `to` (same shape). If x already has dtype
+/// `to`, returns x itself (sharing storage, no copy). Supported: any conversion
+/// among f32, f64, i32, i64 and bool (float -> int truncates toward zero and
+/// is meant for in-range values: NaN or out-of-range is undefined, as in C++;
+/// anything -> bool is `!= 0`; bool -> number is 0/1). An undefined x throws.
+Tensor castTo(const Tensor &x, DType to);
 
 }  // namespace heed::rt

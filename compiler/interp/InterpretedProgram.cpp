@@ -39,6 +39,23 @@ rt::TensorSpec specOf(Type t, DictionaryAttr attrs) {
   return s;
 }
 
+/// The number of rows (or classes) an id input indexes: the smallest table it
+/// is gathered from or class count it is scored against, looking through reshapes.
+int64_t idLimitOf(Value v) {
+  int64_t limit = 0;
+  auto tighten = [&](int64_t n) { limit = limit == 0 ? n : std::min(limit, n); };
+  SmallVector<Value> work{v};
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    for (Operation *user : x.getUsers()) {
+      if (auto g = dyn_cast<GatherOp>(user)) tighten(g.getTable().getType().getShape()[0]);
+      else if (auto ce = dyn_cast<CrossEntropyOp>(user)) tighten(ce.getLogits().getType().getShape().back());
+      else if (isa<ReshapeOp, TransposeOp, BroadcastOp>(user)) work.push_back(user->getResult(0));
+    }
+  }
+  return limit;
+}
+
 class InterpretedProgram : public rt::Program {
 public:
   InterpretedProgram() : loader(std::make_unique<ModelLoader>()) {}
@@ -81,8 +98,10 @@ public:
     for (func::FuncOp fn : mod.getOps<func::FuncOp>()) {
       rt::EntrySpec e;
       e.name = fn.getName().str();
-      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
         e.inputs.push_back(specOf(fn.getArgumentTypes()[i], fn.getArgAttrDict(i)));
+        e.inputs.back().idLimit = idLimitOf(fn.getArgument(i));
+      }
       for (unsigned i = 0; i < fn.getNumResults(); ++i) {
         e.outputs.push_back(specOf(fn.getResultTypes()[i], fn.getResultAttrDict(i)));
         if (fn.getResultAttr(i, "heed.loss")) e.lossIndex = (int)i;

@@ -38,14 +38,17 @@ std::vector<rt::Tensor> interpret(func::FuncOp fn, llvm::ArrayRef<rt::Tensor> in
   for (unsigned i = 0; i < body.getNumArguments(); ++i) {
     auto type = cast<RankedTensorType>(body.getArgument(i).getType());
     rt::Shape want(type.getShape().begin(), type.getShape().end());
-    if (inputs[i].shape() != want || inputs[i].dtype() != dtypeOf(type)) {
+    rt::Tensor in = inputs[i];
+    if (ctx.f64 && in.dtype() == rt::DType::F32) in = rt::castTo(in, rt::DType::F64);
+    rt::DType wantType = ctx.f64 && dtypeOf(type) == rt::DType::F32 ? rt::DType::F64 : dtypeOf(type);
+    if (in.shape() != want || in.dtype() != wantType) {
       auto name = fn.getArgAttrOfType<StringAttr>(i, "heed.name");
       throw rt::Error(fn.getName().str() + ": input '" + (name ? name.str() : std::to_string(i)) +
                       "' must be " + rt::dtypeName(dtypeOf(type)) + rt::shapeToString(want) +
                       ", got " + rt::dtypeName(inputs[i].dtype()) +
                       rt::shapeToString(inputs[i].shape()));
     }
-    values[body.getArgument(i)] = inputs[i];
+    values[body.getArgument(i)] = in;
   }
 
   // Last user of each value, so intermediates are released as soon as possible.

@@ -17,6 +17,9 @@ std::unique_ptr<mlir::Pass> createDecomposePass();
 /// heed-autodiff: builds @train_step, @eval and @forward from the decomposed @forward.
 std::unique_ptr<mlir::Pass> createAutodiffPass();
 
+/// heed-split-stages: adds @encode/@decode when one @forward output feeds another.
+std::unique_ptr<mlir::Pass> createSplitStagesPass();
+
 /// Registers every heed pass (and the upstream ones heed pipelines use) for
 /// textual pipelines (`heed-opt -heed-decompose`).
 void registerHeedPasses();

@@ -67,5 +67,14 @@ void expectDType(const Tensor &t, DType want, const char *op, const char *operan
                             dtypeName(t.dtype()), shapeToString(t.shape()), dtypeName(want)));
 }
 
+DType expectFloat(const Tensor &t, const char *op, const char *operand) {
+  if (!t.defined())
+    throw Error(fmt::format("{}: operand '{}' is undefined", op, operand));
+  if (!isFloat(t.dtype()))
+    throw Error(fmt::format("{}: operand '{}' has dtype {} (shape {}), expected f32 or f64", op,
+                            operand, dtypeName(t.dtype()), shapeToString(t.shape())));
+  return t.dtype();
+}
+
 }  // namespace detail
 }  // namespace heed::rt::ref

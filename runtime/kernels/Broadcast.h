@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace heed::rt::ref::detail {
@@ -37,6 +38,42 @@ int64_t normAxis(int64_t axis, int64_t rank, const char *op);
 
 /// Throws Error unless t is defined and has dtype `want`.
 void expectDType(const Tensor &t, DType want, const char *op, const char *operand);
+
+/// Throws Error unless t is defined and is f32 or f64; returns its dtype. The
+/// other float operands of the same call are then checked with
+/// expectDType(other, thatDType, ...), so mixing f32 and f64 throws.
+DType expectFloat(const Tensor &t, const char *op, const char *operand);
+
+/// Typed element pointers for the float kernels (T is float or double).
+template <class T>
+const T *elems(const Tensor &t) {
+  if constexpr (std::is_same_v<T, double>)
+    return t.f64();
+  else
+    return t.f32();
+}
+template <class T>
+T *elems(Tensor &t) {
+  if constexpr (std::is_same_v<T, double>)
+    return t.f64();
+  else
+    return t.f32();
+}
+
+/// The DType of element type T (float or double).
+template <class T>
+constexpr DType floatDType() {
+  return std::is_same_v<T, double> ? DType::F64 : DType::F32;
+}
+
+/// Calls f(T{}) with T = double for F64 and T = float otherwise (callers have
+/// already checked that dt is a float dtype). Use with a generic lambda:
+///   dispatchFloat(dt, [&](auto tag) { using T = decltype(tag); ... });
+template <class F>
+decltype(auto) dispatchFloat(DType dt, F &&f) {
+  if (dt == DType::F64) return f(double{});
+  return f(float{});
+}
 
 template <size_t N, class F>
 void forEachRow(const Shape &shape, const std::array<Strides, N> &strides, F &&f) {

@@ -136,17 +136,60 @@ void whereTyped(const Tensor &cond, const Tensor &a, const Tensor &b, Tensor &ou
                 });
 }
 
-constexpr float kInvSqrt2 = 0.70710678118654752440f;
-constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
+/// Constants of the gelu kernels in the element type (the f32 values are the
+/// nearest floats to the decimal literals, as before templating).
+template <class T>
+struct GeluConst;
+template <>
+struct GeluConst<float> {
+  static constexpr float invSqrt2 = 0.70710678118654752440f;
+  static constexpr float invSqrt2Pi = 0.39894228040143267794f;
+};
+template <>
+struct GeluConst<double> {
+  static constexpr double invSqrt2 = 0.70710678118654752440;
+  static constexpr double invSqrt2Pi = 0.39894228040143267794;
+};
 
-template <class F>
-Tensor mapF32(const Tensor &x, F f) {
-  Tensor out(DType::F32, x.shape());
-  const float *px = x.f32();
-  float *po = out.f32();
+template <class T, class F>
+Tensor mapFloat(const Tensor &x, F f) {
+  Tensor out(x.dtype(), x.shape());
+  const T *px = elems<T>(x);
+  T *po = elems<T>(out);
   const int64_t n = x.size();
   for (int64_t i = 0; i < n; ++i) po[i] = f(px[i]);
   return out;
+}
+
+template <class T>
+Tensor unaryTyped(UnaryKind kind, const Tensor &x) {
+  switch (kind) {
+  case UnaryKind::Neg: return mapFloat<T>(x, [](T v) { return -v; });
+  case UnaryKind::Exp: return mapFloat<T>(x, [](T v) { return std::exp(v); });
+  case UnaryKind::Log: return mapFloat<T>(x, [](T v) { return std::log(v); });
+  case UnaryKind::Sqrt: return mapFloat<T>(x, [](T v) { return std::sqrt(v); });
+  case UnaryKind::Rsqrt: return mapFloat<T>(x, [](T v) { return T(1) / std::sqrt(v); });
+  case UnaryKind::Tanh: return mapFloat<T>(x, [](T v) { return std::tanh(v); });
+  case UnaryKind::Relu: return mapFloat<T>(x, [](T v) { return v > T(0) ? v : T(0); });
+  case UnaryKind::Gelu:
+    return mapFloat<T>(x, [](T v) {
+      return T(0.5) * v * (T(1) + std::erf(v * GeluConst<T>::invSqrt2));
+    });
+  }
+  throw Error("unary: invalid kind");
+}
+
+template <class T>
+void geluGradTyped(const Tensor &x, const Tensor &dy, Tensor &out) {
+  const T *px = elems<T>(x);
+  const T *pd = elems<T>(dy);
+  T *po = elems<T>(out);
+  for (int64_t i = 0, n = x.size(); i < n; ++i) {
+    T v = px[i];
+    T cdf = T(0.5) * (T(1) + std::erf(v * GeluConst<T>::invSqrt2));
+    T pdf = GeluConst<T>::invSqrt2Pi * std::exp(T(-0.5) * v * v);
+    po[i] = pd[i] * (cdf + v * pdf);
+  }
 }
 
 }  // namespace
@@ -160,6 +203,9 @@ Tensor binary(BinaryKind kind, const Tensor &a, const Tensor &b) {
   case DType::F32:
     binaryTyped(kind, a.f32(), a.shape(), b.f32(), b.shape(), out.f32(), os, name);
     break;
+  case DType::F64:
+    binaryTyped(kind, a.f64(), a.shape(), b.f64(), b.shape(), out.f64(), os, name);
+    break;
   case DType::I32:
     if (kind == BinaryKind::Div) {
       const int32_t *pb = b.i32();
@@ -171,7 +217,7 @@ Tensor binary(BinaryKind kind, const Tensor &a, const Tensor &b) {
     binaryTyped(kind, a.i32(), a.shape(), b.i32(), b.shape(), out.i32(), os, name);
     break;
   default:
-    throw Error(fmt::format("{}: unsupported dtype {} (expected f32 or i32)", name,
+    throw Error(fmt::format("{}: unsupported dtype {} (expected f32, f64 or i32)", name,
                             dtypeName(a.dtype())));
   }
   return out;
@@ -185,6 +231,9 @@ Tensor compare(CompareKind kind, const Tensor &a, const Tensor &b) {
   switch (a.dtype()) {
   case DType::F32:
     compareTyped(kind, a.f32(), a.shape(), b.f32(), b.shape(), out.b8(), os, name);
+    break;
+  case DType::F64:
+    compareTyped(kind, a.f64(), a.shape(), b.f64(), b.shape(), out.b8(), os, name);
     break;
   case DType::I32:
     compareTyped(kind, a.i32(), a.shape(), b.i32(), b.shape(), out.b8(), os, name);
@@ -206,9 +255,10 @@ Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b) {
   Tensor out(a.dtype(), os);
   switch (a.dtype()) {
   case DType::F32: whereTyped<float>(cond, a, b, out); break;
+  case DType::F64: whereTyped<double>(cond, a, b, out); break;
   case DType::I32: whereTyped<int32_t>(cond, a, b, out); break;
   default:
-    throw Error(fmt::format("where: unsupported dtype {} (expected f32 or i32)",
+    throw Error(fmt::format("where: unsupported dtype {} (expected f32, f64 or i32)",
                             dtypeName(a.dtype())));
   }
   return out;
@@ -222,37 +272,18 @@ Tensor unary(UnaryKind kind, const Tensor &x) {
     for (int64_t i = 0, n = x.size(); i < n; ++i) po[i] = -px[i];
     return out;
   }
-  expectDType(x, DType::F32, "unary", "x");
-  switch (kind) {
-  case UnaryKind::Neg: return mapF32(x, [](float v) { return -v; });
-  case UnaryKind::Exp: return mapF32(x, [](float v) { return std::exp(v); });
-  case UnaryKind::Log: return mapF32(x, [](float v) { return std::log(v); });
-  case UnaryKind::Sqrt: return mapF32(x, [](float v) { return std::sqrt(v); });
-  case UnaryKind::Rsqrt: return mapF32(x, [](float v) { return 1.0f / std::sqrt(v); });
-  case UnaryKind::Tanh: return mapF32(x, [](float v) { return std::tanh(v); });
-  case UnaryKind::Relu: return mapF32(x, [](float v) { return v > 0.0f ? v : 0.0f; });
-  case UnaryKind::Gelu:
-    return mapF32(x, [](float v) { return 0.5f * v * (1.0f + std::erf(v * kInvSqrt2)); });
-  }
-  throw Error("unary: invalid kind");
+  const DType dt = expectFloat(x, "unary", "x");
+  return dispatchFloat(dt, [&](auto tag) { return unaryTyped<decltype(tag)>(kind, x); });
 }
 
 Tensor geluGrad(const Tensor &x, const Tensor &dy) {
-  expectDType(x, DType::F32, "gelu_grad", "x");
-  expectDType(dy, DType::F32, "gelu_grad", "dy");
+  const DType dt = expectFloat(x, "gelu_grad", "x");
+  expectDType(dy, dt, "gelu_grad", "dy");
   if (x.shape() != dy.shape())
     throw Error(fmt::format("gelu_grad: x {} and dy {} differ in shape", shapeToString(x.shape()),
                             shapeToString(dy.shape())));
-  Tensor out(DType::F32, x.shape());
-  const float *px = x.f32();
-  const float *pd = dy.f32();
-  float *po = out.f32();
-  for (int64_t i = 0, n = x.size(); i < n; ++i) {
-    float v = px[i];
-    float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
-    float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
-    po[i] = pd[i] * (cdf + v * pdf);
-  }
+  Tensor out(dt, x.shape());
+  dispatchFloat(dt, [&](auto tag) { geluGradTyped<decltype(tag)>(x, dy, out); });
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace heed::rt::ref {
 
@@ -23,10 +24,11 @@ namespace {
 
 struct Rows {
   int64_t rows, V;
+  DType dtype;  // of the logits (f32 or f64)
 };
 
 Rows checkLoss(const Tensor &logits, const Tensor &targets, float smoothing, const char *op) {
-  expectDType(logits, DType::F32, op, "logits");
+  const DType dt = expectFloat(logits, op, "logits");
   expectDType(targets, DType::I32, op, "targets");
   if (logits.rank() < 1 || targets.rank() != logits.rank() - 1 ||
       !std::equal(targets.shape().begin(), targets.shape().end(), logits.shape().begin()))
@@ -34,7 +36,7 @@ Rows checkLoss(const Tensor &logits, const Tensor &targets, float smoothing, con
                             shapeToString(logits.shape()), shapeToString(targets.shape())));
   if (!(smoothing >= 0.0f && smoothing <= 1.0f))
     throw Error(fmt::format("{}: smoothing {} is outside [0, 1]", op, smoothing));
-  return {targets.size(), logits.dim(-1)};
+  return {targets.size(), logits.dim(-1), dt};
 }
 
 /// Whether position i counts; throws on a non-ignored target outside [0, V).
@@ -48,8 +50,9 @@ bool counted(int32_t t, int64_t i, int64_t V, int64_t ignoreIndex, const Tensor 
 }
 
 /// max and logsumexp of a row, in double.
-double logSumExp(const float *row, int64_t V, double &mx) {
-  float m = -INFINITY;
+template <class T>
+double logSumExp(const T *row, int64_t V, double &mx) {
+  T m = -std::numeric_limits<T>::infinity();
   for (int64_t c = 0; c < V; ++c) m = std::max(m, row[c]);
   double s = 0.0;
   for (int64_t c = 0; c < V; ++c) s += std::exp((double)row[c] - m);
@@ -57,20 +60,18 @@ double logSumExp(const float *row, int64_t V, double &mx) {
   return m + std::log(s);
 }
 
-}  // namespace
-
-Tensor crossEntropy(const Tensor &logits, const Tensor &targets, float smoothing,
-                    int64_t ignoreIndex) {
-  const char *op = "cross_entropy";
-  auto [rows, V] = checkLoss(logits, targets, smoothing, op);
-  const float *px = logits.f32();
+template <class T>
+double crossEntropyTyped(const Tensor &logits, const Tensor &targets, Rows shape, float smoothing,
+                         int64_t ignoreIndex, const char *op) {
+  const int64_t rows = shape.rows, V = shape.V;
+  const T *px = elems<T>(logits);
   const int32_t *pt = targets.i32();
   const double s = smoothing;
   double total = 0.0;
   int64_t count = 0;
   for (int64_t i = 0; i < rows; ++i) {
     if (!counted(pt[i], i, V, ignoreIndex, targets, op)) continue;
-    const float *row = px + i * V;
+    const T *row = px + i * V;
     double mx;
     const double lse = logSumExp(row, V, mx);
     double loss = (1.0 - s) * (lse - row[pt[i]]);
@@ -82,38 +83,67 @@ Tensor crossEntropy(const Tensor &logits, const Tensor &targets, float smoothing
     total += loss;
     ++count;
   }
-  return Tensor::scalarF32(count ? (float)(total / (double)count) : 0.0f);
+  return count ? total / (double)count : 0.0;
+}
+
+template <class T>
+void crossEntropyGradTyped(const Tensor &logits, const Tensor &targets, double dloss,
+                           int64_t rows, int64_t V, int64_t count, float smoothing,
+                           int64_t ignoreIndex, Tensor &out) {
+  const T *px = elems<T>(logits);
+  const int32_t *pt = targets.i32();
+  T *po = elems<T>(out);
+  const double s = smoothing;
+  const double scale = dloss / (double)count;
+  const double uniform = s / (double)V;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (ignoreIndex != -1 && pt[i] == ignoreIndex) continue;
+    const T *row = px + i * V;
+    T *orow = po + i * V;
+    double mx;
+    const double lse = logSumExp(row, V, mx);
+    for (int64_t c = 0; c < V; ++c)
+      orow[c] = (T)(scale * (std::exp((double)row[c] - lse) - uniform));
+    orow[pt[i]] = (T)(scale * (std::exp((double)row[pt[i]] - lse) - uniform - (1.0 - s)));
+  }
+}
+
+}  // namespace
+
+Tensor crossEntropy(const Tensor &logits, const Tensor &targets, float smoothing,
+                    int64_t ignoreIndex) {
+  const char *op = "cross_entropy";
+  const Rows shape = checkLoss(logits, targets, smoothing, op);
+  Tensor out(shape.dtype, {});
+  dispatchFloat(shape.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    elems<T>(out)[0] =
+        (T)crossEntropyTyped<T>(logits, targets, shape, smoothing, ignoreIndex, op);
+  });
+  return out;
 }
 
 Tensor crossEntropyGrad(const Tensor &logits, const Tensor &targets, const Tensor &dloss,
                         float smoothing, int64_t ignoreIndex) {
   const char *op = "cross_entropy_grad";
-  auto [rows, V] = checkLoss(logits, targets, smoothing, op);
-  expectDType(dloss, DType::F32, op, "dloss");
+  const Rows shape = checkLoss(logits, targets, smoothing, op);
+  const int64_t rows = shape.rows, V = shape.V;
+  const DType dt = shape.dtype;
+  expectDType(dloss, dt, op, "dloss");
   if (dloss.size() != 1)
     throw Error(fmt::format("{}: dloss must be a scalar, got {}", op,
                             shapeToString(dloss.shape())));
-  const float *px = logits.f32();
   const int32_t *pt = targets.i32();
-  Tensor out(DType::F32, logits.shape());
-  float *po = out.f32();
+  Tensor out(dt, logits.shape());
   int64_t count = 0;
   for (int64_t i = 0; i < rows; ++i)
     if (counted(pt[i], i, V, ignoreIndex, targets, op)) ++count;
   if (count == 0) return out;
-  const double s = smoothing;
-  const double scale = (double)dloss.f32()[0] / (double)count;
-  const double uniform = s / (double)V;
-  for (int64_t i = 0; i < rows; ++i) {
-    if (ignoreIndex != -1 && pt[i] == ignoreIndex) continue;
-    const float *row = px + i * V;
-    float *orow = po + i * V;
-    double mx;
-    const double lse = logSumExp(row, V, mx);
-    for (int64_t c = 0; c < V; ++c)
-      orow[c] = (float)(scale * (std::exp((double)row[c] - lse) - uniform));
-    orow[pt[i]] = (float)(scale * (std::exp((double)row[pt[i]] - lse) - uniform - (1.0 - s)));
-  }
+  const double d = dt == DType::F64 ? dloss.f64()[0] : (double)dloss.f32()[0];
+  dispatchFloat(dt, [&](auto tag) {
+    crossEntropyGradTyped<decltype(tag)>(logits, targets, d, rows, V, count, smoothing,
+                                         ignoreIndex, out);
+  });
   return out;
 }
 

@@ -16,17 +16,18 @@ namespace {
 /// c[M, N] = a[M, K] @ b[K, N], all contiguous. i-k-j order: the inner loop runs
 /// along contiguous rows of b and c and vectorises. Columns are processed in
 /// blocks so that the c row block stays in L1 while b's rows stream past.
-void gemm(const float *a, const float *b, float *c, int64_t M, int64_t K, int64_t N) {
+template <class T>
+void gemm(const T *a, const T *b, T *c, int64_t M, int64_t K, int64_t N) {
   constexpr int64_t kBlockN = 1024;
-  std::fill(c, c + M * N, 0.0f);
+  std::fill(c, c + M * N, T(0));
   for (int64_t j0 = 0; j0 < N; j0 += kBlockN) {
     const int64_t j1 = std::min(N, j0 + kBlockN);
     for (int64_t i = 0; i < M; ++i) {
-      float *__restrict crow = c + i * N;
-      const float *arow = a + i * K;
+      T *__restrict crow = c + i * N;
+      const T *arow = a + i * K;
       for (int64_t k = 0; k < K; ++k) {
-        const float aik = arow[k];
-        const float *__restrict brow = b + k * N;
+        const T aik = arow[k];
+        const T *__restrict brow = b + k * N;
         for (int64_t j = j0; j < j1; ++j) crow[j] += aik * brow[j];
       }
     }
@@ -36,8 +37,8 @@ void gemm(const float *a, const float *b, float *c, int64_t M, int64_t K, int64_
 }  // namespace
 
 Tensor matmul(const Tensor &a, const Tensor &b) {
-  expectDType(a, DType::F32, "matmul", "a");
-  expectDType(b, DType::F32, "matmul", "b");
+  const DType dt = expectFloat(a, "matmul", "a");
+  expectDType(b, dt, "matmul", "b");
   if (a.rank() < 2 || b.rank() < 2)
     throw Error(fmt::format("matmul: operands must have rank >= 2, got {} and {}",
                             shapeToString(a.shape()), shapeToString(b.shape())));
@@ -57,23 +58,26 @@ Tensor matmul(const Tensor &a, const Tensor &b) {
   Shape os = batch;
   os.push_back(M);
   os.push_back(N);
-  Tensor out(DType::F32, os);
-  const float *pa = a.f32();
-  const float *pb = b.f32();
-  float *pc = out.f32();
+  Tensor out(dt, os);
   Strides sa = broadcastStrides(aBatch, batch, "matmul");
   Strides sb = broadcastStrides(bBatch, batch, "matmul");
   Strides sc = contiguousStrides(batch);
   for (auto &s : sa) s *= M * K;
   for (auto &s : sb) s *= K * N;
   for (auto &s : sc) s *= M * N;
-  forEachRow<3>(batch, {sc, sa, sb},
-                [&](const std::array<int64_t, 3> &off, const std::array<int64_t, 3> &st,
-                    int64_t n) {
-                  for (int64_t j = 0; j < n; ++j)
-                    gemm(pa + off[1] + j * st[1], pb + off[2] + j * st[2],
-                         pc + off[0] + j * st[0], M, K, N);
-                });
+  dispatchFloat(dt, [&](auto tag) {
+    using T = decltype(tag);
+    const T *pa = elems<T>(a);
+    const T *pb = elems<T>(b);
+    T *pc = elems<T>(out);
+    forEachRow<3>(batch, {sc, sa, sb},
+                  [&](const std::array<int64_t, 3> &off, const std::array<int64_t, 3> &st,
+                      int64_t n) {
+                    for (int64_t j = 0; j < n; ++j)
+                      gemm(pa + off[1] + j * st[1], pb + off[2] + j * st[2],
+                           pc + off[0] + j * st[0], M, K, N);
+                  });
+  });
   return out;
 }
 

@@ -9,7 +9,14 @@
 //     except reshape(), which returns a view sharing the input's storage (like
 //     Tensor::reshaped). Only the optimizer updates (adamUpdate, sgdUpdate,
 //     scaleInPlace) mutate, and only the tensors passed by non-const reference.
-//   * Float tensors are f32; ids are i32; masks are Bool (one byte, 0/1).
+//   * Float tensors are f32 or f64; ids are i32; masks are Bool (one byte, 0/1).
+//     Every float kernel except the optimizer ones (adamUpdate, sgdUpdate,
+//     globalNorm, scaleInPlace: f32 only) accepts f32 or f64; its float result
+//     has the dtype of its float operands, which must all agree (mixing f32 and
+//     f64 throws Error naming the op). f64 exists for finite-difference gradient
+//     checks. Scalar attributes (eps, p, smoothing) stay float.
+//   * The f64 kernels run the same loops as the f32 ones with double elements;
+//     where an f32 kernel accumulates in double, so does the f64 one.
 //   * Broadcasting is numpy's: align trailing dims; a dim of 1 stretches.
 //   * Axes may be negative (counted from the end).
 //   * Sums in reductions, sum_to, softmax, layer_norm and cross_entropy are
@@ -38,14 +45,14 @@ enum class BinaryKind { Add, Sub, Mul, Div };
 enum class CompareKind { Eq, Ne, Lt, Le, Gt, Ge };
 enum class UnaryKind { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Relu, Gelu };
 
-/// a op b with broadcasting. f32 x f32 -> f32, or i32 x i32 -> i32 (Div truncates
+/// a op b with broadcasting. f32 x f32 -> f32, f64 x f64 -> f64, or i32 x i32 -> i32 (Div truncates
 /// toward zero; integer division by zero throws).
 Tensor binary(BinaryKind kind, const Tensor &a, const Tensor &b);
-/// a cmp b with broadcasting -> Bool. Operands have the same dtype (f32, i32 or bool).
+/// a cmp b with broadcasting -> Bool. Operands have the same dtype (f32, f64, i32 or bool).
 Tensor compare(CompareKind kind, const Tensor &a, const Tensor &b);
-/// cond ? a : b, all three broadcast. cond is Bool; a and b have the same dtype (f32 or i32).
+/// cond ? a : b, all three broadcast. cond is Bool; a and b have the same dtype (f32, f64 or i32).
 Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b);
-/// Elementwise on f32 (Neg also accepts i32). Gelu is the exact erf form 0.5x(1+erf(x/sqrt2)).
+/// Elementwise on f32 or f64 (Neg also accepts i32). Gelu is the exact erf form 0.5x(1+erf(x/sqrt2)).
 Tensor unary(UnaryKind kind, const Tensor &x);
 /// dy * gelu'(x), gelu'(x) = Phi(x) + x phi(x). x and dy have the same shape.
 Tensor geluGrad(const Tensor &x, const Tensor &dy);
@@ -64,14 +71,14 @@ Tensor reshape(const Tensor &x, const Shape &shape);
 /// numpy broadcast_to.
 Tensor broadcastTo(const Tensor &x, const Shape &shape);
 /// The gradient of broadcastTo: sums x over the dims that broadcasting `shape` to
-/// x.shape() added or stretched. f32 only. `shape` must broadcast to x.shape().
+/// x.shape() added or stretched. f32 or f64. `shape` must broadcast to x.shape().
 Tensor sumTo(const Tensor &x, const Shape &shape);
 
 //===--- Reductions -------------------------------------------------------===//
 
 enum class ReduceKind { Sum, Mean, Max };
 
-/// Reduce f32 x over one axis. Mean and Max of an empty axis throw. Max propagates NaN.
+/// Reduce f32/f64 x over one axis. Mean and Max of an empty axis throw. Max propagates NaN.
 Tensor reduce(ReduceKind kind, const Tensor &x, int64_t axis, bool keepdim);
 
 //===--- Softmax ----------------------------------------------------------===//
@@ -83,18 +90,20 @@ Tensor logSoftmax(const Tensor &x, int64_t axis);
 
 //===--- Embeddings -------------------------------------------------------===//
 
-/// table[V, D] (f32), ids[...] (i32) -> [..., D]. Ids outside [0, V) throw.
+/// table[V, D] (f32 or f64), ids[...] (i32) -> [..., D] of the table's dtype. Ids outside [0, V) throw.
 Tensor gather(const Tensor &table, const Tensor &ids);
 /// The gradient of gather: dy[..., D], ids[...] -> out[rows, D], out[ids[i]] += dy[i].
 Tensor scatterAdd(const Tensor &dy, const Tensor &ids, int64_t rows);
 /// [len, dim]: PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(same).
-Tensor sinusoidal(int64_t len, int64_t dim);
+/// Computed in double and stored as `dtype` (f32 or f64).
+Tensor sinusoidal(int64_t len, int64_t dim, DType dtype = DType::F32);
 
 //===--- Dropout ----------------------------------------------------------===//
 
 /// Keeps element i iff uniform01(seed, step, i) >= p, scaling kept ones by 1/(1-p).
 /// p == 0 -> copy; p == 1 -> zeros; p outside [0, 1] throws. The mask depends only
 /// on (seed, step, flat index), so the backward pass is dropout(dy, p, seed, step).
+/// The mask does not depend on x's dtype (f32 or f64).
 Tensor dropout(const Tensor &x, float p, uint64_t seed, uint64_t step);
 
 //===--- Layer norm -------------------------------------------------------===//
@@ -111,14 +120,15 @@ LayerNormGrads layerNormGrad(const Tensor &x, const Tensor &gamma, const Tensor 
 
 //===--- Loss -------------------------------------------------------------===//
 
-/// logits[..., V] (f32), targets[...] (i32) -> f32 scalar (shape []).
+/// logits[..., V] (f32 or f64), targets[...] (i32) -> scalar (shape []) of the logits' dtype.
 /// Mean over non-ignored positions of (1-s) * -log p[t] + s * mean_c(-log p[c]);
 /// 0 if every position is ignored. ignoreIndex == -1 means none is ignored;
 /// otherwise positions whose target equals ignoreIndex are skipped. Other targets
 /// outside [0, V) throw.
 Tensor crossEntropy(const Tensor &logits, const Tensor &targets, float smoothing,
                     int64_t ignoreIndex);
-/// d crossEntropy / d logits, times the scalar dloss (any shape with one element).
+/// d crossEntropy / d logits, times the scalar dloss (any shape with one element,
+/// same dtype as logits).
 Tensor crossEntropyGrad(const Tensor &logits, const Tensor &targets, const Tensor &dloss,
                         float smoothing, int64_t ignoreIndex);
 

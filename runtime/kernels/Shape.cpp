@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace heed::rt::ref {
 
@@ -93,18 +94,18 @@ Tensor broadcastTo(const Tensor &x, const Shape &shape) {
   return stridedCopyAny(x, broadcastStrides(x.shape(), shape, "broadcast"), shape);
 }
 
-Tensor sumTo(const Tensor &x, const Shape &shape) {
-  expectDType(x, DType::F32, "sum_to", "x");
+namespace {
+
+template <class T>
+void sumToTyped(const Tensor &x, const Strides &accStrides, Tensor &out) {
   const Shape &xs = x.shape();
-  // `shape` must broadcast to x's shape (the inverse direction).
-  Strides accStrides = broadcastStrides(shape, xs, "sum_to");
-  std::vector<double> acc((size_t)numElements(shape), 0.0);
-  const float *px = x.f32();
+  std::vector<double> acc((size_t)out.size(), 0.0);
+  const T *px = elems<T>(x);
   double *pa = acc.data();
   forEachRow<2>(xs, {contiguousStrides(xs), accStrides},
                 [&](const std::array<int64_t, 2> &off, const std::array<int64_t, 2> &st,
                     int64_t n) {
-                  const float *s = px + off[0];
+                  const T *s = px + off[0];
                   double *a = pa + off[1];
                   if (st[1] == 0) {
                     double sum = 0.0;
@@ -114,9 +115,18 @@ Tensor sumTo(const Tensor &x, const Shape &shape) {
                     for (int64_t j = 0; j < n; ++j) a[j * st[1]] += s[j];
                   }
                 });
-  Tensor out(DType::F32, shape);
-  float *po = out.f32();
-  for (size_t i = 0; i < acc.size(); ++i) po[i] = (float)acc[i];
+  T *po = elems<T>(out);
+  for (size_t i = 0; i < acc.size(); ++i) po[i] = (T)acc[i];
+}
+
+}  // namespace
+
+Tensor sumTo(const Tensor &x, const Shape &shape) {
+  const DType dt = expectFloat(x, "sum_to", "x");
+  // `shape` must broadcast to x's shape (the inverse direction).
+  Strides accStrides = broadcastStrides(shape, x.shape(), "sum_to");
+  Tensor out(dt, shape);
+  dispatchFloat(dt, [&](auto tag) { sumToTyped<decltype(tag)>(x, accStrides, out); });
   return out;
 }
 

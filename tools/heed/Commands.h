@@ -1,6 +1,8 @@
 //===- Commands.h - the `heed` subcommands ----------------------*- C++ -*-===//
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,7 +16,48 @@ struct ModelArgs {
   bool verifyDiagnostics = false; // --verify-diagnostics (tests)
 };
 
+struct GradcheckOptions {
+  uint64_t seed = 1;
+  double eps = 0;        // 0: 1e-6 in float64, 1e-2 in float32
+  double tolerance = 0;  // 0: 1e-5 in float64, 5e-2 in float32
+  bool f32 = false;      // check in float32 instead of float64
+  int64_t samples = 12;  // elements checked per parameter tensor
+};
+
+/// `heed train`: flags are kept as text, keyed like the model's `train { }` block
+/// (underscores: eval_every); a flag given overrides the block's value.
+struct TrainOptions {
+  std::string model;
+  std::vector<std::string> sets;               // --set key=value
+  std::map<std::string, std::string> flags;    // only the flags given
+  bool resume = false;
+  bool quiet = false;
+};
+
+struct EvalOptions {
+  std::string checkpoint;  // file or run directory
+  std::string data;
+  bool json = false;
+  int64_t batch = 0;        // 0: the checkpoint's training batch
+  int64_t maxBatches = 0;   // 0: every validation window
+};
+
+struct GenerateOptions {
+  std::string checkpoint;
+  std::string prompt;
+  bool promptGiven = false;
+  int64_t maxTokens = 200;
+  double temperature = 0;  // 0: greedy
+  int64_t topK = 0;        // 0: the whole vocabulary
+  uint64_t seed = 1;
+};
+
+int runTrain(const TrainOptions &o);
+int runEval(const EvalOptions &o);
+int runGenerate(const GenerateOptions &o);
+
 int runCheck(const ModelArgs &m);
+int runGradcheck(const ModelArgs &m, const GradcheckOptions &o);
 int runParams(const ModelArgs &m, bool json);
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations);

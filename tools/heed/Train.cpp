@@ -1,0 +1,476 @@
+//===- Train.cpp - `heed train`: train a byte-level language model --------===//
+//
+// Settings, in priority order: the command-line flag, the model's `train { }`
+// block (same names, underscores for dashes: eval_every), then these defaults:
+//
+//   steps 1000            batch 16               seed 1
+//   schedule noam         optimizer adam         clip 1.0 (0 = off; the paper has none)
+//   lr      noam: d_model^-0.5 * warmup^-0.5 (the paper); cosine/constant: 1e-3
+//   warmup  noam: min(4000, max(1, steps/10)); others: min(4000, steps/10)
+//   eval_every 200 (0: validate only at the end)    eval_batches 50
+//   checkpoint_every = eval_every, or 500 if that is 0     log_every 10
+//   out runs/<model name>
+//
+// Each step s (1-based) trains on ByteDataset::batch(s, batch, seq, seed): the
+// batches are a pure function of (seed, step), dropout masks of (the model's
+// dropout seed, step, index), and checkpoints hold the parameters, Adam's
+// moments and the step, so `--resume` continues exactly where an
+// uninterrupted run would be (same losses, bit for bit).
+//
+// Run directory: ckpt-<step>.safetensors (the last 3 kept), `latest`,
+// metrics.jsonl (one row per log step, valid_loss on validation steps).
+// The validation loss is the cross-entropy of the model's logits in nats per
+// byte (no label smoothing), so exp(valid loss) is the perplexity; the train
+// loss is the model's own objective (which may include label smoothing).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/heed/Commands.h"
+#include "tools/heed/LmSession.h"
+
+#include "compiler/ModelLoader.h"
+#include "runtime/AtomicFile.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Error.h"
+#include "runtime/data/ByteDataset.h"
+#include "runtime/train/Optimizer.h"
+#include "runtime/train/Progress.h"
+#include "runtime/train/Schedule.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace heed {
+namespace {
+
+volatile std::sig_atomic_t gInterrupted = 0;
+void onInterrupt(int) {
+  gInterrupted = 1;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills
+}
+
+std::string fmt(const char *f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+/// Where each setting's text comes from, for error messages.
+class Settings {
+public:
+  Settings(const std::map<std::string, std::string> &flags, const rt::ModelInfo &info)
+      : flags(flags), info(info) {}
+
+  bool has(const std::string &key) const { return raw(key) != nullptr; }
+  bool fromFlag(const std::string &key) const { return flags.count(key) != 0; }
+  /// A resumed run's own setting: below the flags, above the train block.
+  void setResumed(const std::string &key, const std::string &value) { resumed[key] = value; }
+
+  std::string str(const std::string &key, const std::string &def) const {
+    const std::string *r = raw(key);
+    return r ? *r : def;
+  }
+  int64_t integer(const std::string &key, int64_t def, int64_t min) const {
+    const std::string *r = raw(key);
+    if (!r) return def;
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(*r, &used);
+    } catch (const std::exception &) {
+      used = 0;
+    }
+    if (used == 0 || used != r->size() || v < min)
+      throw rt::Error(where(key) + " expects " + (min > 0 ? "a positive" : "a non-negative") +
+                      " integer, got '" + *r + "'");
+    return v;
+  }
+  double number(const std::string &key, double def, double min, bool strict = false) const {
+    const std::string *r = raw(key);
+    if (!r) return def;
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(*r, &used);
+    } catch (const std::exception &) {
+      used = 0;
+    }
+    if (used == 0 || used != r->size() || !std::isfinite(v) || v < min || (strict && v <= min))
+      throw rt::Error(where(key) + " expects a " + (strict ? "positive" : "non-negative") +
+                      " number, got '" + *r + "'");
+    return v;
+  }
+  std::string where(const std::string &key) const {
+    if (fromFlag(key)) {
+      std::string f = key;
+      std::replace(f.begin(), f.end(), '_', '-');
+      return "--" + f;
+    }
+    if (resumed.count(key)) return "the resumed run's " + key;
+    return "the model's train setting '" + key + "'";
+  }
+
+private:
+  const std::string *raw(const std::string &key) const {
+    auto f = flags.find(key);
+    if (f != flags.end()) return &f->second;
+    auto r = resumed.find(key);
+    if (r != resumed.end()) return &r->second;
+    auto t = info.train.find(key);
+    if (t != info.train.end()) return &t->second;
+    return nullptr;
+  }
+  std::map<std::string, std::string> flags, resumed;
+  const rt::ModelInfo &info;
+};
+
+struct Config {
+  std::string data, valid, out, schedule, optimizer;
+  int64_t steps = 1000, batch = 16, warmup = 0, evalEvery = 200, evalBatches = 50,
+          ckptEvery = 500, logEvery = 10;
+  double lr = 0, clip = 1.0, maxMinutes = 0;
+  std::optional<double> weightDecay;
+  uint64_t seed = 1;
+};
+
+std::string ckptPath(const std::string &out, int64_t step) {
+  return (fs::path(out) / rt::checkpointFileName(step)).string();
+}
+
+/// Steps of the ckpt-<step>.safetensors files in `dir`, ascending.
+std::vector<int64_t> checkpointSteps(const std::string &dir) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  for (const auto &e : fs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    const std::string pre = "ckpt-", suf = ".safetensors";
+    if (n.size() <= pre.size() + suf.size() || n.compare(0, pre.size(), pre) != 0 ||
+        n.compare(n.size() - suf.size(), suf.size(), suf) != 0)
+      continue;
+    std::string mid = n.substr(pre.size(), n.size() - pre.size() - suf.size());
+    if (mid.empty() || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
+    steps.push_back(std::stoll(mid));
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+/// Rewrites metrics.jsonl keeping the rows with step <= `step` (a resumed run
+/// recomputes the later ones).
+void truncateMetrics(const std::string &path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::istringstream in(rt::readWholeFile(path, "metrics file"));
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    size_t p = line.find("\"step\":");
+    if (p == std::string::npos) continue;
+    if (std::atoll(line.c_str() + p + 7) <= step) kept += line + "\n";
+  }
+  rt::writeFileAtomic(path, kept);
+}
+
+int train(const TrainOptions &o) {
+  ImportOptions parsed;
+  if (!parseOverrides(o.sets, parsed)) return 1;
+  const std::map<std::string, std::string> &overrides = parsed.overrides;
+  if (!fs::is_regular_file(o.model)) throw rt::Error("cannot read model file '" + o.model + "'");
+
+  // First build: the batch from --batch, else the model's (train block or default).
+  std::optional<int64_t> flagBatch;
+  std::unique_ptr<rt::Program> program;
+  {
+    rt::ModelInfo none;
+    Settings s(o.flags, none);
+    if (s.has("batch")) flagBatch = s.integer("batch", 16, 1);
+  }
+  program = buildProgram(o.model, overrides, flagBatch);
+  const rt::ModelInfo info = program->info();
+  Settings s(o.flags, info);
+  lmLayout(*program, "heed train");  // reject non-LMs before anything else
+
+  Config c;
+  c.data = s.str("data", "");
+  if (c.data.empty()) throw rt::Error("heed train needs --data FILE (a text file to train on)");
+  c.valid = s.str("valid", "");
+  c.out = s.str("out", (fs::path("runs") / info.name).string());
+  c.steps = s.integer("steps", 1000, 1);
+  c.batch = s.integer("batch", 16, 1);
+  c.seed = (uint64_t)s.integer("seed", 1, 0);
+  c.schedule = s.str("schedule", "noam");
+  rt::ScheduleKind kind = rt::parseScheduleKind(c.schedule);
+  c.optimizer = s.str("optimizer", "adam");
+  c.clip = s.number("clip", 1.0, 0);
+  if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
+  c.evalEvery = s.integer("eval_every", 200, 0);
+  c.evalBatches = s.integer("eval_batches", 50, 1);
+  c.ckptEvery = s.integer("checkpoint_every", c.evalEvery > 0 ? c.evalEvery : 500, 1);
+  c.logEvery = s.integer("log_every", 10, 1);
+  c.maxMinutes = s.number("max_minutes", 0, 0, s.has("max_minutes"));
+
+  // Resume: the run directory's latest checkpoint fixes the model and the batch.
+  std::optional<RunCheckpoint> resumeFrom;
+  int64_t startStep = 0;
+  if (o.resume) {
+    if (!fs::is_directory(c.out))
+      throw rt::Error("--resume: the run directory '" + c.out + "' does not exist");
+    resumeFrom = readRunCheckpoint(c.out);
+    const RunCheckpoint &rc = *resumeFrom;
+    if (rc.meta("heed.source_hash") != sourceHash(info.source))
+      throw rt::Error("--resume: " + o.model + " is not the model that checkpoint '" + rc.path +
+                      "' was trained with (its source changed); train it in a new --out");
+    if (rc.overrides != overrides)
+      throw rt::Error("--resume: the --set overrides differ from the run's (" +
+                      overridesToJson(rc.overrides) + " in '" + rc.path + "')");
+    auto mustMatch = [&](const std::string &key, const std::string &mine, bool given) {
+      std::string theirs = rc.meta("heed." + key);
+      if (given && theirs != mine)
+        throw rt::Error("--resume: " + s.where(key) + " is " + mine + " but the run used " + theirs +
+                        "; a resumed run keeps its " + key);
+    };
+    mustMatch("batch", std::to_string(c.batch), s.has("batch"));
+    mustMatch("seed", std::to_string(c.seed), s.has("seed"));
+    c.batch = std::stoll(rc.meta("heed.batch", std::to_string(c.batch)));
+    c.seed = std::stoull(rc.meta("heed.seed", std::to_string(c.seed)));
+    startStep = std::stoll(rc.meta("heed.step", "0"));
+    if (startStep >= c.steps)
+      throw rt::Error("--resume: the run in '" + c.out + "' is already at step " +
+                      std::to_string(startStep) + "; pass --steps above that to continue it");
+    // Settings not given again are the run's own.
+    for (const char *key : {"schedule", "optimizer", "lr", "warmup", "clip"})
+      if (!rc.meta(std::string("heed.") + key).empty())
+        s.setResumed(key, rc.meta(std::string("heed.") + key));
+    c.schedule = s.str("schedule", c.schedule);
+    kind = rt::parseScheduleKind(c.schedule);
+    c.optimizer = s.str("optimizer", c.optimizer);
+    c.clip = s.number("clip", c.clip, 0);
+  } else if (!checkpointSteps(c.out).empty() || fs::exists(fs::path(c.out) / "latest")) {
+    throw rt::Error("the run directory '" + c.out +
+                    "' already holds checkpoints: pass --resume to continue that run, or choose another --out");
+  }
+  if (program->info().config.count("batch") && (int64_t)program->info().config.at("batch") != c.batch)
+    program = buildProgram(o.model, overrides, c.batch);
+  LmLayout layout = lmLayout(*program, "heed train");
+
+  // Schedule and optimizer.
+  int64_t defWarmup = kind == rt::ScheduleKind::Noam ? std::min<int64_t>(4000, std::max<int64_t>(1, c.steps / 10))
+                                                     : std::min<int64_t>(4000, c.steps / 10);
+  c.warmup = s.integer("warmup", defWarmup, kind == rt::ScheduleKind::Noam ? 1 : 0);
+  c.lr = s.number("lr", kind == rt::ScheduleKind::Noam ? 0 : 1e-3, 0, true);
+  rt::ScheduleConfig sc;
+  sc.kind = kind;
+  sc.peak = (float)c.lr;
+  sc.warmup = c.warmup;
+  sc.total = c.steps;
+  if (kind == rt::ScheduleKind::Noam && c.lr <= 0) {
+    auto d = info.config.find("d_model");
+    if (d == info.config.end())
+      throw rt::Error("noam's default learning rate needs the model's d_model: the model has none, so pass --lr");
+    sc.dModel = (int64_t)d->second;
+  }
+  rt::LrSchedule schedule(sc);
+  c.lr = schedule.peak();
+  rt::OptimizerConfig oc;
+  oc.kind = c.optimizer;
+  oc.clip = (float)c.clip;
+  if (c.weightDecay) oc.weightDecay = (float)*c.weightDecay;
+  oc.validate();
+
+  // Data.
+  rt::ByteDataset data(c.data);
+  data.checkWindow(layout.seq);
+  std::optional<rt::ByteDataset> valid;
+  if (!c.valid.empty()) {
+    valid.emplace(c.valid);
+    valid->checkWindow(layout.seq);
+  }
+
+  // Parameters (fresh, or the checkpoint's with Adam state).
+  std::string modelDir = fs::path(o.model).parent_path().string();
+  rt::ParamStore params = rt::createParams(*program, c.seed, modelDir.empty() ? "." : modelDir);
+  if (resumeFrom) rt::loadTrainingState(resumeFrom->ckpt, params, /*withOptimizer=*/true);
+
+  fs::create_directories(c.out);
+  std::string metricsPath = (fs::path(c.out) / "metrics.jsonl").string();
+  if (resumeFrom) truncateMetrics(metricsPath, startStep);
+  rt::MetricsWriter metrics(metricsPath, /*truncate=*/!resumeFrom);
+
+  const int64_t tokensPerStep = c.batch * layout.seq;
+  if (!o.quiet) {
+    std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: reference interpreter\n",
+                info.name.c_str(), o.model.c_str(), formatCount((double)params.totalCount()).c_str(),
+                formatCount((double)params.trainableCount()).c_str());
+    std::printf("data: %s (%s)", c.data.c_str(), formatBytes(data.size()).c_str());
+    if (valid) std::printf(", valid: %s (%s, %lld windows)", c.valid.c_str(), formatBytes(valid->size()).c_str(),
+                           (long long)valid->evalWindows(layout.seq));
+    std::printf("; unigram entropy %.3f nats/byte\n", rt::unigramEntropyNats(c.data));
+    std::printf("%lld steps x batch %lld x seq %lld = %lld tokens/step; %s; %s, clip %s; seed %llu\n",
+                (long long)c.steps, (long long)c.batch, (long long)layout.seq, (long long)tokensPerStep,
+                schedule.describe().c_str(), c.optimizer.c_str(),
+                c.clip > 0 ? fmt("%g", c.clip).c_str() : "off", (unsigned long long)c.seed);
+    if (resumeFrom)
+      std::printf("resuming from %s at step %lld\n", resumeFrom->path.c_str(), (long long)startStep);
+    std::printf("out: %s\n", c.out.c_str());
+    std::fflush(stdout);
+  }
+
+  // Checkpoint metadata (the step and last loss are filled in at save time).
+  std::map<std::string, std::string> meta = {
+      {"heed.format", "1"},
+      {"heed.model_name", info.name},
+      {"heed.model_file", o.model},
+      {"heed.model_source", info.source},
+      {"heed.source_hash", sourceHash(info.source)},
+      {"heed.overrides", overridesToJson(overrides)},
+      {"heed.steps", std::to_string(c.steps)},
+      {"heed.seed", std::to_string(c.seed)},
+      {"heed.batch", std::to_string(c.batch)},
+      {"heed.seq", std::to_string(layout.seq)},
+      {"heed.schedule", rt::scheduleKindName(kind)},
+      {"heed.lr", fmt("%.9g", c.lr)},
+      {"heed.warmup", std::to_string(c.warmup)},
+      {"heed.optimizer", c.optimizer},
+      {"heed.clip", fmt("%.9g", c.clip)},
+      {"heed.data", c.data},
+      {"heed.valid", c.valid},
+  };
+  std::string lastCkpt = resumeFrom ? resumeFrom->path : "";
+  double lastLoss = NAN;
+  auto saveCheckpoint = [&](int64_t step) {
+    meta["heed.step"] = std::to_string(step);
+    meta["heed.train_loss"] = fmt("%.9g", lastLoss);
+    std::string path = ckptPath(c.out, step);
+    rt::saveTrainingState(path, params, meta);
+    rt::writeLatestMarker(c.out, rt::checkpointFileName(step));
+    lastCkpt = path;
+    std::vector<int64_t> all = checkpointSteps(c.out);
+    for (size_t i = 0; i + 3 < all.size(); ++i) {
+      std::error_code ec;
+      fs::remove(ckptPath(c.out, all[i]), ec);
+    }
+  };
+  auto lastGood = [&]() {
+    return lastCkpt.empty() ? std::string("no checkpoint was written yet")
+                            : "the last good checkpoint is " + lastCkpt;
+  };
+
+  // The loop.
+  const rt::EntrySpec &entry = *program->entry("train_step");
+  const int tokIdx = entry.find(layout.tokens), tgtIdx = entry.find(layout.targets);
+  std::vector<rt::Tensor> inputs(entry.inputs.size());
+  std::optional<rt::ProgressReporter> progress;
+  if (!o.quiet) progress.emplace(c.steps, c.logEvery, stderr, startStep);
+  auto note = [&](const std::string &line) {
+    if (progress) progress->note(line);
+  };
+
+  gInterrupted = 0;
+  auto oldHandler = std::signal(SIGINT, onInterrupt);
+  struct Restore {
+    void (*h)(int);
+    ~Restore() { std::signal(SIGINT, h); }
+  } restore{oldHandler};
+
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  double trainSeconds = 0;
+  int64_t step = startStep;
+  std::optional<double> lastValid;
+  std::string stopReason;
+  while (step < c.steps) {
+    ++step;
+    auto t0 = Clock::now();
+    data.batch(step, c.batch, layout.seq, c.seed, inputs[tokIdx], inputs[tgtIdx]);
+    float lr = schedule.lrAt(step);
+    float gradNorm = NAN;
+    rt::RunContext ctx;
+    ctx.params = &params;
+    ctx.step = step;
+    ctx.training = true;
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
+      gradNorm = rt::applyUpdate(params, g, oc, lr, step);
+    };
+    std::vector<rt::Tensor> out = program->run("train_step", inputs, ctx);
+    double loss = (double)out.at(layout.trainLossIndex).f32()[0];
+    trainSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!std::isfinite(loss))
+      throw rt::Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
+    if (!std::isfinite(gradNorm))
+      throw rt::Error("gradient norm is not finite at step " + std::to_string(step) + "; " + lastGood());
+    lastLoss = loss;
+
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    bool last = step == c.steps;
+    if (!last && c.maxMinutes > 0 && elapsed >= c.maxMinutes * 60) stopReason = "max-minutes";
+    if (!last && gInterrupted) stopReason = "interrupt";
+    bool stopping = last || !stopReason.empty();
+
+    rt::StepStats st;
+    st.step = step;
+    st.loss = loss;
+    st.lr = lr;
+    st.tokensPerSec = trainSeconds > 0 ? (double)(step - startStep) * tokensPerStep / trainSeconds : 0;
+    st.elapsedSec = elapsed;
+    st.gradNorm = gradNorm;
+    bool evalNow = valid && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
+    if (evalNow) {
+      EvalResult r = evaluate(*program, layout, params, *valid, c.evalBatches);
+      st.validLoss = r.loss;
+      lastValid = r.loss;
+      // The progress line shows it too, unless it is redrawn or not printed at this step.
+      if (progress && (progress->isTerminal() || (step % c.logEvery != 0 && !stopping)))
+        note("step " + std::to_string(step) + ": valid loss " + fmt("%.4f", r.loss) + " (perplexity " +
+           fmt("%.2f", std::exp(r.loss)) + ")");
+    }
+    if (step % c.logEvery == 0 || stopping || evalNow) metrics.write(st);
+    if (progress) progress->update(st);
+    if (step % c.ckptEvery == 0 || stopping) saveCheckpoint(step);
+    if (!stopReason.empty()) break;
+  }
+  if (progress) progress->finish();
+
+  double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  if (stopReason == "interrupt") {
+    std::printf("interrupted at step %lld; checkpoint %s (continue with --resume)\n", (long long)step,
+                lastCkpt.c_str());
+    return 130;
+  }
+  if (stopReason == "max-minutes")
+    std::printf("stopped after %s at step %lld of %lld (--max-minutes %g); continue with --resume\n",
+                rt::formatDuration(wall).c_str(), (long long)step, (long long)c.steps, c.maxMinutes);
+  std::printf("trained %lld steps (to step %lld) in %s, %s tok/s\n", (long long)(step - startStep),
+              (long long)step, rt::formatDuration(wall).c_str(),
+              rt::formatRate(trainSeconds > 0 ? (double)(step - startStep) * tokensPerStep / trainSeconds : 0).c_str());
+  std::printf("final train loss %.4f\n", lastLoss);
+  if (lastValid)
+    std::printf("final valid loss %.4f nats/byte, perplexity %.2f\n", *lastValid, std::exp(*lastValid));
+  std::printf("checkpoint %s\n", lastCkpt.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int runTrain(const TrainOptions &o) {
+  try {
+    return train(o);
+  } catch (const ReportedError &) {
+    return 1;
+  } catch (const rt::Error &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace heed
