@@ -561,6 +561,27 @@ Val crossEntropyFn(Elaborator &el, BoundArgs &args) {
   return el.tensor(op, {}, DType::F32, at(args));
 }
 
+/// causal_mask(len): bool [len, len], true above the diagonal (key j after query i),
+/// for hand-written attention: where(causal_mask(seq), -1e9, scores).
+Val causalMaskFn(Elaborator &el, BoundArgs &args) {
+  if (!positive(el, args, "len")) return Val::poison();
+  Dim d = dimArg(args, "len");
+  if (d.size > 8192) {
+    el.error(args.locOf("len")) << "causal_mask: len " << d.size << " is too large (at most 8192)";
+    return Val::poison();
+  }
+  std::vector<bool> mask((size_t)(d.size * d.size));
+  for (int64_t i = 0; i < d.size; ++i)
+    for (int64_t j = 0; j < d.size; ++j) mask[i * d.size + j] = j > i;
+  NShape shape = {d, d};
+  auto ty = el.tensorType(shape, DType::Bool);
+  SmallVector<bool> bits(mask.begin(), mask.end());
+  el.countOp(at(args));
+  auto op = el.b().create<ConstantOp>(L(el, args), ty,
+                                      DenseElementsAttr::get(ty, llvm::ArrayRef<bool>(bits)));
+  return el.tensor(op, shape, DType::Bool, at(args));
+}
+
 }  // namespace
 
 const std::vector<Builtin> &builtins() {
@@ -592,6 +613,7 @@ const std::vector<Builtin> &builtins() {
       {"max", {{"x", A::Tensor, true}, {"axis", A::Int, false}, {"keepdim", A::Bool, false}}, reduceFn<MaxOp>, false},
       {"where", {{"cond", A::Tensor, true}, {"a", A::Tensor, true}, {"b", A::Tensor, true}}, whereFn, false},
       {"gather", {{"table", A::Tensor, true}, {"ids", A::Tensor, true}}, gatherFn, false},
+      {"causal_mask", {{"len", A::Int, true}}, causalMaskFn, false},
       {"exp", {{"x", A::Tensor, true}}, [](Elaborator &e, BoundArgs &a) { return unary<ExpOp>(e, a, fexp); }, false},
       {"log", {{"x", A::Tensor, true}}, [](Elaborator &e, BoundArgs &a) { return unary<LogOp>(e, a, flog); }, false},
       {"sqrt", {{"x", A::Tensor, true}}, [](Elaborator &e, BoundArgs &a) { return unary<SqrtOp>(e, a, fsqrt); }, false},

@@ -1,0 +1,206 @@
+//===- Elementwise.cpp - dropout, adam, sum of squares, scale, gelu -------===//
+
+#include "runtime/Error.h"
+#include "runtime/native/Dnnl.h"
+#include "runtime/native/Native.h"
+#include "runtime/native/Variants.h"
+#include "runtime/native/VecMath.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace heed::rt::native {
+
+using namespace detail;
+
+namespace {
+
+// runtime/Random.cpp's generator, inlined: hash64(seed, stream, index) =
+// mix(mix(mix(seed + G) ^ (stream + 2G)) ^ (index + 3G)); the first two rounds
+// depend only on (seed, step) and are hoisted. The dropout tests compare bit for bit.
+constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+inline uint64_t mix(uint64_t z) {
+  z ^= z >> 30;
+  z *= 0xBF58476D1CE4E5B9ULL;
+  z ^= z >> 27;
+  z *= 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return z;
+}
+
+constexpr int64_t kElemParallelMin = 1 << 16;
+
+}  // namespace
+
+//===--- Dropout ----------------------------------------------------------===//
+
+void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step) {
+  if (!(p >= 0.0f && p <= 1.0f))
+    throw Error(fmt::format("dropout: p = {} is outside [0, 1]", p));
+  if (n <= 0) return;
+  if (p == 0.0f) {
+    if (x != y) std::memcpy(y, x, (size_t)n * sizeof(float));
+    return;
+  }
+  if (p == 1.0f) {
+    std::fill(y, y + n, 0.0f);
+    return;
+  }
+  const float scale = 1.0f / (1.0f - p);
+  const uint64_t h = mix(mix(seed + kGolden) ^ (step + 2 * kGolden));
+#pragma omp parallel for schedule(static) if (n >= kParallelMin / 4)
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t bits = mix(h ^ ((uint64_t)i + 3 * kGolden));
+    const float u = (float)(bits >> 40) * (1.0f / 16777216.0f);
+    y[i] = u >= p ? x[i] * scale : 0.0f;
+  }
+}
+
+//===--- Optimizer --------------------------------------------------------===//
+
+void adam(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
+          float beta2, float eps, float weightDecay, int64_t step) {
+  if (step < 1) throw Error(fmt::format("adam: step must be >= 1 (1-based), got {}", step));
+  // The same float expressions as ref::adamUpdate, in the same order.
+  const float bc1 = (float)(1.0 - std::pow((double)beta1, (double)step));
+  const float bc2 = (float)(1.0 - std::pow((double)beta2, (double)step));
+  const float decay = 1.0f - lr * weightDecay;
+#pragma omp parallel for simd schedule(static) if (n >= kElemParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = grad[i];
+    const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    const float mhat = mi / bc1;
+    const float vhat = vi / bc2;
+    param[i] = param[i] * decay - lr * mhat / (std::sqrt(vhat) + eps);
+  }
+}
+
+double sumSquares(const float *x, int64_t n) {
+  if (n <= 0) return 0.0;
+  // A fixed partition into blocks (independent of the thread count), float SIMD
+  // partial sums over 256 elements, added in double, blocks added in order.
+  constexpr int64_t kBlock = 1 << 14;
+  const int64_t nb = (n + kBlock - 1) / kBlock;
+  std::vector<double> partial((size_t)nb);
+#pragma omp parallel for schedule(static) if (n >= kElemParallelMin)
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t i1 = std::min(n, (b + 1) * kBlock);
+    double total = 0.0;
+    for (int64_t i0 = b * kBlock; i0 < i1; i0 += 256) {
+      const int64_t e = std::min(i1, i0 + 256);
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = i0; i < e; ++i) s += x[i] * x[i];
+      total += s;
+    }
+    partial[b] = total;
+  }
+  double s = 0.0;
+  for (double p : partial) s += p;
+  return s;
+}
+
+void scale(float *x, int64_t n, float factor) {
+#pragma omp parallel for simd schedule(static) if (n >= kElemParallelMin)
+  for (int64_t i = 0; i < n; ++i) x[i] *= factor;
+}
+
+//===--- GELU -------------------------------------------------------------===//
+
+namespace variant {
+
+void geluForwardLoops(const float *x, float *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin / 4)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752440f));
+  }
+}
+
+void geluBackwardLoops(const float *x, const float *dy, float *dx, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin / 4)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float cdf = 0.5f * (1.0f + std::erf(v * 0.70710678118654752440f));
+    const float pdf = 0.39894228040143267794f * std::exp(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+namespace {
+using dnnl::memory;
+struct EwFwd {
+  dnnl::eltwise_forward prim;
+  memory x, y;
+};
+struct EwBwd {
+  dnnl::eltwise_backward prim;
+  memory x, dy, dx;
+};
+thread_local PrimCache<2, EwFwd> geluFwdCache;
+thread_local PrimCache<2, EwBwd> geluBwdCache;
+
+dnnl::eltwise_forward::primitive_desc geluFwdPd(const memory::desc &md) {
+  return dnnl::eltwise_forward::primitive_desc(
+      {dnnl::prop_kind::forward_training, dnnl::algorithm::eltwise_gelu_erf, md, 0.f, 0.f},
+      cpuEngine());
+}
+}  // namespace
+
+void geluForwardDnnl(const float *x, float *y, int64_t n) {
+  if (n <= 0) return;
+  SerialIfSmall serial(n < kDnnlSerialElems / 4);
+  EwFwd &e = geluFwdCache.get(Key<2>{{n, omp_get_max_threads()}}, [&] {
+    auto md = plainDesc({n});
+    return EwFwd{dnnl::eltwise_forward(geluFwdPd(md)), userMemory(md), userMemory(md)};
+  });
+  setHandle(e.x, x);
+  setHandle(e.y, y);
+  e.prim.execute(cpuStream(), {{DNNL_ARG_SRC, e.x}, {DNNL_ARG_DST, e.y}});
+  cpuStream().wait();
+}
+
+void geluBackwardDnnl(const float *x, const float *dy, float *dx, int64_t n) {
+  if (n <= 0) return;
+  SerialIfSmall serial(n < kDnnlSerialElems / 4);
+  EwBwd &e = geluBwdCache.get(Key<2>{{n, omp_get_max_threads()}}, [&] {
+    auto md = plainDesc({n});
+    dnnl::eltwise_backward::primitive_desc pd(
+        {dnnl::algorithm::eltwise_gelu_erf, md, md, 0.f, 0.f}, cpuEngine(), geluFwdPd(md));
+    return EwBwd{dnnl::eltwise_backward(pd), userMemory(md), userMemory(md), userMemory(md)};
+  });
+  setHandle(e.x, x);
+  setHandle(e.dy, dy);
+  setHandle(e.dx, dx);
+  e.prim.execute(cpuStream(),
+                 {{DNNL_ARG_SRC, e.x}, {DNNL_ARG_DIFF_DST, e.dy}, {DNNL_ARG_DIFF_SRC, e.dx}});
+  cpuStream().wait();
+}
+
+}  // namespace variant
+
+namespace {
+// Set from bench/native_kernels.cpp measurements.
+constexpr bool kGeluDnnl = true;
+}  // namespace
+
+void geluForward(const float *x, float *y, int64_t n) {
+  if (kGeluDnnl) variant::geluForwardDnnl(x, y, n);
+  else variant::geluForwardLoops(x, y, n);
+}
+
+void geluBackward(const float *x, const float *dy, float *dx, int64_t n) {
+  if (kGeluDnnl) variant::geluBackwardDnnl(x, dy, dx, n);
+  else variant::geluBackwardLoops(x, dy, dx, n);
+}
+
+}  // namespace heed::rt::native

@@ -1,0 +1,217 @@
+//===- Loss.cpp - cross entropy forward/backward --------------------------===//
+//
+// Per non-ignored row with target t, m = max(x), S = sum exp(x - m):
+//   lse = m + log S
+//   loss_row = (1-s) (lse - x[t]) + s (lse - mean_c x[c])
+//   loss = sum(loss_row) / count                      (0 if count == 0)
+//   dlogits[c] = dloss / count * (exp(x[c] - m) / S - s/V - (1-s) [c == t])
+// Rows run in parallel; the per-row losses are added in row order in double,
+// so the loss does not depend on the thread count. Two implementations
+// (Variants.h): loops with a vectorised exp, and one on oneDNN's softmax
+// primitives, which the public functions use (faster: AVX-512 JIT).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Error.h"
+#include "runtime/native/Native.h"
+#include "runtime/native/Variants.h"
+#include "runtime/native/VecMath.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace heed::rt::native {
+
+using namespace detail;
+
+namespace {
+
+/// Validates smoothing and targets (on the calling thread); returns the count of
+/// non-ignored rows.
+int64_t checkTargets(const char *op, const int32_t *targets, int64_t rows, int64_t V,
+                     float smoothing, int64_t ignoreIndex) {
+  if (!(smoothing >= 0.0f && smoothing <= 1.0f))
+    throw Error(fmt::format("{}: smoothing {} is outside [0, 1]", op, smoothing));
+  int64_t count = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int32_t t = targets[i];
+    if (ignoreIndex != -1 && t == ignoreIndex) continue;
+    if (t < 0 || t >= V)
+      throw Error(fmt::format("{}: target {} at row {} of {} is outside [0, {})", op, t, i,
+                              rows, V));
+    ++count;
+  }
+  return count;
+}
+
+inline bool ignored(int32_t t, int64_t ignoreIndex) {
+  return ignoreIndex != -1 && t == ignoreIndex;
+}
+
+/// max and sum(exp(x - max)) of a row (sum blocked in float, blocks in double).
+inline void rowMaxSumExp(const float *xr, int64_t V, float &m, double &sumExp) {
+  float mx = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : mx)
+  for (int64_t c = 0; c < V; ++c) mx = xr[c] > mx ? xr[c] : mx;
+  double total = 0.0;
+  for (int64_t c0 = 0; c0 < V; c0 += 256) {
+    const int64_t c1 = std::min(V, c0 + 256);
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = c0; c < c1; ++c) s += fastExp(xr[c] - mx);
+    total += s;
+  }
+  m = mx;
+  sumExp = total;
+}
+
+}  // namespace
+
+namespace variant {
+
+float crossEntropyForwardLoops(const float *logits, const int32_t *targets, int64_t rows,
+                               int64_t V, float smoothing, int64_t ignoreIndex) {
+  const int64_t count =
+      checkTargets("cross_entropy", targets, rows, V, smoothing, ignoreIndex);
+  if (count == 0) return 0.0f;
+  thread_local std::vector<double> rowLoss;
+  rowLoss.assign((size_t)rows, 0.0);
+  double *rl = rowLoss.data();
+  const double s = smoothing;
+#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && rows > 1)
+  for (int64_t i = 0; i < rows; ++i) {
+    if (ignored(targets[i], ignoreIndex)) continue;
+    const float *xr = logits + i * V;
+    float m;
+    double sumExp;
+    rowMaxSumExp(xr, V, m, sumExp);
+    const double logS = std::log(sumExp);
+    double loss = (1.0 - s) * (((double)m - xr[targets[i]]) + logS);
+    if (s != 0.0) loss += s * (((double)m + logS) - sumBlocked(xr, V) / (double)V);
+    rl[i] = loss;
+  }
+  double total = 0.0;
+  for (int64_t i = 0; i < rows; ++i) total += rl[i];
+  return (float)(total / (double)count);
+}
+
+void crossEntropyBackwardLoops(const float *logits, const int32_t *targets, float dloss,
+                               float *dlogits, int64_t rows, int64_t V, float smoothing,
+                               int64_t ignoreIndex) {
+  const int64_t count =
+      checkTargets("cross_entropy_grad", targets, rows, V, smoothing, ignoreIndex);
+  const double scaleD = count ? (double)dloss / (double)count : 0.0;
+  const float uniform = (float)((double)smoothing / (double)V);
+  const float hit = (float)(scaleD * (1.0 - (double)smoothing));
+#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && rows > 1)
+  for (int64_t i = 0; i < rows; ++i) {
+    float *orow = dlogits + i * V;
+    if (count == 0 || ignored(targets[i], ignoreIndex)) {
+      std::fill(orow, orow + V, 0.0f);
+      continue;
+    }
+    const float *xr = logits + i * V;
+    float m;
+    double sumExp;
+    rowMaxSumExp(xr, V, m, sumExp);
+    const float inv = (float)(1.0 / sumExp);
+    const float scale = (float)scaleD;
+#pragma omp simd
+    for (int64_t c = 0; c < V; ++c) orow[c] = scale * (fastExp(xr[c] - m) * inv - uniform);
+    orow[targets[i]] -= hit;
+  }
+}
+
+//===--- On oneDNN's (log-)softmax --------------------------------------===//
+//
+// Forward: log p = logsoftmax(x) (oneDNN, in chunks of rows into a scratch
+// buffer), loss_row = -(1-s) log p[t] - s mean_c log p[c].
+// Backward: p = softmax(x) straight into dlogits (oneDNN), then one pass
+// dlogits = scale (p - s/V) - scale (1-s) [c == t], zeros for ignored rows.
+
+float crossEntropyForwardDnnl(const float *logits, const int32_t *targets, int64_t rows,
+                              int64_t V, float smoothing, int64_t ignoreIndex) {
+  const int64_t count =
+      checkTargets("cross_entropy", targets, rows, V, smoothing, ignoreIndex);
+  if (count == 0 || V <= 0) return 0.0f;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(rows, (1 << 20) / V));
+  thread_local std::vector<float> logp;
+  thread_local std::vector<double> rowLoss;
+  thread_local std::vector<uint8_t> flags;
+  if ((int64_t)logp.size() < chunk * V) logp.resize((size_t)(chunk * V));
+  flags.resize((size_t)chunk);
+  rowLoss.assign((size_t)rows, 0.0);
+  double *rl = rowLoss.data();
+  float *lp = logp.data();
+  const double s = smoothing;
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t r1 = std::min(rows, r0 + chunk);
+    softmaxForwardDnnl(logits + r0 * V, lp, r1 - r0, V, /*log=*/true);
+    if (markSpecialRows(logits + r0 * V, r1 - r0, V, flags.data()))
+      fillNaNRows(lp, r1 - r0, V, flags.data());
+#pragma omp parallel for schedule(static) if ((r1 - r0) * V >= kParallelMin && r1 - r0 > 1)
+    for (int64_t i = r0; i < r1; ++i) {
+      if (ignored(targets[i], ignoreIndex)) continue;
+      const float *lr = lp + (i - r0) * V;
+      double loss = -(1.0 - s) * (double)lr[targets[i]];
+      if (s != 0.0) loss -= s * sumBlocked(lr, V) / (double)V;
+      rl[i] = loss;
+    }
+  }
+  double total = 0.0;
+  for (int64_t i = 0; i < rows; ++i) total += rl[i];
+  return (float)(total / (double)count);
+}
+
+void crossEntropyBackwardDnnl(const float *logits, const int32_t *targets, float dloss,
+                              float *dlogits, int64_t rows, int64_t V, float smoothing,
+                              int64_t ignoreIndex) {
+  const int64_t count =
+      checkTargets("cross_entropy_grad", targets, rows, V, smoothing, ignoreIndex);
+  if (rows <= 0 || V <= 0) return;
+  if (count == 0) {
+    std::fill(dlogits, dlogits + rows * V, 0.0f);
+    return;
+  }
+  softmaxForwardDnnl(logits, dlogits, rows, V, /*log=*/false);
+  {
+    thread_local std::vector<uint8_t> flags;
+    flags.resize((size_t)rows);
+    if (markSpecialRows(logits, rows, V, flags.data())) fillNaNRows(dlogits, rows, V, flags.data());
+  }
+  const float scale = (float)((double)dloss / (double)count);
+  const float uniform = (float)((double)smoothing / (double)V);
+  const float hit = (float)((double)dloss / (double)count * (1.0 - (double)smoothing));
+#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && rows > 1)
+  for (int64_t i = 0; i < rows; ++i) {
+    float *orow = dlogits + i * V;
+    if (ignored(targets[i], ignoreIndex)) {
+      std::fill(orow, orow + V, 0.0f);
+      continue;
+    }
+#pragma omp simd
+    for (int64_t c = 0; c < V; ++c) orow[c] = scale * (orow[c] - uniform);
+    orow[targets[i]] -= hit;
+  }
+}
+
+}  // namespace variant
+
+// oneDNN-based: measured faster than the loops (bench/native_kernels.cpp).
+float crossEntropyForward(const float *logits, const int32_t *targets, int64_t rows, int64_t V,
+                          float smoothing, int64_t ignoreIndex) {
+  return variant::crossEntropyForwardDnnl(logits, targets, rows, V, smoothing, ignoreIndex);
+}
+
+void crossEntropyBackward(const float *logits, const int32_t *targets, float dloss,
+                          float *dlogits, int64_t rows, int64_t V, float smoothing,
+                          int64_t ignoreIndex) {
+  variant::crossEntropyBackwardDnnl(logits, targets, dloss, dlogits, rows, V, smoothing,
+                                    ignoreIndex);
+}
+
+}  // namespace heed::rt::native

@@ -1,0 +1,128 @@
+//===- Native.h - fast f32 kernels for the compiled backend ------*- C++ -*-===//
+//
+// The fast counterparts of the reference kernels (runtime/kernels/Reference.h),
+// for the compiled backend. Conventions:
+//   * f32 only, raw pointers + sizes, row-major contiguous unless a stride says
+//     otherwise; destination-passing: the caller owns every buffer (an arena).
+//   * Outputs must not alias inputs unless a function says it may.
+//   * Results match the reference kernels up to float rounding (normwise
+//     relative error <= 1e-5); dropout, gather and scatterAdd match bit for bit.
+//   * Threaded with OpenMP (GNU libgomp, the runtime oneDNN uses). matmul,
+//     layer norm, softmax, cross entropy and gelu run on oneDNN primitives (JIT,
+//     dispatched at run time to the CPU's ISA), cached per thread by shape and
+//     thread count; the rest are OpenMP loops compiled for baseline x86-64.
+//     runtime/native/Variants.h has the loop/oneDNN alternatives the bench compares.
+//   * Reductions that the callers see (cross-entropy loss, sumSquares, the loops'
+//     layer-norm parameter gradients) use fixed partitions: the same result for
+//     any thread count. oneDNN's are deterministic for a given thread count.
+//   * Invalid ids/targets throw heed::rt::Error (checked before any thread starts).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+
+namespace heed::rt::native {
+
+/// Number of threads the native kernels (and oneDNN) use from now on, on the
+/// calling thread; n <= 0 restores the OpenMP default.
+void setThreads(int n);
+/// The number of threads the next kernel will use.
+int numThreads();
+
+//===--- Matmul -----------------------------------------------------------===//
+
+enum class Act : uint8_t { None, Relu, Gelu /* exact erf form */ };
+
+/// For each batch index i in [0, batch):
+///   C_i = act(op(A_i) @ op(B_i) + bias)            (accumulate == false)
+///   C_i = C_i + act(op(A_i) @ op(B_i) + bias)      (accumulate == true)
+/// op(A_i) is [M, K]: A_i is stored [M, K] row-major, or [K, M] if transA.
+/// op(B_i) is [K, N]: B_i is stored [K, N] row-major, or [N, K] if transB.
+/// A_i = a + i * batchStrideA (0 broadcasts one matrix over the batch), likewise B_i.
+/// C is [batch, M, N] contiguous. bias is nullable, [N], added to every row.
+void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t M, int64_t N,
+            int64_t K, bool transA, bool transB, const float *bias, Act act, bool accumulate,
+            int64_t batchStrideA, int64_t batchStrideB);
+
+/// Convenience: contiguous batches (strides M*K and K*N), or broadcast when
+/// the flag says so.
+inline void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t M,
+                   int64_t N, int64_t K, bool transA = false, bool transB = false,
+                   const float *bias = nullptr, Act act = Act::None, bool accumulate = false) {
+  matmul(a, b, c, batch, M, N, K, transA, transB, bias, act, accumulate, M * K, K * N);
+}
+
+/// Drop every cached matmul primitive of the calling thread.
+void clearMatmulCache();
+
+//===--- Layer norm (last axis, biased variance) --------------------------===//
+
+/// y = (x - mean) * rstd * gamma + beta per row of x[rows, dim].
+/// mean_out / rstd_out ([rows], nullable) receive the row statistics (f32: the
+/// error relative to the reference grows like ulp(mean) / std, ~1e-4 at mean
+/// 1000 with std 0.6; ~1e-6 for ordinary activations).
+void layerNormForward(const float *x, const float *gamma, const float *beta, float *y,
+                      float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps);
+/// dx[rows, dim], dgamma[dim], dbeta[dim] (overwritten; dgamma/dbeta nullable).
+/// mean/rstd are the forward's statistics, or null to recompute them from x.
+void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,
+                       const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows,
+                       int64_t dim, float eps);
+
+//===--- Softmax (last axis) ----------------------------------------------===//
+
+/// y may alias x. Rows holding NaN or +inf, or only -inf, come out all NaN (as
+/// the reference / PyTorch).
+void softmaxForward(const float *x, float *y, int64_t rows, int64_t n);
+/// dx = y * (dy - sum(dy * y)); dx may alias dy.
+void softmaxBackward(const float *y, const float *dy, float *dx, int64_t rows, int64_t n);
+/// y = x - logsumexp(x); y may alias x.
+void logSoftmaxForward(const float *x, float *y, int64_t rows, int64_t n);
+/// dx = dy - exp(y) * sum(dy); dx may alias dy.
+void logSoftmaxBackward(const float *y, const float *dy, float *dx, int64_t rows, int64_t n);
+
+//===--- Cross entropy ----------------------------------------------------===//
+
+/// logits[rows, V], targets[rows]; PyTorch semantics as ref::crossEntropy:
+/// mean over non-ignored rows of (1-s)(lse - x[t]) + s(lse - mean_c x[c]);
+/// 0 if all are ignored; ignoreIndex == -1 ignores none. Bad targets throw.
+float crossEntropyForward(const float *logits, const int32_t *targets, int64_t rows, int64_t V,
+                          float smoothing, int64_t ignoreIndex);
+/// dlogits[rows, V] = dloss * d loss / d logits (ignored rows get zeros).
+void crossEntropyBackward(const float *logits, const int32_t *targets, float dloss,
+                          float *dlogits, int64_t rows, int64_t V, float smoothing,
+                          int64_t ignoreIndex);
+
+//===--- Embeddings -------------------------------------------------------===//
+
+/// out[i, :] = table[ids[i], :] for i < n; table[V, D]. Ids outside [0, V) throw.
+void gather(const float *table, const int32_t *ids, float *out, int64_t n, int64_t V, int64_t D);
+/// out[V, D] = 0, then out[ids[i], :] += dy[i, :] in increasing i (bit-exact with
+/// the reference, for any thread count). Ids outside [0, V) throw.
+void scatterAdd(const float *dy, const int32_t *ids, float *out, int64_t n, int64_t V, int64_t D);
+
+//===--- Dropout ----------------------------------------------------------===//
+
+/// y[i] = uniform01(seed, step, i) >= p ? x[i] / (1 - p) : 0 (as ref::dropout,
+/// bit for bit). p outside [0, 1] throws. y may alias x.
+void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step);
+
+//===--- Optimizer --------------------------------------------------------===//
+
+/// One Adam/AdamW step in place, as ref::adamUpdate (step is 1-based).
+void adam(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
+          float beta2, float eps, float weightDecay, int64_t step);
+/// sum of x[i]^2 accumulated in double (deterministic for a given thread count).
+double sumSquares(const float *x, int64_t n);
+/// x *= factor, in place.
+void scale(float *x, int64_t n, float factor);
+
+//===--- GELU (exact erf form) --------------------------------------------===//
+
+/// y = 0.5 x (1 + erf(x / sqrt 2)); y may alias x.
+void geluForward(const float *x, float *y, int64_t n);
+/// dx = dy * (Phi(x) + x phi(x)); dx may alias dy.
+void geluBackward(const float *x, const float *dy, float *dx, int64_t n);
+
+}  // namespace heed::rt::native

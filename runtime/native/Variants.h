@@ -1,0 +1,58 @@
+//===- Variants.h - alternative implementations, for benchmarks -*- C++ -*-===//
+//
+// Internal to heed_native (and bench/native_kernels.cpp, which measures them):
+// hand-written OpenMP loops and oneDNN-primitive versions of the kernels that
+// could go either way. The public functions in Native.h forward to whichever
+// measured faster here (see the comments in the .cpp files).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+
+namespace heed::rt::native::variant {
+
+// Layer norm: loops (statistics as mean/rstd) ...
+void layerNormForwardLoops(const float *x, const float *gamma, const float *beta, float *y,
+                           float *mean, float *rstd, int64_t rows, int64_t dim, float eps);
+void layerNormBackwardLoops(const float *x, const float *gamma, const float *mean,
+                            const float *rstd, const float *dy, float *dx, float *dgamma,
+                            float *dbeta, int64_t rows, int64_t dim, float eps);
+// ... and oneDNN (statistics as mean/variance, both required).
+void layerNormForwardDnnl(const float *x, const float *gamma, const float *beta, float *y,
+                          float *mean, float *var, int64_t rows, int64_t dim, float eps);
+void layerNormBackwardDnnl(const float *x, const float *gamma, const float *mean,
+                           const float *var, const float *dy, float *dx, float *dgamma,
+                           float *dbeta, int64_t rows, int64_t dim, float eps);
+
+void softmaxForwardLoops(const float *x, float *y, int64_t rows, int64_t n, bool log);
+void softmaxBackwardLoops(const float *y, const float *dy, float *dx, int64_t rows, int64_t n,
+                          bool log);
+void softmaxForwardDnnl(const float *x, float *y, int64_t rows, int64_t n, bool log);
+void softmaxBackwardDnnl(const float *y, const float *dy, float *dx, int64_t rows, int64_t n,
+                         bool log);
+/// flags[r] = row r of x holds a NaN or +inf, or only -infs: the rows whose
+/// (log-)softmax is all NaN in the reference, which oneDNN does not reproduce.
+/// Returns whether any row is flagged.
+bool markSpecialRows(const float *x, int64_t rows, int64_t n, uint8_t *flags);
+/// Overwrites the flagged rows of y with NaN.
+void fillNaNRows(float *y, int64_t rows, int64_t n, const uint8_t *flags);
+
+void geluForwardLoops(const float *x, float *y, int64_t n);
+void geluBackwardLoops(const float *x, const float *dy, float *dx, int64_t n);
+void geluForwardDnnl(const float *x, float *y, int64_t n);
+void geluBackwardDnnl(const float *x, const float *dy, float *dx, int64_t n);
+
+// Cross entropy (both validate targets and throw like the public functions).
+float crossEntropyForwardLoops(const float *logits, const int32_t *targets, int64_t rows,
+                               int64_t V, float smoothing, int64_t ignoreIndex);
+void crossEntropyBackwardLoops(const float *logits, const int32_t *targets, float dloss,
+                               float *dlogits, int64_t rows, int64_t V, float smoothing,
+                               int64_t ignoreIndex);
+float crossEntropyForwardDnnl(const float *logits, const int32_t *targets, int64_t rows,
+                              int64_t V, float smoothing, int64_t ignoreIndex);
+void crossEntropyBackwardDnnl(const float *logits, const int32_t *targets, float dloss,
+                              float *dlogits, int64_t rows, int64_t V, float smoothing,
+                              int64_t ignoreIndex);
+
+}  // namespace heed::rt::native::variant

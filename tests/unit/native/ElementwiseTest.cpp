@@ -1,0 +1,120 @@
+// native dropout, adam, sumSquares, scale and gelu against the reference.
+#include "NativeTestUtil.h"
+#include "runtime/native/Variants.h"
+
+namespace heed::rt::native::test {
+namespace {
+
+TEST(NativeDropout, BitExact) {
+  for (int64_t n : {1, 13, 1000, 300001})
+    for (float p : {0.0f, 0.1f, 0.5f, 0.9f, 1.0f}) {
+      SCOPED_TRACE(testing::Message() << "n=" << n << " p=" << p);
+      auto x = randomVec(n, 1);
+      Tensor want = ref::dropout(tensorOf({n}, x), p, 42, 17);
+      forThreadCounts([&] {
+        std::vector<float> y(n, 3.f);
+        dropout(x.data(), y.data(), n, p, 42, 17);
+        expectBitEqual(y, valuesOf(want));
+        std::vector<float> z = x;  // in place
+        dropout(z.data(), z.data(), n, p, 42, 17);
+        expectBitEqual(z, valuesOf(want));
+      });
+    }
+}
+
+TEST(NativeDropout, SeedAndStepMatter) {
+  auto x = randomVec(4096, 1);
+  std::vector<float> a(4096), b(4096), c(4096);
+  dropout(x.data(), a.data(), 4096, 0.5f, 1, 1);
+  dropout(x.data(), b.data(), 4096, 0.5f, 1, 2);
+  dropout(x.data(), c.data(), 4096, 0.5f, 2, 1);
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, c);
+  expectBitEqual(b, valuesOf(ref::dropout(tensorOf({4096}, x), 0.5f, 1, 2)));
+  expectBitEqual(c, valuesOf(ref::dropout(tensorOf({4096}, x), 0.5f, 2, 1)));
+}
+
+TEST(NativeDropout, BadProbabilityThrows) {
+  float x = 1.f, y;
+  EXPECT_THROW(dropout(&x, &y, 1, -0.1f, 0, 0), Error);
+  EXPECT_THROW(dropout(&x, &y, 1, 1.5f, 0, 0), Error);
+}
+
+TEST(NativeAdam, MatchesReference) {
+  for (int64_t n : {1, 17, 100000})
+    for (float wd : {0.0f, 0.01f}) {
+      auto p0 = randomVec(n, 1), m0 = randomVec(n, 2, -0.1f, 0.1f), v0 = randomVec(n, 3, 0.f, 0.01f);
+      auto g = randomVec(n, 4);
+      for (int64_t step : {1, 2, 1000}) {
+        Tensor p = tensorOf({n}, p0), m = tensorOf({n}, m0), v = tensorOf({n}, v0);
+        ref::adamUpdate(p, m, v, tensorOf({n}, g), 1e-3f, 0.9f, 0.999f, 1e-8f, wd, step);
+        forThreadCounts([&] {
+          auto pp = p0, mm = m0, vv = v0;
+          adam(pp.data(), mm.data(), vv.data(), g.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd,
+               step);
+          expectClose(pp, p, 1e-6, "param");
+          expectClose(mm, m, 1e-6, "m");
+          expectClose(vv, v, 1e-6, "v");
+        });
+      }
+    }
+  float p = 0, m = 0, v = 0, g = 0;
+  EXPECT_THROW(adam(&p, &m, &v, &g, 1, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.f, 0), Error);
+}
+
+TEST(NativeAdam, SumSquaresAndScale) {
+  for (int64_t n : {0, 1, 255, 257, 100000, 1 << 20}) {
+    auto x = randomVec(n, 5);
+    Tensor xt = tensorOf({n}, x);
+    const float norm = ref::globalNorm({&xt});
+    double want = 0;
+    for (float f : x) want += (double)f * f;
+    double got1 = 0, got2 = 0;
+    setThreads(1);
+    got1 = sumSquares(x.data(), n);
+    setThreads(0);
+    got2 = sumSquares(x.data(), n);
+    EXPECT_EQ(got1, got2) << "thread-count independent";
+    EXPECT_LE(std::abs(got2 - want), 1e-6 * std::max(1.0, want));
+    EXPECT_LE(std::abs((float)std::sqrt(got2) - norm), 1e-5f * std::max(1.f, norm));
+    auto y = x;
+    scale(y.data(), n, 0.5f);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], x[i] * 0.5f);
+  }
+}
+
+using GeluFwd = void (*)(const float *, float *, int64_t);
+using GeluBwd = void (*)(const float *, const float *, float *, int64_t);
+
+void checkGelu(GeluFwd fwd, GeluBwd bwd) {
+  for (int64_t n : {1, 7, 1000, 262144}) {
+    auto x = randomVec(n, 6, -6.f, 6.f), dy = randomVec(n, 7);
+    Tensor want = ref::unary(ref::UnaryKind::Gelu, tensorOf({n}, x));
+    Tensor gWant = ref::geluGrad(tensorOf({n}, x), tensorOf({n}, dy));
+    // oneDNN's gelu_erf is accurate to ~1e-7 absolute, which is a large relative
+    // error in the far negative tail (|gelu(-5)| ~ 1e-6): over whole vectors the
+    // normwise error is ~1e-7, but a lone tail element is checked absolutely.
+    auto expectElementwise = [](const std::vector<float> &got, const Tensor &w) {
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], w.f32()[i], 1e-6f + 1e-5f * std::abs(w.f32()[i])) << i;
+    };
+    forThreadCounts([&] {
+      std::vector<float> y(n), dx(n);
+      fwd(x.data(), y.data(), n);
+      bwd(x.data(), dy.data(), dx.data(), n);
+      expectElementwise(y, want);
+      expectElementwise(dx, gWant);
+      if (n >= 7) {
+        expectClose(y, want, 1e-5, "forward");
+        expectClose(dx, gWant, 1e-5, "backward");
+      }
+    });
+  }
+}
+
+TEST(NativeGelu, Public) { checkGelu(geluForward, geluBackward); }
+TEST(NativeGelu, LoopsVariant) { checkGelu(variant::geluForwardLoops, variant::geluBackwardLoops); }
+TEST(NativeGelu, DnnlVariant) { checkGelu(variant::geluForwardDnnl, variant::geluBackwardDnnl); }
+
+}  // namespace
+}  // namespace heed::rt::native::test

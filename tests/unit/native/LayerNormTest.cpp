@@ -1,0 +1,184 @@
+// native layer norm (loops and oneDNN variants) against ref::layerNorm / layerNormGrad.
+#include "NativeTestUtil.h"
+#include "runtime/native/Variants.h"
+
+namespace heed::rt::native::test {
+namespace {
+
+const int64_t kShapes[][2] = {{1, 1}, {3, 7}, {5, 128}, {64, 128}, {129, 333}, {2048, 128},
+                              {33, 1000}};
+
+struct LnData {
+  int64_t rows, dim;
+  std::vector<float> x, gamma, beta, dy;
+  Tensor yRef;
+  ref::LayerNormGrads gRef;
+};
+
+LnData makeData(int64_t rows, int64_t dim, float eps) {
+  LnData d{rows, dim, randomVec(rows * dim, 1, -3.f, 5.f), randomVec(dim, 2, 0.5f, 1.5f),
+           randomVec(dim, 3), randomVec(rows * dim, 4), {}, {}};
+  Tensor x = tensorOf({rows, dim}, d.x), g = tensorOf({dim}, d.gamma);
+  d.yRef = ref::layerNorm(x, g, tensorOf({dim}, d.beta), eps);
+  d.gRef = ref::layerNormGrad(x, g, tensorOf({rows, dim}, d.dy), eps);
+  return d;
+}
+
+TEST(NativeLayerNorm, ForwardMatchesReference) {
+  const float eps = 1e-5f;
+  for (auto &s : kShapes) {
+    SCOPED_TRACE(testing::Message() << s[0] << "x" << s[1]);
+    LnData d = makeData(s[0], s[1], eps);
+    forThreadCounts([&] {
+      std::vector<float> y(d.x.size()), mean(s[0]), rstd(s[0]);
+      layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y.data(), mean.data(),
+                       rstd.data(), s[0], s[1], eps);
+      expectClose(y, d.yRef);
+      // Statistics against a double computation.
+      std::vector<float> wantMean(s[0]), wantRstd(s[0]);
+      for (int64_t r = 0; r < s[0]; ++r) {
+        double m = 0, v = 0;
+        for (int64_t j = 0; j < s[1]; ++j) m += d.x[r * s[1] + j];
+        m /= s[1];
+        for (int64_t j = 0; j < s[1]; ++j) v += (d.x[r * s[1] + j] - m) * (d.x[r * s[1] + j] - m);
+        wantMean[r] = (float)m;
+        wantRstd[r] = (float)(1.0 / std::sqrt(v / s[1] + eps));
+      }
+      expectClose(mean, wantMean, 1e-5, "mean");
+      expectClose(rstd, wantRstd, 1e-5, "rstd");
+      // Without statistics outputs.
+      std::vector<float> y2(d.x.size());
+      layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y2.data(), nullptr, nullptr,
+                       s[0], s[1], eps);
+      expectBitEqual(y2, y);
+    });
+  }
+}
+
+TEST(NativeLayerNorm, BackwardMatchesReference) {
+  const float eps = 1e-5f;
+  for (auto &s : kShapes) {
+    SCOPED_TRACE(testing::Message() << s[0] << "x" << s[1]);
+    LnData d = makeData(s[0], s[1], eps);
+    forThreadCounts([&] {
+      std::vector<float> y(d.x.size()), mean(s[0]), rstd(s[0]);
+      layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y.data(), mean.data(),
+                       rstd.data(), s[0], s[1], eps);
+      for (bool saved : {true, false}) {
+        SCOPED_TRACE(saved ? "saved stats" : "recomputed stats");
+        std::vector<float> dx(d.x.size()), dg(s[1], 7.f), db(s[1], 7.f);
+        layerNormBackward(d.x.data(), d.gamma.data(), saved ? mean.data() : nullptr,
+                          saved ? rstd.data() : nullptr, d.dy.data(), dx.data(), dg.data(),
+                          db.data(), s[0], s[1], eps);
+        expectClose(dx, d.gRef.dx, 1e-5, "dx");
+        expectClose(dg, d.gRef.dgamma, 1e-5, "dgamma");
+        expectClose(db, d.gRef.dbeta, 1e-5, "dbeta");
+      }
+    });
+  }
+}
+
+TEST(NativeLayerNorm, BackwardParamGradsOptionalAndDeterministic) {
+  LnData d = makeData(300, 96, 1e-5f);
+  forThreadCounts([&] {
+    std::vector<float> dx1(d.x.size()), dg1(96), db1(96), dx2(d.x.size()), dg2(96), db2(96);
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx1.data(),
+                      dg1.data(), db1.data(), 300, 96, 1e-5f);
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx2.data(),
+                      dg2.data(), db2.data(), 300, 96, 1e-5f);
+    expectBitEqual(dx1, dx2);
+    expectBitEqual(dg1, dg2);
+    expectBitEqual(db1, db2);
+    std::vector<float> dx3(d.x.size());
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx3.data(),
+                      nullptr, nullptr, 300, 96, 1e-5f);
+    expectBitEqual(dx3, dx1);
+  });
+}
+
+TEST(NativeLayerNorm, LargeOffsetAndTinyVariance) {
+  // Rows with mean 100 and spread 2 (cancellation-prone), and a constant row
+  // (variance 0: the output is beta, the gradient runs on eps alone). The
+  // statistics are f32, so the error grows like ulp(mean) / std: at mean 1000,
+  // spread 1 it is ~1e-4 (the reference works in double throughout).
+  const int64_t R = 64, D = 200;
+  const float eps = 1e-5f;
+  auto x = randomVec(R * D, 9, 98.f, 102.f);
+  for (int64_t j = 0; j < D; ++j) x[5 * D + j] = 3.25f;
+  auto g = randomVec(D, 2, 0.5f, 1.5f), b = randomVec(D, 3), dy = randomVec(R * D, 4);
+  Tensor xt = tensorOf({R, D}, x), gt = tensorOf({D}, g);
+  Tensor want = ref::layerNorm(xt, gt, tensorOf({D}, b), eps);
+  auto grads = ref::layerNormGrad(xt, gt, tensorOf({R, D}, dy), eps);
+  forThreadCounts([&] {
+    std::vector<float> y(R * D), mean(R), rstd(R), dx(R * D), dg(D), db(D);
+    layerNormForward(x.data(), g.data(), b.data(), y.data(), mean.data(), rstd.data(), R, D, eps);
+    expectClose(y, want, 1e-5, "y");
+    for (bool saved : {true, false}) {
+      layerNormBackward(x.data(), g.data(), saved ? mean.data() : nullptr,
+                        saved ? rstd.data() : nullptr, dy.data(), dx.data(), dg.data(),
+                        db.data(), R, D, eps);
+      expectClose(dx, grads.dx, 1e-5, "dx");
+      expectClose(dg, grads.dgamma, 1e-5, "dgamma");
+      expectClose(db, grads.dbeta, 1e-5, "dbeta");
+    }
+  });
+}
+
+TEST(NativeLayerNorm, LoopsVariantMatchesReference) {
+  const float eps = 1e-5f;
+  for (auto &s : kShapes) {
+    SCOPED_TRACE(testing::Message() << s[0] << "x" << s[1]);
+    LnData d = makeData(s[0], s[1], eps);
+    forThreadCounts([&] {
+      std::vector<float> y(d.x.size()), mean(s[0]), rstd(s[0]);
+      variant::layerNormForwardLoops(d.x.data(), d.gamma.data(), d.beta.data(), y.data(),
+                                     mean.data(), rstd.data(), s[0], s[1], eps);
+      expectClose(y, d.yRef);
+      for (bool saved : {true, false}) {
+        std::vector<float> dx(d.x.size()), dg(s[1]), db(s[1]);
+        variant::layerNormBackwardLoops(d.x.data(), d.gamma.data(), saved ? mean.data() : nullptr,
+                                        saved ? rstd.data() : nullptr, d.dy.data(), dx.data(),
+                                        dg.data(), db.data(), s[0], s[1], eps);
+        expectClose(dx, d.gRef.dx, 1e-5, "dx");
+        expectClose(dg, d.gRef.dgamma, 1e-5, "dgamma");
+        expectClose(db, d.gRef.dbeta, 1e-5, "dbeta");
+      }
+    });
+  }
+  // The loops' parameter gradients use a fixed row partition: identical for any thread count.
+  LnData d = makeData(300, 96, eps);
+  std::vector<float> dx1(d.x.size()), dg1(96), db1(96), dx2(d.x.size()), dg2(96), db2(96);
+  setThreads(1);
+  variant::layerNormBackwardLoops(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(),
+                                  dx1.data(), dg1.data(), db1.data(), 300, 96, eps);
+  setThreads(0);
+  variant::layerNormBackwardLoops(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(),
+                                  dx2.data(), dg2.data(), db2.data(), 300, 96, eps);
+  expectBitEqual(dx1, dx2);
+  expectBitEqual(dg1, dg2);
+  expectBitEqual(db1, db2);
+}
+
+TEST(NativeLayerNorm, DnnlVariantMatchesReference) {
+  const float eps = 1e-5f;
+  for (auto &s : kShapes) {
+    SCOPED_TRACE(testing::Message() << s[0] << "x" << s[1]);
+    LnData d = makeData(s[0], s[1], eps);
+    forThreadCounts([&] {
+      std::vector<float> y(d.x.size()), mean(s[0]), var(s[0]);
+      variant::layerNormForwardDnnl(d.x.data(), d.gamma.data(), d.beta.data(), y.data(),
+                                    mean.data(), var.data(), s[0], s[1], eps);
+      expectClose(y, d.yRef);
+      std::vector<float> dx(d.x.size()), dg(s[1]), db(s[1]);
+      variant::layerNormBackwardDnnl(d.x.data(), d.gamma.data(), mean.data(), var.data(),
+                                     d.dy.data(), dx.data(), dg.data(), db.data(), s[0], s[1],
+                                     eps);
+      expectClose(dx, d.gRef.dx, 1e-5, "dx");
+      expectClose(dg, d.gRef.dgamma, 1e-5, "dgamma");
+      expectClose(db, d.gRef.dbeta, 1e-5, "dbeta");
+    });
+  }
+}
+
+}  // namespace
+}  // namespace heed::rt::native::test
