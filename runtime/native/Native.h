@@ -45,8 +45,7 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t M, 
             int64_t K, bool transA, bool transB, const float *bias, Act act, bool accumulate,
             int64_t batchStrideA, int64_t batchStrideB);
 
-/// Convenience: contiguous batches (strides M*K and K*N), or broadcast when
-/// the flag says so.
+/// Convenience: contiguous batches (batch strides M*K and K*N).
 inline void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t M,
                    int64_t N, int64_t K, bool transA = false, bool transB = false,
                    const float *bias = nullptr, Act act = Act::None, bool accumulate = false) {
@@ -104,7 +103,7 @@ void scatterAdd(const float *dy, const int32_t *ids, float *out, int64_t n, int6
 
 //===--- Dropout ----------------------------------------------------------===//
 
-/// y[i] = uniform01(seed, step, i) >= p ? x[i] / (1 - p) : 0 (as ref::dropout,
+/// y[i] = uniform01(seed, step, i) >= p ? x[i] * (1 / (1 - p)) : 0 (as ref::dropout,
 /// bit for bit). p outside [0, 1] throws. y may alias x.
 void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step);
 
@@ -113,7 +112,8 @@ void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64
 /// One Adam/AdamW step in place, as ref::adamUpdate (step is 1-based).
 void adam(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
           float beta2, float eps, float weightDecay, int64_t step);
-/// sum of x[i]^2 accumulated in double (deterministic for a given thread count).
+/// sum of x[i]^2 (float partial sums over fixed blocks, added in double): the
+/// same result for any thread count.
 double sumSquares(const float *x, int64_t n);
 /// x *= factor, in place.
 void scale(float *x, int64_t n, float factor);

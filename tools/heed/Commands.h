@@ -34,27 +34,51 @@ struct TrainOptions {
   bool quiet = false;
 };
 
+/// Default GNMT length-penalty alpha of seq2seq beam search (see Seq2SeqCommands.cpp).
+constexpr double kDefaultLengthPenalty = 0.6;
+
 struct EvalOptions {
   std::string checkpoint;  // file or run directory
   std::string data;
   bool json = false;
   int64_t batch = 0;        // 0: the checkpoint's training batch
-  int64_t maxBatches = 0;   // 0: every validation window
+  int64_t maxBatches = 0;   // 0: every validation window (byte-level LMs)
+  // seq2seq checkpoints:
+  int64_t beam = 1;         // 1: greedy
+  double lengthPenalty = kDefaultLengthPenalty;
+  int64_t maxWords = 0;     // 0: every word of --data
 };
 
 struct GenerateOptions {
   std::string checkpoint;
+  // byte-level LMs:
   std::string prompt;
   bool promptGiven = false;
   int64_t maxTokens = 200;
   double temperature = 0;  // 0: greedy
   int64_t topK = 0;        // 0: the whole vocabulary
   uint64_t seed = 1;
+  // seq2seq models:
+  std::vector<std::string> words;  // positional WORD...
+  std::string input;               // --input FILE: one word per line
+  int64_t beam = 1;                // 1: greedy
+  double lengthPenalty = kDefaultLengthPenalty;
+  int64_t batch = 0;               // 0: min(#words * beam, 64)
+};
+
+/// `heed encode`: the encoder outputs of a seq2seq checkpoint as .npy files.
+struct EncodeOptions {
+  std::string checkpoint;
+  std::vector<std::string> words;
+  std::string input;
+  std::string output;
+  int64_t batch = 0;  // 0: min(#words, 64)
 };
 
 int runTrain(const TrainOptions &o);
 int runEval(const EvalOptions &o);
 int runGenerate(const GenerateOptions &o);
+int runEncode(const EncodeOptions &o);
 
 int runCheck(const ModelArgs &m);
 int runGradcheck(const ModelArgs &m, const GradcheckOptions &o);

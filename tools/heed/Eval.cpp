@@ -7,10 +7,14 @@
 // The loss is computed from the logits, so it is the true negative
 // log-likelihood even when the training objective uses label smoothing.
 //
+// Sequence-to-sequence checkpoints (heed.task = seq2seq) are evaluated by
+// evalSeq2Seq (Seq2SeqCommands.cpp): teacher-forced loss plus WER/PER.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tools/heed/Commands.h"
 #include "tools/heed/LmSession.h"
+#include "tools/heed/Seq2SeqSession.h"
 
 #include "runtime/Error.h"
 
@@ -24,6 +28,10 @@ namespace heed {
 int runEval(const EvalOptions &o) {
   try {
     RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
+    if (checkpointTask(rc) == "seq2seq") return evalSeq2Seq(o, rc);
+    if (o.beam != 1 || o.maxWords != 0)
+      throw rt::Error("--beam and --max-words apply to sequence-to-sequence checkpoints; '" + rc.path +
+                      "' holds a byte-level language model");
     int64_t batch = o.batch;
     if (batch <= 0) {
       try {

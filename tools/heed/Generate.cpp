@@ -1,6 +1,8 @@
 //===- Generate.cpp - `heed generate`: continue a prompt ------------------===//
 //
-// Runs the model's forward pass at batch 1. The context is the prompt's bytes
+// Sequence-to-sequence checkpoints go to generateSeq2Seq (Seq2SeqCommands.cpp).
+//
+// Byte-level LMs: runs the model's forward pass at batch 1. The context is the prompt's bytes
 // plus everything generated so far; its last `seq` bytes are placed at the
 // start of the tokens input, zero-padded after (causal attention makes the
 // padding invisible to earlier positions), and the next byte is read from the
@@ -16,6 +18,7 @@
 
 #include "tools/heed/Commands.h"
 #include "tools/heed/LmSession.h"
+#include "tools/heed/Seq2SeqSession.h"
 
 #include "runtime/Error.h"
 #include "runtime/Random.h"
@@ -28,14 +31,20 @@
 namespace heed {
 
 int runGenerate(const GenerateOptions &o) {
+  bool midLine = false;  // the prompt was printed: start errors on a new line
   try {
+    RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
+    if (checkpointTask(rc) == "seq2seq") return generateSeq2Seq(o, rc);
+    if (!o.words.empty() || !o.input.empty())
+      throw rt::Error("checkpoint '" + rc.path + "' holds a byte-level language model (" + rc.modelName +
+                      "): it continues a --prompt TEXT; words and --input are for sequence-to-sequence models");
+    if (!o.promptGiven) throw rt::Error("--prompt TEXT is required to continue text with a byte-level language model");
     if (o.prompt.empty())
       throw rt::Error("--prompt is empty: give at least one byte of text to continue");
     if (o.maxTokens < 0) throw rt::Error("--max-tokens must be >= 0, got " + std::to_string(o.maxTokens));
     if (!(o.temperature >= 0) || !std::isfinite(o.temperature))
       throw rt::Error("--temperature must be >= 0 (0 = greedy), got " + std::to_string(o.temperature));
     if (o.topK < 0) throw rt::Error("--top-k must be >= 0 (0 = all bytes), got " + std::to_string(o.topK));
-    RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
     std::unique_ptr<rt::Program> program = buildFromCheckpoint(rc, 1);
     LmLayout layout = lmLayout(*program, "heed generate");
     if (layout.logitsIndex < 0)
@@ -47,6 +56,7 @@ int runGenerate(const GenerateOptions &o) {
     const int64_t S = layout.seq;
     std::vector<int32_t> context = rt::ByteDataset::encode(o.prompt);
     std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
+    midLine = true;
     std::fflush(stdout);
 
     rt::RunContext ctx;
@@ -95,7 +105,7 @@ int runGenerate(const GenerateOptions &o) {
     return 1;
   } catch (const std::exception &e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "\nerror: %s\n", e.what());
+    std::fprintf(stderr, "%serror: %s\n", midLine ? "\n" : "", e.what());
     return 1;
   }
 }

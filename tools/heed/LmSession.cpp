@@ -41,7 +41,8 @@ LmLayout lmLayout(const rt::Program &program, const std::string &what) {
   for (const rt::TensorSpec &s : train->inputs) (s.dtype == rt::DType::I32 ? ids : other).push_back(&s);
   const std::string notLm =
       ": --data text files train decoder-only byte-level language models, which take two i32 "
-      "[batch, seq] inputs (tokens and targets); sequence-to-sequence data is not supported yet";
+      "[batch, seq] inputs (tokens and targets); encoder-decoders need inputs src, tgt_in and tgt_out "
+      "and source<TAB>target data";
   if (ids.size() != 2 || !other.empty()) {
     std::string have = std::to_string(ids.size()) + " i32 input(s) (" + joinNames(ids) + ")";
     if (!other.empty()) have += " and other inputs (" + joinNames(other) + ")";

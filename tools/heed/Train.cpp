@@ -1,4 +1,8 @@
-//===- Train.cpp - `heed train`: train a byte-level language model --------===//
+//===- Train.cpp - `heed train`: the training loop -------------------------===//
+//
+// One loop for every task (TrainTask.h): a byte-level language model on a text
+// file, or an encoder-decoder (inputs src, tgt_in, tgt_out; encode/decode
+// entries) on source<TAB>target lines. The task is chosen from the model.
 //
 // Settings, in priority order: the command-line flag, the model's `train { }`
 // block (same names, underscores for dashes: eval_every), then these defaults:
@@ -10,23 +14,33 @@
 //   eval_every 200 (0: validate only at the end)    eval_batches 50
 //   checkpoint_every = eval_every, or 500 if that is 0     log_every 10
 //   out runs/<model name>
+// seq2seq only:
+//   src_tokens chars, tgt_tokens space (chars | space | bytes)
+//   eval_words 500 (greedy WER/PER on the first N validation words; 0 = off)
+//   decode_every 0 (decode at validation steps that are multiples of N; 0 = only
+//                   at the end, i.e. the last step or an early stop)
 //
-// Each step s (1-based) trains on ByteDataset::batch(s, batch, seq, seed): the
-// batches are a pure function of (seed, step), dropout masks of (the model's
+// Each step s (1-based) trains on ByteDataset::batch(s, batch, seq, seed) (or
+// EncodedData::batch(s, batch, seed, ...) for seq2seq): the batches are a pure
+// function of (seed, step), dropout masks of (the model's
 // dropout seed, step, index), and checkpoints hold the parameters, Adam's
 // moments and the step, so `--resume` continues exactly where an
 // uninterrupted run would be (same losses, bit for bit).
 //
 // Run directory: ckpt-<step>.safetensors (the last 3 kept), `latest`,
-// metrics.jsonl (one row per log step, valid_loss on validation steps).
+// metrics.jsonl (one row per log step, valid_loss on validation steps; seq2seq
+// adds valid_wer, valid_per, valid_words on the steps that decoded).
 // The validation loss is the cross-entropy of the model's logits in nats per
-// byte (no label smoothing), so exp(valid loss) is the perplexity; the train
-// loss is the model's own objective (which may include label smoothing).
+// byte (seq2seq: per target token, EOS included, teacher forcing), with no label
+// smoothing, so exp(valid loss) is the perplexity; the train loss is the model's
+// own objective (which may include label smoothing). tokens/s counts the
+// predicted tokens: batch x seq for LMs, the non-padding target tokens for seq2seq.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/heed/Commands.h"
 #include "tools/heed/LmSession.h"
+#include "tools/heed/TrainTask.h"
 
 #include "compiler/ModelLoader.h"
 #include "runtime/AtomicFile.h"
@@ -38,6 +52,8 @@
 #include "runtime/train/Schedule.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -63,75 +79,6 @@ std::string fmt(const char *f, double v) {
   return buf;
 }
 
-/// Where each setting's text comes from, for error messages.
-class Settings {
-public:
-  Settings(const std::map<std::string, std::string> &flags, const rt::ModelInfo &info)
-      : flags(flags), info(info) {}
-
-  bool has(const std::string &key) const { return raw(key) != nullptr; }
-  bool fromFlag(const std::string &key) const { return flags.count(key) != 0; }
-  /// A resumed run's own setting: below the flags, above the train block.
-  void setResumed(const std::string &key, const std::string &value) { resumed[key] = value; }
-
-  std::string str(const std::string &key, const std::string &def) const {
-    const std::string *r = raw(key);
-    return r ? *r : def;
-  }
-  int64_t integer(const std::string &key, int64_t def, int64_t min) const {
-    const std::string *r = raw(key);
-    if (!r) return def;
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(*r, &used);
-    } catch (const std::exception &) {
-      used = 0;
-    }
-    if (used == 0 || used != r->size() || v < min)
-      throw rt::Error(where(key) + " expects " + (min > 0 ? "a positive" : "a non-negative") +
-                      " integer, got '" + *r + "'");
-    return v;
-  }
-  double number(const std::string &key, double def, double min, bool strict = false) const {
-    const std::string *r = raw(key);
-    if (!r) return def;
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(*r, &used);
-    } catch (const std::exception &) {
-      used = 0;
-    }
-    if (used == 0 || used != r->size() || !std::isfinite(v) || v < min || (strict && v <= min))
-      throw rt::Error(where(key) + " expects a " + (strict ? "positive" : "non-negative") +
-                      " number, got '" + *r + "'");
-    return v;
-  }
-  std::string where(const std::string &key) const {
-    if (fromFlag(key)) {
-      std::string f = key;
-      std::replace(f.begin(), f.end(), '_', '-');
-      return "--" + f;
-    }
-    if (resumed.count(key)) return "the resumed run's " + key;
-    return "the model's train setting '" + key + "'";
-  }
-
-private:
-  const std::string *raw(const std::string &key) const {
-    auto f = flags.find(key);
-    if (f != flags.end()) return &f->second;
-    auto r = resumed.find(key);
-    if (r != resumed.end()) return &r->second;
-    auto t = info.train.find(key);
-    if (t != info.train.end()) return &t->second;
-    return nullptr;
-  }
-  std::map<std::string, std::string> flags, resumed;
-  const rt::ModelInfo &info;
-};
-
 struct Config {
   std::string data, valid, out, schedule, optimizer;
   int64_t steps = 1000, batch = 16, warmup = 0, evalEvery = 200, evalBatches = 50,
@@ -139,6 +86,33 @@ struct Config {
   double lr = 0, clip = 1.0, maxMinutes = 0;
   std::optional<double> weightDecay;
   uint64_t seed = 1;
+};
+
+/// metrics.jsonl: rt::MetricsWriter's rows plus the task's validation metrics
+/// (valid_wer, valid_per, valid_words) on the steps that decoded.
+class MetricsFile {
+public:
+  MetricsFile(const std::string &path, bool truncate) : path(path) {
+    f = std::fopen(path.c_str(), truncate ? "w" : "a");
+    if (!f) throw rt::Error("cannot open metrics file '" + path + "': " + std::strerror(errno));
+  }
+  ~MetricsFile() {
+    if (f) std::fclose(f);
+  }
+  void write(const rt::StepStats &st, const std::optional<ValidResult> &vr) {
+    std::string row = rt::MetricsWriter::formatRow(st);
+    if (vr && vr->wer && !row.empty() && row.back() == '}') {
+      row.pop_back();
+      row += ",\"valid_wer\":" + fmt("%.6g", *vr->wer) + ",\"valid_per\":" + fmt("%.6g", *vr->per) +
+             ",\"valid_words\":" + std::to_string(vr->words) + "}";
+    }
+    std::fprintf(f, "%s\n", row.c_str());
+    std::fflush(f);
+  }
+
+private:
+  std::string path;
+  std::FILE *f = nullptr;
 };
 
 std::string ckptPath(const std::string &out, int64_t step) {
@@ -194,11 +168,15 @@ int train(const TrainOptions &o) {
   program = buildProgram(o.model, overrides, flagBatch);
   const rt::ModelInfo info = program->info();
   Settings s(o.flags, info);
-  lmLayout(*program, "heed train");  // reject non-LMs before anything else
+  std::unique_ptr<TrainTask> task = makeTaskFor(*program);
+  task->bind(*program);  // reject models that do not fit before anything else
+  const bool seq2seq = std::string(task->name()) == "seq2seq";
 
   Config c;
   c.data = s.str("data", "");
-  if (c.data.empty()) throw rt::Error("heed train needs --data FILE (a text file to train on)");
+  if (c.data.empty())
+    throw rt::Error(seq2seq ? "heed train needs --data FILE (a source<TAB>target file to train on)"
+                            : "heed train needs --data FILE (a text file to train on)");
   c.valid = s.str("valid", "");
   c.out = s.str("out", (fs::path("runs") / info.name).string());
   c.steps = s.integer("steps", 1000, 1);
@@ -211,6 +189,7 @@ int train(const TrainOptions &o) {
   if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
   c.evalEvery = s.integer("eval_every", 200, 0);
   c.evalBatches = s.integer("eval_batches", 50, 1);
+  task->configure(s);
   c.ckptEvery = s.integer("checkpoint_every", c.evalEvery > 0 ? c.evalEvery : 500, 1);
   c.logEvery = s.integer("log_every", 10, 1);
   c.maxMinutes = s.number("max_minutes", 0, 0, s.has("max_minutes"));
@@ -257,7 +236,7 @@ int train(const TrainOptions &o) {
   }
   if (program->info().config.count("batch") && (int64_t)program->info().config.at("batch") != c.batch)
     program = buildProgram(o.model, overrides, c.batch);
-  LmLayout layout = lmLayout(*program, "heed train");
+  task->bind(*program);
 
   // Schedule and optimizer.
   int64_t defWarmup = kind == rt::ScheduleKind::Noam ? std::min<int64_t>(4000, std::max<int64_t>(1, c.steps / 10))
@@ -284,13 +263,7 @@ int train(const TrainOptions &o) {
   oc.validate();
 
   // Data.
-  rt::ByteDataset data(c.data);
-  data.checkWindow(layout.seq);
-  std::optional<rt::ByteDataset> valid;
-  if (!c.valid.empty()) {
-    valid.emplace(c.valid);
-    valid->checkWindow(layout.seq);
-  }
+  task->load(c.data, c.valid, resumeFrom ? &*resumeFrom : nullptr);
 
   // Parameters (fresh, or the checkpoint's with Adam state).
   std::string modelDir = fs::path(o.model).parent_path().string();
@@ -300,21 +273,15 @@ int train(const TrainOptions &o) {
   fs::create_directories(c.out);
   std::string metricsPath = (fs::path(c.out) / "metrics.jsonl").string();
   if (resumeFrom) truncateMetrics(metricsPath, startStep);
-  rt::MetricsWriter metrics(metricsPath, /*truncate=*/!resumeFrom);
-
-  const int64_t tokensPerStep = c.batch * layout.seq;
+  MetricsFile metrics(metricsPath, /*truncate=*/!resumeFrom);
   if (!o.quiet) {
     std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: reference interpreter\n",
                 info.name.c_str(), o.model.c_str(), formatCount((double)params.totalCount()).c_str(),
                 formatCount((double)params.trainableCount()).c_str());
-    std::printf("data: %s (%s)", c.data.c_str(), formatBytes(data.size()).c_str());
-    if (valid) std::printf(", valid: %s (%s, %lld windows)", c.valid.c_str(), formatBytes(valid->size()).c_str(),
-                           (long long)valid->evalWindows(layout.seq));
-    std::printf("; unigram entropy %.3f nats/byte\n", rt::unigramEntropyNats(c.data));
-    std::printf("%lld steps x batch %lld x seq %lld = %lld tokens/step; %s; %s, clip %s; seed %llu\n",
-                (long long)c.steps, (long long)c.batch, (long long)layout.seq, (long long)tokensPerStep,
-                schedule.describe().c_str(), c.optimizer.c_str(),
-                c.clip > 0 ? fmt("%g", c.clip).c_str() : "off", (unsigned long long)c.seed);
+    std::printf("%s", task->describeData().c_str());
+    std::printf("%s; %s; %s, clip %s; seed %llu\n", task->describeStep(c.steps, c.batch).c_str(),
+                schedule.describe().c_str(), c.optimizer.c_str(), c.clip > 0 ? fmt("%g", c.clip).c_str() : "off",
+                (unsigned long long)c.seed);
     if (resumeFrom)
       std::printf("resuming from %s at step %lld\n", resumeFrom->path.c_str(), (long long)startStep);
     std::printf("out: %s\n", c.out.c_str());
@@ -332,7 +299,6 @@ int train(const TrainOptions &o) {
       {"heed.steps", std::to_string(c.steps)},
       {"heed.seed", std::to_string(c.seed)},
       {"heed.batch", std::to_string(c.batch)},
-      {"heed.seq", std::to_string(layout.seq)},
       {"heed.schedule", rt::scheduleKindName(kind)},
       {"heed.lr", fmt("%.9g", c.lr)},
       {"heed.warmup", std::to_string(c.warmup)},
@@ -341,6 +307,7 @@ int train(const TrainOptions &o) {
       {"heed.data", c.data},
       {"heed.valid", c.valid},
   };
+  task->addMetadata(meta);
   std::string lastCkpt = resumeFrom ? resumeFrom->path : "";
   double lastLoss = NAN;
   auto saveCheckpoint = [&](int64_t step) {
@@ -363,7 +330,6 @@ int train(const TrainOptions &o) {
 
   // The loop.
   const rt::EntrySpec &entry = *program->entry("train_step");
-  const int tokIdx = entry.find(layout.tokens), tgtIdx = entry.find(layout.targets);
   std::vector<rt::Tensor> inputs(entry.inputs.size());
   std::optional<rt::ProgressReporter> progress;
   if (!o.quiet) progress.emplace(c.steps, c.logEvery, stderr, startStep);
@@ -382,12 +348,13 @@ int train(const TrainOptions &o) {
   const auto start = Clock::now();
   double trainSeconds = 0;
   int64_t step = startStep;
-  std::optional<double> lastValid;
+  int64_t tokensSeen = 0;
+  std::optional<ValidResult> lastValid;
   std::string stopReason;
   while (step < c.steps) {
     ++step;
     auto t0 = Clock::now();
-    data.batch(step, c.batch, layout.seq, c.seed, inputs[tokIdx], inputs[tgtIdx]);
+    tokensSeen += task->fillBatch(step, c.batch, c.seed, inputs);
     float lr = schedule.lrAt(step);
     float gradNorm = NAN;
     rt::RunContext ctx;
@@ -398,7 +365,7 @@ int train(const TrainOptions &o) {
       gradNorm = rt::applyUpdate(params, g, oc, lr, step);
     };
     std::vector<rt::Tensor> out = program->run("train_step", inputs, ctx);
-    double loss = (double)out.at(layout.trainLossIndex).f32()[0];
+    double loss = (double)out.at((size_t)task->lossIndex()).f32()[0];
     trainSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
     if (!std::isfinite(loss))
       throw rt::Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
@@ -416,20 +383,20 @@ int train(const TrainOptions &o) {
     st.step = step;
     st.loss = loss;
     st.lr = lr;
-    st.tokensPerSec = trainSeconds > 0 ? (double)(step - startStep) * tokensPerStep / trainSeconds : 0;
+    st.tokensPerSec = trainSeconds > 0 ? (double)tokensSeen / trainSeconds : 0;
     st.elapsedSec = elapsed;
     st.gradNorm = gradNorm;
-    bool evalNow = valid && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
+    bool evalNow = task->hasValid() && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
+    std::optional<ValidResult> vr;
     if (evalNow) {
-      EvalResult r = evaluate(*program, layout, params, *valid, c.evalBatches);
-      st.validLoss = r.loss;
-      lastValid = r.loss;
-      // The progress line shows it too, unless it is redrawn or not printed at this step.
-      if (progress && (progress->isTerminal() || (step % c.logEvery != 0 && !stopping)))
-        note("step " + std::to_string(step) + ": valid loss " + fmt("%.4f", r.loss) + " (perplexity " +
-           fmt("%.2f", std::exp(r.loss)) + ")");
+      vr = task->validate(*program, params, step, stopping);
+      st.validLoss = vr->loss;
+      lastValid = vr;
+      // The progress line shows the loss too, unless it is redrawn or not printed at this step.
+      if (progress && (progress->isTerminal() || (step % c.logEvery != 0 && !stopping) || vr->wer))
+        note("step " + std::to_string(step) + ": " + task->describeValid(*vr));
     }
-    if (step % c.logEvery == 0 || stopping || evalNow) metrics.write(st);
+    if (step % c.logEvery == 0 || stopping || evalNow) metrics.write(st, vr);
     if (progress) progress->update(st);
     if (step % c.ckptEvery == 0 || stopping) saveCheckpoint(step);
     if (!stopReason.empty()) break;
@@ -447,10 +414,15 @@ int train(const TrainOptions &o) {
                 rt::formatDuration(wall).c_str(), (long long)step, (long long)c.steps, c.maxMinutes);
   std::printf("trained %lld steps (to step %lld) in %s, %s tok/s\n", (long long)(step - startStep),
               (long long)step, rt::formatDuration(wall).c_str(),
-              rt::formatRate(trainSeconds > 0 ? (double)(step - startStep) * tokensPerStep / trainSeconds : 0).c_str());
+              rt::formatRate(trainSeconds > 0 ? (double)tokensSeen / trainSeconds : 0).c_str());
   std::printf("final train loss %.4f\n", lastLoss);
-  if (lastValid)
-    std::printf("final valid loss %.4f nats/byte, perplexity %.2f\n", *lastValid, std::exp(*lastValid));
+  if (lastValid && lastValid->loss) {
+    std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *lastValid->loss, seq2seq ? "token" : "byte",
+                std::exp(*lastValid->loss));
+    if (lastValid->wer)
+      std::printf("final valid greedy WER %.2f%%, PER %.2f%% (%lld words)\n", 100 * *lastValid->wer,
+                  100 * *lastValid->per, (long long)lastValid->words);
+  }
   std::printf("checkpoint %s\n", lastCkpt.c_str());
   return 0;
 }

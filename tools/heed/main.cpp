@@ -3,9 +3,14 @@
 //   heed check   model.heed               parse + check shapes; errors with carets
 //   heed params  model.heed [--json]      parameter names, shapes, counts, init
 //   heed emit    model.heed --stage S     ast, graph, decomposed, grad, dot
-//   heed train   model.heed --data F      train a byte-level LM (see Train.cpp)
-//   heed eval    CKPT --data F [--json]   validation loss and perplexity
+//   heed train   model.heed --data F      train a byte-level LM on text, or an
+//                                         encoder-decoder on source<TAB>target
+//                                         lines (see Train.cpp, TrainTask.h)
+//   heed eval    CKPT --data F [--json]   validation loss and perplexity; for
+//                                         seq2seq also WER/PER of the decoded words
 //   heed generate CKPT --prompt TEXT      continue a prompt (greedy or sampled)
+//   heed generate CKPT WORD...            transcribe words (seq2seq; greedy or --beam K)
+//   heed encode  CKPT WORD... -o enc.npy  encoder outputs (seq2seq)
 //
 // Exit codes: 0 success, 1 any user error (bad model, bad flags, bad files).
 //
@@ -69,12 +74,14 @@ int main(int argc, char **argv) {
   // heed train: every value flag is kept as text (see TrainOptions); defaults
   // come from the model's `train { }` block, then from Train.cpp.
   heed::TrainOptions tr;
-  auto *train = app.add_subcommand("train", "train a byte-level language model on a text file");
+  auto *train = app.add_subcommand(
+      "train", "train a model: a byte-level language model on a text file, or an encoder-decoder "
+               "(inputs src, tgt_in, tgt_out) on source<TAB>target lines");
   train->add_option("model", tr.model, "model file (.heed)")->required();
   train->add_option("--set", tr.sets, "override a config value: --set d_model=256 (repeatable)");
   static const std::pair<const char *, const char *> kTrainFlags[] = {
-      {"data", "training text file (bytes are the tokens)"},
-      {"valid", "validation text file"},
+      {"data", "training file: text (bytes are the tokens), or source<TAB>target lines for seq2seq models"},
+      {"valid", "validation file (same format)"},
       {"out", "run directory (default runs/<model name>)"},
       {"steps", "optimizer steps to reach (default 1000)"},
       {"batch", "sequences per step (default 16)"},
@@ -90,6 +97,11 @@ int main(int argc, char **argv) {
       {"checkpoint-every", "checkpoint every N steps (default: eval-every, or 500)"},
       {"max-minutes", "stop (with a checkpoint) after this much wall time"},
       {"log-every", "progress line and metrics row every N steps (default 10)"},
+      {"src-tokens", "seq2seq: source symbols: chars | space | bytes (default chars)"},
+      {"tgt-tokens", "seq2seq: target symbols: chars | space | bytes (default space)"},
+      {"eval-words", "seq2seq: greedy WER/PER on the first N validation words, 0 = off (default 500)"},
+      {"decode-every", "seq2seq: also decode (WER/PER) at validation steps that are multiples of N "
+                       "(default 0: only at the end)"},
   };
   std::map<std::string, CLI::Option *> trainOpts;
   for (auto &[flag, help] : kTrainFlags) {
@@ -98,31 +110,61 @@ int main(int argc, char **argv) {
       if (c == '-') c = '_';
     const char *type = key == "data" || key == "valid" ? "FILE"
                        : key == "out"                    ? "DIR"
-                       : key == "schedule" || key == "optimizer" ? "NAME"
-                                                                 : "NUM";
+                       : key == "schedule" || key == "optimizer" || key == "src_tokens" || key == "tgt_tokens"
+                           ? "NAME"
+                           : "NUM";
     trainOpts[key] = train->add_option(std::string("--") + flag, tr.flags[key], help)->type_name(type);
   }
   train->add_flag("--resume", tr.resume, "continue the run in --out from its latest checkpoint");
   train->add_flag("-q,--quiet", tr.quiet, "no header and progress; only the summary");
 
   heed::EvalOptions ev;
-  auto *evalCmd = app.add_subcommand("eval", "validation loss and perplexity of a checkpoint");
+  auto *evalCmd = app.add_subcommand(
+      "eval", "validation loss and perplexity of a checkpoint; for seq2seq models also WER and PER");
   evalCmd->add_option("checkpoint", ev.checkpoint, "checkpoint file or run directory")->required();
-  evalCmd->add_option("--data", ev.data, "text file to evaluate on")->required();
-  evalCmd->add_flag("--json", ev.json, "print one JSON object {loss, perplexity, tokens}");
+  evalCmd->add_option("--data", ev.data, "text file (LM) or source<TAB>target file (seq2seq) to evaluate on")
+      ->required();
+  evalCmd->add_flag("--json", ev.json,
+                    "print one JSON object: {loss, perplexity, tokens}; seq2seq: {wer, per, loss, count, beam, ...}");
+  evalCmd->add_option("--beam", ev.beam, "seq2seq: beam width, 1 = greedy (default)")->check(CLI::PositiveNumber);
+  evalCmd->add_option("--length-penalty", ev.lengthPenalty,
+                      "seq2seq beam search: GNMT length penalty alpha (default 0.6)");
+  evalCmd->add_option("--max-words", ev.maxWords, "seq2seq: only the first N pairs (default: all)")
+      ->check(CLI::PositiveNumber);
   evalCmd->add_option("--batch", ev.batch, "sequences per batch (default: the training batch)")
       ->check(CLI::PositiveNumber);
   evalCmd->add_option("--max-batches", ev.maxBatches, "evaluate at most N batches (default: all)")
       ->check(CLI::PositiveNumber);
 
   heed::GenerateOptions gen;
-  auto *generate = app.add_subcommand("generate", "continue a prompt with a trained byte-level model");
+  auto *generate = app.add_subcommand(
+      "generate", "continue a prompt with a byte-level model, or transcribe words with a seq2seq model "
+                  "(prints WORD<TAB>output per word)");
   generate->add_option("checkpoint", gen.checkpoint, "checkpoint file or run directory")->required();
-  auto *promptOpt = generate->add_option("--prompt", gen.prompt, "text to continue")->required();
+  generate->add_option("words", gen.words, "seq2seq: words to transcribe");
+  generate->add_option("--input", gen.input, "seq2seq: file with one word per line")->type_name("FILE");
+  generate->add_option("--beam", gen.beam, "seq2seq: beam width, 1 = greedy (default)")->check(CLI::PositiveNumber);
+  generate->add_option("--length-penalty", gen.lengthPenalty,
+                       "seq2seq beam search: GNMT length penalty alpha, ((5+len)/6)^alpha (default 0.6)");
+  generate->add_option("--batch", gen.batch, "seq2seq: rows per decoder run (default min(words x beam, 64))")
+      ->check(CLI::PositiveNumber);
+  auto *promptOpt = generate->add_option("--prompt", gen.prompt, "byte-level LM: text to continue");
   generate->add_option("--max-tokens", gen.maxTokens, "bytes to generate (default 200)");
   generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples");
   generate->add_option("--top-k", gen.topK, "sample among the K likeliest bytes (default: all)");
   generate->add_option("--seed", gen.seed, "sampling seed (default 1)");
+
+  heed::EncodeOptions enc;
+  auto *encode = app.add_subcommand(
+      "encode", "write a seq2seq model's encoder outputs for words as .npy files: OUT (f32 [n, src_len, d_model]), "
+                "OUT.lengths.npy (int32 [n], symbols per word) and OUT.mask.npy (bool [n, src_len], true at "
+                "padded positions), where OUT.npy is -o without its .npy");
+  encode->add_option("checkpoint", enc.checkpoint, "checkpoint file or run directory")->required();
+  encode->add_option("words", enc.words, "words to encode");
+  encode->add_option("--input", enc.input, "file with one word per line")->type_name("FILE");
+  encode->add_option("-o,--output", enc.output, "the .npy file of the encoder outputs")->required();
+  encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
+      ->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -145,5 +187,6 @@ int main(int argc, char **argv) {
     gen.promptGiven = promptOpt->count() > 0;
     return heed::runGenerate(gen);
   }
+  if (*encode) return heed::runEncode(enc);
   return 1;
 }

@@ -1,0 +1,130 @@
+//===- ModuleProgram.cpp --------------------------------------------------===//
+
+#include "compiler/ModuleProgram.h"
+
+#include "compiler/Pipeline.h"
+#include "ops/HeedDialect.h"
+#include "runtime/Error.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <set>
+
+using namespace mlir;
+
+namespace heed {
+namespace {
+
+rt::DType dtypeOf(Type t) {
+  Type e = cast<RankedTensorType>(t).getElementType();
+  if (e.isF32()) return rt::DType::F32;
+  if (e.isInteger(32)) return rt::DType::I32;
+  return rt::DType::Bool;
+}
+
+rt::TensorSpec specOf(Type t, DictionaryAttr attrs) {
+  rt::TensorSpec s;
+  auto rt = cast<RankedTensorType>(t);
+  s.shape.assign(rt.getShape().begin(), rt.getShape().end());
+  s.dtype = dtypeOf(t);
+  if (attrs) {
+    if (auto n = attrs.getAs<StringAttr>("heed.name")) s.name = n.str();
+    if (auto d = attrs.getAs<ArrayAttr>("heed.dims"))
+      for (Attribute a : d) s.dims.push_back(cast<StringAttr>(a).str());
+  }
+  return s;
+}
+
+/// The number of rows (or classes) an id input indexes: the smallest table it
+/// is gathered from or class count it is scored against, looking through reshapes.
+int64_t idLimitOf(Value v) {
+  int64_t limit = 0;
+  auto tighten = [&](int64_t n) { limit = limit == 0 ? n : std::min(limit, n); };
+  SmallVector<Value> work{v};
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    for (Operation *user : x.getUsers()) {
+      if (auto g = dyn_cast<GatherOp>(user)) tighten(g.getTable().getType().getShape()[0]);
+      else if (auto ce = dyn_cast<CrossEntropyOp>(user)) tighten(ce.getLogits().getType().getShape().back());
+      else if (isa<ReshapeOp, TransposeOp, BroadcastOp>(user)) work.push_back(user->getResult(0));
+    }
+  }
+  return limit;
+}
+
+}  // namespace
+
+ModuleProgram::ModuleProgram() : loader(std::make_unique<ModelLoader>()) {}
+ModuleProgram::~ModuleProgram() = default;
+
+bool ModuleProgram::build(const std::string &path, const ImportOptions &options) {
+    model = loader->load(path, options);
+    if (!model.module) return false;
+    ModuleOp mod = *model.module;
+    if (failed(runTrainingPipeline(mod))) return false;
+
+    info_.sourcePath = path;
+    if (auto buf = llvm::MemoryBuffer::getFile(path)) info_.source = (*buf)->getBuffer().str();
+    info_.name = mod->getAttrOfType<StringAttr>("heed.model").str();
+    for (NamedAttribute a : mod->getAttrOfType<DictionaryAttr>("heed.config")) {
+      if (auto i = dyn_cast<IntegerAttr>(a.getValue())) info_.config[a.getName().str()] = (double)i.getInt();
+      else if (auto f = dyn_cast<FloatAttr>(a.getValue())) info_.config[a.getName().str()] = f.getValueAsDouble();
+      else if (auto bl = dyn_cast<BoolAttr>(a.getValue())) info_.config[a.getName().str()] = bl.getValue();
+    }
+    for (NamedAttribute a : mod->getAttrOfType<DictionaryAttr>("heed.train")) {
+      std::string text;
+      if (auto s = dyn_cast<StringAttr>(a.getValue())) text = s.str();
+      else if (auto i = dyn_cast<IntegerAttr>(a.getValue())) text = std::to_string(i.getInt());
+      else if (auto f = dyn_cast<FloatAttr>(a.getValue())) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.9g", f.getValueAsDouble());
+        text = buf;
+      } else if (auto bl = dyn_cast<BoolAttr>(a.getValue())) text = bl.getValue() ? "true" : "false";
+      info_.train[a.getName().str()] = text;
+    }
+    info_.overrides = options.overrides;
+
+    // Parameters, in model order (from whichever entry has them all: train_step or forward).
+    std::set<std::string> seen;
+    mod.walk([&](ParamOp p) {
+      if (!seen.insert(p.getName().str()).second) return;
+      auto s = p.getType().getShape();
+      params_.push_back({p.getName().str(), rt::Shape(s.begin(), s.end()), p.getInit().str(),
+                         p.getFrozen()});
+    });
+    for (func::FuncOp fn : mod.getOps<func::FuncOp>()) {
+      rt::EntrySpec e;
+      e.name = fn.getName().str();
+      for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+        e.inputs.push_back(specOf(fn.getArgumentTypes()[i], fn.getArgAttrDict(i)));
+        e.inputs.back().idLimit = idLimitOf(fn.getArgument(i));
+      }
+      for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+        e.outputs.push_back(specOf(fn.getResultTypes()[i], fn.getResultAttrDict(i)));
+        if (fn.getResultAttr(i, "heed.loss")) e.lossIndex = (int)i;
+      }
+      entries_[e.name] = e;
+      funcs_[e.name] = fn;
+    }
+    return prepare();
+}
+
+const rt::EntrySpec *ModuleProgram::entry(const std::string &name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+func::FuncOp ModuleProgram::function(const std::string &entry) const {
+  auto it = funcs_.find(entry);
+  return it == funcs_.end() ? func::FuncOp() : it->second;
+}
+
+std::vector<rt::Tensor> ModuleProgram::run(const std::string &entry,
+                                           const std::vector<rt::Tensor> &inputs,
+                                           rt::RunContext &ctx) {
+  func::FuncOp fn = function(entry);
+  if (!fn) throw rt::Error("the model has no entry point '" + entry + "'");
+  return runFunction(fn, entry, inputs, ctx);
+}
+
+}  // namespace heed

@@ -1,0 +1,21 @@
+//===- LibraryCalls.h - ops the compiled backend runs as library calls ----===//
+#pragma once
+
+#include "runtime/RunContext.h"
+#include "runtime/Tensor.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir {
+class Operation;
+}
+
+namespace heed {
+
+/// Runs one library op (matmul, layer norm, loss, gather/scatter, dropout,
+/// param, optimizer step) with the fastest kernel available for it.
+void runLibraryCall(mlir::Operation *op, llvm::ArrayRef<rt::Tensor> inputs,
+                    llvm::SmallVectorImpl<rt::Tensor> &outputs, rt::RunContext &ctx);
+
+}  // namespace heed

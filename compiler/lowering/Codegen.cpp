@@ -1,0 +1,234 @@
+//===- Codegen.cpp --------------------------------------------------------===//
+//
+// The pass pipeline follows the one measured to work on MLIR 19 (bufferize with
+// function boundaries, results to out-params, deallocation, loops, LLVM); see
+// docs/ARCHITECTURE.md. Math ops (exp, log, tanh, erf) call libm's float
+// functions, like the reference kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/lowering/Codegen.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+namespace heed {
+
+void registerCodegenDialects(DialectRegistry &registry) {
+  registry.insert<affine::AffineDialect, arith::ArithDialect, bufferization::BufferizationDialect,
+                  cf::ControlFlowDialect, func::FuncDialect, linalg::LinalgDialect,
+                  LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+namespace {
+/// Adds `k_packed(ptr args)` for every kernel `k`: loads args[i] (a pointer to the
+/// i-th buffer pointer) and calls `k` with the buffer pointers.
+void addPackedEntries(ModuleOp module) {
+  OpBuilder b(module.getContext());
+  auto ptrTy = LLVM::LLVMPointerType::get(module.getContext());
+  SmallVector<LLVM::LLVMFuncOp> kernels;
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (!fn.isExternal() && !fn.getName().ends_with("_packed")) kernels.push_back(fn);
+  for (LLVM::LLVMFuncOp fn : kernels) {
+    b.setInsertionPointAfter(fn);
+    auto voidTy = LLVM::LLVMVoidType::get(module.getContext());
+    auto packed = b.create<LLVM::LLVMFuncOp>(fn.getLoc(), (fn.getName() + "_packed").str(),
+                                             LLVM::LLVMFunctionType::get(voidTy, {ptrTy}));
+    Block *entry = packed.addEntryBlock(b);
+    b.setInsertionPointToStart(entry);
+    SmallVector<Value> args;
+    unsigned n = fn.getFunctionType().getNumParams();
+    for (unsigned i = 0; i < n; ++i) {
+      auto slot = b.create<LLVM::GEPOp>(fn.getLoc(), ptrTy, ptrTy, entry->getArgument(0),
+                                        ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      Value holder = b.create<LLVM::LoadOp>(fn.getLoc(), ptrTy, slot);
+      args.push_back(b.create<LLVM::LoadOp>(fn.getLoc(), ptrTy, holder));
+    }
+    b.create<LLVM::CallOp>(fn.getLoc(), fn, args);
+    b.create<LLVM::ReturnOp>(fn.getLoc(), ValueRange{});
+  }
+}
+}  // namespace
+
+LogicalResult fuseLinalg(ModuleOp module) {
+  PassManager pm(module.getContext());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  return pm.run(module);
+}
+
+LogicalResult lowerKernelsToLLVM(ModuleOp module) {
+  if (failed(fuseLinalg(module))) return failure();
+  PassManager pm(module.getContext());
+  bufferization::OneShotBufferizationOptions bo;
+  bo.bufferizeFunctionBoundaries = true;
+  bo.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(bo));
+  bufferization::BufferResultsToOutParamsOpts oo;
+  oo.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(oo));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());  // before lower-affine
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  // exp/log/tanh/erf call the C library's float functions, as the reference
+  // kernels do, so the two backends round alike (parity to 1e-5 and beyond).
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions fo;
+  fo.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(fo));
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  if (failed(pm.run(module))) return failure();
+  addPackedEntries(module);
+  return success();
+}
+
+static std::unique_ptr<llvm::TargetMachine> hostMachine(bool pic, std::string &error) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+    return true;
+  }();
+  (void)initialized;
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) {
+    error = llvm::toString(builder.takeError());
+    return nullptr;
+  }
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  if (pic) builder->setRelocationModel(llvm::Reloc::PIC_);
+  auto tm = builder->createTargetMachine();
+  if (!tm) {
+    error = llvm::toString(tm.takeError());
+    return nullptr;
+  }
+  return std::move(*tm);
+}
+
+std::unique_ptr<JitKernels> JitKernels::create(ModuleOp module, std::string &error) {
+  auto tm = hostMachine(false, error);
+  if (!tm) return nullptr;
+  ExecutionEngineOptions opts;
+  opts.transformer = makeOptimizingTransformer(3, 0, tm.get());
+  opts.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, opts, std::move(tm));
+  if (!engine) {
+    error = llvm::toString(engine.takeError());
+    return nullptr;
+  }
+  auto jit = std::unique_ptr<JitKernels>(new JitKernels());
+  jit->engine = std::move(*engine);
+  return jit;
+}
+
+JitKernels::~JitKernels() = default;
+
+JitKernels::PackedFn JitKernels::lookup(const std::string &name) {
+  auto sym = engine->lookup(name + "_packed");
+  if (!sym) {
+    llvm::consumeError(sym.takeError());
+    return nullptr;
+  }
+  return reinterpret_cast<PackedFn>(*sym);
+}
+
+LogicalResult emitNative(ModuleOp module, EmitKind kind, std::string &out, std::string &error) {
+  llvm::LLVMContext llctx;
+  auto llmod = translateModuleToLLVMIR(module, llctx);
+  if (!llmod) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  auto tm = hostMachine(true, error);
+  if (!tm) return failure();
+  llmod->setDataLayout(tm->createDataLayout());
+  llmod->setTargetTriple(tm->getTargetTriple().str());
+  if (auto err = makeOptimizingTransformer(3, 0, tm.get())(llmod.get())) {
+    error = llvm::toString(std::move(err));
+    return failure();
+  }
+  llvm::raw_string_ostream os(out);
+  if (kind == EmitKind::LLVMIR) {
+    llmod->print(os, nullptr);
+    return success();
+  }
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream bos(buf);
+  llvm::legacy::PassManager pm;
+  auto fileType = kind == EmitKind::Object ? llvm::CodeGenFileType::ObjectFile
+                                           : llvm::CodeGenFileType::AssemblyFile;
+  if (tm->addPassesToEmitFile(pm, bos, nullptr, fileType)) {
+    error = "the target cannot emit this file type";
+    return failure();
+  }
+  pm.run(*llmod);
+  out.assign(buf.begin(), buf.end());
+  return success();
+}
+
+}  // namespace heed

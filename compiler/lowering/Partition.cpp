@@ -1,0 +1,86 @@
+//===- Partition.cpp ------------------------------------------------------===//
+
+#include "compiler/lowering/Partition.h"
+
+#include "compiler/lowering/HeedToLinalg.h"
+#include "ops/HeedDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+using namespace mlir;
+
+namespace heed {
+
+static double matmulFlops(MatmulOp m) {
+  auto r = cast<RankedTensorType>(m.getType()).getShape();
+  int64_t k = cast<RankedTensorType>(m.getLhs().getType()).getShape().back();
+  double n = 1;
+  for (int64_t d : r) n *= (double)d;
+  return 2.0 * n * (double)k;
+}
+
+Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &prefix) {
+  Schedule sched;
+  Block &body = fn.getBody().front();
+  SmallVector<Operation *> group;
+
+  auto flush = [&]() {
+    if (group.empty()) return;
+    llvm::SmallPtrSet<Operation *, 16> inGroup(group.begin(), group.end());
+    llvm::SetVector<Value> inputs, outputs;
+    for (Operation *op : group) {
+      for (Value v : op->getOperands())
+        if (!v.getDefiningOp() || !inGroup.count(v.getDefiningOp())) inputs.insert(v);
+      for (Value r : op->getResults())
+        for (Operation *user : r.getUsers())
+          if (!inGroup.count(user)) outputs.insert(r);
+    }
+    Step s;
+    s.kind = Step::Kernel;
+    s.kernel = prefix + std::to_string(sched.kernels++);
+    s.inputs.assign(inputs.begin(), inputs.end());
+    s.outputs.assign(outputs.begin(), outputs.end());
+
+    OpBuilder b(kernelModule.getBodyRegion());
+    b.setInsertionPointToEnd(kernelModule.getBody());
+    SmallVector<Type> inTypes, outTypes;
+    for (Value v : s.inputs) inTypes.push_back(v.getType());
+    for (Value v : s.outputs) outTypes.push_back(v.getType());
+    auto kfn = b.create<func::FuncOp>(group.front()->getLoc(), s.kernel,
+                                      b.getFunctionType(inTypes, outTypes));
+    Block *entry = kfn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    IRMapping map;
+    for (auto [i, v] : llvm::enumerate(s.inputs)) map.map(v, entry->getArgument(i));
+    for (Operation *op : group) b.clone(*op, map);
+    SmallVector<Value> rets;
+    for (Value v : s.outputs) rets.push_back(map.lookup(v));
+    b.create<func::ReturnOp>(group.front()->getLoc(), rets);
+    sched.steps.push_back(std::move(s));
+    group.clear();
+  };
+
+  for (Operation &op : body) {
+    if (isa<func::ReturnOp>(op)) break;
+    if (hasLinalgLowering(&op)) {
+      group.push_back(&op);
+      continue;
+    }
+    flush();
+    Step s;
+    s.kind = Step::Library;
+    s.op = &op;
+    s.inputs.assign(op.operand_begin(), op.operand_end());
+    s.outputs.assign(op.result_begin(), op.result_end());
+    if (auto m = dyn_cast<MatmulOp>(op)) sched.flops += matmulFlops(m);
+    ++sched.libraryCalls;
+    sched.steps.push_back(std::move(s));
+  }
+  flush();
+  return sched;
+}
+
+}  // namespace heed

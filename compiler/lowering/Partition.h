@@ -1,0 +1,42 @@
+//===- Partition.h - an entry point as a schedule of kernels ----*- C++ -*-===//
+//
+// Splits an entry function into steps, in program order:
+//   - fused kernels: maximal runs of ops with a linalg lowering (elementwise,
+//     broadcasts, reductions, layout, constants), each outlined into one
+//     function of the kernel module and compiled by MLIR;
+//   - library calls: matmul, layer norm, softmax-free loss, embedding gather
+//     and scatter, dropout, parameters and the optimizer step, which run on
+//     oneDNN or hand-written native kernels.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+#include <vector>
+
+namespace heed {
+
+struct Step {
+  enum Kind { Kernel, Library } kind;
+  std::string kernel;                // Kernel: the function name in the kernel module
+  mlir::Operation *op = nullptr;     // Library: the heed op
+  std::vector<mlir::Value> inputs;   // values read (entry-function values)
+  std::vector<mlir::Value> outputs;  // values written
+};
+
+struct Schedule {
+  std::vector<Step> steps;
+  int64_t kernels = 0, libraryCalls = 0;
+  /// Matmul FLOPs of one run (2*M*N*K per product).
+  double flops = 0;
+};
+
+/// Partitions `fn` and outlines its fused groups into `kernelModule` as
+/// functions named `<prefix><n>` on tensors (still heed ops; lower them with
+/// lowerHeedToLinalg).
+Schedule partition(mlir::func::FuncOp fn, mlir::ModuleOp kernelModule, const std::string &prefix);
+
+}  // namespace heed

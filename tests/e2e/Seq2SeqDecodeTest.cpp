@@ -1,0 +1,243 @@
+//===- Seq2SeqDecodeTest.cpp - masks and decoding of examples/g2p.heed ----===//
+//
+// Properties of the encoder-decoder that decoding relies on, checked on the
+// g2p model (small sizes, random parameters, real CMUdict words) run by the
+// reference interpreter:
+//
+//   (a) masks: the decoder's logits do not depend on the encoder memory at
+//       padded source positions (key_padding), nor on tgt_in after position t
+//       for positions <= t (causal), nor on the other rows of the batch;
+//   (b) greedy decoding == beam search with K = 1, on real words;
+//   (c) step-by-step decoding (the "decode" entry on BOS + prefix, encoder run
+//       once) gives, at each position, the logits of one teacher-forced
+//       "forward" pass on the whole output.
+//
+// (Changing src tokens at padded positions to non-PAD ids would change the
+// mask itself, src == pad, so (a) perturbs the memory the decoder attends to
+// at those positions instead: that is what key_padding must hide.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/heed/Seq2SeqSession.h"
+
+#include "compiler/interp/InterpretedProgram.h"
+#include "runtime/Random.h"
+#include "runtime/seq2seq/ParallelData.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#ifndef HEED_SOURCE_DIR
+#error "HEED_SOURCE_DIR must be defined"
+#endif
+
+namespace heed {
+namespace {
+
+const std::string kModel = std::string(HEED_SOURCE_DIR) + "/examples/g2p.heed";
+const std::string kDev = std::string(HEED_SOURCE_DIR) + "/examples/data/cmudict/dev.tsv";
+constexpr int64_t B = 4;
+
+struct Fixture {
+  std::unique_ptr<rt::Program> program;
+  Seq2SeqLayout layout;
+  rt::ParamStore params;
+  std::vector<std::vector<int32_t>> words;  // source ids of real dev words
+  rt::RunContext ctx;
+
+  Fixture() {
+    ImportOptions opts;
+    opts.overrides = {{"d_model", "32"}, {"layers", "2"}, {"heads", "2"}, {"d_ff", "64"}, {"p_drop", "0.0"}};
+    opts.batch = B;
+    program = buildReferenceProgram(kModel, opts);
+    if (!program) throw std::runtime_error("cannot build " + kModel);
+    layout = seq2seqLayout(*program, "test");
+    params = rt::createParams(*program, 7, ".");
+    // Larger random weights than the init, so outputs differ clearly between inputs.
+    for (rt::Param &p : params)
+      for (int64_t i = 0; i < p.value.size(); ++i) p.value.f32()[i] += 0.2f * rt::normal(11, 3, (uint64_t)i);
+    rt::ParallelData dev = rt::ParallelData::load(kDev, rt::Tokenizer::Chars, rt::Tokenizer::Space);
+    auto [sv, tv] = dev.buildVocabs();
+    rt::EncodedData enc = dev.encode(sv, tv, layout.srcLen, layout.tgtLen);
+    for (int64_t i = 0; i < 24; ++i) words.push_back(enc.examples()[(size_t)i].src);
+    ctx.params = &params;
+    ctx.training = false;
+  }
+
+  rt::Tensor srcBatch(size_t first) const {
+    rt::Tensor t(rt::DType::I32, {B, layout.srcLen});
+    for (int64_t r = 0; r < B; ++r) {
+      const auto &w = words[first + (size_t)r];
+      std::copy(w.begin(), w.end(), t.i32() + r * layout.srcLen);
+    }
+    return t;
+  }
+  rt::Tensor encode(const rt::Tensor &src) { return program->run("encode", {src}, ctx).at(0); }
+  rt::Tensor decode(const rt::Tensor &memory, const rt::Tensor &src, const rt::Tensor &tgtIn) {
+    const rt::EntrySpec &e = *program->entry("decode");
+    std::vector<rt::Tensor> in;
+    for (const rt::TensorSpec &s : e.inputs) in.push_back(s.name == "src" ? src : s.name == "tgt_in" ? tgtIn : memory);
+    return program->run("decode", in, ctx).at((size_t)layout.decodeLogits);
+  }
+  rt::Tensor forward(const rt::Tensor &src, const rt::Tensor &tgtIn) {
+    const rt::EntrySpec &e = *program->entry("forward");
+    std::vector<rt::Tensor> in;
+    for (const rt::TensorSpec &s : e.inputs) in.push_back(s.name == "src" ? src : tgtIn);
+    return program->run("forward", in, ctx).at((size_t)layout.forwardLogits);
+  }
+  rt::Tensor randomTgt(uint64_t stream) const {
+    rt::Tensor t(rt::DType::I32, {B, layout.tgtLen});
+    for (int64_t i = 0; i < t.size(); ++i) t.i32()[i] = 4 + (int32_t)(rt::hash64(5, stream, (uint64_t)i) % 60);
+    for (int64_t r = 0; r < B; ++r) t.i32()[r * layout.tgtLen] = rt::Vocab::BOS;
+    return t;
+  }
+};
+
+Fixture &fx() {
+  static Fixture f;
+  return f;
+}
+
+double maxAbsDiff(const float *a, const float *b, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, (double)std::fabs(a[i] - b[i]));
+  return m;
+}
+
+TEST(Seq2SeqDecode, LayoutOfG2p) {
+  Fixture &f = fx();
+  EXPECT_EQ(f.layout.batch, B);
+  EXPECT_EQ(f.layout.srcLen, 24);
+  EXPECT_EQ(f.layout.tgtLen, 24);
+  EXPECT_EQ(f.layout.srcVocab, 32);
+  EXPECT_EQ(f.layout.tgtVocab, 80);
+  EXPECT_EQ(f.layout.dModel, 32);
+}
+
+TEST(Seq2SeqDecode, MemoryAtPaddedSourcePositionsIsInvisible) {
+  Fixture &f = fx();
+  rt::Tensor src = f.srcBatch(0), tin = f.randomTgt(1);
+  rt::Tensor memory = f.encode(src);
+  rt::Tensor base = f.decode(memory, src, tin);
+  rt::Tensor perturbed = memory.clone();
+  const int64_t S = f.layout.srcLen, D = memory.dim(2);
+  int64_t changed = 0;
+  for (int64_t r = 0; r < B; ++r)
+    for (int64_t t = (int64_t)f.words[(size_t)r].size(); t < S; ++t, ++changed)
+      for (int64_t d = 0; d < D; ++d) perturbed.f32()[(r * S + t) * D + d] += 5.0f * rt::normal(9, (uint64_t)t, (uint64_t)d);
+  ASSERT_GT(changed, 0);
+  rt::Tensor after = f.decode(perturbed, src, tin);
+  EXPECT_LE(maxAbsDiff(base.f32(), after.f32(), base.size()), 1e-5);
+  // ...while the memory at a real position does change the logits.
+  rt::Tensor real = memory.clone();
+  for (int64_t d = 0; d < D; ++d) real.f32()[d] += 5.0f;
+  rt::Tensor moved = f.decode(real, src, tin);
+  EXPECT_GT(maxAbsDiff(base.f32(), moved.f32(), (int64_t)f.layout.tgtLen * base.dim(2)), 1e-3);
+}
+
+TEST(Seq2SeqDecode, SourcePaddingIsInvisibleToTheEncoderOutputAtRealPositions) {
+  // The same words in another batch (other neighbours, other padding lengths)
+  // give the same memory at their real positions and the same logits.
+  Fixture &f = fx();
+  rt::Tensor src = f.srcBatch(0);
+  rt::Tensor other = f.srcBatch(4);
+  std::memcpy(other.i32(), src.i32(), sizeof(int32_t) * (size_t)f.layout.srcLen);  // row 0 shared
+  rt::Tensor m1 = f.encode(src), m2 = f.encode(other);
+  const int64_t D = m1.dim(2), len = (int64_t)f.words[0].size();
+  EXPECT_LE(maxAbsDiff(m1.f32(), m2.f32(), len * D), 1e-5);
+  rt::Tensor tin = f.randomTgt(2);
+  rt::Tensor l1 = f.forward(src, tin), l2 = f.forward(other, tin);
+  EXPECT_LE(maxAbsDiff(l1.f32(), l2.f32(), f.layout.tgtLen * l1.dim(2)), 1e-5);
+}
+
+TEST(Seq2SeqDecode, FutureTargetTokensAreInvisible) {
+  Fixture &f = fx();
+  rt::Tensor src = f.srcBatch(0), tin = f.randomTgt(3);
+  rt::Tensor base = f.forward(src, tin);
+  const int64_t T = f.layout.tgtLen, V = base.dim(2);
+  for (int64_t t : {0, 3, 10, 22}) {
+    rt::Tensor changed = tin.clone();
+    for (int64_t r = 0; r < B; ++r)
+      for (int64_t u = t + 1; u < T; ++u) {
+        int32_t &id = changed.i32()[r * T + u];
+        id = 4 + (id - 4 + 1 + (int32_t)((u * 7 + r) % 50)) % 60;  // always a different id in [4, 64)
+      }
+    rt::Tensor after = f.forward(src, changed);
+    for (int64_t r = 0; r < B; ++r) {
+      EXPECT_LE(maxAbsDiff(base.f32() + r * T * V, after.f32() + r * T * V, (t + 1) * V), 1e-5)
+          << "row " << r << " positions <= " << t;
+      EXPECT_GT(maxAbsDiff(base.f32() + (r * T + t + 1) * V, after.f32() + (r * T + t + 1) * V, V), 1e-4)
+          << "position " << t + 1 << " should see its own token";
+    }
+  }
+}
+
+TEST(Seq2SeqDecode, GreedyEqualsBeamOfOne) {
+  Fixture &f = fx();
+  Seq2SeqRunner runner(*f.program, f.layout, f.params);
+  std::vector<rt::Hypothesis> greedy = runner.decode(f.words, 1, 0);
+  std::vector<std::vector<rt::Hypothesis>> beam = runner.decodeBeams(f.words, 1, 0);
+  ASSERT_EQ(greedy.size(), f.words.size());
+  ASSERT_EQ(beam.size(), f.words.size());
+  int64_t finished = 0;
+  for (size_t i = 0; i < f.words.size(); ++i) {
+    ASSERT_EQ(beam[i].size(), 1u);
+    EXPECT_EQ(greedy[i].symbols, beam[i][0].symbols) << "word " << i;
+    EXPECT_EQ(greedy[i].finished, beam[i][0].finished);
+    EXPECT_NEAR(greedy[i].logProb, beam[i][0].logProb, 1e-9);
+    finished += greedy[i].finished;
+  }
+  // The same words one batch row at a time decode the same.
+  std::vector<std::vector<int32_t>> one(f.words.begin(), f.words.begin() + 1);
+  EXPECT_EQ(runner.decode(one, 1, 0)[0].symbols, greedy[0].symbols);
+  // Wider beams never find a worse best log-probability (alpha = 0).
+  std::vector<rt::Hypothesis> wide = runner.decode(f.words, 3, 0);
+  for (size_t i = 0; i < f.words.size(); ++i)
+    if (greedy[i].finished && wide[i].finished) EXPECT_GE(wide[i].logProb, greedy[i].logProb - 1e-6);
+  (void)finished;
+}
+
+TEST(Seq2SeqDecode, StepByStepMatchesTeacherForcing) {
+  Fixture &f = fx();
+  Seq2SeqRunner runner(*f.program, f.layout, f.params);
+  std::vector<std::vector<int32_t>> four(f.words.begin(), f.words.begin() + B);
+  std::vector<rt::Hypothesis> hyps = runner.decode(four, 1, 0);
+  const int64_t T = f.layout.tgtLen;
+  rt::Tensor src = f.srcBatch(0);
+  rt::Tensor full(rt::DType::I32, {B, T});
+  int64_t maxLen = 0;
+  for (int64_t r = 0; r < B; ++r) {
+    const auto &y = hyps[(size_t)r].symbols;
+    full.i32()[r * T] = rt::Vocab::BOS;
+    for (size_t i = 0; i < y.size() && (int64_t)i + 1 < T; ++i) full.i32()[r * T + 1 + (int64_t)i] = y[i];
+    maxLen = std::max<int64_t>(maxLen, std::min<int64_t>((int64_t)y.size() + 1, T));
+  }
+  rt::Tensor teacher = f.forward(src, full);
+  const int64_t V = teacher.dim(2);
+  rt::Tensor memory = f.encode(src);  // once
+  for (int64_t t = 0; t < maxLen; ++t) {
+    rt::Tensor prefix(rt::DType::I32, {B, T});  // BOS + y[0..t), PAD after
+    for (int64_t r = 0; r < B; ++r)
+      for (int64_t u = 0; u <= t; ++u) prefix.i32()[r * T + u] = full.i32()[r * T + u];
+    rt::Tensor step = f.decode(memory, src, prefix);
+    for (int64_t r = 0; r < B; ++r)
+      EXPECT_LE(maxAbsDiff(step.f32() + (r * T + t) * V, teacher.f32() + (r * T + t) * V, V), 1e-4)
+          << "row " << r << " position " << t;
+  }
+  // The greedy choice at each step is the argmax of those logits (ids >= EOS).
+  for (int64_t r = 0; r < B; ++r) {
+    const auto &y = hyps[(size_t)r].symbols;
+    for (size_t i = 0; i < y.size(); ++i) {
+      const float *row = teacher.f32() + (r * T + (int64_t)i) * V;
+      int32_t best = rt::Vocab::EOS;
+      for (int32_t v = best + 1; v < V; ++v)
+        if (row[v] > row[best]) best = v;
+      EXPECT_EQ(best, y[i]) << "row " << r << " step " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace heed

@@ -1,0 +1,325 @@
+//===- Seq2SeqSession.cpp - encoder-decoder pieces of the CLI -------------===//
+
+#include "tools/heed/Seq2SeqSession.h"
+
+#include "runtime/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace heed {
+
+namespace {
+
+const rt::TensorSpec *findInput(const rt::EntrySpec &e, const std::string &name) {
+  int i = e.find(name);
+  return i < 0 ? nullptr : &e.inputs[(size_t)i];
+}
+
+/// The output [batch, len, V>=3] f32 named "logits" (or the only such output).
+int logitsIndex(const rt::EntrySpec &e, int64_t batch, int64_t len) {
+  int found = -1;
+  for (size_t i = 0; i < e.outputs.size(); ++i) {
+    const rt::TensorSpec &o = e.outputs[i];
+    if (o.dtype != rt::DType::F32 || o.shape.size() != 3 || o.shape[0] != batch || o.shape[1] != len ||
+        o.shape[2] < 3)
+      continue;
+    if (found < 0 || o.name == "logits") found = (int)i;
+  }
+  return found;
+}
+
+/// The config key (e.g. "src_vocab") whose value is `limit`, preferring names with "vocab".
+std::string vocabKey(const rt::ModelInfo &info, int64_t limit, const std::string &prefer) {
+  if (info.config.count(prefer) && (int64_t)info.config.at(prefer) == limit) return prefer;
+  for (auto &[k, v] : info.config)
+    if ((int64_t)v == limit && k.find("vocab") != std::string::npos) return k;
+  return "";
+}
+
+void logSoftmaxRow(const float *in, float *out, int64_t V) {
+  double mx = in[0];
+  for (int64_t v = 1; v < V; ++v) mx = std::max(mx, (double)in[v]);
+  double sum = 0;
+  for (int64_t v = 0; v < V; ++v) sum += std::exp((double)in[v] - mx);
+  const double lse = mx + std::log(sum);
+  for (int64_t v = 0; v < V; ++v) out[v] = (float)((double)in[v] - lse);
+}
+
+}  // namespace
+
+bool looksSeq2Seq(const rt::Program &program) {
+  if (program.entry("encode") && program.entry("decode")) return true;
+  const rt::EntrySpec *train = program.entry("train_step");
+  if (!train) train = program.entry("forward");
+  if (!train) return false;
+  return findInput(*train, "src") && findInput(*train, "tgt_in");
+}
+
+Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what) {
+  const rt::ModelInfo &info = program.info();
+  const std::string model = "model '" + info.name + "'";
+  const std::string need =
+      ": " + what + " on source<TAB>target data needs an encoder-decoder with i32 inputs src [batch, src_len], "
+      "tgt_in and tgt_out [batch, tgt_len], and an output (the encoder's memory) that feeds the logits";
+  const rt::EntrySpec *train = program.entry("train_step");
+  const rt::EntrySpec *forward = program.entry("forward");
+  const rt::EntrySpec *enc = program.entry("encode");
+  const rt::EntrySpec *dec = program.entry("decode");
+  if (!train || !program.entry("eval"))
+    throw rt::Error(model + " has no 'minimize': " + what + " needs a loss to minimize");
+  if (!forward) throw rt::Error(model + " has no forward entry point");
+  for (const char *name : {"src", "tgt_in", "tgt_out"}) {
+    const rt::TensorSpec *s = findInput(*train, name);
+    if (!s) throw rt::Error(model + " has no input '" + name + "'" + need);
+    if (s->dtype != rt::DType::I32 || s->shape.size() != 2)
+      throw rt::Error(model + ": input '" + name + "' is " + rt::dtypeName(s->dtype) + " " +
+                      rt::shapeToString(s->shape) + need);
+  }
+  if (train->inputs.size() != 3) {
+    std::string names;
+    for (const rt::TensorSpec &s : train->inputs) names += (names.empty() ? "" : ", ") + s.name;
+    throw rt::Error(model + " has inputs (" + names + ") besides src, tgt_in and tgt_out" + need);
+  }
+  if (!enc || !dec)
+    throw rt::Error(model + " has no encode/decode entry points (no output such as 'memory' feeds another "
+                            "output such as 'logits'; list both in 'output memory, logits')" + need);
+  const rt::TensorSpec &src = *findInput(*train, "src");
+  const rt::TensorSpec &tin = *findInput(*train, "tgt_in");
+  const rt::TensorSpec &tout = *findInput(*train, "tgt_out");
+  if (tin.shape != tout.shape || src.shape[0] != tin.shape[0])
+    throw rt::Error(model + ": inputs src " + rt::shapeToString(src.shape) + ", tgt_in " +
+                    rt::shapeToString(tin.shape) + " and tgt_out " + rt::shapeToString(tout.shape) +
+                    " do not share [batch, ...]" + need);
+  Seq2SeqLayout l;
+  l.batch = src.shape[0];
+  l.srcLen = src.shape[1];
+  l.tgtLen = tin.shape[1];
+  l.srcVocab = src.idLimit;
+  for (int64_t lim : {tin.idLimit, tout.idLimit})
+    if (lim > 0) l.tgtVocab = l.tgtVocab == 0 ? lim : std::min(l.tgtVocab, lim);
+  l.srcVocabKey = vocabKey(info, l.srcVocab, "src_vocab");
+  l.tgtVocabKey = vocabKey(info, l.tgtVocab, "tgt_vocab");
+  if (l.tgtLen < 2) throw rt::Error(model + ": tgt_len must be >= 2 (BOS/EOS), got " + std::to_string(l.tgtLen));
+
+  // encode(src) -> memory; decode(memory, src, tgt_in) -> logits
+  if (enc->outputs.size() != 1 || enc->outputs[0].shape.size() != 3 || enc->outputs[0].dtype != rt::DType::F32)
+    throw rt::Error(model + ": its encode entry must return one f32 [batch, src_len, d] tensor" + need);
+  for (const rt::TensorSpec &s : enc->inputs)
+    if (s.name != "src") throw rt::Error(model + ": its encoder reads input '" + s.name + "' besides src" + need);
+  const std::string memName = enc->outputs[0].name;
+  l.dModel = enc->outputs[0].shape[2];
+  for (const rt::TensorSpec &s : dec->inputs)
+    if (s.name != memName && s.name != "src" && s.name != "tgt_in")
+      throw rt::Error(model + ": its decoder reads input '" + s.name + "' besides " + memName +
+                      ", src and tgt_in" + need);
+  if (findInput(*dec, memName) == nullptr)
+    throw rt::Error(model + ": its decode entry does not take the encoder output '" + memName + "'" + need);
+  l.forwardLogits = logitsIndex(*forward, l.batch, l.tgtLen);
+  l.decodeLogits = logitsIndex(*dec, l.batch, l.tgtLen);
+  if (l.forwardLogits < 0 || l.decodeLogits < 0)
+    throw rt::Error(model + " has no logits output f32 [batch, tgt_len, tgt_vocab]" + need);
+  for (const rt::TensorSpec &s : forward->inputs)
+    if (s.name != "src" && s.name != "tgt_in")
+      throw rt::Error(model + ": its forward pass reads input '" + s.name + "' besides src and tgt_in" + need);
+  l.trainLossIndex = train->lossIndex;
+  if (l.trainLossIndex < 0)
+    for (size_t i = 0; i < train->outputs.size(); ++i)
+      if (train->outputs[i].shape.empty()) { l.trainLossIndex = (int)i; break; }
+  if (l.trainLossIndex < 0) throw rt::Error(model + ": train_step returns no loss");
+  return l;
+}
+
+std::string checkpointTask(const RunCheckpoint &rc) {
+  std::string t = rc.meta("heed.task", "lm");
+  return t.empty() ? "lm" : t;
+}
+
+void Seq2SeqVocabs::toMetadata(std::map<std::string, std::string> &meta) const {
+  meta["heed.task"] = "seq2seq";
+  meta["heed.src_vocab"] = src.serialize();
+  meta["heed.tgt_vocab"] = tgt.serialize();
+  meta["heed.src_tokens"] = rt::tokenizerName(srcTok);
+  meta["heed.tgt_tokens"] = rt::tokenizerName(tgtTok);
+}
+
+Seq2SeqVocabs Seq2SeqVocabs::fromCheckpoint(const RunCheckpoint &rc) {
+  Seq2SeqVocabs v;
+  for (const char *k : {"heed.src_vocab", "heed.tgt_vocab", "heed.src_tokens", "heed.tgt_tokens"})
+    if (rc.meta(k).empty())
+      throw rt::Error("checkpoint '" + rc.path + "' has no '" + k + "' in its metadata");
+  v.src = rt::Vocab::deserialize(rc.meta("heed.src_vocab"), rc.path + ":heed.src_vocab");
+  v.tgt = rt::Vocab::deserialize(rc.meta("heed.tgt_vocab"), rc.path + ":heed.tgt_vocab");
+  v.srcTok = rt::parseTokenizer(rc.meta("heed.src_tokens"));
+  v.tgtTok = rt::parseTokenizer(rc.meta("heed.tgt_tokens"));
+  return v;
+}
+
+void checkVocabsFit(const Seq2SeqVocabs &v, const Seq2SeqLayout &l, const std::string &modelName) {
+  auto check = [&](const rt::Vocab &voc, int64_t limit, const std::string &key, const char *side) {
+    if (limit <= 0 || voc.size() <= limit) return;
+    std::string dim = key.empty() ? std::string("its ") + side + " vocabulary dimension" : "its " + key;
+    std::string fix = key.empty() ? "" : " (e.g. --set " + key + "=" + std::to_string(voc.size()) + ")";
+    throw rt::Error("the data has " + std::to_string(voc.size()) + " " + side +
+                    " symbols (4 specials included) but model '" + modelName + "' has " + dim + " = " +
+                    std::to_string(limit) + ": raise it to at least " + std::to_string(voc.size()) + fix);
+  };
+  check(v.src, l.srcVocab, l.srcVocabKey, "source");
+  check(v.tgt, l.tgtVocab, l.tgtVocabKey, "target");
+}
+
+std::vector<int32_t> encodeWord(const std::string &word, const Seq2SeqVocabs &v, int64_t *unknown) {
+  return v.src.encode(rt::tokenize(word, v.srcTok), unknown);
+}
+
+//===----------------------------------------------------------------------===//
+// Seq2SeqRunner
+//===----------------------------------------------------------------------===//
+
+Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t maxWords) {
+  const int64_t B = layout.batch, T = layout.tgtLen;
+  int64_t n = data.size();
+  if (maxWords > 0) n = std::min(n, maxWords);
+  const rt::EntrySpec &fwd = *program.entry("forward");
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  Seq2SeqEval r;
+  double total = 0;
+  rt::Tensor src, tin, tout;
+  for (int64_t first = 0; first < n; first += B) {
+    int64_t real = std::min(data.evalBatch(first, B, src, tin, tout), n - first);
+    std::vector<rt::Tensor> in;
+    for (const rt::TensorSpec &s : fwd.inputs) in.push_back(s.name == "src" ? src : tin);
+    std::vector<rt::Tensor> out = program.run("forward", in, ctx);
+    const rt::Tensor &logits = out.at((size_t)layout.forwardLogits);
+    const int64_t V = logits.dim(2);
+    const float *L = logits.f32();
+    const int32_t *Y = tout.i32();
+    for (int64_t row = 0; row < real; ++row)
+      for (int64_t t = 0; t < T; ++t) {
+        int32_t y = Y[row * T + t];
+        if (y == rt::Vocab::PAD) continue;
+        const float *x = L + (row * T + t) * V;
+        double mx = x[0];
+        for (int64_t v = 1; v < V; ++v) mx = std::max(mx, (double)x[v]);
+        double sum = 0;
+        for (int64_t v = 0; v < V; ++v) sum += std::exp((double)x[v] - mx);
+        total += mx + std::log(sum) - (double)x[y];
+        ++r.tokens;
+      }
+    r.words += real;
+  }
+  r.loss = r.tokens > 0 ? total / (double)r.tokens : NAN;
+  return r;
+}
+
+void Seq2SeqRunner::encodeGroup(const std::vector<std::vector<int32_t>> &srcs, size_t first, size_t count,
+                                rt::Tensor &srcT, rt::Tensor &memory) {
+  const int64_t B = layout.batch, S = layout.srcLen;
+  srcT = rt::Tensor(rt::DType::I32, {B, S});
+  for (int64_t r = 0; r < B; ++r) {
+    // Rows past the group repeat its first source (an all-padding row would
+    // attend to nothing); their outputs are ignored.
+    const std::vector<int32_t> &s = srcs[first + (size_t)r % count];
+    if ((int64_t)s.size() > S)
+      throw rt::Error("source " + std::to_string(first + (size_t)r % count + 1) + " has " +
+                      std::to_string(s.size()) + " symbols; the model's src_len is " + std::to_string(S));
+    std::copy(s.begin(), s.end(), srcT.i32() + r * S);
+  }
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  std::vector<rt::Tensor> out = program.run("encode", {srcT}, ctx);
+  memory = out.at((size_t)layout.encodeMemory);
+}
+
+void Seq2SeqRunner::stepLogProbs(const rt::Tensor &srcT, const rt::Tensor &memory,
+                                 const std::vector<int64_t> &rows,
+                                 const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &logProbs) {
+  const int64_t B = layout.batch, S = layout.srcLen, T = layout.tgtLen, D = memory.dim(2);
+  const rt::EntrySpec &dec = *program.entry("decode");
+  const int64_t n = (int64_t)prefixes.size();
+  int64_t V = 0;
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t real = std::min(B, n - first);
+    rt::Tensor mem(rt::DType::F32, {B, S, D}), src(rt::DType::I32, {B, S}), tin(rt::DType::I32, {B, T});
+    for (int64_t r = 0; r < B; ++r) {
+      const int64_t i = first + r % real;  // unused rows repeat the first ones
+      const int64_t row = rows[(size_t)i];
+      std::memcpy(mem.f32() + r * S * D, memory.f32() + row * S * D, sizeof(float) * (size_t)(S * D));
+      std::memcpy(src.i32() + r * S, srcT.i32() + row * S, sizeof(int32_t) * (size_t)S);
+      const std::vector<int32_t> &p = prefixes[(size_t)i];
+      if ((int64_t)p.size() > T) throw rt::Error("decode: a prefix is longer than tgt_len");
+      std::copy(p.begin(), p.end(), tin.i32() + r * T);
+    }
+    std::vector<rt::Tensor> in;
+    for (const rt::TensorSpec &s : dec.inputs) in.push_back(s.name == "src" ? src : s.name == "tgt_in" ? tin : mem);
+    std::vector<rt::Tensor> out = program.run("decode", in, ctx);
+    ++decodeCalls_;
+    const rt::Tensor &logits = out.at((size_t)layout.decodeLogits);
+    if (V == 0) {
+      V = logits.dim(2);
+      logProbs = rt::Tensor(rt::DType::F32, {n, V});
+    }
+    for (int64_t r = 0; r < real; ++r) {
+      const int64_t pos = (int64_t)prefixes[(size_t)(first + r)].size() - 1;
+      logSoftmaxRow(logits.f32() + (r * T + pos) * V, logProbs.f32() + (first + r) * V, V);
+    }
+  }
+}
+
+rt::Tensor Seq2SeqRunner::encode(const std::vector<std::vector<int32_t>> &srcs) {
+  const int64_t B = layout.batch, S = layout.srcLen;
+  const int64_t n = (int64_t)srcs.size();
+  rt::Tensor all(rt::DType::F32, {n, S, layout.dModel});
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t count = std::min(B, n - first);
+    rt::Tensor srcT, memory;
+    encodeGroup(srcs, (size_t)first, (size_t)count, srcT, memory);
+    std::memcpy(all.f32() + first * S * layout.dModel, memory.f32(),
+                sizeof(float) * (size_t)(count * S * layout.dModel));
+  }
+  return all;
+}
+
+std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::decodeBeams(const std::vector<std::vector<int32_t>> &srcs,
+                                                                    int64_t beam, double alpha) {
+  return search(srcs, std::max<int64_t>(beam, 1), alpha, /*greedy=*/false);
+}
+
+std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::search(const std::vector<std::vector<int32_t>> &srcs,
+                                                               int64_t beam, double alpha, bool greedy) {
+  const int64_t B = layout.batch;
+  const int64_t n = (int64_t)srcs.size();
+  std::vector<std::vector<rt::Hypothesis>> result;
+  result.reserve((size_t)n);
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t count = std::min(B, n - first);
+    rt::Tensor srcT, memory;
+    encodeGroup(srcs, (size_t)first, (size_t)count, srcT, memory);
+    rt::BatchStepFn step = [&](const std::vector<int64_t> &sources,
+                               const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &lp) {
+      stepLogProbs(srcT, memory, sources, prefixes, lp);
+    };
+    if (greedy) {
+      for (rt::Hypothesis &h : rt::greedySearchBatch(count, step, layout.tgtLen)) result.push_back({std::move(h)});
+    } else {
+      for (auto &hs : rt::beamSearchBatch(count, step, beam, layout.tgtLen, alpha)) result.push_back(std::move(hs));
+    }
+  }
+  return result;
+}
+
+std::vector<rt::Hypothesis> Seq2SeqRunner::decode(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
+                                                  double alpha) {
+  std::vector<rt::Hypothesis> best;
+  for (auto &hs : search(srcs, beam, alpha, /*greedy=*/beam <= 1)) best.push_back(hs.empty() ? rt::Hypothesis{} : hs.front());
+  return best;
+}
+
+}  // namespace heed

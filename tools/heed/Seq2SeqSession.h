@@ -1,0 +1,137 @@
+//===- Seq2SeqSession.h - encoder-decoder pieces of the CLI ----*- C++ -*-===//
+//
+// What `heed train`, `heed eval`, `heed generate` and `heed encode` share for
+// sequence-to-sequence (encoder-decoder) models such as examples/g2p.heed:
+//
+//   * Seq2SeqLayout: a model is a seq2seq model when its program has the
+//     "encode" and "decode" entry points (compiler/passes/SplitStages.cpp adds
+//     them when an output, the encoder's `memory`, feeds another, the decoder's
+//     `logits`) and inputs named src, tgt_in and tgt_out, all i32, src
+//     [batch, src_len] and tgt_in/tgt_out [batch, tgt_len];
+//   * the vocabularies and tokenizers, stored in the checkpoint metadata:
+//       heed.task        "seq2seq" (byte-level LMs: "lm" or absent)
+//       heed.src_vocab   rt::Vocab::serialize() of the source vocabulary
+//       heed.tgt_vocab   ... of the target vocabulary
+//       heed.src_tokens  chars | space | bytes
+//       heed.tgt_tokens  chars | space | bytes
+//   * Seq2SeqRunner: teacher-forced loss, batched encoding and batched greedy /
+//     beam-search decoding of a program with loaded parameters.
+//
+// Decoding (see Seq2SeqRunner::decode): the program has a fixed batch B. Words
+// are taken B at a time; the "encode" entry runs once per group (rows past the
+// last word repeat the first word, their outputs are ignored); each decoding
+// step then runs the "decode" entry on the live hypotheses' prefixes (tgt_in =
+// BOS + prefix, PAD after), B rows per call (each row with its word's memory
+// and src), and reads the logits at each row's last prefix position. The
+// decoder is recomputed over the fixed tgt_len window at every step; the
+// encoder never is.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tools/heed/LmSession.h"
+
+#include "runtime/Program.h"
+#include "runtime/seq2seq/BeamSearch.h"
+#include "runtime/seq2seq/ParallelData.h"
+#include "runtime/seq2seq/Tokenizer.h"
+#include "runtime/seq2seq/Vocab.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace heed {
+
+struct Seq2SeqLayout {
+  int64_t batch = 0, srcLen = 0, tgtLen = 0;
+  int64_t srcVocab = 0, tgtVocab = 0;  // id limits of src and tgt_in/tgt_out (0: unknown)
+  std::string srcVocabKey, tgtVocabKey;  // the config keys holding them, if any ("src_vocab")
+  int64_t dModel = 0;                  // the memory's last dimension
+  int forwardLogits = -1;              // index of "logits" in forward's outputs
+  int decodeLogits = -1;               // ... in decode's outputs
+  int encodeMemory = 0;                // ... of the memory in encode's outputs
+  int trainLossIndex = -1;
+};
+
+/// Does the program look like an encoder-decoder (encode/decode entries, or
+/// inputs named src/tgt_in/tgt_out)? Then the seq2seq task applies (and
+/// seq2seqLayout explains what is missing if it does not fit).
+bool looksSeq2Seq(const rt::Program &program);
+
+/// Throws rt::Error naming what is missing if the program is not a seq2seq model.
+Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what);
+
+/// "lm" or "seq2seq" from a checkpoint's metadata (old checkpoints: "lm").
+std::string checkpointTask(const RunCheckpoint &rc);
+
+struct Seq2SeqVocabs {
+  rt::Vocab src, tgt;
+  rt::Tokenizer srcTok = rt::Tokenizer::Chars, tgtTok = rt::Tokenizer::Space;
+  void toMetadata(std::map<std::string, std::string> &meta) const;
+  static Seq2SeqVocabs fromCheckpoint(const RunCheckpoint &rc);
+};
+
+/// Throws if a vocabulary has more ids than the model's vocab dimension, naming both.
+void checkVocabsFit(const Seq2SeqVocabs &v, const Seq2SeqLayout &l, const std::string &modelName);
+
+struct Seq2SeqEval {
+  double loss = 0;     // mean nats per target token (EOS included), no label smoothing
+  int64_t tokens = 0;  // target tokens scored
+  int64_t words = 0;
+};
+
+/// A program with its parameters, ready to score, encode and decode.
+class Seq2SeqRunner {
+public:
+  Seq2SeqRunner(rt::Program &program, const Seq2SeqLayout &layout, rt::ParamStore &params)
+      : program(program), layout(layout), params(params) {}
+
+  /// Teacher-forced cross-entropy over the first maxWords examples (0: all).
+  Seq2SeqEval teacherForced(const rt::EncodedData &data, int64_t maxWords = 0);
+
+  /// Encoder outputs f32 [n, src_len, d_model] of n source id sequences (each <= src_len).
+  rt::Tensor encode(const std::vector<std::vector<int32_t>> &srcs);
+
+  /// Best hypothesis per source: greedy if beam <= 1, else beam search with GNMT
+  /// length penalty alpha. Outputs at most tgt_len tokens (EOS included).
+  std::vector<rt::Hypothesis> decode(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
+                                     double alpha);
+
+  /// Beam search (rt::beamSearchBatch) even for beam = 1: the finished
+  /// hypotheses per source, best first (tests compare beam 1 with greedy).
+  std::vector<std::vector<rt::Hypothesis>> decodeBeams(const std::vector<std::vector<int32_t>> &srcs,
+                                                       int64_t beam, double alpha);
+
+  /// Number of "decode" entry runs so far (for tests and timing).
+  int64_t decodeCalls() const { return decodeCalls_; }
+
+private:
+  std::vector<std::vector<rt::Hypothesis>> search(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
+                                                  double alpha, bool greedy);
+  /// Runs "encode" on up to `batch` sources; fills srcT [B, src_len] and memory [B, src_len, d].
+  void encodeGroup(const std::vector<std::vector<int32_t>> &srcs, size_t first, size_t count,
+                   rt::Tensor &srcT, rt::Tensor &memory);
+  /// Log-probabilities of the next token for each prefix (rows: the sources'
+  /// memory/src rows in srcT/memory).
+  void stepLogProbs(const rt::Tensor &srcT, const rt::Tensor &memory, const std::vector<int64_t> &rows,
+                    const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &logProbs);
+
+  rt::Program &program;
+  Seq2SeqLayout layout;
+  rt::ParamStore &params;
+  int64_t decodeCalls_ = 0;
+};
+
+struct EvalOptions;
+struct GenerateOptions;
+/// `heed eval` / `heed generate` of a seq2seq checkpoint (Seq2SeqCommands.cpp);
+/// throw rt::Error or ReportedError.
+int evalSeq2Seq(const EvalOptions &o, const RunCheckpoint &rc);
+int generateSeq2Seq(const GenerateOptions &o, const RunCheckpoint &rc);
+
+/// Symbols of a source word (tokenizer, then vocabulary; unknown -> UNK, counted).
+std::vector<int32_t> encodeWord(const std::string &word, const Seq2SeqVocabs &v, int64_t *unknown);
+
+}  // namespace heed

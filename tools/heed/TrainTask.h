@@ -1,0 +1,94 @@
+//===- TrainTask.h - what `heed train` trains on ----------------*- C++ -*-===//
+//
+// The training loop (Train.cpp) is the same for every kind of model: settings,
+// schedule, optimizer, checkpoints, resume, progress and metrics. What differs
+// is behind TrainTask, chosen from the model's inputs:
+//
+//   ByteLmTask     decoder-only byte-level LMs: two i32 [batch, seq] inputs
+//                  (tokens, targets); --data/--valid are text files.
+//   Seq2SeqTask    encoder-decoders with encode/decode entries and inputs src,
+//                  tgt_in, tgt_out; --data/--valid are source<TAB>target files
+//                  (see Seq2SeqSession.h).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "tools/heed/LmSession.h"
+
+#include "runtime/Program.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace heed {
+
+/// A setting's text from (in priority order) the command-line flag, the resumed
+/// run's checkpoint, or the model's `train { }` block; errors say where it came from.
+class Settings {
+public:
+  Settings(const std::map<std::string, std::string> &flags, const rt::ModelInfo &info)
+      : flags(flags), info(info) {}
+
+  bool has(const std::string &key) const { return raw(key) != nullptr; }
+  bool fromFlag(const std::string &key) const { return flags.count(key) != 0; }
+  /// A resumed run's own setting: below the flags, above the train block.
+  void setResumed(const std::string &key, const std::string &value) { resumed[key] = value; }
+
+  std::string str(const std::string &key, const std::string &def) const;
+  int64_t integer(const std::string &key, int64_t def, int64_t min) const;
+  double number(const std::string &key, double def, double min, bool strict = false) const;
+  std::string where(const std::string &key) const;
+
+private:
+  const std::string *raw(const std::string &key) const;
+  std::map<std::string, std::string> flags, resumed;
+  const rt::ModelInfo &info;
+};
+
+struct ValidResult {
+  std::optional<double> loss;      // mean nats per target token
+  std::optional<double> wer, per;  // seq2seq greedy decoding
+  int64_t words = 0;               // words decoded for wer/per
+};
+
+class TrainTask {
+public:
+  virtual ~TrainTask() = default;
+  /// "lm" or "seq2seq" (stored as heed.task).
+  virtual const char *name() const = 0;
+  /// Checks that the program fits the task (throws rt::Error); after every build.
+  virtual void bind(rt::Program &program) = 0;
+  /// Task settings (flags / train block); before load.
+  virtual void configure(const Settings &s) = 0;
+  /// Reads the data. `resume`: the checkpoint the run continues from, or null.
+  virtual void load(const std::string &data, const std::string &valid, const RunCheckpoint *resume) = 0;
+  /// The header's data line(s), each ending in '\n'.
+  virtual std::string describeData() const = 0;
+  /// "1000 steps x batch 16 x seq 128 = 2048 tokens/step"
+  virtual std::string describeStep(int64_t steps, int64_t batch) const = 0;
+  /// Fills the train_step inputs for `step`; returns the target tokens in it
+  /// (the tokens counted by tokens/s).
+  virtual int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) = 0;
+  virtual int lossIndex() const = 0;
+  virtual bool hasValid() const = 0;
+  /// Validation at `step`; `final` at the run's last step (or when it stops early).
+  virtual ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final) = 0;
+  /// Task metadata for the checkpoints (heed.task, vocabularies, ...).
+  virtual void addMetadata(std::map<std::string, std::string> &meta) const = 0;
+  /// One line describing a validation result (progress notes and the summary).
+  virtual std::string describeValid(const ValidResult &r) const = 0;
+};
+
+std::unique_ptr<TrainTask> makeByteLmTask();
+std::unique_ptr<TrainTask> makeSeq2SeqTask();
+
+/// The task for a program: seq2seq if it looks like an encoder-decoder (see
+/// looksSeq2Seq), else the byte-level LM.
+std::unique_ptr<TrainTask> makeTaskFor(const rt::Program &program);
+
+}  // namespace heed
