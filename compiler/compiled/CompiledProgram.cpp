@@ -12,7 +12,11 @@
 
 #include "mlir/IR/DialectRegistry.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstdlib>
 
 #include <chrono>
 
@@ -51,6 +55,20 @@ struct EntryPlan {
 class CompiledProgram : public ModuleProgram {
 public:
   CompileStats stats;
+  /// HEED_PROFILE=1: time per step kind, printed when the program is destroyed.
+  bool profiling = getenv("HEED_PROFILE") != nullptr;
+  std::map<std::string, double> profileSeconds;
+  ~CompiledProgram() override {
+    if (!profiling || profileSeconds.empty()) return;
+    double total = 0;
+    for (auto &[k, v] : profileSeconds) total += v;
+    std::vector<std::pair<double, std::string>> rows;
+    for (auto &[k, v] : profileSeconds) rows.push_back({v, k});
+    std::sort(rows.rbegin(), rows.rend());
+    llvm::errs() << "heed profile (compiled backend), total " << llvm::format("%.3f", total) << " s\n";
+    for (auto &[v, k] : rows)
+      llvm::errs() << llvm::format("  %-22s %8.3f s  %5.1f%%\n", k.c_str(), v, 100 * v / total);
+  }
 
 protected:
   bool prepare() override {
@@ -120,14 +138,16 @@ protected:
     llvm::SmallVector<rt::Tensor> out;
     std::vector<void *> ptrs;
     std::vector<void *> args;
+    const bool profile = profiling;
     for (size_t si = 0; si < plan.schedule.steps.size(); ++si) {
       const Step &s = plan.schedule.steps[si];
+      auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       in.clear();
       out.clear();
       for (Value v : s.inputs) in.push_back(values.lookup(v));
       if (s.kind == Step::Library) {
         try {
-          runLibraryCall(s.op, in, out, ctx);
+          runLibraryCall(s.op, in, out, ctx, s.transposeLhs, s.transposeRhs);
         } catch (const rt::Error &e) {
           throw rt::Error(locString(s.op->getLoc()) + e.what());
         }
@@ -139,6 +159,11 @@ protected:
         args.clear();
         for (void *&p : ptrs) args.push_back(&p);
         plan.fns[si](args.data());
+      }
+      if (profile) {
+        std::string key = s.kind == Step::Kernel ? "fused kernels"
+                                                 : s.op->getName().getStringRef().str();
+        profileSeconds[key] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
       for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = out[i];
       for (Value v : plan.release[si]) values.erase(v);

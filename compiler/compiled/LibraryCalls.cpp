@@ -12,6 +12,7 @@
 
 #include "ops/HeedDialect.h"
 #include "runtime/Error.h"
+#include "runtime/kernels/Reference.h"
 #include "runtime/native/Native.h"
 
 using namespace mlir;
@@ -33,16 +34,18 @@ int64_t product(const rt::Shape &s, size_t from, size_t to) {
 
 /// a[..., M, K] @ b[..., K, N] on oneDNN when the batch dims are equal or one side
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
-bool nativeMatmul(const rt::Tensor &a, const rt::Tensor &b, rt::Tensor &c) {
+/// With ta/tb the tensors hold a or b with their last two dims swapped.
+bool nativeMatmul(const rt::Tensor &a, const rt::Tensor &b, rt::Tensor &c, bool ta, bool tb) {
   const rt::Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
-  int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
+  int64_t M = cs[cs.size() - 2], N = cs.back();
+  int64_t K = ta ? as[as.size() - 2] : as.back();
   int64_t batchA = product(as, 0, as.size() - 2), batchB = product(bs, 0, bs.size() - 2);
   int64_t batchC = product(cs, 0, cs.size() - 2);
   const float *pa = a.f32(), *pb = b.f32();
   float *pc = c.f32();
-  if (batchB == 1) {
+  if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    native::matmul(pa, pb, pc, 1, batchA * M, N, K);
+    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb);
     return true;
   }
   rt::Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -51,22 +54,30 @@ bool nativeMatmul(const rt::Tensor &a, const rt::Tensor &b, rt::Tensor &c) {
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, false, false, nullptr, native::Act::None, false,
-                   M * K, K * N);
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false,
+                   batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, false, false, nullptr, native::Act::None, false, 0,
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false, 0,
                    K * N);
     return true;
   }
   return false;
 }
 
+/// Materializes a transpose of the last two dims (for the reference fallback).
+rt::Tensor swapLast(const rt::Tensor &x) {
+  std::vector<int64_t> perm(x.rank());
+  for (int64_t i = 0; i < x.rank(); ++i) perm[i] = i;
+  std::swap(perm[x.rank() - 1], perm[x.rank() - 2]);
+  return rt::ref::transpose(x, perm);
+}
+
 }  // namespace
 
 void runLibraryCall(Operation *op, ArrayRef<rt::Tensor> in, SmallVectorImpl<rt::Tensor> &out,
-                    rt::RunContext &ctx) {
+                    rt::RunContext &ctx, bool ta, bool tb) {
   auto result = [&](unsigned i) {
     Type t = op->getResult(i).getType();
     Type e = cast<RankedTensorType>(t).getElementType();
@@ -75,10 +86,18 @@ void runLibraryCall(Operation *op, ArrayRef<rt::Tensor> in, SmallVectorImpl<rt::
   };
   if (isa<MatmulOp>(op)) {
     rt::Tensor c = result(0);
-    if (nativeMatmul(in[0], in[1], c)) {
+    if (nativeMatmul(in[0], in[1], c, ta, tb)) {
       out.push_back(c);
       return;
     }
+    out.push_back(rt::ref::matmul(ta ? swapLast(in[0]) : in[0], tb ? swapLast(in[1]) : in[1]));
+    return;
+  } else if (auto sm = dyn_cast<SoftmaxOp>(op)) {
+    rt::Tensor y = result(0);
+    int64_t n = in[0].shape().back();
+    native::softmaxForward(in[0].f32(), y.f32(), in[0].size() / n, n);
+    out.push_back(y);
+    return;
   } else if (auto ln = dyn_cast<LayerNormOp>(op)) {
     rt::Tensor y = result(0);
     int64_t dim = in[0].shape().back(), rows = in[0].size() / dim;

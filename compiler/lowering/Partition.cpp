@@ -22,6 +22,27 @@ static double matmulFlops(MatmulOp m) {
   return 2.0 * n * (double)k;
 }
 
+/// Softmax over the last axis runs on oneDNN; other axes are fused loops.
+static bool preferLibrary(Operation *op) {
+  if (auto s = dyn_cast<SoftmaxOp>(op))
+    return s.getAxis() == -1 || s.getAxis() == s.getType().getRank() - 1;
+  return false;
+}
+
+/// A transpose that only swaps the last two dims and feeds only matmuls is not
+/// materialized: the matmul reads its input with a transposed layout instead.
+static bool isAbsorbedTranspose(Operation *op) {
+  auto t = dyn_cast<TransposeOp>(op);
+  if (!t) return false;
+  ArrayRef<int64_t> perm = t.getPerm();
+  int64_t r = perm.size();
+  if (r < 2 || perm[r - 1] != r - 2 || perm[r - 2] != r - 1) return false;
+  for (int64_t i = 0; i + 2 < r; ++i)
+    if (perm[i] != i) return false;
+  if (t.getResult().use_empty()) return false;
+  return llvm::all_of(t->getUsers(), [](Operation *u) { return isa<MatmulOp>(u); });
+}
+
 Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &prefix) {
   Schedule sched;
   Block &body = fn.getBody().front();
@@ -65,7 +86,8 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
 
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op)) break;
-    if (hasLinalgLowering(&op)) {
+    if (isAbsorbedTranspose(&op)) continue;
+    if (hasLinalgLowering(&op) && !preferLibrary(&op)) {
       group.push_back(&op);
       continue;
     }
@@ -74,6 +96,12 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.kind = Step::Library;
     s.op = &op;
     s.inputs.assign(op.operand_begin(), op.operand_end());
+    if (isa<MatmulOp>(op))
+      for (unsigned i = 0; i < 2; ++i)
+        if (Operation *def = op.getOperand(i).getDefiningOp(); def && isAbsorbedTranspose(def)) {
+          s.inputs[i] = def->getOperand(0);
+          (i == 0 ? s.transposeLhs : s.transposeRhs) = true;
+        }
     s.outputs.assign(op.result_begin(), op.result_end());
     if (auto m = dyn_cast<MatmulOp>(op)) sched.flops += matmulFlops(m);
     ++sched.libraryCalls;

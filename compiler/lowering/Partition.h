@@ -25,6 +25,9 @@ struct Step {
   mlir::Operation *op = nullptr;     // Library: the heed op
   std::vector<mlir::Value> inputs;   // values read (entry-function values)
   std::vector<mlir::Value> outputs;  // values written
+  /// Library matmul: the input is the untransposed operand of a last-two-dims
+  /// transpose that was absorbed into the call.
+  bool transposeLhs = false, transposeRhs = false;
 };
 
 struct Schedule {
