@@ -79,14 +79,9 @@ protected:
     ctx->appendDialectRegistry(registry);
     ctx->loadAllAvailableDialects();
 
-    kernels = ModuleOp::create(module().getLoc());
-    int entryIndex = 0;
-    for (func::FuncOp fn : module().getOps<func::FuncOp>()) {
-      EntryPlan plan;
-      plan.schedule = partition(fn, *kernels, fn.getName().str() + "_k");
-      (void)entryIndex++;
-      plans[fn.getName().str()] = std::move(plan);
-    }
+    std::map<std::string, Schedule> schedules;
+    kernels = outlineKernels(module(), schedules);
+    for (auto &[name, schedule] : schedules) plans[name].schedule = std::move(schedule);
     for (func::FuncOp k : kernels->getOps<func::FuncOp>())
       if (failed(lowerHeedToLinalg(k))) return false;
     if (failed(lowerKernelsToLLVM(*kernels))) {

@@ -111,4 +111,11 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
   return sched;
 }
 
+OwningOpRef<ModuleOp> outlineKernels(ModuleOp trainingModule, std::map<std::string, Schedule> &schedules) {
+  OwningOpRef<ModuleOp> kernels = ModuleOp::create(trainingModule.getLoc());
+  for (func::FuncOp fn : trainingModule.getOps<func::FuncOp>())
+    schedules[fn.getName().str()] = partition(fn, *kernels, fn.getName().str() + "_k");
+  return kernels;
+}
+
 }  // namespace heed

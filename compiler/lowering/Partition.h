@@ -14,6 +14,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,5 +44,11 @@ struct Schedule {
 /// functions named `<prefix><n>` on tensors (still heed ops; lower them with
 /// lowerHeedToLinalg).
 Schedule partition(mlir::func::FuncOp fn, mlir::ModuleOp kernelModule, const std::string &prefix);
+
+/// Partitions every function of the training module and outlines all fused
+/// groups into one kernel module (still heed ops, one function per kernel);
+/// `schedules` gets each entry's schedule.
+mlir::OwningOpRef<mlir::ModuleOp> outlineKernels(mlir::ModuleOp trainingModule,
+                                                 std::map<std::string, Schedule> &schedules);
 
 }  // namespace heed

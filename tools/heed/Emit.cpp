@@ -4,6 +4,9 @@
 #include "compiler/ModelLoader.h"
 
 #include "compiler/Pipeline.h"
+#include "compiler/lowering/Codegen.h"
+#include "compiler/lowering/HeedToLinalg.h"
+#include "compiler/lowering/Partition.h"
 #include "frontend/Parser.h"
 #include "ops/HeedDialect.h"
 
@@ -24,7 +27,8 @@ namespace heed {
 
 int finishVerify(ModelLoader &loader);
 
-static const char *kStages = "ast, graph, decomposed, grad, dot";
+static const char *kStages =
+    "ast, graph, decomposed, grad, dot, fused, linalg, llvm-dialect, llvm, asm, obj";
 
 /// Graphviz: one node per op (mnemonic and result shape), edges along operands.
 static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
@@ -56,9 +60,14 @@ static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
 
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations) {
-  static const char *stages[] = {"ast", "graph", "decomposed", "grad", "dot"};
+  static const char *stages[] = {"ast",   "graph",  "decomposed",   "grad", "dot", "fused",
+                                 "linalg", "llvm-dialect", "llvm", "asm", "obj"};
   if (std::find(std::begin(stages), std::end(stages), stage) == std::end(stages)) {
     llvm::errs() << "error: unknown stage '" << stage << "' (stages: " << kStages << ")\n";
+    return 1;
+  }
+  if (stage == "obj" && output.empty()) {
+    llvm::errs() << "error: --stage obj writes a binary object file: give -o FILE\n";
     return 1;
   }
   ModelLoader loader(m.verifyDiagnostics);
@@ -89,6 +98,42 @@ int runEmit(const ModelArgs &m, const std::string &stage, const std::string &out
     if (failed(runDecomposePipeline(mod))) return 1;
   } else if (stage == "grad") {
     if (failed(runTrainingPipeline(mod))) return 1;
+  } else if (stage != "graph") {
+    // Kernel stages: the fused groups of every entry point, down to machine code.
+    if (failed(runTrainingPipeline(mod))) return 1;
+    DialectRegistry registry;
+    registerCodegenDialects(registry);
+    loader.context().appendDialectRegistry(registry);
+    loader.context().loadAllAvailableDialects();
+    std::map<std::string, Schedule> schedules;
+    OwningOpRef<ModuleOp> kernels = outlineKernels(mod, schedules);
+    if (stage != "fused") {
+      for (func::FuncOp k : kernels->getOps<func::FuncOp>())
+        if (failed(lowerHeedToLinalg(k))) return 1;
+      if (stage == "linalg") {
+        if (failed(fuseLinalg(*kernels))) return 1;
+      } else if (failed(lowerKernelsToLLVM(*kernels))) {
+        return 1;
+      }
+    }
+    if (stage == "llvm" || stage == "asm" || stage == "obj") {
+      std::string text, error;
+      EmitKind kind = stage == "llvm" ? EmitKind::LLVMIR : stage == "asm" ? EmitKind::Assembly : EmitKind::Object;
+      if (failed(emitNative(*kernels, kind, text, error))) {
+        llvm::errs() << "error: " << error << "\n";
+        return 1;
+      }
+      out->os() << text;
+    } else {
+      if (stage == "fused")
+        for (auto &[entry, sched] : schedules)
+          out->os() << "// @" << entry << ": " << sched.kernels << " fused kernels, "
+                    << sched.libraryCalls << " library calls\n";
+      kernels->print(out->os());
+      out->os() << "\n";
+    }
+    out->keep();
+    return 0;
   }
   if (stage == "dot") {
     printDot(mod.lookupSymbol<func::FuncOp>("forward"), out->os());

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Side-by-side: heed (compiled backend) vs PyTorch (Debian's python3-torch with
+# OpenBLAS-OpenMP, 2 threads) on identical configurations, alternating A B A B.
+# Prints a markdown table: ms/step, tokens/s, the ratio, matmul GFLOP/s, peak RSS,
+# heed's compile time. Needs an idle machine for meaningful numbers.
+#   bash bench/compare.sh [ROUNDS]        (default 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-2}
+steps=${BENCH_STEPS:-10}
+export OMP_WAIT_POLICY=passive
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "installing python3-torch and libopenblas0-openmp (Debian) for the PyTorch side"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    python3-torch libopenblas0-openmp >/dev/null
+fi
+bench=build/bench/heed_bench_step
+[ -x $bench ] || { echo "build first: bash tools/build.sh"; exit 1; }
+
+declare -A heed_args=(
+  [tiny]="examples/tiny_lm.heed --batch 16 --set p_drop=0.0"
+  [small]="examples/tiny_lm.heed --batch 8 --set p_drop=0.0 --set vocab=4096 --set d_model=256 --set layers=6 --set heads=8 --set seq=256"
+  [g2p]="examples/translate.heed --batch 64 --set p_drop=0.0"
+)
+
+run() {  # run LABEL CMD... -> "ms tok/s gflops rss_mib compile_s"
+  local out rss
+  out=$( { /usr/bin/time -f 'RSS %M' "$@"; } 2>&1 )
+  rss=$(echo "$out" | awk '/^RSS/ {print $2/1024}')
+  echo "$out" | awk -v rss="$rss" '
+    /ms\/step/ { for (i = 1; i <= NF; i++) { if ($i == "ms/step") ms = $(i-1); if ($i == "tok/s") tok = $(i-1);
+                 if ($i == "GFLOP/s") gf = $(i-1); if ($i == "compile") c = $(i+1) } }
+    END { printf "%s %s %s %s %s\n", ms, tok, (gf == "" ? "-" : gf), rss, (c == "" ? "-" : c) }'
+}
+
+echo "| config | heed ms/step | PyTorch ms/step | heed tok/s | PyTorch tok/s | ratio | heed matmul GFLOP/s | heed RSS MiB | PyTorch RSS MiB | heed compile s |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for cfg in tiny small g2p; do
+  best_h="" best_p=""
+  for ((r = 0; r < rounds; r++)); do
+    h=$(run $bench ${heed_args[$cfg]} --steps "$steps" --backend compiled)
+    p=$(run /usr/bin/python3 bench/torch_models.py "$cfg" --steps "$steps")
+    # keep the faster round of each (least disturbed by other load)
+    if [ -z "$best_h" ] || awk -v a="${h%% *}" -v b="${best_h%% *}" 'BEGIN{exit !(a<b)}'; then best_h=$h; fi
+    if [ -z "$best_p" ] || awk -v a="${p%% *}" -v b="${best_p%% *}" 'BEGIN{exit !(a<b)}'; then best_p=$p; fi
+  done
+  read -r hm ht hg hr hc <<<"$best_h"
+  read -r pm pt pg pr pc <<<"$best_p"
+  ratio=$(awk -v a="$ht" -v b="$pt" 'BEGIN{printf "%.2f", a/b}')
+  printf "| %s | %.1f | %.1f | %.0f | %.0f | %.2fx | %s | %.0f | %.0f | %s |\n" \
+    "$cfg" "$hm" "$pm" "$ht" "$pt" "$ratio" "$hg" "$hr" "$pr" "$hc"
+done
+echo
+echo "machine: $(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""PyTorch references of heed's benchmark models, timed the same way as
+heed_bench_step: ms per training step (forward, backward, Adam), median after
+warm-up, fp32, dropout 0, torch.set_num_threads(2).
+
+usage: torch_models.py tiny|small|g2p [--steps N]
+The models mirror examples/tiny_lm.heed (pre-LN decoder, embedding * sqrt(d),
+sinusoidal positions, label smoothing 0.1) and examples/translate.heed (the
+paper's post-LN encoder-decoder with padding and causal masks).
+"""
+import argparse
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def sinusoidal(length, dim):
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    i = torch.arange(0, dim, 2, dtype=torch.float32)
+    angle = pos / torch.pow(10000.0, i / dim)
+    pe = torch.zeros(length, dim)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle)
+    return pe
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, d, h, ff):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.att = nn.MultiheadAttention(d, h, batch_first=True)
+        self.ff = nn.Sequential(nn.Linear(d, ff), nn.ReLU(), nn.Linear(ff, d))
+
+    def forward(self, x, mask):
+        y = self.ln1(x)
+        x = x + self.att(y, y, y, attn_mask=mask, need_weights=False)[0]
+        return x + self.ff(self.ln2(x))
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab, d, layers, h, ff, seq):
+        super().__init__()
+        self.d = d
+        self.emb = nn.Embedding(vocab, d)
+        self.register_buffer("pe", sinusoidal(seq, d))
+        self.register_buffer("mask", torch.triu(torch.ones(seq, seq, dtype=torch.bool), 1))
+        self.layers = nn.ModuleList(DecoderLayer(d, h, ff) for _ in range(layers))
+        self.ln = nn.LayerNorm(d)
+        self.out = nn.Linear(d, vocab)
+
+    def loss(self, tokens, targets):
+        x = self.emb(tokens) * math.sqrt(self.d) + self.pe
+        for layer in self.layers:
+            x = layer(x, self.mask)
+        logits = self.out(self.ln(x))
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                               label_smoothing=0.1)
+
+
+class Seq2Seq(nn.Module):
+    """The paper's post-LN encoder-decoder, as examples/translate.heed."""
+
+    def __init__(self, src_vocab, tgt_vocab, d, h, ff, layers, src_len, tgt_len):
+        super().__init__()
+        self.src_emb, self.tgt_emb = nn.Embedding(src_vocab, d), nn.Embedding(tgt_vocab, d)
+        self.register_buffer("src_pe", sinusoidal(src_len, d))
+        self.register_buffer("tgt_pe", sinusoidal(tgt_len, d))
+        self.register_buffer("causal", torch.triu(torch.ones(tgt_len, tgt_len, dtype=torch.bool), 1))
+        self.enc = nn.ModuleList(nn.TransformerEncoderLayer(d, h, ff, 0.0, batch_first=True)
+                                 for _ in range(layers))
+        self.dec = nn.ModuleList(nn.TransformerDecoderLayer(d, h, ff, 0.0, batch_first=True)
+                                 for _ in range(layers))
+        self.out = nn.Linear(d, tgt_vocab)
+
+    def loss(self, src, tgt_in, tgt_out):
+        pad = src == 0
+        x = self.src_emb(src) + self.src_pe
+        for layer in self.enc:
+            x = layer(x, src_key_padding_mask=pad)
+        y = self.tgt_emb(tgt_in) + self.tgt_pe
+        for layer in self.dec:
+            y = layer(y, x, tgt_mask=self.causal, memory_key_padding_mask=pad)
+        logits = self.out(y)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1),
+                               label_smoothing=0.1, ignore_index=0)
+
+
+CONFIGS = {
+    "tiny": dict(kind="lm", vocab=256, d=128, layers=4, h=4, ff=512, seq=128, batch=16),
+    "small": dict(kind="lm", vocab=4096, d=256, layers=6, h=8, ff=1024, seq=256, batch=8),
+    "g2p": dict(kind="s2s", vocab=64, d=128, layers=3, h=4, ff=512, seq=24, batch=64),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("config", choices=CONFIGS)
+    ap.add_argument("--steps", type=int, default=10)
+    args = ap.parse_args()
+    c = CONFIGS[args.config]
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    g = torch.Generator().manual_seed(1)
+    if c["kind"] == "lm":
+        model = TinyLM(c["vocab"], c["d"], c["layers"], c["h"], c["ff"], c["seq"])
+        inputs = [torch.randint(0, c["vocab"], (c["batch"], c["seq"]), generator=g) for _ in range(2)]
+        tokens = inputs[0].numel()
+    else:
+        model = Seq2Seq(c["vocab"], c["vocab"], c["d"], c["h"], c["ff"], c["layers"], c["seq"], c["seq"])
+        inputs = [torch.randint(1, c["vocab"], (c["batch"], c["seq"]), generator=g) for _ in range(3)]
+        tokens = inputs[2].numel()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
+    times = []
+    for step in range(args.steps + 2):
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = model.loss(*inputs)
+        loss.backward()
+        opt.step()
+        if step >= 2:
+            times.append(time.perf_counter() - t)
+    times.sort()
+    ms = times[len(times) // 2] * 1000
+    print(f"pytorch   {torch.__version__}  {ms:.1f} ms/step  {tokens / (ms / 1000):.0f} tok/s")
+
+
+if __name__ == "__main__":
+    main()
