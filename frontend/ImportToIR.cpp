@@ -18,6 +18,13 @@ using namespace mlir;
 
 namespace heed {
 
+static bool isIntegral(const Val &v) {
+  return v.kind == Val::Number && (v.isInt || (std::floor(v.num) == v.num && std::fabs(v.num) < 1e15));
+}
+
+/// Is `name` bound in the block scope or config (so it is a value, not a bare symbol)?
+static bool currentScopeHasImpl(Scope &scope, const std::string &name) { return scope.vars.count(name) != 0; }
+
 const char *dtypeName(DType t) {
   switch (t) {
   case DType::F32: return "f32";
@@ -43,8 +50,9 @@ std::string Val::kindName() const {
 
 static std::string formatNumber(double v, bool isInt) {
   if (isInt) return std::to_string((long long)v);
-  std::string s = llvm::formatv("{0}", v).str();
-  return s;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
 }
 
 std::string Val::describe() const {
@@ -544,9 +552,6 @@ Val Elaborator::evalCall(const ast::Expr &call, Scope &scope, const Val *threade
   return v;
 }
 
-static bool isIntegral(const Val &v) {
-  return v.kind == Val::Number && (v.isInt || (std::floor(v.num) == v.num && std::fabs(v.num) < 1e15));
-}
 
 bool Elaborator::bindArgs(const Builtin &bi, const ast::Expr &call, Scope &scope,
                           const Val *threaded, BoundArgs &out) {
@@ -603,7 +608,8 @@ bool Elaborator::bindArgs(const Builtin &bi, const ast::Expr &call, Scope &scope
   for (auto &[spec, expr] : todo) {
     Val v;
     // Symbol arguments (act: relu, kind: sinusoidal) are names, not variables.
-    if (spec->kind == ArgKind::Symbol && expr->kind == ast::ExprKind::Ident) {
+    if ((spec->kind == ArgKind::Symbol || spec->kind == ArgKind::Init) &&
+        expr->kind == ast::ExprKind::Ident && !currentScopeHasImpl(scope, expr->text) && !lookupConfig(expr->text)) {
       v.kind = Val::Symbol;
       v.text = expr->text;
       v.loc = expr->loc;
@@ -902,7 +908,11 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
   }
 
   int64_t batch = kDefaultBatch;
-  if (batchOverride) {
+  if (configDefs.count("batch")) {
+    // A config entry named batch binds the dimension like any other config value.
+    const Val *v = lookupConfig("batch");
+    if (v && isIntegral(*v) && v->num >= 1) batch = (int64_t)v->num;
+  } else if (batchOverride) {
     batch = *batchOverride;
   } else if (Attribute a = trainAttrs.get("batch")) {
     if (auto i = dyn_cast<IntegerAttr>(a); i && i.getInt() > 0) batch = i.getInt();
@@ -933,6 +943,7 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
   currentScope = &top;
 
   std::vector<std::pair<std::string, Val>> results;
+  std::optional<std::pair<std::string, Val>> lossResult;
   bool haveLoss = false;
   for (const ast::TopStmt &s : ast.stmts) {
     if (budgetExceeded) break;
@@ -975,13 +986,14 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
         continue;
       }
       v.varName = name;
-      results.push_back({name, v});
+      lossResult = {name, v};  // always the last result, whatever the statement order
       haveLoss = true;
       break;
     }
     }
   }
   if (numErrors) return nullptr;
+  if (lossResult) results.push_back(*lossResult);
   if (results.empty()) {
     error(ast.loc) << "model '" << ast.name
                    << "' has no results: add 'output NAME' or 'minimize NAME'";

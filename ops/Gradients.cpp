@@ -262,11 +262,8 @@ SmallVector<Value> MaxOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
 }
 
 SmallVector<Value> SoftmaxOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
-  // dx = y * (dy - sum(dy * y))
-  G h{b, getLoc()};
-  Value y = getResult();
-  Value dot = h.sumKeep(h.mul(g[0], y), getAxis());
-  return {h.mul(y, h.sub(g[0], dot))};
+  // dx = y * (dy - sum(dy * y)), as one fused op
+  return {b.create<SoftmaxGradOp>(getLoc(), getType(), getResult(), g[0], getAxisAttr())};
 }
 
 SmallVector<Value> LogSoftmaxOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {

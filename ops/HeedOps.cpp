@@ -144,6 +144,12 @@ LogicalResult LogSoftmaxOp::verify() {
   return checkResult(*this, axisShape("log_softmax", shapeOf(getX()), getAxis()), getResult());
 }
 
+LogicalResult SoftmaxGradOp::verify() {
+  if (failed(sameType(*this, getY(), getResult())) || failed(sameType(*this, getDy(), getResult())))
+    return failure();
+  return checkResult(*this, axisShape("softmax_grad", shapeOf(getY()), getAxis()), getResult());
+}
+
 LogicalResult LayerNormOp::verify() {
   return checkResult(*this, layerNormShape(shapeOf(getX()), shapeOf(getGamma()), shapeOf(getBeta())),
                      getResult());

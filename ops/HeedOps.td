@@ -186,6 +186,17 @@ def LogSoftmaxOp : Heed_Op<"log_softmax", [Pure, Grad]> {
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
+def SoftmaxGradOp : Heed_Op<"softmax_grad", [Pure, NoGrad]> {
+  let summary = "the backward of softmax: y * (dy - sum(dy * y)) along the axis";
+  let description = [{
+    A fused backward of its own (one pass over y and dy), so the compiled
+    backend can run it as a single kernel or library call.
+  }];
+  let arguments = (ins Heed_F32Tensor:$y, Heed_F32Tensor:$dy, I64Attr:$axis);
+  let results = (outs Heed_F32Tensor:$result);
+  let assemblyFormat = "$y `,` $dy attr-dict `:` functional-type(operands, results)";
+}
+
 def LayerNormOp : Heed_Op<"layer_norm", [Pure, Grad]> {
   let summary = "normalizes the last axis to zero mean, unit (biased) variance, then scales and shifts";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$beta,

@@ -104,6 +104,13 @@ void LogSoftmaxOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, R
   out.push_back(ref::logSoftmax(in[0], getAxis()));
 }
 
+void SoftmaxGradOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
+  // y * (dy - sum(dy * y)); the reduction accumulates in double.
+  const Tensor &y = in[0], &dy = in[1];
+  Tensor dot = ref::reduce(ref::ReduceKind::Sum, ref::binary(ref::BinaryKind::Mul, dy, y), getAxis(), true);
+  out.push_back(ref::binary(ref::BinaryKind::Mul, y, ref::binary(ref::BinaryKind::Sub, dy, dot)));
+}
+
 void LayerNormOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
   out.push_back(ref::layerNorm(in[0], in[1], in[2], getEps().convertToFloat()));
 }

@@ -8,66 +8,42 @@
 #include "compiler/lowering/Codegen.h"
 #include "compiler/lowering/HeedToLinalg.h"
 #include "compiler/lowering/Partition.h"
+#include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
+#include "runtime/compiled/Executor.h"
+#include "runtime/compiled/ArtifactProgram.h"
+#include "runtime/compiled/Manifest.h"
 
 #include "mlir/IR/DialectRegistry.h"
-#include "llvm/ADT/DenseMap.h"
-#include "llvm/Support/Format.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
-#include <algorithm>
-#include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 
 using namespace mlir;
+namespace fs = std::filesystem;
 
 namespace heed {
 namespace {
 
-std::string locString(Location loc) {
-  if (auto f = dyn_cast<FileLineColLoc>(loc))
-    return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
-           std::to_string(f.getColumn()) + ": ";
-  return "";
-}
-
-rt::DType dtypeOf(Type t) {
-  Type e = cast<RankedTensorType>(t).getElementType();
-  if (e.isF32()) return rt::DType::F32;
-  if (e.isInteger(32)) return rt::DType::I32;
-  return rt::DType::Bool;
-}
-
-rt::Shape shapeOf(Type t) {
-  auto s = cast<RankedTensorType>(t).getShape();
-  return rt::Shape(s.begin(), s.end());
-}
-
-struct EntryPlan {
-  Schedule schedule;
-  std::vector<JitKernels::PackedFn> fns;  // per step (null for library steps)
-  /// For each step, the values whose last use it is (released after it runs).
-  std::vector<std::vector<Value>> release;
-  int64_t peakBytes = 0;
-};
-
 class CompiledProgram : public ModuleProgram {
 public:
+  /// Jit: compile the kernels in memory and run them. Object: only emit the
+  /// kernels as a PIC object file (heed compile); entries cannot run.
+  enum class Mode { Jit, Object };
+  explicit CompiledProgram(Mode mode) : mode(mode) {}
+
   CompileStats stats;
-  /// HEED_PROFILE=1: time per step kind, printed when the program is destroyed.
-  bool profiling = getenv("HEED_PROFILE") != nullptr;
-  std::map<std::string, double> profileSeconds;
+  std::string objectCode;  // Mode::Object
+  std::map<std::string, rt::Plan> plans;
+
   ~CompiledProgram() override {
-    if (!profiling || profileSeconds.empty()) return;
-    double total = 0;
-    for (auto &[k, v] : profileSeconds) total += v;
-    std::vector<std::pair<double, std::string>> rows;
-    for (auto &[k, v] : profileSeconds) rows.push_back({v, k});
-    std::sort(rows.rbegin(), rows.rend());
-    llvm::errs() << "heed profile (compiled backend), total " << llvm::format("%.3f", total) << " s\n";
-    for (auto &[v, k] : rows)
-      llvm::errs() << llvm::format("  %-22s %8.3f s  %5.1f%%\n", k.c_str(), v, 100 * v / total);
+    if (profiling) rt::printProfile(profile, "compiled backend");
   }
 
 protected:
@@ -81,7 +57,12 @@ protected:
 
     std::map<std::string, Schedule> schedules;
     kernels = outlineKernels(module(), schedules);
-    for (auto &[name, schedule] : schedules) plans[name].schedule = std::move(schedule);
+    try {
+      for (auto &[name, schedule] : schedules) plans[name] = makePlan(function(name), schedule);
+    } catch (const rt::Error &e) {
+      llvm::errs() << "error: " << e.what() << "\n";
+      return false;
+    }
     for (func::FuncOp k : kernels->getOps<func::FuncOp>())
       if (failed(lowerHeedToLinalg(k))) return false;
     if (failed(lowerKernelsToLLVM(*kernels))) {
@@ -89,132 +70,162 @@ protected:
       return false;
     }
     std::string error;
-    jit = JitKernels::create(*kernels, error);
-    if (!jit) {
-      llvm::errs() << "error: JIT compilation failed: " << error << "\n";
-      return false;
-    }
-    for (auto &[name, plan] : plans) {
-      computeLiveness(plan);
-      for (Step &s : plan.schedule.steps) {
-        plan.fns.push_back(s.kind == Step::Kernel ? jit->lookup(s.kernel) : nullptr);
-        if (s.kind == Step::Kernel && !plan.fns.back()) {
-          llvm::errs() << "error: kernel '" << s.kernel << "' is missing from the JIT module\n";
-          return false;
-        }
+    if (mode == Mode::Object) {
+      if (failed(emitNative(*kernels, EmitKind::Object, objectCode, error))) {
+        llvm::errs() << "error: cannot emit the kernels as an object file: " << error << "\n";
+        return false;
       }
+    } else {
+      jit = JitKernels::create(*kernels, error);
+      if (!jit) {
+        llvm::errs() << "error: JIT compilation failed: " << error << "\n";
+        return false;
+      }
+      for (auto &[name, plan] : plans)
+        for (rt::PlanStep &s : plan.steps) {
+          if (s.kind != rt::PlanStep::Kind::Kernel) continue;
+          s.fn = jit->lookup(s.kernel);
+          if (!s.fn) {
+            llvm::errs() << "error: kernel '" << s.kernel << "' is missing from the JIT module\n";
+            return false;
+          }
+        }
     }
-    auto &train = plans.count("train_step") ? plans["train_step"] : plans.begin()->second;
-    stats.kernels = train.schedule.kernels;
-    stats.libraryCalls = train.schedule.libraryCalls;
-    stats.flopsPerStep = train.schedule.flops;
+    const rt::Plan &train = plans.count("train_step") ? plans["train_step"] : plans.begin()->second;
+    stats.kernels = train.kernels;
+    stats.libraryCalls = train.libraryCalls;
+    stats.flopsPerStep = train.flops;
     stats.plannedPeakBytes = train.peakBytes;
     stats.compileSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return true;
   }
 
-  std::vector<rt::Tensor> runFunction(func::FuncOp fn, const std::string &entry,
+  std::vector<rt::Tensor> runFunction(func::FuncOp, const std::string &entry,
                                       const std::vector<rt::Tensor> &inputs,
                                       rt::RunContext &ctx) override {
-    if (ctx.f64) throw rt::Error("the compiled backend runs in float32 only; use --backend reference");
-    EntryPlan &plan = plans.at(entry);
-    Block &body = fn.getBody().front();
-    llvm::DenseMap<Value, rt::Tensor> values;
-    for (unsigned i = 0; i < body.getNumArguments(); ++i) {
-      Type t = body.getArgument(i).getType();
-      if (inputs[i].shape() != shapeOf(t) || inputs[i].dtype() != dtypeOf(t))
-        throw rt::Error(entry + ": input " + std::to_string(i) + " must be " +
-                        rt::dtypeName(dtypeOf(t)) + rt::shapeToString(shapeOf(t)) + ", got " +
-                        rt::dtypeName(inputs[i].dtype()) + rt::shapeToString(inputs[i].shape()));
-      values[body.getArgument(i)] = inputs[i];
-    }
-    std::vector<rt::Tensor> in;
-    llvm::SmallVector<rt::Tensor> out;
-    std::vector<void *> ptrs;
-    std::vector<void *> args;
-    const bool profile = profiling;
-    for (size_t si = 0; si < plan.schedule.steps.size(); ++si) {
-      const Step &s = plan.schedule.steps[si];
-      auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-      in.clear();
-      out.clear();
-      for (Value v : s.inputs) in.push_back(values.lookup(v));
-      if (s.kind == Step::Library) {
-        try {
-          runLibraryCall(s.op, in, out, ctx, s.transposeLhs, s.transposeRhs);
-        } catch (const rt::Error &e) {
-          throw rt::Error(locString(s.op->getLoc()) + e.what());
-        }
-      } else {
-        for (Value v : s.outputs) out.push_back(rt::Tensor(dtypeOf(v.getType()), shapeOf(v.getType())));
-        ptrs.clear();
-        for (rt::Tensor &t : in) ptrs.push_back(t.raw());
-        for (rt::Tensor &t : out) ptrs.push_back(t.raw());
-        args.clear();
-        for (void *&p : ptrs) args.push_back(&p);
-        plan.fns[si](args.data());
-      }
-      if (profile) {
-        std::string key = s.kind == Step::Kernel ? "fused kernels"
-                                                 : s.op->getName().getStringRef().str();
-        profileSeconds[key] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      }
-      for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = out[i];
-      for (Value v : plan.release[si]) values.erase(v);
-    }
-    std::vector<rt::Tensor> results;
-    for (Value v : body.getTerminator()->getOperands()) results.push_back(values.lookup(v));
-    return results;
+    if (mode != Mode::Jit) throw rt::Error("internal error: this program was compiled to an object file only");
+    return rt::execute(plans.at(entry), inputs, ctx, profiling ? &profile : nullptr);
   }
 
 private:
-  /// Last use of every value, and the largest live set in bytes (the planned peak).
-  void computeLiveness(EntryPlan &plan) {
-    llvm::DenseMap<Value, size_t> last;
-    const auto &steps = plan.schedule.steps;
-    for (size_t i = 0; i < steps.size(); ++i)
-      for (Value v : steps[i].inputs) last[v] = i;
-    func::FuncOp fn;
-    plan.release.assign(steps.size(), {});
-    llvm::DenseSet<Value> returned;
-    if (!steps.empty()) {
-      Operation *anyOp = steps.front().kind == Step::Library ? steps.front().op : nullptr;
-      (void)anyOp;
-    }
-    int64_t live = 0, peak = 0;
-    auto bytes = [](Value v) {
-      auto t = cast<RankedTensorType>(v.getType());
-      return t.getNumElements() * (t.getElementType().isF32() || t.getElementType().isInteger(32) ? 4 : 1);
-    };
-    for (size_t i = 0; i < steps.size(); ++i) {
-      for (Value v : steps[i].outputs) live += bytes(v);
-      peak = std::max(peak, live);
-      for (Value v : steps[i].inputs) {
-        if (last.lookup(v) != i || isa<BlockArgument>(v)) continue;
-        bool usedByReturn = llvm::any_of(v.getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); });
-        if (usedByReturn) continue;
-        if (llvm::is_contained(plan.release[i], v)) continue;
-        plan.release[i].push_back(v);
-        live -= bytes(v);
-      }
-    }
-    plan.peakBytes = peak;
-  }
-
+  Mode mode;
   OwningOpRef<ModuleOp> kernels;
   std::unique_ptr<JitKernels> jit;
-  std::map<std::string, EntryPlan> plans;
+  /// HEED_PROFILE=1: time per step kind, printed when the program is destroyed.
+  bool profiling = getenv("HEED_PROFILE") != nullptr;
+  rt::ExecProfile profile;
 };
+
+/// Links `object` into the shared library `so` with the system C compiler.
+bool linkSharedLibrary(const std::string &object, const std::string &so, std::string &error) {
+  std::string cc;
+  for (const char *name : {"cc", "gcc", "clang"})
+    if (auto p = llvm::sys::findProgramByName(name)) {
+      cc = *p;
+      break;
+    }
+  if (cc.empty()) {
+    error = "no C compiler found on PATH (looked for cc, gcc, clang): heed compile links the "
+            "kernels into a shared library with it; install one (e.g. apt-get install gcc)";
+    return false;
+  }
+  llvm::SmallVector<llvm::StringRef> args = {cc, "-shared", "-o", so, object, "-lm"};
+  std::string msg;
+  int rc = llvm::sys::ExecuteAndWait(cc, args, std::nullopt, {}, 0, 0, &msg);
+  if (rc != 0) {
+    error = "'" + cc + " -shared -o " + so + " " + object + " -lm' failed" +
+            (msg.empty() ? " (exit code " + std::to_string(rc) + ")" : ": " + msg);
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
 std::unique_ptr<rt::Program> buildCompiledProgram(const std::string &modelPath,
                                                   const ImportOptions &options, CompileStats *stats) {
-  auto p = std::make_unique<CompiledProgram>();
+  auto p = std::make_unique<CompiledProgram>(CompiledProgram::Mode::Jit);
   if (!p->build(modelPath, options)) return nullptr;
   if (stats) *stats = p->stats;
   return p;
+}
+
+bool compileArtifact(const std::string &modelPath, const ImportOptions &options,
+                     const std::string &outDir, CompileStats *stats) {
+  auto start = std::chrono::steady_clock::now();
+  std::string out = fs::path(outDir).lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  std::error_code ec;
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && (fs::is_empty(out, ec) || rt::isArtifactDir(out)))) {
+    llvm::errs() << "error: '" << out
+                 << "' exists and is not a compiled artifact: heed compile does not overwrite it\n";
+    return false;
+  }
+
+  auto p = std::make_unique<CompiledProgram>(CompiledProgram::Mode::Object);
+  if (!p->build(modelPath, options)) return false;
+
+  rt::Manifest m;
+  m.info = p->info();
+  if (m.info.config.count("batch"))  // the batch is compiled in: training must use it
+    m.info.train["batch"] = std::to_string((int64_t)m.info.config.at("batch"));
+  m.targetTriple = llvm::sys::getProcessTriple();
+  m.targetCpu = llvm::sys::getHostCPUName().str();
+  m.params = p->params();
+  for (auto &[name, plan] : p->plans) {
+    const rt::EntrySpec *e = p->entry(name);
+    if (!e) continue;
+    m.entries.push_back(*e);
+    m.plans[name] = plan;
+    for (const rt::PlanStep &s : plan.steps)
+      if (s.kind == rt::PlanStep::Kind::Kernel) m.kernelSymbols.push_back(s.kernel + "_packed");
+  }
+
+  std::string tmp = out + ".tmp", old = out + ".old";
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec) && ec) {
+    llvm::errs() << "error: cannot create '" << tmp << "': " << ec.message() << "\n";
+    return false;
+  }
+  struct Cleanup {
+    std::string dir;
+    bool keep = false;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!keep) fs::remove_all(dir, ec);
+    }
+  } cleanup{tmp};
+  std::string error;
+  try {
+    rt::writeFileAtomic(tmp + "/kernels.o", p->objectCode);
+    if (!linkSharedLibrary(tmp + "/kernels.o", tmp + "/kernels.so", error)) {
+      llvm::errs() << "error: " << error << "\n";
+      return false;
+    }
+    m.compileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rt::writeFileAtomic(tmp + "/manifest.json", rt::manifestToJson(m).dump(1) + "\n");
+  } catch (const rt::Error &e) {
+    llvm::errs() << "error: " << e.what() << "\n";
+    return false;
+  }
+  // Swap the new directory in: out -> out.old, tmp -> out, drop out.old.
+  fs::remove_all(old, ec);
+  bool hadOld = fs::exists(out, ec);
+  if (hadOld) fs::rename(out, old, ec);
+  if (!ec) fs::rename(tmp, out, ec);
+  if (ec) {
+    llvm::errs() << "error: cannot move '" << tmp << "' to '" << out << "': " << ec.message() << "\n";
+    if (hadOld && !fs::exists(out)) fs::rename(old, out, ec);
+    return false;
+  }
+  cleanup.keep = true;
+  fs::remove_all(old, ec);
+  if (stats) {
+    *stats = p->stats;
+    stats->compileSeconds = m.compileSeconds;
+  }
+  return true;
 }
 
 std::unique_ptr<rt::Program> buildProgram(const std::string &backend, const std::string &modelPath,

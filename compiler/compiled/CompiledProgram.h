@@ -2,7 +2,8 @@
 //
 // Every entry point is partitioned into fused kernels (lowered through linalg
 // to native code by MLIR and JIT-compiled) and library calls (oneDNN and
-// native kernels), then run as a schedule. Results match the reference
+// native kernels), then run as a schedule by the runtime's executor
+// (runtime/compiled/Executor.h), which also runs compiled artifacts. Results match the reference
 // interpreter up to float rounding (tests/unit/compiled checks it per op and
 // per example).
 //
@@ -28,6 +29,15 @@ struct CompileStats {
 std::unique_ptr<rt::Program> buildCompiledProgram(const std::string &modelPath,
                                                   const ImportOptions &options,
                                                   CompileStats *stats = nullptr);
+
+/// `heed compile`: compiles the model's kernels to a PIC object (no JIT), links
+/// it into kernels.so with the system C compiler and writes the artifact
+/// directory `outDir` (manifest.json, kernels.o, kernels.so; see
+/// runtime/compiled/Manifest.h), atomically: built in outDir.tmp, then renamed.
+/// Refuses to replace anything but an earlier artifact or an empty directory.
+/// False after printing errors.
+bool compileArtifact(const std::string &modelPath, const ImportOptions &options,
+                     const std::string &outDir, CompileStats *stats = nullptr);
 
 /// "reference" or "compiled"; null (after printing) for anything else or on errors.
 std::unique_ptr<rt::Program> buildProgram(const std::string &backend, const std::string &modelPath,

@@ -1,11 +1,18 @@
-//===- LibraryCalls.h - ops the compiled backend runs as library calls ----===//
+//===- LibraryCalls.h - heed ops to library-call descriptors ----*- C++ -*-===//
+//
+// The compiled backend runs the ops that Partition does not fuse (matmul, layer
+// norm, softmax, loss, gather/scatter, dropout, param, optimizer step) as
+// library calls. This file turns those heed ops into MLIR-free descriptors
+// (runtime/compiled/LibraryOp.h) and a partitioned entry function into an
+// executable plan (runtime/compiled/Executor.h); the runtime executes both,
+// for the JIT backend and for compiled artifacts alike.
+//
+//===----------------------------------------------------------------------===//
 #pragma once
 
-#include "runtime/RunContext.h"
-#include "runtime/Tensor.h"
-
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/SmallVector.h"
+#include "compiler/lowering/Partition.h"
+#include "runtime/compiled/Executor.h"
+#include "runtime/compiled/LibraryOp.h"
 
 namespace mlir {
 class Operation;
@@ -13,12 +20,17 @@ class Operation;
 
 namespace heed {
 
-/// Runs one library op (matmul, layer norm, loss, gather/scatter, dropout,
-/// param, optimizer step) with the fastest kernel available for it.
-/// `transposeLhs/Rhs` (matmul only): that input holds the operand with its last two
-/// dims swapped (an absorbed transpose).
-void runLibraryCall(mlir::Operation *op, llvm::ArrayRef<rt::Tensor> inputs,
-                    llvm::SmallVectorImpl<rt::Tensor> &outputs, rt::RunContext &ctx,
-                    bool transposeLhs = false, bool transposeRhs = false);
+/// The library call that runs `op`. `transposeLhs/Rhs` (matmul only): that input
+/// holds the operand with its last two dims swapped (an absorbed transpose).
+/// Throws rt::Error (naming the op) for an op without a library kernel.
+rt::LibraryOp describe(mlir::Operation *op, bool transposeLhs = false, bool transposeRhs = false);
+
+/// The plan of one partitioned entry function: values numbered with the
+/// function's arguments first, then every step's outputs in schedule order;
+/// kernel steps name their kernel (fn unbound); liveness computed. Throws rt::Error.
+rt::Plan makePlan(mlir::func::FuncOp fn, const Schedule &schedule);
+
+/// "file:line:col: " of a location, or "".
+std::string locationPrefix(mlir::Location loc);
 
 }  // namespace heed

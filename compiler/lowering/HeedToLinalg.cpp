@@ -271,6 +271,18 @@ Value lowerOp(Operation *op, OpBuilder &b) {
     });
   }
   if (auto s = dyn_cast<SoftmaxOp>(op)) return softmax(b, loc, s.getX(), s.getAxis(), false);
+  if (auto s = dyn_cast<SoftmaxGradOp>(op)) {
+    // y * (dy - sum(dy * y)) with the sum accumulated in f64
+    RankedTensorType yt = tt(s.getY());
+    RankedTensorType kt = keepAxisType(yt, normAxis(s.getAxis(), yt.getRank()));
+    Value prod = elementwise(b, loc, yt, ValueRange{s.getDy(), s.getY()}, [](OpBuilder &nb, Location l, ValueRange v) {
+      return nb.create<arith::MulFOp>(l, v[0], v[1]).getResult();
+    });
+    Value dot = reduceTo(b, loc, prod, kt, 0.0, addf, /*wide=*/true);
+    return elementwise(b, loc, yt, ValueRange{s.getY(), s.getDy(), dot}, [](OpBuilder &nb, Location l, ValueRange v) {
+      return nb.create<arith::MulFOp>(l, v[0], nb.create<arith::SubFOp>(l, v[1], v[2])).getResult();
+    });
+  }
   if (auto s = dyn_cast<LogSoftmaxOp>(op)) return softmax(b, loc, s.getX(), s.getAxis(), true);
   return nullptr;
 }
@@ -281,7 +293,7 @@ bool hasLinalgLowering(Operation *op) {
   return isa<AddOp, SubOp, MulOp, DivOp, EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, NegOp, ExpOp,
              LogOp, SqrtOp, RsqrtOp, TanhOp, ReluOp, GeluOp, GeluGradOp, ConstantOp, SinusoidalOp,
              TransposeOp, ReshapeOp, BroadcastOp, SumToOp, SumOp, MaxOp, MeanOp, SoftmaxOp,
-             LogSoftmaxOp>(op);
+             SoftmaxGradOp, LogSoftmaxOp>(op);
 }
 
 LogicalResult lowerHeedToLinalg(func::FuncOp fn) {

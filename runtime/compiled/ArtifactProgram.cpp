@@ -1,0 +1,77 @@
+//===- ArtifactProgram.cpp ------------------------------------------------===//
+
+#include "runtime/compiled/ArtifactProgram.h"
+
+#include "runtime/AtomicFile.h"
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace heed::rt {
+
+bool isArtifactDir(const std::string &path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "manifest.json", ec);
+}
+
+std::unique_ptr<ArtifactProgram> ArtifactProgram::load(const std::string &dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error("'" + dir + "' is not a compiled artifact directory");
+  std::string file = (fs::path(dir) / "manifest.json").string();
+  if (!fs::is_regular_file(file, ec))
+    throw Error("'" + dir + "' is not a compiled artifact: it has no manifest.json (write one with heed compile)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(readWholeFile(file, "manifest"));
+  } catch (const nlohmann::json::exception &e) {
+    throw Error("'" + file + "' is corrupt: " + e.what());
+  }
+  std::unique_ptr<ArtifactProgram> p(new ArtifactProgram());
+  p->dir_ = dir;
+  p->manifest_ = manifestFromJson(j, file);
+
+  std::string lib = (fs::path(dir) / p->manifest_.kernelLibrary).string();
+  if (!fs::is_regular_file(lib, ec)) throw Error("'" + file + "' names the kernel library '" + lib + "', which does not exist");
+  p->handle_ = dlopen(fs::absolute(lib).c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!p->handle_) throw Error("cannot load the kernel library '" + lib + "': " + dlerror());
+  std::string missing;
+  int nMissing = 0;
+  for (auto &[name, plan] : p->manifest_.plans)
+    for (PlanStep &s : plan.steps) {
+      if (s.kind != PlanStep::Kind::Kernel) continue;
+      std::string sym = s.kernel + "_packed";
+      s.fn = reinterpret_cast<PackedKernelFn>(dlsym(p->handle_, sym.c_str()));
+      if (!s.fn && nMissing++ < 5) missing += (missing.empty() ? "" : ", ") + sym;
+    }
+  if (nMissing)
+    throw Error("the kernel library '" + lib + "' lacks " + std::to_string(nMissing) +
+                " kernel symbol(s) the manifest needs: " + missing + (nMissing > 5 ? ", ..." : ""));
+  p->profiling_ = std::getenv("HEED_PROFILE") != nullptr;
+  return p;
+}
+
+ArtifactProgram::~ArtifactProgram() {
+  if (profiling_) printProfile(profile_, "compiled artifact");
+  if (handle_) dlclose(handle_);
+}
+
+const EntrySpec *ArtifactProgram::entry(const std::string &name) const {
+  for (const EntrySpec &e : manifest_.entries)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+std::vector<Tensor> ArtifactProgram::run(const std::string &entry, const std::vector<Tensor> &inputs,
+                                         RunContext &ctx) {
+  auto it = manifest_.plans.find(entry);
+  if (it == manifest_.plans.end()) throw Error("the model has no entry point '" + entry + "'");
+  return execute(it->second, inputs, ctx, profiling_ ? &profile_ : nullptr);
+}
+
+}  // namespace heed::rt

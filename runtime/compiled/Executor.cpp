@@ -1,0 +1,201 @@
+//===- Executor.cpp -------------------------------------------------------===//
+
+#include "runtime/compiled/Executor.h"
+
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+namespace heed::rt {
+
+void Plan::computeLiveness() {
+  const int n = (int)values.size();
+  std::vector<int> last(n, -1);
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (int v : steps[i].inputs) last[v] = (int)i;
+  std::vector<char> pinned(n, 0);  // entry arguments and results are never released
+  for (int v : inputs) pinned[v] = 1;
+  for (int v : outputs) pinned[v] = 1;
+  int64_t live = 0, peak = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    PlanStep &s = steps[i];
+    s.release.clear();
+    for (int v : s.outputs) live += values[v].bytes();
+    peak = std::max(peak, live);
+    for (int v : s.inputs) {
+      if (last[v] != (int)i || pinned[v]) continue;
+      if (std::find(s.release.begin(), s.release.end(), v) != s.release.end()) continue;
+      s.release.push_back(v);
+      live -= values[v].bytes();
+    }
+  }
+  peakBytes = peak;
+}
+
+void Plan::validate() const {
+  const int n = (int)values.size();
+  std::vector<char> defined(n, 0);
+  auto check = [&](int v, const std::string &what) {
+    if (v < 0 || v >= n)
+      throw Error("entry '" + entry + "': " + what + " refers to value " + std::to_string(v) +
+                  " of " + std::to_string(n));
+  };
+  for (int v : inputs) {
+    check(v, "an input");
+    defined[v] = 1;
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const PlanStep &s = steps[i];
+    std::string where = "step " + std::to_string(i);
+    if (s.kind == PlanStep::Kind::Kernel && s.kernel.empty())
+      throw Error("entry '" + entry + "': " + where + " is a kernel without a symbol");
+    for (int v : s.inputs) {
+      check(v, where);
+      if (!defined[v])
+        throw Error("entry '" + entry + "': " + where + " reads value " + std::to_string(v) +
+                    " before it is written");
+    }
+    for (int v : s.outputs) {
+      check(v, where);
+      defined[v] = 1;
+    }
+    if (s.kind == PlanStep::Kind::Library && s.op.resultTypes.size() != s.outputs.size() &&
+        s.op.kind != LibraryOp::Kind::OptimizerStep)
+      throw Error("entry '" + entry + "': " + where + " has " + std::to_string(s.outputs.size()) +
+                  " outputs but its call describes " + std::to_string(s.op.resultTypes.size()));
+  }
+  for (int v : outputs) {
+    check(v, "a result");
+    if (!defined[v]) throw Error("entry '" + entry + "': result value " + std::to_string(v) + " is never written");
+  }
+}
+
+std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs, RunContext &ctx,
+                            ExecProfile *profile) {
+  if (ctx.f64) throw Error("the compiled backend runs in float32 only; use --backend reference");
+  const std::string &entry = plan.entry;
+  if (inputs.size() != plan.inputs.size())
+    throw Error(entry + ": expected " + std::to_string(plan.inputs.size()) + " inputs, got " +
+                std::to_string(inputs.size()));
+  std::vector<Tensor> values(plan.values.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ValueInfo &vi = plan.values[plan.inputs[i]];
+    if (inputs[i].shape() != vi.shape || inputs[i].dtype() != vi.dtype)
+      throw Error(entry + ": input " + std::to_string(i) + " must be " + dtypeName(vi.dtype) +
+                  shapeToString(vi.shape) + ", got " + dtypeName(inputs[i].dtype()) +
+                  shapeToString(inputs[i].shape()));
+    values[plan.inputs[i]] = inputs[i];
+  }
+  std::vector<Tensor> in, out;
+  std::vector<void *> ptrs, args;
+  using Clock = std::chrono::steady_clock;
+  for (const PlanStep &s : plan.steps) {
+    Clock::time_point t0;
+    if (profile) t0 = Clock::now();
+    in.clear();
+    for (int v : s.inputs) in.push_back(values[v]);
+    if (s.kind == PlanStep::Kind::Library) {
+      runLibraryOp(s.op, in, out, ctx);
+      if (out.size() != s.outputs.size())
+        throw Error(entry + ": library call '" + libraryKindName(s.op.kind) + "' gave " +
+                    std::to_string(out.size()) + " results, expected " +
+                    std::to_string(s.outputs.size()));
+    } else {
+      if (!s.fn) throw Error(entry + ": kernel '" + s.kernel + "' is not bound");
+      out.clear();
+      for (int v : s.outputs) out.emplace_back(plan.values[v].dtype, plan.values[v].shape);
+      ptrs.clear();
+      for (Tensor &t : in) ptrs.push_back(t.raw());
+      for (Tensor &t : out) ptrs.push_back(t.raw());
+      args.clear();
+      for (void *&p : ptrs) args.push_back(&p);
+      s.fn(args.data());
+    }
+    if (profile) {
+      const char *key = s.kind == PlanStep::Kind::Kernel ? "fused kernels" : libraryKindName(s.op.kind);
+      (*profile)[key] += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
+    for (int v : s.release) values[v] = Tensor();
+  }
+  std::vector<Tensor> results;
+  results.reserve(plan.outputs.size());
+  for (int v : plan.outputs) results.push_back(values[v]);
+  return results;
+}
+
+void printProfile(const ExecProfile &profile, const std::string &title) {
+  if (profile.empty()) return;
+  double total = 0;
+  for (auto &[k, v] : profile) total += v;
+  std::vector<std::pair<double, std::string>> rows;
+  for (auto &[k, v] : profile) rows.push_back({v, k});
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "heed profile (%s), total %.3f s\n", title.c_str(), total);
+  for (auto &[v, k] : rows)
+    std::fprintf(stderr, "  %-22s %8.3f s  %5.1f%%\n", k.c_str(), v, 100 * v / total);
+}
+
+nlohmann::json toJson(const Plan &plan) {
+  nlohmann::json j;
+  j["entry"] = plan.entry;
+  nlohmann::json values = nlohmann::json::array();
+  for (const ValueInfo &v : plan.values) values.push_back({dtypeName(v.dtype), v.shape});
+  j["values"] = values;
+  j["inputs"] = plan.inputs;
+  j["outputs"] = plan.outputs;
+  nlohmann::json steps = nlohmann::json::array();
+  for (const PlanStep &s : plan.steps) {
+    nlohmann::json js;
+    if (s.kind == PlanStep::Kind::Kernel) js["kernel"] = s.kernel;
+    else js["library"] = toJson(s.op);
+    js["in"] = s.inputs;
+    js["out"] = s.outputs;
+    steps.push_back(js);
+  }
+  j["steps"] = steps;
+  j["stats"] = {{"kernels", plan.kernels},
+                {"library_calls", plan.libraryCalls},
+                {"matmul_flops", plan.flops},
+                {"planned_peak_bytes", plan.peakBytes}};
+  return j;
+}
+
+Plan planFromJson(const nlohmann::json &j) {
+  Plan p;
+  p.entry = j.at("entry").get<std::string>();
+  for (const nlohmann::json &v : j.at("values")) {
+    if (!v.is_array() || v.size() != 2) throw Error("entry '" + p.entry + "': a value is not [dtype, shape]");
+    p.values.push_back({dtypeFromName(v[0].get<std::string>()), v[1].get<Shape>()});
+  }
+  p.inputs = j.at("inputs").get<std::vector<int>>();
+  p.outputs = j.at("outputs").get<std::vector<int>>();
+  for (const nlohmann::json &js : j.at("steps")) {
+    PlanStep s;
+    if (js.contains("kernel")) {
+      s.kind = PlanStep::Kind::Kernel;
+      s.kernel = js.at("kernel").get<std::string>();
+    } else {
+      s.kind = PlanStep::Kind::Library;
+      s.op = libraryOpFromJson(js.at("library"));
+    }
+    s.inputs = js.at("in").get<std::vector<int>>();
+    s.outputs = js.at("out").get<std::vector<int>>();
+    p.steps.push_back(std::move(s));
+  }
+  if (j.contains("stats")) {
+    const nlohmann::json &st = j.at("stats");
+    p.kernels = st.value("kernels", (int64_t)0);
+    p.libraryCalls = st.value("library_calls", (int64_t)0);
+    p.flops = st.value("matmul_flops", 0.0);
+  }
+  p.validate();
+  p.computeLiveness();
+  return p;
+}
+
+}  // namespace heed::rt

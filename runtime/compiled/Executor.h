@@ -1,0 +1,82 @@
+//===- Executor.h - run a partitioned entry point ---------------*- C++ -*-===//
+//
+// An entry point of the compiled backend is a Plan: a table of values (dtype
+// and shape, numbered from 0; the entry's arguments come first) and a schedule
+// of steps in program order. A kernel step calls a generated kernel's packed
+// entry `fn(void **args)` (args[i] points at the i-th buffer pointer: the
+// inputs, then the freshly allocated outputs); a library step runs a LibraryOp.
+// After each step the values whose last use it was are released (liveness,
+// computed once by computeLiveness). The JIT backend
+// (compiler/compiled/CompiledProgram.cpp) and compiled artifacts
+// (ArtifactProgram.h) both run entries with execute(). No MLIR here.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/RunContext.h"
+#include "runtime/Tensor.h"
+#include "runtime/compiled/LibraryOp.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace heed::rt {
+
+using PackedKernelFn = void (*)(void **);
+
+struct ValueInfo {
+  DType dtype = DType::F32;
+  Shape shape;
+  int64_t bytes() const { return numElements(shape) * (int64_t)dtypeSize(dtype); }
+};
+
+struct PlanStep {
+  enum class Kind : uint8_t { Kernel, Library } kind = Kind::Kernel;
+  std::string kernel;           // Kernel: the kernel's symbol (its packed entry is kernel + "_packed")
+  PackedKernelFn fn = nullptr;  // Kernel: bound by the backend before execute()
+  LibraryOp op;                 // Library
+  std::vector<int> inputs, outputs;  // value ids
+  std::vector<int> release;          // value ids dead after this step (computeLiveness)
+};
+
+struct Plan {
+  std::string entry;
+  std::vector<ValueInfo> values;
+  std::vector<int> inputs;   // the entry's arguments, in order
+  std::vector<int> outputs;  // the entry's results, in order
+  std::vector<PlanStep> steps;
+  /// Statistics: fused kernels and library calls per run, matmul FLOPs per run,
+  /// and the largest live set of intermediate buffers in bytes (computeLiveness).
+  int64_t kernels = 0, libraryCalls = 0;
+  double flops = 0;
+  int64_t peakBytes = 0;
+
+  /// Fills every step's `release` and `peakBytes`: a value is released after the
+  /// step that reads it last, unless it is an entry argument or a result.
+  void computeLiveness();
+  /// Throws rt::Error if value ids are out of range, a value is read before it is
+  /// written, or a kernel step has no symbol.
+  void validate() const;
+};
+
+/// Optional per-run timing: seconds per step kind ("fused kernels", "matmul", ...).
+using ExecProfile = std::map<std::string, double>;
+
+/// HEED_PROFILE=1: prints `profile` to stderr, largest first (the backends
+/// call it when they are destroyed).
+void printProfile(const ExecProfile &profile, const std::string &title);
+
+/// Runs `plan` (every kernel step's fn bound). Checks the inputs' dtypes and
+/// shapes; throws rt::Error. Float32 only (ctx.f64 throws).
+std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs, RunContext &ctx,
+                            ExecProfile *profile = nullptr);
+
+nlohmann::json toJson(const Plan &plan);
+/// Throws rt::Error or nlohmann::json::exception on a malformed plan; computes liveness.
+Plan planFromJson(const nlohmann::json &j);
+
+}  // namespace heed::rt

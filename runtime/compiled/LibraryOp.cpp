@@ -1,0 +1,299 @@
+//===- LibraryOp.cpp ------------------------------------------------------===//
+//
+// Library ops run on oneDNN and the threaded native kernels (runtime/native)
+// where the shapes fit their calling conventions, and on the op's reference
+// kernel otherwise (for example matmuls whose batch dims broadcast in both
+// operands). The reference kernels remain the specification: the parity tests
+// compare the two.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/compiled/LibraryOp.h"
+
+#include "runtime/Error.h"
+#include "runtime/kernels/Reference.h"
+#include "runtime/native/Native.h"
+
+#include <nlohmann/json.hpp>
+
+namespace heed::rt {
+namespace {
+
+using Kind = LibraryOp::Kind;
+
+int64_t product(const Shape &s, size_t from, size_t to) {
+  int64_t n = 1;
+  for (size_t i = from; i < to; ++i) n *= s[i];
+  return n;
+}
+
+/// a[..., M, K] @ b[..., K, N] on oneDNN when the batch dims are equal or one side
+/// has none (or only ones); false if the broadcast pattern needs the general kernel.
+/// With ta/tb the tensors hold a or b with their last two dims swapped.
+bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb) {
+  const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
+  int64_t M = cs[cs.size() - 2], N = cs.back();
+  int64_t K = ta ? as[as.size() - 2] : as.back();
+  int64_t batchA = product(as, 0, as.size() - 2), batchB = product(bs, 0, bs.size() - 2);
+  int64_t batchC = product(cs, 0, cs.size() - 2);
+  const float *pa = a.f32(), *pb = b.f32();
+  float *pc = c.f32();
+  if (batchB == 1 && !ta) {
+    // A shared weight: fold a's batch into rows, one GEMM.
+    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb);
+    return true;
+  }
+  Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
+  auto stripOnes = [](Shape s) {
+    while (!s.empty() && s.front() == 1) s.erase(s.begin());
+    return s;
+  };
+  if (stripOnes(ab) == stripOnes(bb)) {
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false,
+                   batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
+    return true;
+  }
+  if (batchA == 1) {
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false, 0,
+                   K * N);
+    return true;
+  }
+  return false;
+}
+
+/// Materializes a transpose of the last two dims (for the reference fallback).
+Tensor swapLast(const Tensor &x) {
+  std::vector<int64_t> perm(x.rank());
+  for (int64_t i = 0; i < x.rank(); ++i) perm[i] = i;
+  std::swap(perm[x.rank() - 1], perm[x.rank() - 2]);
+  return ref::transpose(x, perm);
+}
+
+void expectInputs(const LibraryOp &op, const std::vector<Tensor> &in, size_t n) {
+  if (in.size() != n)
+    throw Error(std::string(libraryKindName(op.kind)) + ": expected " + std::to_string(n) +
+                " inputs, got " + std::to_string(in.size()));
+}
+
+void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor> &out,
+         RunContext &ctx) {
+  auto result = [&](size_t i) {
+    if (i >= op.resultTypes.size() || i >= op.resultShapes.size())
+      throw Error(std::string(libraryKindName(op.kind)) + ": the description has no result " +
+                  std::to_string(i));
+    return Tensor(op.resultTypes[i], op.resultShapes[i]);
+  };
+  switch (op.kind) {
+  case Kind::Matmul: {
+    expectInputs(op, in, 2);
+    Tensor c = result(0);
+    if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs)) {
+      out.push_back(c);
+      return;
+    }
+    out.push_back(ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
+                              op.transposeRhs ? swapLast(in[1]) : in[1]));
+    return;
+  }
+  case Kind::Softmax: {
+    expectInputs(op, in, 1);
+    if (op.axis != -1 && op.axis != in[0].rank() - 1) {
+      out.push_back(ref::softmax(in[0], op.axis));
+      return;
+    }
+    Tensor y = result(0);
+    int64_t n = in[0].shape().back();
+    native::softmaxForward(in[0].f32(), y.f32(), n ? in[0].size() / n : 0, n);
+    out.push_back(y);
+    return;
+  }
+  case Kind::LayerNorm: {
+    expectInputs(op, in, 3);
+    Tensor y = result(0);
+    int64_t dim = in[0].shape().back(), rows = dim ? in[0].size() / dim : 0;
+    native::layerNormForward(in[0].f32(), in[1].f32(), in[2].f32(), y.f32(), nullptr, nullptr,
+                             rows, dim, op.eps);
+    out.push_back(y);
+    return;
+  }
+  case Kind::LayerNormGrad: {
+    expectInputs(op, in, 3);
+    Tensor dx = result(0), dg = result(1), db = result(2);
+    int64_t dim = in[0].shape().back(), rows = dim ? in[0].size() / dim : 0;
+    native::layerNormBackward(in[0].f32(), in[1].f32(), nullptr, nullptr, in[2].f32(), dx.f32(),
+                              dg.f32(), db.f32(), rows, dim, op.eps);
+    out.push_back(dx);
+    out.push_back(dg);
+    out.push_back(db);
+    return;
+  }
+  case Kind::CrossEntropy: {
+    expectInputs(op, in, 2);
+    int64_t V = in[0].shape().back(), rows = V ? in[0].size() / V : 0;
+    float loss = native::crossEntropyForward(in[0].f32(), in[1].i32(), rows, V, op.smoothing,
+                                             op.ignoreIndex);
+    out.push_back(Tensor::scalarF32(loss));
+    return;
+  }
+  case Kind::CrossEntropyGrad: {
+    expectInputs(op, in, 3);
+    Tensor d = result(0);
+    int64_t V = in[0].shape().back(), rows = V ? in[0].size() / V : 0;
+    native::crossEntropyBackward(in[0].f32(), in[1].i32(), in[2].f32()[0], d.f32(), rows, V,
+                                 op.smoothing, op.ignoreIndex);
+    out.push_back(d);
+    return;
+  }
+  case Kind::Gather: {
+    expectInputs(op, in, 2);
+    Tensor y = result(0);
+    native::gather(in[0].f32(), in[1].i32(), y.f32(), in[1].size(), in[0].shape()[0],
+                   in[0].shape()[1]);
+    out.push_back(y);
+    return;
+  }
+  case Kind::ScatterAdd: {
+    expectInputs(op, in, 2);
+    Tensor y = result(0);
+    native::scatterAdd(in[0].f32(), in[1].i32(), y.f32(), in[1].size(), y.shape()[0],
+                       y.shape()[1]);
+    out.push_back(y);
+    return;
+  }
+  case Kind::Dropout: {
+    expectInputs(op, in, 1);
+    if (!ctx.training || op.p == 0.0f) {
+      out.push_back(in[0]);
+      return;
+    }
+    Tensor y = result(0);
+    native::dropout(in[0].f32(), y.f32(), in[0].size(), op.p, (uint64_t)op.seed,
+                    (uint64_t)ctx.step);
+    out.push_back(y);
+    return;
+  }
+  case Kind::Param: {
+    expectInputs(op, in, 0);
+    if (!ctx.params) throw Error("param '" + op.name + "': no parameter store");
+    const Param &p = ctx.params->get(op.name);
+    const Shape &want = op.resultShapes.empty() ? p.value.shape() : op.resultShapes[0];
+    if (p.value.shape() != want)
+      throw Error("param '" + op.name + "': stored shape " + shapeToString(p.value.shape()) +
+                  " but the model needs " + shapeToString(want));
+    out.push_back(ctx.f64 ? castTo(p.value, DType::F64) : p.value);
+    return;
+  }
+  case Kind::OptimizerStep: {
+    if (in.size() != op.names.size())
+      throw Error("optimizer_step: " + std::to_string(op.names.size()) + " names for " +
+                  std::to_string(in.size()) + " gradients");
+    std::vector<std::pair<std::string, Tensor>> grads;
+    grads.reserve(in.size());
+    for (size_t i = 0; i < in.size(); ++i) grads.push_back({op.names[i], in[i]});
+    if (!ctx.applyGradients) throw Error("optimizer_step: no optimizer in this run");
+    ctx.applyGradients(grads);
+    return;
+  }
+  }
+  throw Error("library call: unknown kind " + std::to_string((int)op.kind));
+}
+
+const std::pair<Kind, const char *> kKindNames[] = {
+    {Kind::Matmul, "matmul"},
+    {Kind::Softmax, "softmax"},
+    {Kind::LayerNorm, "layer_norm"},
+    {Kind::LayerNormGrad, "layer_norm_grad"},
+    {Kind::CrossEntropy, "cross_entropy"},
+    {Kind::CrossEntropyGrad, "cross_entropy_grad"},
+    {Kind::Gather, "gather"},
+    {Kind::ScatterAdd, "scatter_add"},
+    {Kind::Dropout, "dropout"},
+    {Kind::Param, "param"},
+    {Kind::OptimizerStep, "optimizer_step"},
+};
+
+}  // namespace
+
+const char *libraryKindName(Kind kind) {
+  for (auto &[k, n] : kKindNames)
+    if (k == kind) return n;
+  return "unknown";
+}
+
+Kind libraryKindFromName(const std::string &name) {
+  for (auto &[k, n] : kKindNames)
+    if (name == n) return k;
+  throw Error("unknown library call '" + name + "'");
+}
+
+DType dtypeFromName(const std::string &name) {
+  for (DType t : {DType::F32, DType::I32, DType::I64, DType::Bool, DType::F64})
+    if (name == dtypeName(t)) return t;
+  throw Error("unknown dtype '" + name + "'");
+}
+
+void runLibraryOp(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor> &out,
+                  RunContext &ctx) {
+  out.clear();
+  if (op.location.empty()) return run(op, in, out, ctx);
+  try {
+    run(op, in, out, ctx);
+  } catch (const Error &e) {
+    throw Error(op.location + e.what());
+  }
+}
+
+nlohmann::json toJson(const LibraryOp &op) {
+  nlohmann::json j;
+  j["kind"] = libraryKindName(op.kind);
+  switch (op.kind) {
+  case Kind::Matmul:
+    j["transpose_lhs"] = op.transposeLhs;
+    j["transpose_rhs"] = op.transposeRhs;
+    break;
+  case Kind::Softmax: j["axis"] = op.axis; break;
+  case Kind::LayerNorm:
+  case Kind::LayerNormGrad: j["eps"] = op.eps; break;
+  case Kind::CrossEntropy:
+  case Kind::CrossEntropyGrad:
+    j["smoothing"] = op.smoothing;
+    j["ignore_index"] = op.ignoreIndex;
+    break;
+  case Kind::Dropout:
+    j["p"] = op.p;
+    j["seed"] = op.seed;
+    break;
+  case Kind::Param: j["name"] = op.name; break;
+  case Kind::OptimizerStep: j["names"] = op.names; break;
+  default: break;
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (size_t i = 0; i < op.resultTypes.size(); ++i)
+    results.push_back({{"dtype", dtypeName(op.resultTypes[i])}, {"shape", op.resultShapes[i]}});
+  j["results"] = results;
+  if (!op.location.empty()) j["location"] = op.location;
+  return j;
+}
+
+LibraryOp libraryOpFromJson(const nlohmann::json &j) {
+  LibraryOp op;
+  op.kind = libraryKindFromName(j.at("kind").get<std::string>());
+  op.transposeLhs = j.value("transpose_lhs", false);
+  op.transposeRhs = j.value("transpose_rhs", false);
+  op.axis = j.value("axis", (int64_t)-1);
+  op.eps = j.value("eps", 1e-5f);
+  op.smoothing = j.value("smoothing", 0.0f);
+  op.ignoreIndex = j.value("ignore_index", (int64_t)-1);
+  op.p = j.value("p", 0.0f);
+  op.seed = j.value("seed", (int64_t)0);
+  op.name = j.value("name", std::string());
+  if (j.contains("names")) op.names = j.at("names").get<std::vector<std::string>>();
+  for (const nlohmann::json &r : j.at("results")) {
+    op.resultTypes.push_back(dtypeFromName(r.at("dtype").get<std::string>()));
+    op.resultShapes.push_back(r.at("shape").get<Shape>());
+  }
+  op.location = j.value("location", std::string());
+  return op;
+}
+
+}  // namespace heed::rt

@@ -1,0 +1,71 @@
+//===- LibraryOp.h - a library call of the compiled backend -----*- C++ -*-===//
+//
+// The ops a partitioned entry point does not fuse into generated kernels
+// (compiler/lowering/Partition.cpp: everything without a linalg lowering, plus
+// last-axis softmax) run as library calls: oneDNN and the native kernels
+// (runtime/native) where the shapes fit their calling conventions, the
+// reference kernels (runtime/kernels/Reference.h) otherwise. A LibraryOp
+// describes one such call without MLIR: its kind, its attributes and its
+// result types. The JIT backend builds them from heed ops
+// (compiler/compiled/LibraryCalls.cpp); an artifact stores them in its
+// manifest (toJson / libraryOpFromJson). Both run them with runLibraryOp.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/RunContext.h"
+#include "runtime/Tensor.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace heed::rt {
+
+struct LibraryOp {
+  enum class Kind : uint8_t {
+    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs
+    Softmax,           // axis
+    LayerNorm,         // eps
+    LayerNormGrad,     // eps; three results (dx, dgamma, dbeta)
+    CrossEntropy,      // smoothing, ignoreIndex
+    CrossEntropyGrad,  // smoothing, ignoreIndex
+    Gather,
+    ScatterAdd,
+    Dropout,           // p, seed; identity outside training or when p == 0
+    Param,             // name
+    OptimizerStep,     // names (one per gradient input); no results
+  };
+  Kind kind = Kind::Matmul;
+  /// Matmul: that input holds the operand with its last two dims swapped (an
+  /// absorbed transpose).
+  bool transposeLhs = false, transposeRhs = false;
+  float eps = 1e-5f, smoothing = 0, p = 0;
+  int64_t ignoreIndex = -1, seed = 0, axis = -1;
+  std::string name;                // Param
+  std::vector<std::string> names;  // OptimizerStep
+  std::vector<DType> resultTypes;
+  std::vector<Shape> resultShapes;
+  /// "file:line:col: " of the model text it came from ("" if unknown); prefixes errors.
+  std::string location;
+};
+
+/// "matmul", "softmax", ... (the heed op's mnemonic).
+const char *libraryKindName(LibraryOp::Kind kind);
+/// Throws rt::Error on an unknown name.
+LibraryOp::Kind libraryKindFromName(const std::string &name);
+
+/// Runs one library call: `out` receives the results (cleared first). Throws rt::Error.
+void runLibraryOp(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor> &out,
+                  RunContext &ctx);
+
+nlohmann::json toJson(const LibraryOp &op);
+/// Throws rt::Error (or nlohmann::json::exception) on a malformed description.
+LibraryOp libraryOpFromJson(const nlohmann::json &j);
+
+/// "f32" <-> DType (rt::dtypeName's names); throws rt::Error on an unknown name.
+DType dtypeFromName(const std::string &name);
+
+}  // namespace heed::rt
