@@ -48,6 +48,9 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   } else if (auto s = dyn_cast<SoftmaxOp>(op)) {
     d.kind = Kind::Softmax;
     d.axis = s.getAxis();
+  } else if (auto s = dyn_cast<SoftmaxGradOp>(op)) {
+    d.kind = Kind::SoftmaxGrad;
+    d.axis = s.getAxis();
   } else if (auto ln = dyn_cast<LayerNormOp>(op)) {
     d.kind = Kind::LayerNorm;
     d.eps = ln.getEps().convertToFloat();

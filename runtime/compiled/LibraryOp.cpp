@@ -107,6 +107,21 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     out.push_back(y);
     return;
   }
+  case Kind::SoftmaxGrad: {
+    expectInputs(op, in, 2);
+    const Tensor &y = in[0], &dy = in[1];
+    if (op.axis != -1 && op.axis != y.rank() - 1) {
+      // y * (dy - sum(dy * y)), as the op's reference kernel.
+      Tensor dot = ref::reduce(ref::ReduceKind::Sum, ref::binary(ref::BinaryKind::Mul, dy, y), op.axis, true);
+      out.push_back(ref::binary(ref::BinaryKind::Mul, y, ref::binary(ref::BinaryKind::Sub, dy, dot)));
+      return;
+    }
+    Tensor dx = result(0);
+    int64_t n = y.shape().back();
+    native::softmaxBackward(y.f32(), dy.f32(), dx.f32(), n ? y.size() / n : 0, n);
+    out.push_back(dx);
+    return;
+  }
   case Kind::LayerNorm: {
     expectInputs(op, in, 3);
     Tensor y = result(0);
@@ -201,6 +216,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
 const std::pair<Kind, const char *> kKindNames[] = {
     {Kind::Matmul, "matmul"},
     {Kind::Softmax, "softmax"},
+    {Kind::SoftmaxGrad, "softmax_grad"},
     {Kind::LayerNorm, "layer_norm"},
     {Kind::LayerNormGrad, "layer_norm_grad"},
     {Kind::CrossEntropy, "cross_entropy"},
@@ -251,7 +267,8 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["transpose_lhs"] = op.transposeLhs;
     j["transpose_rhs"] = op.transposeRhs;
     break;
-  case Kind::Softmax: j["axis"] = op.axis; break;
+  case Kind::Softmax:
+  case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
   case Kind::LayerNorm:
   case Kind::LayerNormGrad: j["eps"] = op.eps; break;
   case Kind::CrossEntropy:

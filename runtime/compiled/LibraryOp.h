@@ -28,6 +28,8 @@ struct LibraryOp {
   enum class Kind : uint8_t {
     Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs
     Softmax,           // axis
+    SoftmaxGrad,       // axis; inputs (y, dy). Not scheduled as a library call today
+                       // (it fuses), kept so Partition may route it here.
     LayerNorm,         // eps
     LayerNormGrad,     // eps; three results (dx, dgamma, dbeta)
     CrossEntropy,      // smoothing, ignoreIndex

@@ -85,5 +85,7 @@ int runGradcheck(const ModelArgs &m, const GradcheckOptions &o);
 int runParams(const ModelArgs &m, bool json);
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations);
+/// `heed compile`: writes the artifact directory `output` (Compile.cpp).
+int runCompile(const ModelArgs &m, const std::string &output, bool stats);
 
 }  // namespace heed

@@ -6,6 +6,7 @@
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
+#include "runtime/compiled/ArtifactProgram.h"
 
 #include <nlohmann/json.hpp>
 
@@ -96,9 +97,29 @@ LmLayout lmLayout(const rt::Program &program, const std::string &what) {
   return l;
 }
 
+/// A directory written by `heed compile`: its compiled batch and --set values are fixed.
+static std::unique_ptr<rt::Program> loadArtifact(const std::string &dir,
+                                                 const std::map<std::string, std::string> &overrides,
+                                                 std::optional<int64_t> batch) {
+  std::unique_ptr<rt::ArtifactProgram> p = rt::ArtifactProgram::load(dir);
+  const rt::ModelInfo &info = p->info();
+  auto b = info.config.find("batch");
+  if (batch && b != info.config.end() && (int64_t)b->second != *batch)
+    throw rt::Error("'" + dir + "' was compiled for batch " + std::to_string((int64_t)b->second) +
+                    ", not " + std::to_string(*batch) + ": pass --batch " +
+                    std::to_string((int64_t)b->second) + " or recompile it with heed compile --batch " +
+                    std::to_string(*batch));
+  if (!overrides.empty() && overrides != info.overrides)
+    throw rt::Error("'" + dir + "' is a compiled artifact (compiled with --set " +
+                    overridesToJson(info.overrides) + "): --set cannot change it; recompile it with "
+                    "heed compile --set ...");
+  return p;
+}
+
 std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
                                           const std::map<std::string, std::string> &overrides,
                                           std::optional<int64_t> batch) {
+  if (fs::is_directory(modelPath)) return loadArtifact(modelPath, overrides, batch);
   ImportOptions opts;
   opts.overrides = overrides;
   opts.batch = batch;

@@ -46,6 +46,7 @@
 #include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
+#include "runtime/compiled/ArtifactProgram.h"
 #include "runtime/data/ByteDataset.h"
 #include "runtime/train/Optimizer.h"
 #include "runtime/train/Progress.h"
@@ -155,7 +156,8 @@ int train(const TrainOptions &o) {
   ImportOptions parsed;
   if (!parseOverrides(o.sets, parsed)) return 1;
   const std::map<std::string, std::string> &overrides = parsed.overrides;
-  if (!fs::is_regular_file(o.model)) throw rt::Error("cannot read model file '" + o.model + "'");
+  if (!fs::is_regular_file(o.model) && !fs::is_directory(o.model))  // a directory: an artifact
+    throw rt::Error("cannot read model file '" + o.model + "'");
 
   // First build: the batch from --batch, else the model's (train block or default).
   std::optional<int64_t> flagBatch;
@@ -205,7 +207,7 @@ int train(const TrainOptions &o) {
     if (rc.meta("heed.source_hash") != sourceHash(info.source))
       throw rt::Error("--resume: " + o.model + " is not the model that checkpoint '" + rc.path +
                       "' was trained with (its source changed); train it in a new --out");
-    if (rc.overrides != overrides)
+    if (rc.overrides != info.overrides)  // an artifact's are compiled in
       throw rt::Error("--resume: the --set overrides differ from the run's (" +
                       overridesToJson(rc.overrides) + " in '" + rc.path + "')");
     auto mustMatch = [&](const std::string &key, const std::string &mine, bool given) {
@@ -275,9 +277,10 @@ int train(const TrainOptions &o) {
   if (resumeFrom) truncateMetrics(metricsPath, startStep);
   MetricsFile metrics(metricsPath, /*truncate=*/!resumeFrom);
   if (!o.quiet) {
-    std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: reference interpreter\n",
+    std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: %s\n",
                 info.name.c_str(), o.model.c_str(), formatCount((double)params.totalCount()).c_str(),
-                formatCount((double)params.trainableCount()).c_str());
+                formatCount((double)params.trainableCount()).c_str(),
+                rt::isArtifactDir(o.model) ? "compiled artifact" : "reference interpreter");
     std::printf("%s", task->describeData().c_str());
     std::printf("%s; %s; %s, clip %s; seed %llu\n", task->describeStep(c.steps, c.batch).c_str(),
                 schedule.describe().c_str(), c.optimizer.c_str(), c.clip > 0 ? fmt("%g", c.clip).c_str() : "off",
@@ -295,7 +298,7 @@ int train(const TrainOptions &o) {
       {"heed.model_file", o.model},
       {"heed.model_source", info.source},
       {"heed.source_hash", sourceHash(info.source)},
-      {"heed.overrides", overridesToJson(overrides)},
+      {"heed.overrides", overridesToJson(info.overrides)},
       {"heed.steps", std::to_string(c.steps)},
       {"heed.seed", std::to_string(c.seed)},
       {"heed.batch", std::to_string(c.batch)},

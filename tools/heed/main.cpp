@@ -3,6 +3,8 @@
 //   heed check   model.heed               parse + check shapes; errors with carets
 //   heed params  model.heed [--json]      parameter names, shapes, counts, init
 //   heed emit    model.heed --stage S     ast, graph, decomposed, grad, dot
+//   heed compile model.heed -o DIR        the executable artifact (kernels.so +
+//                                         manifest.json) that `heed train DIR` runs
 //   heed train   model.heed --data F      train a byte-level LM on text, or an
 //                                         encoder-decoder on source<TAB>target
 //                                         lines (see Train.cpp, TrainTask.h)
@@ -59,6 +61,17 @@ int main(int argc, char **argv) {
   emit->add_option("-o,--output", output, "write to this file instead of stdout");
   emit->add_flag("--locations", locations, "print each op's model-file location");
 
+  std::string compileOut;
+  bool compileStats = false;
+  auto *compile = app.add_subcommand(
+      "compile", "compile the model to an artifact directory (kernels.so + manifest.json) that "
+                 "`heed train DIR` runs without the compiler");
+  addModelArgs(compile, m);
+  compile->add_option("-o,--output", compileOut, "the artifact directory to write")->required();
+  compile->add_flag("--stats", compileStats,
+                    "print kernel count, library calls, planned peak bytes, matmul FLOPs per "
+                    "train step and the compile time");
+
   heed::GradcheckOptions gc;
   auto *gradcheck = app.add_subcommand(
       "gradcheck", "compare autodiff gradients with finite differences, per parameter");
@@ -77,7 +90,7 @@ int main(int argc, char **argv) {
   auto *train = app.add_subcommand(
       "train", "train a model: a byte-level language model on a text file, or an encoder-decoder "
                "(inputs src, tgt_in, tgt_out) on source<TAB>target lines");
-  train->add_option("model", tr.model, "model file (.heed)")->required();
+  train->add_option("model", tr.model, "model file (.heed), or an artifact directory from heed compile")->required();
   train->add_option("--set", tr.sets, "override a config value: --set d_model=256 (repeatable)");
   static const std::pair<const char *, const char *> kTrainFlags[] = {
       {"data", "training file: text (bytes are the tokens), or source<TAB>target lines for seq2seq models"},
@@ -177,6 +190,7 @@ int main(int argc, char **argv) {
   if (*params) return heed::runParams(m, json);
   if (*emit) return heed::runEmit(m, stage, output, locations);
   if (*gradcheck) return heed::runGradcheck(m, gc);
+  if (*compile) return heed::runCompile(m, compileOut, compileStats);
   if (*train) {
     for (auto &[key, opt] : trainOpts)
       if (opt->count() == 0) tr.flags.erase(key);  // keep only the flags given

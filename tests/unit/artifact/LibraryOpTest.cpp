@@ -1,0 +1,156 @@
+//===- LibraryOpTest.cpp - library-call descriptors and plans, no MLIR ----===//
+
+#include "runtime/Random.h"
+#include "runtime/compiled/Executor.h"
+#include "runtime/compiled/LibraryOp.h"
+#include "runtime/kernels/Reference.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace heed::rt {
+namespace {
+
+Tensor randn(Shape s, uint64_t stream) {
+  Tensor t(DType::F32, std::move(s));
+  for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = normal(11, stream, i);
+  return t;
+}
+
+double maxDiff(const Tensor &a, const Tensor &b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double d = 0;
+  for (int64_t i = 0; i < a.size(); ++i) d = std::max(d, (double)std::fabs(a.f32()[i] - b.f32()[i]));
+  return d;
+}
+
+LibraryOp op(LibraryOp::Kind k, Shape result) {
+  LibraryOp o;
+  o.kind = k;
+  o.resultTypes = {DType::F32};
+  o.resultShapes = {std::move(result)};
+  return o;
+}
+
+TEST(LibraryOp, JsonRoundTripKeepsEveryAttribute) {
+  LibraryOp o = op(LibraryOp::Kind::CrossEntropyGrad, {4, 7});
+  o.smoothing = 0.1f;
+  o.ignoreIndex = 3;
+  o.location = "m.heed:1:2: ";
+  LibraryOp back = libraryOpFromJson(nlohmann::json::parse(toJson(o).dump()));
+  EXPECT_EQ(back.kind, o.kind);
+  EXPECT_EQ(back.smoothing, o.smoothing);
+  EXPECT_EQ(back.ignoreIndex, 3);
+  EXPECT_EQ(back.resultShapes, o.resultShapes);
+  EXPECT_EQ(back.location, o.location);
+
+  LibraryOp d = op(LibraryOp::Kind::Dropout, {3});
+  d.p = 0.1f;
+  d.seed = 42;
+  back = libraryOpFromJson(toJson(d));
+  EXPECT_EQ(back.p, 0.1f);
+  EXPECT_EQ(back.seed, 42);
+
+  LibraryOp m = op(LibraryOp::Kind::OptimizerStep, {});
+  m.resultTypes.clear();
+  m.resultShapes.clear();
+  m.names = {"a", "b.c"};
+  EXPECT_EQ(libraryOpFromJson(toJson(m)).names, m.names);
+  EXPECT_THROW(libraryOpFromJson(nlohmann::json{{"kind", "conv"}, {"results", nlohmann::json::array()}}), Error);
+}
+
+TEST(LibraryOp, TransposedMatmulMatchesReference) {
+  RunContext ctx;
+  Tensor a = randn({2, 3, 5, 4}, 1), b = randn({2, 3, 5, 6}, 2);  // a^T @ b -> [2, 3, 4, 6]
+  LibraryOp m = op(LibraryOp::Kind::Matmul, {2, 3, 4, 6});
+  m.transposeLhs = true;
+  std::vector<Tensor> out;
+  runLibraryOp(m, {a, b}, out, ctx);
+  Tensor want = ref::matmul(ref::transpose(a, {0, 1, 3, 2}), b);
+  EXPECT_LT(maxDiff(out[0], want), 1e-5);
+  // Broadcast in both operands: the reference fallback.
+  Tensor c = randn({2, 1, 4, 5}, 3), e = randn({1, 3, 5, 6}, 4);
+  runLibraryOp(op(LibraryOp::Kind::Matmul, {2, 3, 4, 6}), {c, e}, out, ctx);
+  EXPECT_LT(maxDiff(out[0], ref::matmul(c, e)), 1e-5);
+}
+
+TEST(LibraryOp, SoftmaxGradMatchesReference) {
+  RunContext ctx;
+  Tensor y = ref::softmax(randn({3, 4, 8}, 5), -1), dy = randn({3, 4, 8}, 6);
+  for (int64_t axis : {-1, 1}) {
+    LibraryOp s = op(LibraryOp::Kind::SoftmaxGrad, {3, 4, 8});
+    s.axis = axis;
+    std::vector<Tensor> out;
+    runLibraryOp(s, {y, dy}, out, ctx);
+    Tensor dot = ref::reduce(ref::ReduceKind::Sum, ref::binary(ref::BinaryKind::Mul, dy, y), axis, true);
+    Tensor want = ref::binary(ref::BinaryKind::Mul, y, ref::binary(ref::BinaryKind::Sub, dy, dot));
+    EXPECT_LT(maxDiff(out[0], want), 1e-5) << "axis " << axis;
+  }
+}
+
+TEST(LibraryOp, DropoutIsIdentityOutsideTraining) {
+  RunContext ctx;
+  Tensor x = randn({16}, 7);
+  LibraryOp d = op(LibraryOp::Kind::Dropout, {16});
+  d.p = 0.5f;
+  std::vector<Tensor> out;
+  runLibraryOp(d, {x}, out, ctx);
+  EXPECT_EQ(out[0].raw(), x.raw());
+  ctx.training = true;
+  ctx.step = 3;
+  runLibraryOp(d, {x}, out, ctx);
+  EXPECT_EQ(maxDiff(out[0], ref::dropout(x, 0.5f, 0, 3)), 0);
+}
+
+TEST(LibraryOp, ParamChecksTheStoredShapeAndErrorsCarryTheLocation) {
+  ParamStore store;
+  store.add("w", {2, 3}, "zeros", false);
+  RunContext ctx;
+  ctx.params = &store;
+  LibraryOp p = op(LibraryOp::Kind::Param, {2, 3});
+  p.name = "w";
+  std::vector<Tensor> out;
+  runLibraryOp(p, {}, out, ctx);
+  EXPECT_EQ(out[0].shape(), (Shape{2, 3}));
+  p.resultShapes = {{3, 2}};
+  p.location = "m.heed:4:5: ";
+  try {
+    runLibraryOp(p, {}, out, ctx);
+    FAIL() << "expected a shape error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("m.heed:4:5: param 'w': stored shape [2, 3]"), std::string::npos)
+        << e.what();
+  }
+}
+
+/// y = x @ w through a plan with one library step; liveness and JSON round trip.
+TEST(Plan, ExecutesAndRoundTrips) {
+  Plan plan;
+  plan.entry = "f";
+  plan.values = {{DType::F32, {2, 3}}, {DType::F32, {3, 4}}, {DType::F32, {2, 4}}};
+  plan.inputs = {0, 1};
+  plan.outputs = {2};
+  PlanStep s;
+  s.kind = PlanStep::Kind::Library;
+  s.op = op(LibraryOp::Kind::Matmul, {2, 4});
+  s.inputs = {0, 1};
+  s.outputs = {2};
+  plan.steps.push_back(s);
+  plan.validate();
+  plan.computeLiveness();
+  Plan back = planFromJson(nlohmann::json::parse(toJson(plan).dump()));
+  EXPECT_EQ(back.peakBytes, 2 * 4 * 4);
+  RunContext ctx;
+  Tensor x = randn({2, 3}, 8), w = randn({3, 4}, 9);
+  std::vector<Tensor> r = execute(back, {x, w}, ctx);
+  EXPECT_LT(maxDiff(r[0], ref::matmul(x, w)), 1e-5);
+  EXPECT_THROW(execute(back, {w, x}, ctx), Error);  // wrong input shapes
+  nlohmann::json bad = toJson(plan);
+  bad["steps"][0]["in"] = {0, 7};
+  EXPECT_THROW(planFromJson(bad), Error);
+}
+
+}  // namespace
+}  // namespace heed::rt
