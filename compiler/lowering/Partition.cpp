@@ -26,6 +26,8 @@ static double matmulFlops(MatmulOp m) {
 static bool preferLibrary(Operation *op) {
   if (auto s = dyn_cast<SoftmaxOp>(op))
     return s.getAxis() == -1 || s.getAxis() == s.getType().getRank() - 1;
+  if (auto s = dyn_cast<SoftmaxGradOp>(op))
+    return s.getAxis() == -1 || s.getAxis() == s.getType().getRank() - 1;
   return false;
 }
 

@@ -6,6 +6,7 @@
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
+#include "compiler/compiled/CompiledProgram.h"
 #include "runtime/compiled/ArtifactProgram.h"
 
 #include <nlohmann/json.hpp>
@@ -123,9 +124,14 @@ std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
   ImportOptions opts;
   opts.overrides = overrides;
   opts.batch = batch;
-  std::unique_ptr<rt::Program> p = buildReferenceProgram(modelPath, opts);
+  std::unique_ptr<rt::Program> p = heed::buildProgram(backendName(), modelPath, opts);
   if (!p) throw ReportedError{};
   return p;
+}
+
+std::string &backendName() {
+  static std::string name = "compiled";
+  return name;
 }
 
 std::string RunCheckpoint::meta(const std::string &key, const std::string &fallback) const {

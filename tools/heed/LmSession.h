@@ -58,6 +58,9 @@ LmLayout lmLayout(const rt::Program &program, const std::string &what);
 /// buildReferenceProgram with error reporting; throws ReportedError on failure.
 /// A directory written by `heed compile` is loaded as a compiled artifact instead
 /// (throws rt::Error if `batch` or `overrides` differ from what it was compiled with).
+/// The backend for model files: "compiled" (default) or "reference" (--backend).
+std::string &backendName();
+
 std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
                                           const std::map<std::string, std::string> &overrides,
                                           std::optional<int64_t> batch);

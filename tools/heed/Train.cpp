@@ -280,7 +280,9 @@ int train(const TrainOptions &o) {
     std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: %s\n",
                 info.name.c_str(), o.model.c_str(), formatCount((double)params.totalCount()).c_str(),
                 formatCount((double)params.trainableCount()).c_str(),
-                rt::isArtifactDir(o.model) ? "compiled artifact" : "reference interpreter");
+                rt::isArtifactDir(o.model)      ? "compiled artifact"
+                : backendName() == "compiled" ? "compiled (MLIR kernels + oneDNN)"
+                                              : "reference interpreter");
     std::printf("%s", task->describeData().c_str());
     std::printf("%s; %s; %s, clip %s; seed %llu\n", task->describeStep(c.steps, c.batch).c_str(),
                 schedule.describe().c_str(), c.optimizer.c_str(), c.clip > 0 ? fmt("%g", c.clip).c_str() : "off",

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/heed/Commands.h"
+#include "tools/heed/LmSession.h"
 
 #include <CLI/CLI.hpp>
 
@@ -178,6 +179,13 @@ int main(int argc, char **argv) {
   encode->add_option("-o,--output", enc.output, "the .npy file of the encoder outputs")->required();
   encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
       ->check(CLI::PositiveNumber);
+
+  // Model files run on the compiled backend unless --backend reference asks for the
+  // interpreter (the oracle, and float64 gradient checks).
+  for (CLI::App *cmd : {train, evalCmd, generate, encode})
+    cmd->add_option("--backend", heed::backendName(),
+                    "compiled (default: MLIR-generated kernels + oneDNN) or reference (the interpreter)")
+        ->check(CLI::IsMember({"compiled", "reference"}));
 
   try {
     app.parse(argc, argv);
