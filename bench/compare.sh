@@ -33,8 +33,10 @@ run() {  # run LABEL CMD... -> "ms tok/s gflops rss_mib compile_s"
     END { printf "%s %s %s %s %s\n", ms, tok, (gf == "" ? "-" : gf), rss, (c == "" ? "-" : c) }'
 }
 
-echo "| config | heed ms/step | PyTorch ms/step | heed tok/s | PyTorch tok/s | ratio | heed matmul GFLOP/s | heed RSS MiB | PyTorch RSS MiB | heed compile s |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+# The ceiling: oneDNN sgemm 1024^3 on 2 threads, measured now.
+ceiling=$(build/bench/heed_bench_native --filter=1024 2>/dev/null | awk '$1 == "matmul" && $3 == "native" && $4 == 2 {print $7}')
+echo "| config | heed ms/step | PyTorch ms/step | heed tok/s | PyTorch tok/s | ratio | heed GFLOP/s (matmul FLOPs / step time) | % of sgemm ceiling | heed RSS MiB | PyTorch RSS MiB | heed compile s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for cfg in tiny small g2p; do
   best_h="" best_p=""
   for ((r = 0; r < rounds; r++)); do
@@ -47,8 +49,10 @@ for cfg in tiny small g2p; do
   read -r hm ht hg hr hc <<<"$best_h"
   read -r pm pt pg pr pc <<<"$best_p"
   ratio=$(awk -v a="$ht" -v b="$pt" 'BEGIN{printf "%.2f", a/b}')
-  printf "| %s | %.1f | %.1f | %.0f | %.0f | %.2fx | %s | %.0f | %.0f | %s |\n" \
-    "$cfg" "$hm" "$pm" "$ht" "$pt" "$ratio" "$hg" "$hr" "$pr" "$hc"
+  pct=$(awk -v g="$hg" -v c="$ceiling" 'BEGIN{printf "%.0f%%", 100*g/c}')
+  printf "| %s | %.1f | %.1f | %.0f | %.0f | %.2fx | %s | %s | %.0f | %.0f | %s |\n" \
+    "$cfg" "$hm" "$pm" "$ht" "$pt" "$ratio" "$hg" "$pct" "$hr" "$pr" "$hc"
 done
 echo
+echo "sgemm ceiling (oneDNN 1024^3, 2 threads): $ceiling GFLOP/s"
 echo "machine: $(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

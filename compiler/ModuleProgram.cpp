@@ -3,6 +3,7 @@
 #include "compiler/ModuleProgram.h"
 
 #include "compiler/Pipeline.h"
+#include "ops/RuntimeTypes.h"
 #include "ops/HeedDialect.h"
 #include "runtime/Error.h"
 
@@ -14,13 +15,6 @@ using namespace mlir;
 
 namespace heed {
 namespace {
-
-rt::DType dtypeOf(Type t) {
-  Type e = cast<RankedTensorType>(t).getElementType();
-  if (e.isF32()) return rt::DType::F32;
-  if (e.isInteger(32)) return rt::DType::I32;
-  return rt::DType::Bool;
-}
 
 rt::TensorSpec specOf(Type t, DictionaryAttr attrs) {
   rt::TensorSpec s;

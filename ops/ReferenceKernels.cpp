@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ops/HeedDialect.h"
+#include "ops/RuntimeTypes.h"
 
 #include "runtime/Error.h"
 #include "runtime/kernels/Reference.h"
@@ -18,10 +19,6 @@ using heed::rt::Tensor;
 
 namespace heed {
 
-static rt::Shape shapeOf(Type t) {
-  auto s = cast<RankedTensorType>(t).getShape();
-  return rt::Shape(s.begin(), s.end());
-}
 
 #define HEED_BINARY_KERNEL(OP, KIND)                                                     \
   void OP::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) { \

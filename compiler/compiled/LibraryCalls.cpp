@@ -2,6 +2,8 @@
 
 #include "compiler/compiled/LibraryCalls.h"
 
+#include "ops/RuntimeTypes.h"
+
 #include "ops/HeedDialect.h"
 #include "runtime/Error.h"
 
@@ -10,33 +12,6 @@
 using namespace mlir;
 
 namespace heed {
-namespace {
-
-rt::DType dtypeOf(Type t) {
-  Type e = cast<RankedTensorType>(t).getElementType();
-  if (e.isF32()) return rt::DType::F32;
-  if (e.isInteger(32)) return rt::DType::I32;
-  return rt::DType::Bool;
-}
-
-rt::Shape shapeOf(Type t) {
-  auto s = cast<RankedTensorType>(t).getShape();
-  return rt::Shape(s.begin(), s.end());
-}
-
-}  // namespace
-
-std::string locationPrefix(Location loc) {
-  if (auto f = dyn_cast<FileLineColLoc>(loc))
-    return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
-           std::to_string(f.getColumn()) + ": ";
-  if (auto n = dyn_cast<NameLoc>(loc)) return locationPrefix(n.getChildLoc());
-  if (auto c = dyn_cast<CallSiteLoc>(loc)) return locationPrefix(c.getCallee());
-  if (auto f = dyn_cast<FusedLoc>(loc))
-    for (Location l : f.getLocations())
-      if (std::string s = locationPrefix(l); !s.empty()) return s;
-  return "";
-}
 
 rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   using Kind = rt::LibraryOp::Kind;

@@ -30,7 +30,5 @@ rt::LibraryOp describe(mlir::Operation *op, bool transposeLhs = false, bool tran
 /// kernel steps name their kernel (fn unbound); liveness computed. Throws rt::Error.
 rt::Plan makePlan(mlir::func::FuncOp fn, const Schedule &schedule);
 
-/// "file:line:col: " of a location, or "".
-std::string locationPrefix(mlir::Location loc);
 
 }  // namespace heed

@@ -3,6 +3,7 @@
 #include "compiler/interp/Interpreter.h"
 
 #include "ops/HeedDialect.h"
+#include "ops/RuntimeTypes.h"
 #include "runtime/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -11,21 +12,6 @@
 using namespace mlir;
 
 namespace heed {
-
-static std::string locString(Location loc) {
-  if (auto f = dyn_cast<FileLineColLoc>(loc))
-    return (f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
-            std::to_string(f.getColumn()) + ": ");
-  return "";
-}
-
-static rt::DType dtypeOf(Type t) {
-  Type e = cast<RankedTensorType>(t).getElementType();
-  if (e.isF32()) return rt::DType::F32;
-  if (e.isInteger(32)) return rt::DType::I32;
-  if (e.isInteger(1)) return rt::DType::Bool;
-  return rt::DType::I64;
-}
 
 std::vector<rt::Tensor> interpret(func::FuncOp fn, llvm::ArrayRef<rt::Tensor> inputs,
                                   rt::RunContext &ctx) {
@@ -71,7 +57,7 @@ std::vector<rt::Tensor> interpret(func::FuncOp fn, llvm::ArrayRef<rt::Tensor> in
     }
     auto kernel = dyn_cast<ReferenceKernelInterface>(op);
     if (!kernel)
-      throw rt::Error(locString(op.getLoc()) + "'" + op.getName().getStringRef().str() +
+      throw rt::Error(locationPrefix(op.getLoc()) + "'" + op.getName().getStringRef().str() +
                       "' has no reference kernel (layers must be decomposed first)");
     operands.clear();
     results.clear();
@@ -79,7 +65,7 @@ std::vector<rt::Tensor> interpret(func::FuncOp fn, llvm::ArrayRef<rt::Tensor> in
     try {
       kernel.evaluate(operands, results, ctx);
     } catch (const rt::Error &e) {
-      throw rt::Error(locString(op.getLoc()) + e.what());
+      throw rt::Error(locationPrefix(op.getLoc()) + e.what());
     }
     for (unsigned i = 0; i < op.getNumResults(); ++i) values[op.getResult(i)] = results[i];
     auto it = releaseAfter.find(&op);

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/passes/FunctionEdits.h"
 #include "compiler/passes/Passes.h"
 #include "ops/HeedDialect.h"
 
@@ -31,26 +32,6 @@ using namespace mlir;
 namespace heed {
 namespace {
 
-/// Keeps only the results at `keep` and removes the ops that become dead.
-void keepResults(func::FuncOp fn, ArrayRef<unsigned> keep) {
-  auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
-  SmallVector<Value> vals;
-  SmallVector<Type> types;
-  SmallVector<DictionaryAttr> attrs;
-  for (unsigned i : keep) {
-    vals.push_back(ret.getOperand(i));
-    types.push_back(ret.getOperand(i).getType());
-    attrs.push_back(fn.getResultAttrDict(i));
-  }
-  OpBuilder b(ret);
-  b.create<func::ReturnOp>(ret.getLoc(), vals);
-  ret.erase();
-  fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(), types));
-  for (DictionaryAttr &a : attrs)
-    if (!a) a = DictionaryAttr::get(fn.getContext());
-  fn.setAllResultAttrs(attrs);
-}
-
 /// Dropout is identity outside training.
 void removeDropout(func::FuncOp fn) {
   SmallVector<DropoutOp> drops;
@@ -59,25 +40,6 @@ void removeDropout(func::FuncOp fn) {
     d.replaceAllUsesWith(d.getX());
     d.erase();
   }
-}
-
-/// Erases ops without uses and without side effects, then unused arguments.
-void pruneDeadCode(func::FuncOp fn) {
-  Block &body = fn.getBody().front();
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
-      if (op.hasTrait<OpTrait::IsTerminator>() || !op.use_empty()) continue;
-      if (isa<OptimizerStepOp>(op)) continue;
-      op.erase();
-      changed = true;
-    }
-  }
-  llvm::BitVector unused(fn.getNumArguments());
-  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-    if (fn.getArgument(i).use_empty()) unused.set(i);
-  (void)fn.eraseArguments(unused);
 }
 
 LogicalResult buildBackward(func::FuncOp fn, unsigned lossIndex) {

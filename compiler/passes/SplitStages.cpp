@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/passes/FunctionEdits.h"
 #include "compiler/passes/Passes.h"
 #include "ops/HeedDialect.h"
 
@@ -42,34 +43,8 @@ bool dependsOn(Value to, Value from) {
 
 /// Keeps the results at `keep`, then removes dead ops and unused arguments.
 void restrict(func::FuncOp fn, ArrayRef<unsigned> keep) {
-  auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
-  SmallVector<Value> vals;
-  SmallVector<Type> types;
-  SmallVector<DictionaryAttr> attrs;
-  for (unsigned i : keep) {
-    vals.push_back(ret.getOperand(i));
-    types.push_back(ret.getOperand(i).getType());
-    DictionaryAttr a = fn.getResultAttrDict(i);
-    attrs.push_back(a ? a : DictionaryAttr::get(fn.getContext()));
-  }
-  OpBuilder b(ret);
-  b.create<func::ReturnOp>(ret.getLoc(), vals);
-  ret.erase();
-  fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(), types));
-  fn.setAllResultAttrs(attrs);
-  Block &body = fn.getBody().front();
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
-      if (op.hasTrait<OpTrait::IsTerminator>() || !op.use_empty()) continue;
-      op.erase();
-      changed = true;
-    }
-  }
-  llvm::BitVector unused(fn.getNumArguments());
-  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-    if (fn.getArgument(i).use_empty()) unused.set(i);
-  (void)fn.eraseArguments(unused);
+  keepResults(fn, keep);
+  pruneDeadCode(fn);
 }
 
 struct SplitStagesPass : PassWrapper<SplitStagesPass, OperationPass<ModuleOp>> {

@@ -1,0 +1,47 @@
+//===- RuntimeTypes.h - IR types and locations in runtime terms -*- C++ -*-===//
+//
+// The few conversions every backend needs between the heed dialect and the
+// runtime: a tensor type's dtype and shape, and an op location as the
+// "file:line:col: " prefix of a run-time error message.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Tensor.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Location.h"
+
+#include <string>
+
+namespace heed {
+
+inline rt::DType dtypeOf(mlir::Type t) {
+  mlir::Type e = mlir::cast<mlir::RankedTensorType>(t).getElementType();
+  if (e.isF32()) return rt::DType::F32;
+  if (e.isF64()) return rt::DType::F64;
+  if (e.isInteger(32)) return rt::DType::I32;
+  if (e.isInteger(1)) return rt::DType::Bool;
+  return rt::DType::I64;
+}
+
+inline rt::Shape shapeOf(mlir::Type t) {
+  auto s = mlir::cast<mlir::RankedTensorType>(t).getShape();
+  return rt::Shape(s.begin(), s.end());
+}
+
+/// "model.heed:12:5: " for a model-file location (looking through name, call-site
+/// and fused locations), "" if there is none.
+inline std::string locationPrefix(mlir::Location loc) {
+  if (auto f = mlir::dyn_cast<mlir::FileLineColLoc>(loc))
+    return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
+           std::to_string(f.getColumn()) + ": ";
+  if (auto n = mlir::dyn_cast<mlir::NameLoc>(loc)) return locationPrefix(n.getChildLoc());
+  if (auto c = mlir::dyn_cast<mlir::CallSiteLoc>(loc)) return locationPrefix(c.getCallee());
+  if (auto f = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    for (mlir::Location l : f.getLocations())
+      if (std::string s = locationPrefix(l); !s.empty()) return s;
+  return "";
+}
+
+}  // namespace heed
