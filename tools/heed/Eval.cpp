@@ -26,7 +26,7 @@
 namespace heed {
 
 int runEval(const EvalOptions &o) {
-  try {
+  return reportErrors([&] {
     RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
     if (checkpointTask(rc) == "seq2seq") return evalSeq2Seq(o, rc);
     if (o.beam != 1 || o.maxWords != 0)
@@ -60,13 +60,7 @@ int runEval(const EvalOptions &o) {
                   r.loss / std::log(2.0), std::exp(r.loss));
     }
     return 0;
-  } catch (const ReportedError &) {
-    return 1;
-  } catch (const std::exception &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace heed

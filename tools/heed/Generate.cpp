@@ -32,7 +32,7 @@ namespace heed {
 
 int runGenerate(const GenerateOptions &o) {
   bool midLine = false;  // the prompt was printed: start errors on a new line
-  try {
+  return reportErrors([&] {
     RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
     if (checkpointTask(rc) == "seq2seq") return generateSeq2Seq(o, rc);
     if (!o.words.empty() || !o.input.empty())
@@ -101,13 +101,7 @@ int runGenerate(const GenerateOptions &o) {
     }
     std::fputc('\n', stdout);
     return 0;
-  } catch (const ReportedError &) {
-    return 1;
-  } catch (const std::exception &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%serror: %s\n", midLine ? "\n" : "", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace heed

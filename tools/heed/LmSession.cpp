@@ -129,6 +129,18 @@ std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
   return p;
 }
 
+int reportErrors(const std::function<int()> &body) {
+  try {
+    return body();
+  } catch (const ReportedError &) {
+    return 1;
+  } catch (const std::exception &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
+
 std::string &backendName() {
   static std::string name = "compiled";
   return name;

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,10 @@ LmLayout lmLayout(const rt::Program &program, const std::string &what);
 /// buildReferenceProgram with error reporting; throws ReportedError on failure.
 /// A directory written by `heed compile` is loaded as a compiled artifact instead
 /// (throws rt::Error if `batch` or `overrides` differ from what it was compiled with).
+/// Runs a command body: an rt::Error or other exception becomes "error: ..." on
+/// stderr and exit code 1; ReportedError (already printed) becomes exit code 1.
+int reportErrors(const std::function<int()> &body);
+
 /// The backend for model files: "compiled" (default) or "reference" (--backend).
 std::string &backendName();
 

@@ -201,7 +201,7 @@ int evalSeq2Seq(const EvalOptions &o, const RunCheckpoint &rc) {
 }
 
 int runEncode(const EncodeOptions &o) {
-  try {
+  return reportErrors([&] {
     if (o.output.empty()) throw rt::Error("heed encode needs -o FILE.npy");
     RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
     requireSeq2Seq(rc, "heed encode needs an encoder-decoder checkpoint");
@@ -223,13 +223,7 @@ int runEncode(const EncodeOptions &o) {
                  (long long)S, (long long)m.layout.dModel, siblingPath(o.output, "lengths").c_str(),
                  siblingPath(o.output, "mask").c_str());
     return 0;
-  } catch (const ReportedError &) {
-    return 1;
-  } catch (const std::exception &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace heed

@@ -435,19 +435,9 @@ int train(const TrainOptions &o) {
 }  // namespace
 
 int runTrain(const TrainOptions &o) {
-  try {
+  return reportErrors([&] {
     return train(o);
-  } catch (const ReportedError &) {
-    return 1;
-  } catch (const rt::Error &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace heed
