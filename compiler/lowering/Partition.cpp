@@ -25,9 +25,9 @@ static double matmulFlops(MatmulOp m) {
 /// Softmax over the last axis runs on oneDNN; other axes are fused loops.
 static bool preferLibrary(Operation *op) {
   if (auto s = dyn_cast<SoftmaxOp>(op))
-    return s.getAxis() == -1 || s.getAxis() == s.getType().getRank() - 1;
+    return (int64_t)s.getAxis() == -1 || (int64_t)s.getAxis() == s.getType().getRank() - 1;
   if (auto s = dyn_cast<SoftmaxGradOp>(op))
-    return s.getAxis() == -1 || s.getAxis() == s.getType().getRank() - 1;
+    return (int64_t)s.getAxis() == -1 || (int64_t)s.getAxis() == s.getType().getRank() - 1;
   return false;
 }
 
