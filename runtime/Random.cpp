@@ -7,16 +7,7 @@
 namespace heed::rt {
 
 namespace {
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
-}
-
-uint64_t mix64(uint64_t z) {
-  z ^= z >> 30;
-  z *= 0xBF58476D1CE4E5B9ULL;
-  z ^= z >> 27;
-  z *= 0x94D049BB133111EBULL;
-  z ^= z >> 31;
-  return z;
+constexpr uint64_t kGolden = kHashGolden;
 }
 
 uint64_t hash64(uint64_t seed, uint64_t stream, uint64_t index) {

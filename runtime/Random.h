@@ -27,8 +27,19 @@
 
 namespace heed::rt {
 
-/// The splitmix64 finaliser (a bijection on uint64_t).
-uint64_t mix64(uint64_t z);
+/// The splitmix64 finaliser (a bijection on uint64_t). Inline: the native
+/// dropout kernel calls it per element.
+inline uint64_t mix64(uint64_t z) {
+  z ^= z >> 30;
+  z *= 0xBF58476D1CE4E5B9ULL;
+  z ^= z >> 27;
+  z *= 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  return z;
+}
+
+/// The golden-ratio increment that separates hash64's three rounds.
+constexpr uint64_t kHashGolden = 0x9E3779B97F4A7C15ULL;
 
 /// 64 well-mixed bits for (seed, stream, index).
 uint64_t hash64(uint64_t seed, uint64_t stream, uint64_t index);

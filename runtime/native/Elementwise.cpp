@@ -3,6 +3,7 @@
 #include "runtime/Error.h"
 #include "runtime/native/Dnnl.h"
 #include "runtime/native/Native.h"
+#include "runtime/Random.h"
 #include "runtime/native/Variants.h"
 #include "runtime/native/VecMath.h"
 
@@ -23,16 +24,8 @@ namespace {
 // runtime/Random.cpp's generator, inlined: hash64(seed, stream, index) =
 // mix(mix(mix(seed + G) ^ (stream + 2G)) ^ (index + 3G)); the first two rounds
 // depend only on (seed, step) and are hoisted. The dropout tests compare bit for bit.
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
-
-inline uint64_t mix(uint64_t z) {
-  z ^= z >> 30;
-  z *= 0xBF58476D1CE4E5B9ULL;
-  z ^= z >> 27;
-  z *= 0x94D049BB133111EBULL;
-  z ^= z >> 31;
-  return z;
-}
+constexpr uint64_t kGolden = kHashGolden;
+inline uint64_t mix(uint64_t z) { return mix64(z); }
 
 constexpr int64_t kElemParallelMin = 1 << 16;
 
