@@ -36,6 +36,19 @@ Strides broadcastStrides(const Shape &in, const Shape &out, const char *op);
 /// Normalise a possibly negative axis; throws if out of range.
 int64_t normAxis(int64_t axis, int64_t rank, const char *op);
 
+/// A shape seen as [outer, n, inner] around axis `ax` (already normalized):
+/// the layout every single-axis kernel (reductions, softmax) loops over.
+struct AxisSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+inline AxisSplit splitAtAxis(const Shape &s, int64_t ax) {
+  AxisSplit a;
+  for (int64_t i = 0; i < ax; ++i) a.outer *= s[i];
+  for (int64_t i = ax + 1; i < (int64_t)s.size(); ++i) a.inner *= s[i];
+  a.n = s[ax];
+  return a;
+}
+
 /// Throws Error unless t is defined and has dtype `want`.
 void expectDType(const Tensor &t, DType want, const char *op, const char *operand);
 

@@ -66,10 +66,8 @@ Tensor reduce(ReduceKind kind, const Tensor &x, int64_t axis, bool keepdim) {
   const DType dt = expectFloat(x, name, "x");
   const int64_t ax = normAxis(axis, x.rank(), name);
   const Shape &xs = x.shape();
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < ax; ++i) outer *= xs[i];
-  for (int64_t i = ax + 1; i < x.rank(); ++i) inner *= xs[i];
-  const int64_t n = xs[ax];
+  const AxisSplit split = splitAtAxis(xs, ax);
+  const int64_t outer = split.outer, n = split.n, inner = split.inner;
   if (n == 0 && kind != ReduceKind::Sum)
     throw Error(fmt::format("{}: empty axis {} of {}", name, axis, shapeToString(xs)));
 

@@ -56,10 +56,8 @@ Tensor softmaxImpl(const Tensor &x, int64_t axis, bool log, const char *name) {
   const DType dt = expectFloat(x, name, "x");
   const int64_t ax = normAxis(axis, x.rank(), name);
   const Shape &xs = x.shape();
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < ax; ++i) outer *= xs[i];
-  for (int64_t i = ax + 1; i < x.rank(); ++i) inner *= xs[i];
-  const int64_t n = xs[ax];
+  const AxisSplit split = splitAtAxis(xs, ax);
+  const int64_t outer = split.outer, n = split.n, inner = split.inner;
   Tensor out(dt, xs);
   if (n == 0) return out;
   dispatchFloat(dt, [&](auto tag) { softmaxTyped<decltype(tag)>(x, outer, n, inner, log, out); });
