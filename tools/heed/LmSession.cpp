@@ -90,11 +90,7 @@ LmLayout lmLayout(const rt::Program &program, const std::string &what) {
       continue;
     if (l.logitsIndex < 0 || o.name == "logits") l.logitsIndex = (int)i;
   }
-  l.trainLossIndex = train->lossIndex;
-  if (l.trainLossIndex < 0)
-    for (size_t i = 0; i < train->outputs.size(); ++i)
-      if (train->outputs[i].shape.empty()) { l.trainLossIndex = (int)i; break; }
-  if (l.trainLossIndex < 0) throw rt::Error(model + ": train_step returns no loss");
+  l.trainLossIndex = trainLossIndex(*train, model);
   return l;
 }
 
@@ -139,6 +135,11 @@ int reportErrors(const std::function<int()> &body) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
+}
+
+int trainLossIndex(const rt::EntrySpec &train, const std::string &model) {
+  if (train.lossIndex < 0) throw rt::Error(model + ": train_step returns no loss");
+  return train.lossIndex;
 }
 
 std::string &backendName() {

@@ -63,6 +63,9 @@ LmLayout lmLayout(const rt::Program &program, const std::string &what);
 /// stderr and exit code 1; ReportedError (already printed) becomes exit code 1.
 int reportErrors(const std::function<int()> &body);
 
+/// The index of train_step's loss output (the result the compiler marks heed.loss).
+int trainLossIndex(const rt::EntrySpec &train, const std::string &model);
+
 /// The backend for model files: "compiled" (default) or "reference" (--backend).
 std::string &backendName();
 

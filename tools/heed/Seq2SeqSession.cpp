@@ -123,11 +123,7 @@ Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what)
   for (const rt::TensorSpec &s : forward->inputs)
     if (s.name != "src" && s.name != "tgt_in")
       throw rt::Error(model + ": its forward pass reads input '" + s.name + "' besides src and tgt_in" + need);
-  l.trainLossIndex = train->lossIndex;
-  if (l.trainLossIndex < 0)
-    for (size_t i = 0; i < train->outputs.size(); ++i)
-      if (train->outputs[i].shape.empty()) { l.trainLossIndex = (int)i; break; }
-  if (l.trainLossIndex < 0) throw rt::Error(model + ": train_step returns no loss");
+  l.trainLossIndex = trainLossIndex(*train, model);
   return l;
 }
 
