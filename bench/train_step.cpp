@@ -9,6 +9,7 @@
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "runtime/Random.h"
+#include "runtime/native/Native.h"
 #include "runtime/train/Optimizer.h"
 
 #include <algorithm>
@@ -60,6 +61,12 @@ int main(int argc, char **argv) {
       if (s.name == "tokens" || s.name == "tgt_out") tokens = t.size();
     }
     rt::OptimizerConfig oc;
+    // The optimizer loops heed train uses for this backend (threaded for compiled).
+    rt::UpdateKernels native;
+    native.adam = rt::native::adam;
+    native.sumSquares = rt::native::sumSquares;
+    native.scale = rt::native::scale;
+    const rt::UpdateKernels *kernels = backend == "compiled" ? &native : nullptr;
     std::vector<double> ms;
     for (int step = 1; step <= steps + 2; ++step) {
       rt::RunContext ctx;
@@ -67,7 +74,7 @@ int main(int argc, char **argv) {
       ctx.step = step;
       ctx.training = true;
       ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
-        rt::applyUpdate(params, g, oc, 1e-4f, step);
+        rt::applyUpdate(params, g, oc, 1e-4f, step, kernels);
       };
       auto t = Clock::now();
       p->run("train_step", in, ctx);

@@ -2,10 +2,12 @@
 
 #include "runtime/Tensor.h"
 
+#include "runtime/BufferPool.h"
 #include "runtime/Error.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -47,10 +49,19 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   for (int64_t d : shape_)
     if (d < 0)
       throw Error(fmt::format("Tensor: negative dimension in shape {}", shapeToString(shape_)));
-  size_t n = bytes();
   // Always allocate at least one byte so that an empty tensor is still defined().
-  // `new T[n]()` value-initialises, i.e. zero-fills.
-  storage_ = std::shared_ptr<uint8_t[]>(new uint8_t[n ? n : 1]());
+  storage_ = allocateStorage(std::max<size_t>(bytes(), 1), /*zero=*/true);
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  for (int64_t d : t.shape_)
+    if (d < 0)
+      throw Error(fmt::format("Tensor: negative dimension in shape {}", shapeToString(t.shape_)));
+  t.storage_ = allocateStorage(std::max<size_t>(t.bytes(), 1), /*zero=*/false);
+  return t;
 }
 
 Tensor Tensor::scalarF32(float v) {
@@ -154,7 +165,7 @@ Tensor Tensor::reshaped(Shape newShape) const {
 
 Tensor Tensor::clone() const {
   if (!defined()) return Tensor();
-  Tensor t(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape_);
   if (bytes()) std::memcpy(t.raw(), raw(), bytes());
   return t;
 }

@@ -34,6 +34,8 @@ public:
   /// Zero-initialised tensor.
   Tensor(DType dtype, Shape shape);
   static Tensor zeros(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape)); }
+  /// Contents unspecified (see BufferPool.h): for results a kernel overwrites whole.
+  static Tensor uninitialized(DType dtype, Shape shape);
   static Tensor scalarF32(float v);
   static Tensor fromF32(Shape shape, const std::vector<float> &values);
   static Tensor fromI32(Shape shape, const std::vector<int32_t> &values);

@@ -96,6 +96,17 @@ rt::Plan makePlan(func::FuncOp fn, const Schedule &schedule) {
     }
     for (Value v : s.inputs) ps.inputs.push_back(use(v));
     for (Value v : s.outputs) ps.outputs.push_back(define(v));
+    if (s.chunks > 1) {
+      ps.chunks = s.chunks;
+      std::vector<int> args = ps.inputs;
+      args.insert(args.end(), ps.outputs.begin(), ps.outputs.end());
+      for (size_t i = 0; i < args.size(); ++i) {
+        const int64_t bytes = plan.values[args[i]].bytes();
+        const bool partial = i >= ps.inputs.size() && s.partialOutputs.at(i - ps.inputs.size());
+        if (partial) ps.partialOutputs.push_back((int)(i - ps.inputs.size()));
+        ps.chunkBytes.push_back(partial ? bytes : s.splitArgs.at(i) ? bytes / s.chunks : 0);
+      }
+    }
     plan.steps.push_back(std::move(ps));
   }
   for (Value v : body.getTerminator()->getOperands()) plan.outputs.push_back(use(v));

@@ -3,12 +3,15 @@
 #include "compiler/lowering/Partition.h"
 
 #include "compiler/lowering/HeedToLinalg.h"
+#include "compiler/lowering/RowSplit.h"
 #include "ops/HeedDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -45,6 +48,15 @@ static bool isAbsorbedTranspose(Operation *op) {
   return llvm::all_of(t->getUsers(), [](Operation *u) { return isa<MatmulOp>(u); });
 }
 
+int64_t rowChunks() {
+  static const int64_t n = [] {
+    const char *e = std::getenv("HEED_ROW_CHUNKS");
+    int64_t v = e ? std::atoll(e) : 2;
+    return v >= 1 && v <= 64 ? v : (int64_t)2;
+  }();
+  return n;
+}
+
 Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &prefix) {
   Schedule sched;
   Block &body = fn.getBody().front();
@@ -67,18 +79,43 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.inputs.assign(inputs.begin(), inputs.end());
     s.outputs.assign(outputs.begin(), outputs.end());
 
+    std::optional<RowSplit> split;
+    int64_t outElements = 0;
+    for (Value v : s.outputs) outElements += cast<RankedTensorType>(v.getType()).getNumElements();
+    const int64_t chunks = rowChunks();
+    if (chunks > 1 && outElements >= kRowSplitMinElements)
+      split = rowSplitValues(group, s.outputs, chunks);
+    auto isSplit = [&](Value v) { return split && split->split.count(v) > 0; };
+    auto typeIn = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };
+    if (split) {
+      s.chunks = chunks;
+      for (Value v : s.inputs) s.splitArgs.push_back(isSplit(v));
+      for (Value v : s.outputs) {
+        s.splitArgs.push_back(isSplit(v));
+        s.partialOutputs.push_back(split->partial.count(v) > 0);
+      }
+    }
+
     OpBuilder b(kernelModule.getBodyRegion());
     b.setInsertionPointToEnd(kernelModule.getBody());
     SmallVector<Type> inTypes, outTypes;
-    for (Value v : s.inputs) inTypes.push_back(v.getType());
-    for (Value v : s.outputs) outTypes.push_back(v.getType());
+    for (Value v : s.inputs) inTypes.push_back(typeIn(v));
+    for (Value v : s.outputs) outTypes.push_back(typeIn(v));
     auto kfn = b.create<func::FuncOp>(group.front()->getLoc(), s.kernel,
                                       b.getFunctionType(inTypes, outTypes));
     Block *entry = kfn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     IRMapping map;
     for (auto [i, v] : llvm::enumerate(s.inputs)) map.map(v, entry->getArgument(i));
-    for (Operation *op : group) b.clone(*op, map);
+    for (Operation *op : group) {
+      Operation *clone = b.clone(*op, map);
+      if (!isSplit(op->getResult(0))) continue;
+      // The chunk's types; splat constants are re-made at the chunk's shape.
+      Type t = chunkType(op->getResult(0).getType(), chunks);
+      clone->getResult(0).setType(t);
+      if (auto k = dyn_cast<ConstantOp>(clone))
+        k.setValueAttr(cast<DenseElementsAttr>(k.getValue()).resizeSplat(cast<ShapedType>(t)));
+    }
     SmallVector<Value> rets;
     for (Value v : s.outputs) rets.push_back(map.lookup(v));
     b.create<func::ReturnOp>(group.front()->getLoc(), rets);

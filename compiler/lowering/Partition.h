@@ -31,6 +31,12 @@ struct Step {
   /// Library matmul: the input is the untransposed operand of a last-two-dims
   /// transpose that was absorbed into the call.
   bool transposeLhs = false, transposeRhs = false;
+  /// Kernel: compiled for 1/chunks of the rows (RowSplit.h) when chunks > 1;
+  /// splitArgs[i] says whether argument i (inputs, then outputs) is row-split
+  /// or passed whole; partialOutputs[j] whether output j is a per-chunk partial
+  /// sum (then splitArgs is false for it).
+  int64_t chunks = 1;
+  std::vector<bool> splitArgs, partialOutputs;
 };
 
 struct Schedule {
@@ -39,6 +45,12 @@ struct Schedule {
   /// Matmul FLOPs of one run (2*M*N*K per product).
   double flops = 0;
 };
+
+/// Row chunks of a row-wise fused kernel (the executor runs them on the OpenMP
+/// threads): 2, or HEED_ROW_CHUNKS (1 turns splitting off, e.g. to measure it).
+int64_t rowChunks();
+/// The least number of output elements worth splitting a kernel for.
+constexpr int64_t kRowSplitMinElements = 1 << 15;
 
 /// Partitions `fn` and outlines its fused groups into `kernelModule` as
 /// functions named `<prefix><n>` on tensors (still heed ops; lower them with

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+
+#include <omp.h>
 
 namespace heed::rt {
 
@@ -63,6 +66,25 @@ void Plan::validate() const {
       check(v, where);
       defined[v] = 1;
     }
+    if (s.chunks < 1 || (s.chunks > 1 && s.chunkBytes.size() != s.inputs.size() + s.outputs.size()))
+      throw Error("entry '" + entry + "': " + where + " has " + std::to_string(s.chunks) + " chunks and " +
+                  std::to_string(s.chunkBytes.size()) + " chunk sizes for " +
+                  std::to_string(s.inputs.size() + s.outputs.size()) + " arguments");
+    for (int j : s.partialOutputs)
+      if (s.chunks < 2 || j < 0 || j >= (int)s.outputs.size() ||
+          values[s.outputs[j]].dtype != DType::F32 ||
+          s.chunkBytes[s.inputs.size() + j] != values[s.outputs[j]].bytes())
+        throw Error("entry '" + entry + "': " + where + ": bad partial-sum output " + std::to_string(j));
+    for (size_t a = 0; s.chunks > 1 && a < s.chunkBytes.size(); ++a) {
+      int v = a < s.inputs.size() ? s.inputs[a] : s.outputs[a - s.inputs.size()];
+      bool partial = a >= s.inputs.size() &&
+                     std::find(s.partialOutputs.begin(), s.partialOutputs.end(),
+                               (int)(a - s.inputs.size())) != s.partialOutputs.end();
+      if (partial) continue;
+      if (s.chunkBytes[a] < 0 || s.chunkBytes[a] * s.chunks > values[v].bytes())
+        throw Error("entry '" + entry + "': " + where + ": chunks of " + std::to_string(s.chunkBytes[a]) +
+                    " bytes overrun value " + std::to_string(v));
+    }
     if (s.kind == PlanStep::Kind::Library && s.op.resultTypes.size() != s.outputs.size() &&
         s.op.kind != LibraryOp::Kind::OptimizerStep)
       throw Error("entry '" + entry + "': " + where + " has " + std::to_string(s.outputs.size()) +
@@ -73,6 +95,32 @@ void Plan::validate() const {
     if (!defined[v]) throw Error("entry '" + entry + "': result value " + std::to_string(v) + " is never written");
   }
 }
+
+namespace {
+/// Runs a row-split kernel's chunks on the OpenMP threads (see PlanStep).
+void runChunks(const PlanStep &s, const std::vector<void *> &base) {
+  const int64_t n = s.chunks;
+  const size_t nargs = base.size();
+#pragma omp parallel for schedule(static) num_threads(std::min<int64_t>(n, omp_get_max_threads()))
+  for (int64_t c = 0; c < n; ++c) {
+    void *ptrs[64];
+    void *args[64];
+    std::vector<void *> ptrHeap, argHeap;  // beyond 64 arguments
+    void **p = ptrs, **a = args;
+    if (nargs > 64) {
+      ptrHeap.resize(nargs);
+      argHeap.resize(nargs);
+      p = ptrHeap.data();
+      a = argHeap.data();
+    }
+    for (size_t i = 0; i < nargs; ++i) {
+      p[i] = static_cast<char *>(base[i]) + c * s.chunkBytes[i];
+      a[i] = &p[i];
+    }
+    s.fn(a);
+  }
+}
+}  // namespace
 
 std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs, RunContext &ctx,
                             ExecProfile *profile) {
@@ -90,7 +138,7 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
                   shapeToString(inputs[i].shape()));
     values[plan.inputs[i]] = inputs[i];
   }
-  std::vector<Tensor> in, out;
+  std::vector<Tensor> in, out, scratch;
   std::vector<void *> ptrs, args;
   using Clock = std::chrono::steady_clock;
   for (const PlanStep &s : plan.steps) {
@@ -107,16 +155,43 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
     } else {
       if (!s.fn) throw Error(entry + ": kernel '" + s.kernel + "' is not bound");
       out.clear();
-      for (int v : s.outputs) out.emplace_back(plan.values[v].dtype, plan.values[v].shape);
+      // Generated kernels write every element of their results.
+      for (int v : s.outputs) out.push_back(Tensor::uninitialized(plan.values[v].dtype, plan.values[v].shape));
       ptrs.clear();
       for (Tensor &t : in) ptrs.push_back(t.raw());
       for (Tensor &t : out) ptrs.push_back(t.raw());
-      args.clear();
-      for (void *&p : ptrs) args.push_back(&p);
-      s.fn(args.data());
+      if (s.chunks > 1) {
+        // Partial sums: chunk c writes slot c of a scratch buffer; add the slots.
+        scratch.clear();
+        for (int j : s.partialOutputs) {
+          scratch.push_back(Tensor::uninitialized(DType::F32, {s.chunks * out[j].size()}));
+          ptrs[in.size() + j] = scratch.back().raw();
+        }
+        runChunks(s, ptrs);
+        for (size_t k = 0; k < s.partialOutputs.size(); ++k) {
+          float *dst = out[s.partialOutputs[k]].f32();
+          const float *src = scratch[k].f32();
+          const int64_t n = out[s.partialOutputs[k]].size();
+          for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+          for (int64_t c = 1; c < s.chunks; ++c)
+            for (int64_t i = 0; i < n; ++i) dst[i] += src[c * n + i];
+        }
+      } else {
+        args.clear();
+        for (void *&p : ptrs) args.push_back(&p);
+        s.fn(args.data());
+      }
     }
     if (profile) {
-      const char *key = s.kind == PlanStep::Kind::Kernel ? "fused kernels" : libraryKindName(s.op.kind);
+      // HEED_PROFILE=kernels: one row per kernel symbol / library call site.
+      static const bool perStep = [] {
+        const char *e = std::getenv("HEED_PROFILE");
+        return e && std::string(e) == "kernels";
+      }();
+      std::string key = s.kind == PlanStep::Kind::Kernel ? (perStep ? s.kernel : "fused kernels")
+                                                         : libraryKindName(s.op.kind);
+      if (perStep && s.kind == PlanStep::Kind::Library)
+        key += " " + shapeToString(plan.values[s.outputs.empty() ? s.inputs[0] : s.outputs[0]].shape);
       (*profile)[key] += std::chrono::duration<double>(Clock::now() - t0).count();
     }
     for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
@@ -151,8 +226,16 @@ nlohmann::json toJson(const Plan &plan) {
   nlohmann::json steps = nlohmann::json::array();
   for (const PlanStep &s : plan.steps) {
     nlohmann::json js;
-    if (s.kind == PlanStep::Kind::Kernel) js["kernel"] = s.kernel;
-    else js["library"] = toJson(s.op);
+    if (s.kind == PlanStep::Kind::Kernel) {
+      js["kernel"] = s.kernel;
+      if (s.chunks > 1) {
+        js["chunks"] = s.chunks;
+        js["chunk_bytes"] = s.chunkBytes;
+        if (!s.partialOutputs.empty()) js["partial_outputs"] = s.partialOutputs;
+      }
+    } else {
+      js["library"] = toJson(s.op);
+    }
     js["in"] = s.inputs;
     js["out"] = s.outputs;
     steps.push_back(js);
@@ -179,6 +262,9 @@ Plan planFromJson(const nlohmann::json &j) {
     if (js.contains("kernel")) {
       s.kind = PlanStep::Kind::Kernel;
       s.kernel = js.at("kernel").get<std::string>();
+      s.chunks = js.value("chunks", (int64_t)1);
+      if (js.contains("chunk_bytes")) s.chunkBytes = js.at("chunk_bytes").get<std::vector<int64_t>>();
+      if (js.contains("partial_outputs")) s.partialOutputs = js.at("partial_outputs").get<std::vector<int>>();
     } else {
       s.kind = PlanStep::Kind::Library;
       s.op = libraryOpFromJson(js.at("library"));

@@ -41,6 +41,15 @@ struct PlanStep {
   LibraryOp op;                 // Library
   std::vector<int> inputs, outputs;  // value ids
   std::vector<int> release;          // value ids dead after this step (computeLiveness)
+  /// Kernel compiled for 1/chunks of the rows: execute() calls it `chunks` times
+  /// in parallel, chunk c with argument i (inputs, then outputs) offset by
+  /// c * chunkBytes[i] bytes (0: the argument is read whole by every chunk).
+  int64_t chunks = 1;
+  std::vector<int64_t> chunkBytes;
+  /// Outputs (indices into `outputs`, f32) that each chunk writes as a partial
+  /// sum into its own slot of a scratch buffer (chunk c at c * chunkBytes);
+  /// execute() adds the slots in chunk order into the result.
+  std::vector<int> partialOutputs;
 };
 
 struct Plan {
@@ -59,7 +68,7 @@ struct Plan {
   /// step that reads it last, unless it is an entry argument or a result.
   void computeLiveness();
   /// Throws rt::Error if value ids are out of range, a value is read before it is
-  /// written, or a kernel step has no symbol.
+  /// written, a kernel step has no symbol, or its chunks do not fit its buffers.
   void validate() const;
 };
 

@@ -81,7 +81,10 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     if (i >= op.resultTypes.size() || i >= op.resultShapes.size())
       throw Error(std::string(libraryKindName(op.kind)) + ": the description has no result " +
                   std::to_string(i));
-    return Tensor(op.resultTypes[i], op.resultShapes[i]);
+    // The native kernels overwrite their results whole, except scatter-add,
+    // which accumulates into zeros.
+    if (op.kind == Kind::ScatterAdd) return Tensor(op.resultTypes[i], op.resultShapes[i]);
+    return Tensor::uninitialized(op.resultTypes[i], op.resultShapes[i]);
   };
   switch (op.kind) {
   case Kind::Matmul: {

@@ -26,7 +26,9 @@ void OptimizerConfig::validate() const {
 }
 
 float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Tensor>> &grads,
-                  const OptimizerConfig &cfg, float lr, int64_t step) {
+                  const OptimizerConfig &cfg, float lr, int64_t step, const UpdateKernels *kernels) {
+  const UpdateKernels none;
+  const UpdateKernels &k = kernels ? *kernels : none;
   cfg.validate();
   if (step < 1) throw Error(fmt::format("applyUpdate: step must be >= 1 (1-based), got {}", step));
 
@@ -48,7 +50,14 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
 
   std::vector<const Tensor *> gs;
   for (auto &w : work) gs.push_back(w.second);
-  const float norm = ref::globalNorm(gs);
+  float norm;
+  if (k.sumSquares) {
+    double sq = 0.0;
+    for (const Tensor *g : gs) sq += k.sumSquares(g->f32(), g->size());
+    norm = (float)std::sqrt(sq);
+  } else {
+    norm = ref::globalNorm(gs);
+  }
   if (!std::isfinite(norm)) return norm;
 
   const float scale = (cfg.clip > 0 && norm > cfg.clip) ? cfg.clip / norm : 1.0f;
@@ -61,7 +70,10 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
     const Tensor *g = gp;
     if (scale != 1.0f || coupledDecay) {
       gbuf = gp->clone();
-      if (scale != 1.0f) ref::scaleInPlace(gbuf, scale);
+      if (scale != 1.0f) {
+        if (k.scale) k.scale(gbuf.f32(), gbuf.size(), scale);
+        else ref::scaleInPlace(gbuf, scale);
+      }
       if (coupledDecay) {
         float *d = gbuf.f32();
         const float *x = p->value.f32();
@@ -75,8 +87,12 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
     }
     if (!p->m.defined() || p->m.shape() != p->value.shape()) p->m = Tensor(DType::F32, p->value.shape());
     if (!p->v.defined() || p->v.shape() != p->value.shape()) p->v = Tensor(DType::F32, p->value.shape());
-    ref::adamUpdate(p->value, p->m, p->v, *g, lr, cfg.beta1, cfg.beta2, cfg.eps,
-                    cfg.kind == "adamw" ? wd : 0.0f, step);
+    const float decoupled = cfg.kind == "adamw" ? wd : 0.0f;
+    if (k.adam)
+      k.adam(p->value.f32(), p->m.f32(), p->v.f32(), g->f32(), g->size(), lr, cfg.beta1, cfg.beta2,
+             cfg.eps, decoupled, step);
+    else
+      ref::adamUpdate(p->value, p->m, p->v, *g, lr, cfg.beta1, cfg.beta2, cfg.eps, decoupled, step);
   }
   return norm;
 }

@@ -39,10 +39,22 @@ struct OptimizerConfig {
   void validate() const;
 };
 
+/// Faster kernels for the update loops (the compiled backend passes the
+/// threaded ones of runtime/native; this library cannot depend on them). Each
+/// computes what its reference counterpart does; only sumSquares may round
+/// differently (it sums in blocks), so the clip factor can differ in the last bit.
+struct UpdateKernels {
+  void (*adam)(float *param, float *m, float *v, const float *grad, int64_t n, float lr,
+               float beta1, float beta2, float eps, float weightDecay, int64_t step) = nullptr;
+  double (*sumSquares)(const float *x, int64_t n) = nullptr;
+  void (*scale)(float *x, int64_t n, float factor) = nullptr;
+};
+
 /// One optimizer step (see above). Every gradient must name a parameter of the
 /// store and match its shape (f32); duplicates throw. `step` is 1-based.
 /// Returns the global gradient norm before clipping.
 float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Tensor>> &grads,
-                  const OptimizerConfig &cfg, float lr, int64_t step);
+                  const OptimizerConfig &cfg, float lr, int64_t step,
+                  const UpdateKernels *kernels = nullptr);
 
 }  // namespace heed::rt

@@ -8,6 +8,7 @@
 #include "runtime/Random.h"
 #include "compiler/compiled/CompiledProgram.h"
 #include "runtime/compiled/ArtifactProgram.h"
+#include "runtime/native/Native.h"
 
 #include <nlohmann/json.hpp>
 
@@ -145,6 +146,18 @@ int trainLossIndex(const rt::EntrySpec &train, const std::string &model) {
 std::string &backendName() {
   static std::string name = "compiled";
   return name;
+}
+
+const rt::UpdateKernels *updateKernelsFor(const std::string &modelPath) {
+  static const rt::UpdateKernels native = [] {
+    rt::UpdateKernels k;
+    k.adam = rt::native::adam;
+    k.sumSquares = rt::native::sumSquares;
+    k.scale = rt::native::scale;
+    return k;
+  }();
+  if (rt::isArtifactDir(modelPath) || backendName() == "compiled") return &native;
+  return nullptr;
 }
 
 std::string RunCheckpoint::meta(const std::string &key, const std::string &fallback) const {

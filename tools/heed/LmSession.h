@@ -31,6 +31,7 @@
 #include "runtime/ParamStore.h"
 #include "runtime/Program.h"
 #include "runtime/data/ByteDataset.h"
+#include "runtime/train/Optimizer.h"
 
 #include <cstdint>
 #include <map>
@@ -68,6 +69,10 @@ int trainLossIndex(const rt::EntrySpec &train, const std::string &model);
 
 /// The backend for model files: "compiled" (default) or "reference" (--backend).
 std::string &backendName();
+
+/// The optimizer loops for a run on `modelPath`: runtime/native's threaded ones for
+/// the compiled backend and artifacts, nullptr (the reference loops) otherwise.
+const rt::UpdateKernels *updateKernelsFor(const std::string &modelPath);
 
 std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
                                           const std::map<std::string, std::string> &overrides,

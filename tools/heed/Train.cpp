@@ -259,6 +259,7 @@ int train(const TrainOptions &o) {
   rt::LrSchedule schedule(sc);
   c.lr = schedule.peak();
   rt::OptimizerConfig oc;
+  const rt::UpdateKernels *updateKernels = updateKernelsFor(o.model);
   oc.kind = c.optimizer;
   oc.clip = (float)c.clip;
   if (c.weightDecay) oc.weightDecay = (float)*c.weightDecay;
@@ -367,7 +368,7 @@ int train(const TrainOptions &o) {
     ctx.step = step;
     ctx.training = true;
     ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
-      gradNorm = rt::applyUpdate(params, g, oc, lr, step);
+      gradNorm = rt::applyUpdate(params, g, oc, lr, step, updateKernels);
     };
     std::vector<rt::Tensor> out = program->run("train_step", inputs, ctx);
     double loss = (double)out.at((size_t)task->lossIndex()).f32()[0];

@@ -1,6 +1,7 @@
 // native dropout, adam, sumSquares, scale and gelu against the reference.
 #include "NativeTestUtil.h"
 #include "runtime/native/Variants.h"
+#include "runtime/train/Optimizer.h"
 
 namespace heed::rt::native::test {
 namespace {
@@ -60,6 +61,42 @@ TEST(NativeAdam, MatchesReference) {
     }
   float p = 0, m = 0, v = 0, g = 0;
   EXPECT_THROW(adam(&p, &m, &v, &g, 1, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.f, 0), Error);
+}
+
+// The compiled backend's optimizer step (applyUpdate with these kernels) against
+// the reference loops: the same parameters and moments, clipped or not.
+TEST(NativeAdam, ApplyUpdateWithNativeKernels) {
+  UpdateKernels k;
+  k.adam = adam;
+  k.sumSquares = sumSquares;
+  k.scale = scale;
+  for (float clip : {0.0f, 1.0f})
+    for (const char *kind : {"adam", "adamw"}) {
+      ParamStore a, b;
+      for (ParamStore *s : {&a, &b}) {
+        s->add("w", {300, 70}).value = tensorOf({300, 70}, randomVec(21000, 7));
+        s->add("bias", {70}).value = tensorOf({70}, randomVec(70, 8));
+      }
+      OptimizerConfig oc;
+      oc.kind = kind;
+      oc.clip = clip;
+      for (int64_t step = 1; step <= 3; ++step) {
+        std::vector<std::pair<std::string, Tensor>> g = {
+            {"w", tensorOf({300, 70}, randomVec(21000, 10 + step))},
+            {"bias", tensorOf({70}, randomVec(70, 20 + step))}};
+        const float na = applyUpdate(a, g, oc, 1e-3f, step);
+        const float nb = applyUpdate(b, g, oc, 1e-3f, step, &k);
+        EXPECT_NEAR(na, nb, 1e-5f * na) << kind << " step " << step;
+        ASSERT_GT(na, 1.0f) << "the clip = 1 case must clip";
+      }
+      for (const char *name : {"w", "bias"}) {
+        const Param &pa = a.get(name), &pb = b.get(name);
+        auto vec = [](const Tensor &t) { return std::vector<float>(t.f32(), t.f32() + t.size()); };
+        expectClose(vec(pb.value), pa.value, 1e-6, name);
+        expectClose(vec(pb.m), pa.m, 1e-6, name);
+        expectClose(vec(pb.v), pa.v, 1e-6, name);
+      }
+    }
 }
 
 TEST(NativeAdam, SumSquaresAndScale) {
