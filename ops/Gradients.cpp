@@ -246,8 +246,9 @@ SmallVector<Value> SumOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
 
 SmallVector<Value> MeanOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
   G h{b, getLoc()};
-  int64_t rank = tty(getX()).getRank();
-  int64_t n = tty(getX()).getShape()[getAxis() < 0 ? getAxis() + rank : getAxis()];
+  // getAxis() is unsigned (an I64Attr); as int64_t, -1 is the last axis.
+  int64_t rank = tty(getX()).getRank(), axis = (int64_t)getAxis();
+  int64_t n = tty(getX()).getShape()[axis < 0 ? axis + rank : axis];
   Value scaled = h.mul(keepAxis(h, g[0], getX(), getAxis(), getKeepdim()), h.scalar(1.0f / n));
   return {h.broadcast(scaled, tty(getX()).getShape())};
 }

@@ -226,7 +226,11 @@ Value lowerOp(Operation *op, OpBuilder &b) {
   if (isa<ExpOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::ExpOp>(l, x); });
   if (isa<LogOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::LogOp>(l, x); });
   if (isa<SqrtOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::SqrtOp>(l, x); });
-  if (isa<RsqrtOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::RsqrtOp>(l, x); });
+  // 1 / sqrt(x), as the reference kernel (math.rsqrt has no LLVM lowering).
+  if (isa<RsqrtOp>(op))
+    return unary([](OpBuilder &nb, Location l, Value x) -> Value {
+      return nb.create<arith::DivFOp>(l, f32c(nb, l, 1.0), nb.create<math::SqrtOp>(l, x));
+    });
   if (isa<TanhOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::TanhOp>(l, x); });
   if (isa<ReluOp>(op))
     return unary([](OpBuilder &nb, Location l, Value x) -> Value {

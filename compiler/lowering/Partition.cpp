@@ -48,14 +48,15 @@ static bool isAbsorbedTranspose(Operation *op) {
   return llvm::all_of(t->getUsers(), [](Operation *u) { return isa<MatmulOp>(u); });
 }
 
-int64_t rowChunks() {
-  static const int64_t n = [] {
-    const char *e = std::getenv("HEED_ROW_CHUNKS");
-    int64_t v = e ? std::atoll(e) : 2;
-    return v >= 1 && v <= 64 ? v : (int64_t)2;
-  }();
-  return n;
+/// A positive integer environment setting, or `fallback`.
+static int64_t envInt(const char *name, int64_t fallback, int64_t most) {
+  const char *e = std::getenv(name);
+  int64_t v = e ? std::atoll(e) : fallback;
+  return v >= 1 && v <= most ? v : fallback;
 }
+
+int64_t rowChunks() { return envInt("HEED_ROW_CHUNKS", 2, 64); }
+int64_t rowSplitMinElements() { return envInt("HEED_ROW_SPLIT_MIN_ELEMENTS", 1 << 15, INT64_MAX); }
 
 Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &prefix) {
   Schedule sched;
@@ -83,7 +84,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     int64_t outElements = 0;
     for (Value v : s.outputs) outElements += cast<RankedTensorType>(v.getType()).getNumElements();
     const int64_t chunks = rowChunks();
-    if (chunks > 1 && outElements >= kRowSplitMinElements)
+    if (chunks > 1 && outElements >= rowSplitMinElements())
       split = rowSplitValues(group, s.outputs, chunks);
     auto isSplit = [&](Value v) { return split && split->split.count(v) > 0; };
     auto typeIn = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };

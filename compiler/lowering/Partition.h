@@ -48,9 +48,11 @@ struct Schedule {
 
 /// Row chunks of a row-wise fused kernel (the executor runs them on the OpenMP
 /// threads): 2, or HEED_ROW_CHUNKS (1 turns splitting off, e.g. to measure it).
+/// Both knobs are read at each compile.
 int64_t rowChunks();
-/// The least number of output elements worth splitting a kernel for.
-constexpr int64_t kRowSplitMinElements = 1 << 15;
+/// The least number of output elements worth splitting a kernel for: 32768, or
+/// HEED_ROW_SPLIT_MIN_ELEMENTS (tests set 1 to split every row-wise kernel).
+int64_t rowSplitMinElements();
 
 /// Partitions `fn` and outlines its fused groups into `kernelModule` as
 /// functions named `<prefix><n>` on tensors (still heed ops; lower them with

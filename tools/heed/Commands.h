@@ -22,6 +22,10 @@ struct GradcheckOptions {
   double tolerance = 0;  // 0: 1e-4 in float64, 5e-2 in float32
   bool f32 = false;      // check in float32 instead of float64
   int64_t samples = 12;  // elements checked per parameter tensor
+  /// Where the autodiff gradients come from: "reference" (the interpreter, in the
+  /// check's precision) or "compiled" (the compiled train_step, float32, against
+  /// float64 finite differences of the reference; tolerance 0 means 1e-3).
+  std::string backend = "reference";
 };
 
 /// `heed train`: flags are kept as text, keyed like the model's `train { }` block

@@ -84,6 +84,10 @@ int main(int argc, char **argv) {
   gradcheck->add_option("--samples", gc.samples, "elements checked per parameter")
       ->check(CLI::PositiveNumber);
   gradcheck->add_flag("--f32", gc.f32, "check in float32 (default: float64)");
+  gradcheck->add_option("--backend", gc.backend,
+                        "autodiff gradients from: reference (default) or compiled (float32 "
+                        "gradients of the compiled train_step against float64 finite differences)")
+      ->check(CLI::IsMember({"reference", "compiled"}));
 
   // heed train: every value flag is kept as text (see TrainOptions); defaults
   // come from the model's `train { }` block, then from Train.cpp.

@@ -3,8 +3,13 @@
 // For every example model: the same parameters and inputs through both
 // backends give the same forward outputs (normwise relative error <= 1e-5) and
 // the same first 20 training losses (relative 1e-4), dropout masks included.
+// Each example runs twice: as compiled by default, and with every row-wise fused
+// kernel split into two row chunks run in parallel (HEED_ROW_SPLIT_MIN_ELEMENTS=1;
+// at the tests' batch of 2 only a few kernels are large enough by default).
 //
 //===----------------------------------------------------------------------===//
+
+#include "ParityUtil.h"
 
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
@@ -14,47 +19,28 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
+#include <tuple>
 
 namespace heed {
 namespace {
 
-rt::Tensor randomInput(const rt::TensorSpec &spec, uint64_t stream) {
-  rt::Tensor t(spec.dtype, spec.shape);
-  for (int64_t i = 0; i < t.size(); ++i) {
-    float u = rt::uniform01(3, stream, i);
-    if (spec.dtype == rt::DType::F32) t.f32()[i] = rt::normal(3, stream, i);
-    else if (spec.dtype == rt::DType::I32) t.i32()[i] = (int32_t)(u * (spec.idLimit > 0 ? spec.idLimit : 2));
-    else if (spec.dtype == rt::DType::Bool) t.b8()[i] = u < 0.3f;
-  }
-  return t;
-}
+using parity::normwiseError;
+using parity::randomInput;
 
-double normwiseError(const rt::Tensor &a, const rt::Tensor &b) {
-  double d = 0, n = 0;
-  for (int64_t i = 0; i < a.size(); ++i) {
-    double x = a.dtype() == rt::DType::F32 ? a.f32()[i] : (double)a.b8()[i];
-    double y = b.dtype() == rt::DType::F32 ? b.f32()[i] : (double)b.b8()[i];
-    d += (x - y) * (x - y);
-    n += y * y;
-  }
-  return std::sqrt(d) / std::max(std::sqrt(n), 1e-30);
-}
-
-double sumSquares(const rt::Tensor &t) {
-  double s = 0;
-  for (int64_t i = 0; i < t.size(); ++i) s += (double)t.f32()[i] * t.f32()[i];
-  return s;
-}
-
-class Parity : public ::testing::TestWithParam<std::string> {};
+class Parity : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
 
 TEST_P(Parity, ForwardAndTrainingLossesMatch) {
-  std::string path = std::string(HEED_EXAMPLES_DIR) + "/" + GetParam() + ".heed";
+  const std::string name = std::get<0>(GetParam());
+  const bool splitAll = std::get<1>(GetParam());
+  std::string path = std::string(HEED_EXAMPLES_DIR) + "/" + name + ".heed";
   ImportOptions opts;
   opts.batch = 2;
   auto ref = buildReferenceProgram(path, opts);
+  if (splitAll) setenv("HEED_ROW_SPLIT_MIN_ELEMENTS", "1", 1);
   auto cmp = buildCompiledProgram(path, opts);
+  unsetenv("HEED_ROW_SPLIT_MIN_ELEMENTS");
   ASSERT_TRUE(ref && cmp);
 
   rt::ParamStore pr = rt::createParams(*ref, 5, HEED_EXAMPLES_DIR);
@@ -86,35 +72,12 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
 
   // Gradients of one training step (dropout on): every parameter's gradient agrees.
   {
-    std::map<std::string, rt::Tensor> g[2];
-    int k = 0;
-    for (auto [prog, store] : {std::pair{ref.get(), &pr}, std::pair{cmp.get(), &pc}}) {
-      rt::RunContext ctx;
-      ctx.params = store;
-      ctx.step = 1;
-      ctx.training = true;
-      auto &sink = g[k++];
-      ctx.applyGradients = [&sink](std::vector<std::pair<std::string, rt::Tensor>> &grads) {
-        for (auto &[n, t] : grads) sink[n] = t;
-      };
-      prog->run("train_step", bind(*prog, "train_step"), ctx);
-    }
-    ASSERT_EQ(g[0].size(), g[1].size());
-    // Per parameter, relative to its own norm but never to less than 1% of the largest
-    // gradient norm: a key bias's gradient is zero up to rounding in both backends.
-    double largest = 0;
-    for (auto &[name, t] : g[0]) largest = std::max(largest, std::sqrt(sumSquares(t)));
-    double worst = 0;
     std::string worstName;
-    for (auto &[name, t] : g[0]) {
-      const rt::Tensor &c = g[1].at(name);
-      double d = 0;
-      for (int64_t i = 0; i < t.size(); ++i) d += (c.f32()[i] - t.f32()[i]) * (double)(c.f32()[i] - t.f32()[i]);
-      double e = std::sqrt(d) / std::max(std::sqrt(sumSquares(t)), 1e-2 * largest);
-      if (e > worst) worst = e, worstName = name;
-    }
+    double worst = parity::worstGradientError(*ref, pr, bind(*ref, "train_step"), *cmp, pc,
+                                              bind(*cmp, "train_step"), /*training=*/true, worstName);
     EXPECT_LT(worst, 1e-5) << "worst gradient: " << worstName;
-    std::printf("%s: worst gradient error %.3g (%s)\n", GetParam().c_str(), worst, worstName.c_str());
+    std::printf("%s%s: worst gradient error %.3g (%s)\n", name.c_str(), splitAll ? " (split)" : "",
+                worst, worstName.c_str());
   }
 
   // Twenty training steps with dropout and Adam: the losses stay together. Adam
@@ -142,8 +105,13 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Parity,
-                         ::testing::Values("tiny_lm", "self_attention", "causal_self_attention",
-                                           "translate"));
+                         ::testing::Combine(::testing::Values("tiny_lm", "self_attention",
+                                                              "causal_self_attention", "translate",
+                                                              "g2p"),
+                                            ::testing::Bool()),
+                         [](const auto &info) {
+                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_split" : "");
+                         });
 
 }  // namespace
 }  // namespace heed

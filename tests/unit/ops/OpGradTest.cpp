@@ -89,6 +89,7 @@ const std::vector<GradCase> &gradCases() {
       {"sum", "sum_axis", {I::normal({2, 3, 4})}, reduce<SumOp>(1, false, {2, 4})},
       {"sum", "sum_keepdim", {I::normal({2, 3, 4})}, reduce<SumOp>(-1, true, {2, 3, 1})},
       {"mean", "mean_axis", {I::normal({2, 3, 4})}, reduce<MeanOp>(0, false, {3, 4})},
+      {"mean", "mean_last_axis", {I::normal({2, 3, 4})}, reduce<MeanOp>(-1, false, {2, 3})},
       {"max", "max_axis", {I::distinct({2, 3, 4})}, reduce<MaxOp>(-1, false, {2, 3})},
       {"softmax", "softmax", {I::normal({2, 3, 5})},
        [](OpBuilder &b, Location l, ArrayRef<Value> in) -> Value {
