@@ -321,6 +321,23 @@ std::string resolveCheckpointPath(const std::string &fileOrDir) {
   return bestPath.string();
 }
 
+std::vector<int64_t> checkpointSteps(const std::string &dir) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  for (const auto &e : fs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    const std::string pre = "ckpt-", suf = ".safetensors";
+    if (n.size() <= pre.size() + suf.size() || n.compare(0, pre.size(), pre) != 0 ||
+        n.compare(n.size() - suf.size(), suf.size(), suf) != 0)
+      continue;
+    std::string mid = n.substr(pre.size(), n.size() - pre.size() - suf.size());
+    if (mid.empty() || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
+    steps.push_back(std::stoll(mid));
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
 void writeLatestMarker(const std::string &dir, const std::string &fileName) {
   writeFileAtomic((fs::path(dir) / "latest").string(), fileName + "\n");
 }

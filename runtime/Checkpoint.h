@@ -59,6 +59,10 @@ std::string checkpointFileName(int64_t step);
 /// directory holds no checkpoint.
 std::string resolveCheckpointPath(const std::string &fileOrDir);
 
+/// Steps of the ckpt-<step>.safetensors files in run directory `dir`, ascending
+/// (none if it does not exist).
+std::vector<int64_t> checkpointSteps(const std::string &dir);
+
 /// Atomically writes `dir/latest` containing `fileName` (a name inside dir).
 void writeLatestMarker(const std::string &dir, const std::string &fileName);
 

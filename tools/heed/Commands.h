@@ -28,6 +28,14 @@ struct GradcheckOptions {
   std::string backend = "reference";
 };
 
+/// `heed average`: checkpoint files or run directories (the newest `last` of each).
+struct AverageOptions {
+  std::vector<std::string> inputs;
+  int64_t last = 5;
+  std::string out;
+};
+int runAverage(const AverageOptions &o);
+
 /// `heed train`: flags are kept as text, keyed like the model's `train { }` block
 /// (underscores: eval_every); a flag given overrides the block's value.
 struct TrainOptions {

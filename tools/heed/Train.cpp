@@ -120,24 +120,6 @@ std::string ckptPath(const std::string &out, int64_t step) {
   return (fs::path(out) / rt::checkpointFileName(step)).string();
 }
 
-/// Steps of the ckpt-<step>.safetensors files in `dir`, ascending.
-std::vector<int64_t> checkpointSteps(const std::string &dir) {
-  std::vector<int64_t> steps;
-  std::error_code ec;
-  for (const auto &e : fs::directory_iterator(dir, ec)) {
-    std::string n = e.path().filename().string();
-    const std::string pre = "ckpt-", suf = ".safetensors";
-    if (n.size() <= pre.size() + suf.size() || n.compare(0, pre.size(), pre) != 0 ||
-        n.compare(n.size() - suf.size(), suf.size(), suf) != 0)
-      continue;
-    std::string mid = n.substr(pre.size(), n.size() - pre.size() - suf.size());
-    if (mid.empty() || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
-    steps.push_back(std::stoll(mid));
-  }
-  std::sort(steps.begin(), steps.end());
-  return steps;
-}
-
 /// Rewrites metrics.jsonl keeping the rows with step <= `step` (a resumed run
 /// recomputes the later ones).
 void truncateMetrics(const std::string &path, int64_t step) {
@@ -232,7 +214,7 @@ int train(const TrainOptions &o) {
     kind = rt::parseScheduleKind(c.schedule);
     c.optimizer = s.str("optimizer", c.optimizer);
     c.clip = s.number("clip", c.clip, 0);
-  } else if (!checkpointSteps(c.out).empty() || fs::exists(fs::path(c.out) / "latest")) {
+  } else if (!rt::checkpointSteps(c.out).empty() || fs::exists(fs::path(c.out) / "latest")) {
     throw rt::Error("the run directory '" + c.out +
                     "' already holds checkpoints: pass --resume to continue that run, or choose another --out");
   }
@@ -323,7 +305,7 @@ int train(const TrainOptions &o) {
     rt::saveTrainingState(path, params, meta);
     rt::writeLatestMarker(c.out, rt::checkpointFileName(step));
     lastCkpt = path;
-    std::vector<int64_t> all = checkpointSteps(c.out);
+    std::vector<int64_t> all = rt::checkpointSteps(c.out);
     for (size_t i = 0; i + 3 < all.size(); ++i) {
       std::error_code ec;
       fs::remove(ckptPath(c.out, all[i]), ec);

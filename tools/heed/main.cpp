@@ -184,6 +184,16 @@ int main(int argc, char **argv) {
   encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
       ->check(CLI::PositiveNumber);
 
+  heed::AverageOptions avg;
+  auto *average = app.add_subcommand(
+      "average", "average the parameters of several checkpoints of one run into one checkpoint");
+  average->add_option("inputs", avg.inputs, "checkpoint files, or run directories (their newest --last)")
+      ->required();
+  average->add_option("--last", avg.last, "checkpoints per run directory (default 5)")
+      ->check(CLI::PositiveNumber);
+  average->add_option("-o,--output", avg.out, "OUT.safetensors, or a run directory to write it into")
+      ->required();
+
   // Model files run on the compiled backend unless --backend reference asks for the
   // interpreter (the oracle, and float64 gradient checks).
   for (CLI::App *cmd : {train, evalCmd, generate, encode})
@@ -214,5 +224,6 @@ int main(int argc, char **argv) {
     return heed::runGenerate(gen);
   }
   if (*encode) return heed::runEncode(enc);
+  if (*average) return heed::reportErrors([&] { return heed::runAverage(avg); });
   return 1;
 }
