@@ -26,7 +26,8 @@ int runCompile(const ModelArgs &m, const std::string &output, bool stats) {
   CompileStats st;
   if (!compileArtifact(m.path, opts, output, &st)) return 1;
   if (stats) {
-    std::printf("kernels: %lld\n", (long long)st.kernels);
+    std::printf("kernels: %lld (%lld row-split across threads)\n", (long long)st.kernels,
+                (long long)st.rowSplitKernels);
     std::printf("library calls: %lld\n", (long long)st.libraryCalls);
     std::printf("planned peak bytes: %lld (%.1f MiB)\n", (long long)st.plannedPeakBytes,
                 st.plannedPeakBytes / 1048576.0);
