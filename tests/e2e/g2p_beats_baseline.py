@@ -57,7 +57,7 @@ def main():
     base_per = base_edits / sum(len(p) for _, p in dev)
 
     cmd = [heed, "train", model, "--data", subset, "--valid", dev_subset, "--out", os.path.join(run, "run"),
-           "--set", "layers=2", "--set", "p_drop=0.0", "--steps", "1200", "--batch", "32", "--warmup", "200",
+           "--set", "layers=2", "--set", "d_model=64", "--set", "d_ff=256", "--set", "p_drop=0.0", "--steps", "1200", "--batch", "32", "--warmup", "200",
            "--eval-every", "0", "--eval-words", str(DEV_WORDS), "--log-every", "100"]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)

@@ -13,6 +13,7 @@
 //   warmup  noam: min(4000, max(1, steps/10)); others: min(4000, steps/10)
 //   eval_every 200 (0: validate only at the end)    eval_batches 50
 //   checkpoint_every = eval_every, or 500 if that is 0     log_every 10
+//   keep_checkpoints 3 (the newest N stay in the run directory; see heed average)
 //   out runs/<model name>
 // seq2seq only:
 //   src_tokens chars, tgt_tokens space (chars | space | bytes)
@@ -27,7 +28,7 @@
 // moments and the step, so `--resume` continues exactly where an
 // uninterrupted run would be (same losses, bit for bit).
 //
-// Run directory: ckpt-<step>.safetensors (the last 3 kept), `latest`,
+// Run directory: ckpt-<step>.safetensors (the last keep_checkpoints kept), `latest`,
 // metrics.jsonl (one row per log step, valid_loss on validation steps; seq2seq
 // adds valid_wer, valid_per, valid_words on the steps that decoded).
 // The validation loss is the cross-entropy of the model's logits in nats per
@@ -83,7 +84,7 @@ std::string fmt(const char *f, double v) {
 struct Config {
   std::string data, valid, out, schedule, optimizer;
   int64_t steps = 1000, batch = 16, warmup = 0, evalEvery = 200, evalBatches = 50,
-          ckptEvery = 500, logEvery = 10;
+          ckptEvery = 500, logEvery = 10, keepCheckpoints = 3;
   double lr = 0, clip = 1.0, maxMinutes = 0;
   std::optional<double> weightDecay;
   uint64_t seed = 1;
@@ -176,6 +177,7 @@ int train(const TrainOptions &o) {
   task->configure(s);
   c.ckptEvery = s.integer("checkpoint_every", c.evalEvery > 0 ? c.evalEvery : 500, 1);
   c.logEvery = s.integer("log_every", 10, 1);
+  c.keepCheckpoints = s.integer("keep_checkpoints", 3, 1);
   c.maxMinutes = s.number("max_minutes", 0, 0, s.has("max_minutes"));
 
   // Resume: the run directory's latest checkpoint fixes the model and the batch.
@@ -306,7 +308,7 @@ int train(const TrainOptions &o) {
     rt::writeLatestMarker(c.out, rt::checkpointFileName(step));
     lastCkpt = path;
     std::vector<int64_t> all = rt::checkpointSteps(c.out);
-    for (size_t i = 0; i + 3 < all.size(); ++i) {
+    for (size_t i = 0; i + (size_t)c.keepCheckpoints < all.size(); ++i) {
       std::error_code ec;
       fs::remove(ckptPath(c.out, all[i]), ec);
     }

@@ -113,6 +113,7 @@ int main(int argc, char **argv) {
       {"eval-every", "validate every N steps, 0 = only at the end (default 200)"},
       {"eval-batches", "at most N validation batches (default 50)"},
       {"checkpoint-every", "checkpoint every N steps (default: eval-every, or 500)"},
+      {"keep-checkpoints", "keep the newest N checkpoints in the run directory (default 3)"},
       {"max-minutes", "stop (with a checkpoint) after this much wall time"},
       {"log-every", "progress line and metrics row every N steps (default 10)"},
       {"src-tokens", "seq2seq: source symbols: chars | space | bytes (default chars)"},
