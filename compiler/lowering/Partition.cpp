@@ -87,7 +87,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     if (chunks > 1 && outElements >= rowSplitMinElements())
       split = rowSplitValues(group, s.outputs, chunks);
     auto isSplit = [&](Value v) { return split && split->split.count(v) > 0; };
-    auto typeIn = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };
+    auto kernelType = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };
     if (split) {
       s.chunks = chunks;
       for (Value v : s.inputs) s.splitArgs.push_back(isSplit(v));
@@ -100,8 +100,8 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     OpBuilder b(kernelModule.getBodyRegion());
     b.setInsertionPointToEnd(kernelModule.getBody());
     SmallVector<Type> inTypes, outTypes;
-    for (Value v : s.inputs) inTypes.push_back(typeIn(v));
-    for (Value v : s.outputs) outTypes.push_back(typeIn(v));
+    for (Value v : s.inputs) inTypes.push_back(kernelType(v));
+    for (Value v : s.outputs) outTypes.push_back(kernelType(v));
     auto kfn = b.create<func::FuncOp>(group.front()->getLoc(), s.kernel,
                                       b.getFunctionType(inTypes, outTypes));
     Block *entry = kfn.addEntryBlock();

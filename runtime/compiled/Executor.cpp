@@ -103,21 +103,12 @@ void runChunks(const PlanStep &s, const std::vector<void *> &base) {
   const size_t nargs = base.size();
 #pragma omp parallel for schedule(static) num_threads(std::min<int64_t>(n, omp_get_max_threads()))
   for (int64_t c = 0; c < n; ++c) {
-    void *ptrs[64];
-    void *args[64];
-    std::vector<void *> ptrHeap, argHeap;  // beyond 64 arguments
-    void **p = ptrs, **a = args;
-    if (nargs > 64) {
-      ptrHeap.resize(nargs);
-      argHeap.resize(nargs);
-      p = ptrHeap.data();
-      a = argHeap.data();
-    }
+    std::vector<void *> p(nargs), a(nargs);
     for (size_t i = 0; i < nargs; ++i) {
       p[i] = static_cast<char *>(base[i]) + c * s.chunkBytes[i];
       a[i] = &p[i];
     }
-    s.fn(a);
+    s.fn(a.data());
   }
 }
 }  // namespace
