@@ -106,12 +106,8 @@ TEST_P(OpParity, ForwardAndGradientsMatch) {
     std::ofstream f(path);
     f << modelSource(c);
   }
-  ImportOptions opts;
-  opts.batch = 4;
-  auto ref = buildReferenceProgram(path, opts);
-  if (splitAll) setenv("HEED_ROW_SPLIT_MIN_ELEMENTS", "1", 1);
-  auto cmp = buildCompiledProgram(path, opts);
-  unsetenv("HEED_ROW_SPLIT_MIN_ELEMENTS");
+  auto built = parity::buildBoth(path, 4, splitAll);
+  std::unique_ptr<rt::Program> &ref = built.first, &cmp = built.second;
   ASSERT_TRUE(ref && cmp) << modelSource(c);
 
   rt::ParamStore pr = rt::createParams(*ref, 7, ".");

@@ -35,12 +35,8 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
   const std::string name = std::get<0>(GetParam());
   const bool splitAll = std::get<1>(GetParam());
   std::string path = std::string(HEED_EXAMPLES_DIR) + "/" + name + ".heed";
-  ImportOptions opts;
-  opts.batch = 2;
-  auto ref = buildReferenceProgram(path, opts);
-  if (splitAll) setenv("HEED_ROW_SPLIT_MIN_ELEMENTS", "1", 1);
-  auto cmp = buildCompiledProgram(path, opts);
-  unsetenv("HEED_ROW_SPLIT_MIN_ELEMENTS");
+  auto built = parity::buildBoth(path, 2, splitAll);
+  std::unique_ptr<rt::Program> &ref = built.first, &cmp = built.second;
   ASSERT_TRUE(ref && cmp);
 
   rt::ParamStore pr = rt::createParams(*ref, 5, HEED_EXAMPLES_DIR);

@@ -1,13 +1,17 @@
 //===- ParityUtil.h - compare the compiled backend with the reference -*- C++ -*-===//
 #pragma once
 
+#include "compiler/compiled/CompiledProgram.h"
+#include "compiler/interp/InterpretedProgram.h"
 #include "runtime/ParamStore.h"
 #include "runtime/Program.h"
 #include "runtime/Random.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +27,19 @@ inline rt::Tensor randomInput(const rt::TensorSpec &spec, uint64_t stream) {
     else if (spec.dtype == rt::DType::Bool) t.b8()[i] = u < 0.3f;
   }
   return t;
+}
+
+/// The reference and the compiled program of `path` at `batch`; with `splitAll`,
+/// every row-wise kernel is compiled as row chunks, however small.
+inline std::pair<std::unique_ptr<rt::Program>, std::unique_ptr<rt::Program>>
+buildBoth(const std::string &path, int64_t batch, bool splitAll) {
+  ImportOptions opts;
+  opts.batch = batch;
+  auto ref = buildReferenceProgram(path, opts);
+  if (splitAll) setenv("HEED_ROW_SPLIT_MIN_ELEMENTS", "1", 1);
+  auto cmp = buildCompiledProgram(path, opts);
+  unsetenv("HEED_ROW_SPLIT_MIN_ELEMENTS");
+  return {std::move(ref), std::move(cmp)};
 }
 
 inline double normwiseError(const rt::Tensor &a, const rt::Tensor &b) {
