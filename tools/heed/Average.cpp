@@ -78,9 +78,9 @@ int runAverage(const AverageOptions &o) {
     for (const auto &[name, t] : c.tensors) {
       if (!isParam(name)) continue;
       auto it = sums.find(name);
-      const rt::Tensor &want = base.tensors.at(it == sums.end() ? sums.begin()->first : name);
       if (it == sums.end())
         throw rt::Error(fmt::format("{} has parameter '{}', which {} lacks", c.path, name.substr(6), base.path));
+      const rt::Tensor &want = base.tensors.at(name);
       if (t.dtype() != rt::DType::F32 || t.shape() != want.shape())
         throw rt::Error(fmt::format("parameter '{}' is {}{} in {} but {}{} in {}", name.substr(6),
                                     rt::dtypeName(t.dtype()), rt::shapeToString(t.shape()), c.path,
