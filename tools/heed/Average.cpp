@@ -29,6 +29,7 @@ namespace {
 std::vector<std::string> checkpointFiles(const std::vector<std::string> &inputs, int64_t last) {
   std::vector<std::string> files;
   for (const std::string &in : inputs) {
+    if (!fs::exists(in)) throw rt::Error("'" + in + "': no such checkpoint file or run directory");
     if (!fs::is_directory(in)) {
       files.push_back(in);
       continue;
