@@ -20,6 +20,10 @@
 //   eval_words 500 (greedy WER/PER on the first N validation words; 0 = off)
 //   decode_every 0 (decode at validation steps that are multiples of N; 0 = only
 //                   at the end, i.e. the last step or an early stop)
+//   buckets ""  (length buckets, e.g. "12 16": each batch holds pairs of one
+//                bucket, padded to its lengths and trained by the model compiled
+//                at them; see runtime/seq2seq/LengthBuckets.h. A resumed run
+//                keeps its buckets unless --buckets is given.)
 //
 // Each step s (1-based) trains on ByteDataset::batch(s, batch, seq, seed) (or
 // EncodedData::batch(s, batch, seed, ...) for seq2seq): the batches are a pure
@@ -133,6 +137,23 @@ void truncateMetrics(const std::string &path, int64_t step) {
     if (std::atoll(line.c_str() + p + 7) <= step) kept += line + "\n";
   }
   rt::writeFileAtomic(path, kept);
+}
+
+/// Bucket programs train the main program's parameters, so they must have the
+/// same ones (a parameter sized by a length, e.g. a learned position table, cannot).
+void checkSameParams(const rt::Program &main, const rt::Program &other, const std::map<std::string, std::string> &at) {
+  std::string where;
+  for (const auto &[k, v] : at) where += (where.empty() ? "" : ", ") + k + " = " + v;
+  const auto &a = main.params(), &b = other.params();
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    if (i >= a.size() || i >= b.size() || a[i].name != b[i].name)
+      throw rt::Error("length buckets: the model has different parameters at " + where +
+                      " than at its own lengths");
+    if (a[i].shape != b[i].shape)
+      throw rt::Error("length buckets: parameter '" + a[i].name + "' has shape " + rt::shapeToString(b[i].shape) +
+                      " at " + where + " but " + rt::shapeToString(a[i].shape) +
+                      " at the model's own lengths; buckets need parameters that do not depend on the lengths");
+  }
 }
 
 int train(const TrainOptions &o) {
@@ -252,6 +273,23 @@ int train(const TrainOptions &o) {
   // Data.
   task->load(c.data, c.valid, resumeFrom ? &*resumeFrom : nullptr);
 
+  // Length buckets: the same model compiled at shorter lengths, sharing the parameters.
+  std::vector<std::unique_ptr<rt::Program>> extra;
+  for (const std::map<std::string, std::string> &add : task->extraPrograms()) {
+    if (rt::isArtifactDir(o.model))
+      throw rt::Error("length buckets compile the model at each bucket's lengths, so they need the .heed "
+                      "file, not the compiled artifact '" + o.model + "'");
+    std::map<std::string, std::string> merged = overrides;
+    for (const auto &[k, v] : add) merged[k] = v;
+    extra.push_back(buildProgram(o.model, merged, c.batch));
+    checkSameParams(*program, *extra.back(), add);
+  }
+  if (!extra.empty()) {
+    std::vector<rt::Program *> ptrs;
+    for (auto &p : extra) ptrs.push_back(p.get());
+    task->bindExtra(ptrs);
+  }
+
   // Parameters (fresh, or the checkpoint's with Adam state).
   std::string modelDir = fs::path(o.model).parent_path().string();
   rt::ParamStore params = rt::createParams(*program, c.seed, modelDir.empty() ? "." : modelDir);
@@ -354,7 +392,8 @@ int train(const TrainOptions &o) {
     ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
       gradNorm = rt::applyUpdate(params, g, oc, lr, step, updateKernels);
     };
-    std::vector<rt::Tensor> out = program->run("train_step", inputs, ctx);
+    rt::Program *stepProgram = task->stepProgram();
+    std::vector<rt::Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
     double loss = (double)out.at((size_t)task->lossIndex()).f32()[0];
     trainSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
     if (!std::isfinite(loss))

@@ -74,6 +74,13 @@ public:
   /// Fills the train_step inputs for `step`; returns the target tokens in it
   /// (the tokens counted by tokens/s).
   virtual int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) = 0;
+  /// More programs the task trains with (seq2seq length buckets): the --set
+  /// overrides each one adds to the run's (after load). Empty: only the main one.
+  virtual std::vector<std::map<std::string, std::string>> extraPrograms() const { return {}; }
+  /// The programs built from extraPrograms(), in order (they share the parameters).
+  virtual void bindExtra(const std::vector<rt::Program *> &) {}
+  /// The program that trains on the last fillBatch's inputs; nullptr: the main one.
+  virtual rt::Program *stepProgram() { return nullptr; }
   virtual int lossIndex() const = 0;
   virtual bool hasValid() const = 0;
   /// Validation at `step`; `final` at the run's last step (or when it stops early).

@@ -6,6 +6,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/data/ByteDataset.h"
+#include "runtime/seq2seq/LengthBuckets.h"
 #include "runtime/seq2seq/Metrics.h"
 #include "runtime/seq2seq/ParallelData.h"
 
@@ -44,7 +45,7 @@ public:
     tgtIdx = e.find(layout.targets);
   }
   void configure(const Settings &s) override {
-    for (const char *key : {"src_tokens", "tgt_tokens", "eval_words", "decode_every"})
+    for (const char *key : {"src_tokens", "tgt_tokens", "eval_words", "decode_every", "buckets"})
       if (s.fromFlag(key))
         throw rt::Error(flagName(key) + " applies to sequence-to-sequence models; model '" + modelName +
                         "' is a byte-level language model");
@@ -119,6 +120,12 @@ public:
     srcIdx = e.find("src");
     tinIdx = e.find("tgt_in");
     toutIdx = e.find("tgt_out");
+    auto dimName = [&](int idx) {
+      const rt::TensorSpec &t = e.inputs.at((size_t)idx);
+      return t.dims.size() == 2 ? t.dims[1] : std::string();
+    };
+    srcLenKey = dimName(srcIdx);
+    tgtLenKey = dimName(tinIdx);
   }
   void configure(const Settings &s) override {
     vocabs.srcTok = rt::parseTokenizer(s.str("src_tokens", "chars"));
@@ -127,6 +134,9 @@ public:
     evalBatches = s.integer("eval_batches", 50, 1);
     evalWords = s.integer("eval_words", 500, 0);
     decodeEvery = s.integer("decode_every", 0, 0);
+    bucketsText = s.str("buckets", "");
+    bucketsWhere = s.where("buckets");
+    bucketsFromFlag = s.fromFlag("buckets");
   }
   void load(const std::string &dataFile, const std::string &validFile, const RunCheckpoint *resume) override {
     dataPath = dataFile;
@@ -150,6 +160,25 @@ public:
     data.emplace(train.encode(vocabs.src, vocabs.tgt, layout.srcLen, layout.tgtLen));
     if (data->size() == 0)
       throw rt::Error("data file '" + dataPath + "': no pair fits the model (" + data->stats().summary() + ")");
+    // A resumed run keeps its buckets (they decide the batches) unless --buckets is given.
+    if (resume && !bucketsFromFlag) {
+      bucketsText = resume->meta("heed.buckets");
+      bucketsWhere = "the resumed run's buckets";
+    }
+    buckets.clear();
+    if (!bucketsText.empty()) {
+      std::vector<int64_t> lengths = rt::parseBucketLengths(bucketsText, bucketsWhere);
+      if (!lengths.empty()) {
+        if (srcLenKey.empty() || tgtLenKey.empty())
+          throw rt::Error(bucketsWhere + ": length buckets need the inputs' lengths to be config values "
+                          "(input src : i32[batch, src_len], tgt_in : i32[batch, tgt_len])");
+        try {
+          buckets = rt::makeBuckets(lengths, layout.srcLen, layout.tgtLen);
+        } catch (const rt::Error &e) {
+          throw rt::Error(bucketsWhere + ": " + e.what());
+        }
+      }
+    }
     double tgtTokens = 0;
     for (const rt::Example &e : data->examples()) tgtTokens += (double)e.tgt.size() + 1;
     meanTgtTokens = tgtTokens / (double)data->size();
@@ -177,6 +206,16 @@ public:
     std::string s = "data: " + part(*data, dataPath);
     if (valid) s += ", valid: " + part(*valid, validPath);
     s += "\n";
+    if (!buckets.empty()) {
+      // Counts of each bucket's own pairs (before remainders move up).
+      std::vector<rt::Bucket> counted = rt::LengthBuckets(*data, buckets, 1).buckets();
+      s += "length buckets (src_len/tgt_len: pairs):";
+      for (size_t k = 0; k < counted.size(); ++k)
+        s += std::string(k ? "," : "") + " " + std::to_string(counted[k].srcLen) + "/" +
+             std::to_string(counted[k].tgtLen) + ": " + fmt("%.1f%%", 100.0 * (double)counted[k].examples /
+                                                                       (double)data->size());
+      s += "\n";
+    }
     auto limit = [](int64_t n, const std::string &key) {
       return n > 0 ? "; model " + (key.empty() ? std::string("limit") : key) + " " + std::to_string(n) : "";
     };
@@ -193,7 +232,17 @@ public:
   }
   int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) override {
     rt::Tensor src, tin, tout;
-    data->batch(step, batch, seed, src, tin, tout);
+    current = nullptr;
+    if (!buckets.empty()) {
+      if (!bucketed || bucketedBatch != batch) {
+        bucketed.emplace(*data, buckets, batch);
+        bucketedBatch = batch;
+      }
+      int k = bucketed->batch(step, seed, src, tin, tout);
+      if ((size_t)k + 1 < buckets.size()) current = bucketPrograms.at((size_t)k);
+    } else {
+      data->batch(step, batch, seed, src, tin, tout);
+    }
     int64_t tokens = 0;
     for (int64_t i = 0; i < tout.size(); ++i) tokens += tout.i32()[i] != rt::Vocab::PAD;
     inputs.at((size_t)srcIdx) = src;
@@ -201,6 +250,21 @@ public:
     inputs.at((size_t)toutIdx) = tout;
     return tokens;
   }
+  std::vector<std::map<std::string, std::string>> extraPrograms() const override {
+    std::vector<std::map<std::string, std::string>> out;
+    for (size_t k = 0; k + 1 < buckets.size(); ++k)
+      out.push_back({{srcLenKey, std::to_string(buckets[k].srcLen)}, {tgtLenKey, std::to_string(buckets[k].tgtLen)}});
+    return out;
+  }
+  void bindExtra(const std::vector<rt::Program *> &programs) override {
+    for (rt::Program *p : programs) {
+      Seq2SeqLayout l = seq2seqLayout(*p, "heed train");
+      if (l.trainLossIndex != layout.trainLossIndex)
+        throw rt::Error("length buckets: the bucket programs disagree on the loss output");
+    }
+    bucketPrograms = programs;
+  }
+  rt::Program *stepProgram() override { return current; }
   int lossIndex() const override { return layout.trainLossIndex; }
   bool hasValid() const override { return valid.has_value(); }
   ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final) override {
@@ -224,6 +288,10 @@ public:
     vocabs.toMetadata(meta);
     meta["heed.src_len"] = std::to_string(layout.srcLen);
     meta["heed.tgt_len"] = std::to_string(layout.tgtLen);
+    std::string b;
+    for (size_t k = 0; k + 1 < buckets.size(); ++k)
+      b += (k ? " " : "") + std::to_string(std::max(buckets[k].srcLen, buckets[k].tgtLen));
+    if (!b.empty()) meta["heed.buckets"] = b;
   }
   std::string describeValid(const ValidResult &r) const override {
     std::string s = "valid loss " + fmt("%.4f", *r.loss) + " nats/token (perplexity " +
@@ -242,6 +310,14 @@ private:
   int64_t evalBatches = 50, evalWords = 500, decodeEvery = 0;
   int srcIdx = -1, tinIdx = -1, toutIdx = -1;
   double meanTgtTokens = 0;
+  // Length buckets (LengthBuckets.h): the bucket programs, the last batch's program.
+  std::string srcLenKey, tgtLenKey, bucketsText, bucketsWhere;
+  bool bucketsFromFlag = false;
+  std::vector<rt::Bucket> buckets;
+  std::optional<rt::LengthBuckets> bucketed;
+  int64_t bucketedBatch = 0;
+  std::vector<rt::Program *> bucketPrograms;
+  rt::Program *current = nullptr;
   std::optional<rt::EncodedData> data, valid;
 };
 

@@ -121,6 +121,8 @@ int main(int argc, char **argv) {
       {"eval-words", "seq2seq: greedy WER/PER on the first N validation words, 0 = off (default 500)"},
       {"decode-every", "seq2seq: also decode (WER/PER) at validation steps that are multiples of N "
                        "(default 0: only at the end)"},
+      {"buckets", "seq2seq: length buckets, e.g. \"12 16\": batches of pairs that fit 12 (then 16) are "
+                  "padded to that length and trained by the model compiled at it (default: none)"},
   };
   std::map<std::string, CLI::Option *> trainOpts;
   for (auto &[flag, help] : kTrainFlags) {
@@ -131,7 +133,8 @@ int main(int argc, char **argv) {
                        : key == "out"                    ? "DIR"
                        : key == "schedule" || key == "optimizer" || key == "src_tokens" || key == "tgt_tokens"
                            ? "NAME"
-                           : "NUM";
+                       : key == "buckets" ? "LENGTHS"
+                                          : "NUM";
     trainOpts[key] = train->add_option(std::string("--") + flag, tr.flags[key], help)->type_name(type);
   }
   train->add_flag("--resume", tr.resume, "continue the run in --out from its latest checkpoint");
