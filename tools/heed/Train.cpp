@@ -275,10 +275,17 @@ int train(const TrainOptions &o) {
 
   // Length buckets: the same model compiled at shorter lengths, sharing the parameters.
   std::vector<std::unique_ptr<rt::Program>> extra;
-  for (const std::map<std::string, std::string> &add : task->extraPrograms()) {
-    if (rt::isArtifactDir(o.model))
+  std::vector<std::map<std::string, std::string>> extraSets = task->extraPrograms();
+  if (!extraSets.empty() && rt::isArtifactDir(o.model)) {
+    if (s.fromFlag("buckets"))
       throw rt::Error("length buckets compile the model at each bucket's lengths, so they need the .heed "
                       "file, not the compiled artifact '" + o.model + "'");
+    std::fprintf(stderr, "note: '%s' is compiled for one set of lengths: training without the train block's "
+                 "length buckets\n", o.model.c_str());
+    task->bindExtra({});
+    extraSets.clear();
+  }
+  for (const std::map<std::string, std::string> &add : extraSets) {
     std::map<std::string, std::string> merged = overrides;
     for (const auto &[k, v] : add) merged[k] = v;
     extra.push_back(buildProgram(o.model, merged, c.batch));

@@ -77,7 +77,8 @@ public:
   /// More programs the task trains with (seq2seq length buckets): the --set
   /// overrides each one adds to the run's (after load). Empty: only the main one.
   virtual std::vector<std::map<std::string, std::string>> extraPrograms() const { return {}; }
-  /// The programs built from extraPrograms(), in order (they share the parameters).
+  /// The programs built from extraPrograms(), in order (they share the parameters);
+  /// none: train with the main program only.
   virtual void bindExtra(const std::vector<rt::Program *> &) {}
   /// The program that trains on the last fillBatch's inputs; nullptr: the main one.
   virtual rt::Program *stepProgram() { return nullptr; }

@@ -257,6 +257,7 @@ public:
     return out;
   }
   void bindExtra(const std::vector<rt::Program *> &programs) override {
+    if (programs.empty()) buckets.clear();  // the trainer cannot build them (an artifact)
     for (rt::Program *p : programs) {
       Seq2SeqLayout l = seq2seqLayout(*p, "heed train");
       if (l.trainLossIndex != layout.trainLossIndex)
