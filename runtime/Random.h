@@ -24,6 +24,8 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace heed::rt {
 
@@ -53,5 +55,17 @@ float uniform01(uint64_t seed, uint64_t stream, uint64_t index);
 /// Standard normal by Box-Muller from u1 = uniform01(.., 2*index), u2 = uniform01(.., 2*index+1):
 /// sqrt(-2 ln(1 - u1)) * cos(2 pi u2), computed in double (1 - u1 is in (0, 1], so finite).
 float normal(uint64_t seed, uint64_t stream, uint64_t index);
+
+/// Fisher-Yates shuffle driven by hash64(seed, stream, i): for i = n-1 down to 1, swap
+/// v[i] with v[j], j = the high 64 bits of hash64(...) * (i + 1) (a multiply-shift map
+/// to [0, i]). The same (seed, stream, size) always gives the same order.
+template <typename T>
+void shuffleHashed(std::vector<T> &v, uint64_t seed, uint64_t stream) {
+  for (int64_t i = (int64_t)v.size() - 1; i > 0; --i) {
+    const uint64_t bits = hash64(seed, stream, (uint64_t)i);
+    const auto j = (size_t)(((unsigned __int128)bits * (uint64_t)(i + 1)) >> 64);
+    std::swap(v[(size_t)i], v[j]);
+  }
+}
 
 }  // namespace heed::rt

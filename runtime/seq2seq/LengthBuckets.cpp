@@ -21,16 +21,6 @@ uint64_t bucketDomain() {
   return d;
 }
 
-uint64_t below(uint64_t bits, uint64_t n) { return (uint64_t)(((unsigned __int128)bits * n) >> 64); }
-
-template <typename T>
-void shuffle(std::vector<T> &v, uint64_t seed, uint64_t stream) {
-  for (int64_t i = (int64_t)v.size() - 1; i > 0; --i) {
-    const int64_t j = (int64_t)below(hash64(seed, stream, (uint64_t)i), (uint64_t)i + 1);
-    std::swap(v[(size_t)i], v[(size_t)j]);
-  }
-}
-
 }  // namespace
 
 std::vector<int64_t> parseBucketLengths(const std::string &text, const std::string &what) {
@@ -116,7 +106,7 @@ std::shared_ptr<const LengthBuckets::Plan> LengthBuckets::planFor(int64_t epoch,
   const uint64_t s = seed ^ bucketDomain();
   std::vector<int64_t> order((size_t)data_.size());
   std::iota(order.begin(), order.end(), int64_t(0));
-  shuffle(order, s, 2 * (uint64_t)epoch);
+  shuffleHashed(order, s, 2 * (uint64_t)epoch);
 
   std::vector<std::vector<int64_t>> members(buckets_.size());
   for (int64_t i : order) members[(size_t)bucketOf_[(size_t)i]].push_back(i);
@@ -143,7 +133,7 @@ std::shared_ptr<const LengthBuckets::Plan> LengthBuckets::planFor(int64_t epoch,
       }
     }
   }
-  shuffle(plan->batches, s, 2 * (uint64_t)epoch + 1);
+  shuffleHashed(plan->batches, s, 2 * (uint64_t)epoch + 1);
   if ((int64_t)plan->batches.size() != batchesPerEpoch_)
     throw Error(fmt::format("LengthBuckets: internal error: epoch {} has {} batches, expected {}", epoch,
                             plan->batches.size(), batchesPerEpoch_));

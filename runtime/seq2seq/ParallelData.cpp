@@ -23,8 +23,6 @@ uint64_t batchDomain() {
 }
 
 // Multiply-shift map of 64 random bits onto [0, n).
-uint64_t below(uint64_t bits, uint64_t n) { return (uint64_t)(((unsigned __int128)bits * n) >> 64); }
-
 }  // namespace
 
 //===----------------------------------------------------------------------===//
@@ -182,11 +180,7 @@ int64_t EncodedData::exampleIndex(int64_t step, int64_t batch, int64_t row, uint
   if (!c.valid || c.seed != seed || c.epoch != epoch || (int64_t)c.perm.size() != n) {
     c.perm.resize((size_t)n);
     std::iota(c.perm.begin(), c.perm.end(), int64_t(0));
-    const uint64_t s = seed ^ batchDomain();
-    for (int64_t i = n - 1; i > 0; --i) {
-      const int64_t j = (int64_t)below(hash64(s, (uint64_t)epoch, (uint64_t)i), (uint64_t)i + 1);
-      std::swap(c.perm[(size_t)i], c.perm[(size_t)j]);
-    }
+    shuffleHashed(c.perm, seed ^ batchDomain(), (uint64_t)epoch);
     c.valid = true;
     c.seed = seed;
     c.epoch = epoch;
