@@ -22,7 +22,6 @@ uint64_t batchDomain() {
   return d;
 }
 
-// Multiply-shift map of 64 random bits onto [0, n).
 }  // namespace
 
 //===----------------------------------------------------------------------===//
