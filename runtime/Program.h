@@ -57,6 +57,8 @@ struct ModelInfo {
   std::map<std::string, std::string> overrides;  // --set key=value, as given
 };
 
+struct UpdateKernels;  // runtime/train/Optimizer.h
+
 class Program {
 public:
   virtual ~Program() = default;
@@ -67,6 +69,9 @@ public:
   /// Runs an entry point; inputs in the order of EntrySpec::inputs. Throws rt::Error.
   virtual std::vector<Tensor> run(const std::string &entry, const std::vector<Tensor> &inputs,
                                   RunContext &ctx) = 0;
+  /// The optimizer loops that suit this backend (the compiled backend and
+  /// artifacts: runtime/native's threaded ones); nullptr: the reference loops.
+  virtual const UpdateKernels *updateKernels() const { return nullptr; }
 };
 
 /// A parameter store with every parameter of `program`, initialised from `seed`

@@ -12,6 +12,7 @@
 #include "runtime/Error.h"
 #include "runtime/compiled/Executor.h"
 #include "runtime/compiled/ArtifactProgram.h"
+#include "runtime/compiled/NativeUpdateKernels.h"
 #include "runtime/compiled/Manifest.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -45,6 +46,8 @@ public:
   ~CompiledProgram() override {
     if (profiling) rt::printProfile(profile, "compiled backend");
   }
+
+  const rt::UpdateKernels *updateKernels() const override { return &rt::nativeUpdateKernels(); }
 
 protected:
   bool prepare() override {

@@ -11,6 +11,7 @@
 
 #include "runtime/Program.h"
 #include "runtime/compiled/Manifest.h"
+#include "runtime/compiled/NativeUpdateKernels.h"
 
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ public:
   const EntrySpec *entry(const std::string &name) const override;
   std::vector<Tensor> run(const std::string &entry, const std::vector<Tensor> &inputs,
                           RunContext &ctx) override;
+  /// runtime/native's threaded optimizer loops (NativeUpdateKernels.h).
+  const UpdateKernels *updateKernels() const override { return &nativeUpdateKernels(); }
 
   const Manifest &manifest() const { return manifest_; }
   const std::string &directory() const { return dir_; }

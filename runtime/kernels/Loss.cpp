@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Broadcast.h"
+#include "runtime/kernels/LogSumExp.h"
 #include "runtime/kernels/Reference.h"
 
 #include <fmt/format.h>
@@ -49,17 +50,6 @@ bool counted(int32_t t, int64_t i, int64_t V, int64_t ignoreIndex, const Tensor 
   return true;
 }
 
-/// max and logsumexp of a row, in double.
-template <class T>
-double logSumExp(const T *row, int64_t V, double &mx) {
-  T m = -std::numeric_limits<T>::infinity();
-  for (int64_t c = 0; c < V; ++c) m = std::max(m, row[c]);
-  double s = 0.0;
-  for (int64_t c = 0; c < V; ++c) s += std::exp((double)row[c] - m);
-  mx = m;
-  return m + std::log(s);
-}
-
 template <class T>
 double crossEntropyTyped(const Tensor &logits, const Tensor &targets, Rows shape, float smoothing,
                          int64_t ignoreIndex, const char *op) {
@@ -72,8 +62,7 @@ double crossEntropyTyped(const Tensor &logits, const Tensor &targets, Rows shape
   for (int64_t i = 0; i < rows; ++i) {
     if (!counted(pt[i], i, V, ignoreIndex, targets, op)) continue;
     const T *row = px + i * V;
-    double mx;
-    const double lse = logSumExp(row, V, mx);
+    const double lse = logSumExp(row, V);
     double loss = (1.0 - s) * (lse - row[pt[i]]);
     if (s != 0.0) {
       double sum = 0.0;
@@ -100,8 +89,7 @@ void crossEntropyGradTyped(const Tensor &logits, const Tensor &targets, double d
     if (ignoreIndex != -1 && pt[i] == ignoreIndex) continue;
     const T *row = px + i * V;
     T *orow = po + i * V;
-    double mx;
-    const double lse = logSumExp(row, V, mx);
+    const double lse = logSumExp(row, V);
     for (int64_t c = 0; c < V; ++c)
       orow[c] = (T)(scale * (std::exp((double)row[c] - lse) - uniform));
     orow[pt[i]] = (T)(scale * (std::exp((double)row[pt[i]] - lse) - uniform - (1.0 - s)));

@@ -4,6 +4,8 @@
 
 #include "runtime/Error.h"
 
+#include <cstdio>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +23,29 @@ std::string formatDuration(double seconds) {
   const int64_t h = t / 3600, m = (t / 60) % 60, s = t % 60;
   if (h > 0) return fmt::format("{}:{:02}:{:02}", h, m, s);
   return fmt::format("{}:{:02}", m, s);
+}
+
+std::string formatCount(double n) {
+  char buf[32];
+  if (n >= 1e9) std::snprintf(buf, sizeof buf, "%.2fG", n / 1e9);
+  else if (n >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+  else if (n >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", n / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", n);
+  return buf;
+}
+
+std::string formatBytes(int64_t n) {
+  char buf[32];
+  if (n >= (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f MB", n / 1048576.0);
+  else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1f KB", n / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%lld B", (long long)n);
+  return buf;
+}
+
+std::string formatNumber(const char *f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
 }
 
 std::string formatRate(double v) {

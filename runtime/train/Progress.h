@@ -27,6 +27,12 @@ std::string formatDuration(double seconds);
 /// A rate with an SI suffix and three significant digits: 950 -> "950",
 /// 12345 -> "12.3k", 1.5e6 -> "1.50M", 2e9 -> "2.00G".
 std::string formatRate(double perSecond);
+/// Parameter counts: "1.23M", "45.6k", "789".
+std::string formatCount(double n);
+/// File sizes: "5.2 KB", "1.3 MB", "900 B".
+std::string formatBytes(int64_t n);
+/// One number through a printf format ("%.4f").
+std::string formatNumber(const char *printfFormat, double v);
 
 struct StepStats {
   int64_t step = 0;  // 1-based

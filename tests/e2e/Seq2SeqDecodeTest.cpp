@@ -21,7 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/heed/Seq2SeqSession.h"
+#include "runtime/seq2seq/Seq2SeqRunner.h"
 
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
@@ -46,7 +46,7 @@ constexpr int64_t B = 4;
 
 struct Fixture {
   std::unique_ptr<rt::Program> program;
-  Seq2SeqLayout layout;
+  rt::Seq2SeqLayout layout;
   rt::ParamStore params;
   std::vector<std::vector<int32_t>> words;  // source ids of real dev words
   rt::RunContext ctx;
@@ -57,7 +57,7 @@ struct Fixture {
     opts.batch = B;
     program = buildReferenceProgram(kModel, opts);
     if (!program) throw std::runtime_error("cannot build " + kModel);
-    layout = seq2seqLayout(*program, "test");
+    layout = rt::seq2seqLayout(*program, "test");
     params = rt::createParams(*program, 7, ".");
     // Larger random weights than the init, so outputs differ clearly between inputs.
     for (rt::Param &p : params)
@@ -180,7 +180,7 @@ TEST(Seq2SeqDecode, FutureTargetTokensAreInvisible) {
 
 TEST(Seq2SeqDecode, GreedyEqualsBeamOfOne) {
   Fixture &f = fx();
-  Seq2SeqRunner runner(*f.program, f.layout, f.params);
+  rt::Seq2SeqRunner runner(*f.program, f.layout, f.params);
   std::vector<rt::Hypothesis> greedy = runner.decode(f.words, 1, 0);
   std::vector<std::vector<rt::Hypothesis>> beam = runner.decodeBeams(f.words, 1, 0);
   ASSERT_EQ(greedy.size(), f.words.size());
@@ -205,7 +205,7 @@ TEST(Seq2SeqDecode, GreedyEqualsBeamOfOne) {
 
 TEST(Seq2SeqDecode, StepByStepMatchesTeacherForcing) {
   Fixture &f = fx();
-  Seq2SeqRunner runner(*f.program, f.layout, f.params);
+  rt::Seq2SeqRunner runner(*f.program, f.layout, f.params);
   std::vector<std::vector<int32_t>> four(f.words.begin(), f.words.begin() + B);
   std::vector<rt::Hypothesis> hyps = runner.decode(four, 1, 0);
   const int64_t T = f.layout.tgtLen;
@@ -251,7 +251,7 @@ struct StepResult {
 /// One train_step of `program` on `rows` padded to the program's lengths; the
 /// gradients are captured, not applied.
 StepResult trainStep(rt::Program &program, rt::ParamStore &params, const std::vector<rt::Example> &rows) {
-  Seq2SeqLayout l = seq2seqLayout(program, "test");
+  rt::Seq2SeqLayout l = rt::seq2seqLayout(program, "test");
   const int64_t n = (int64_t)rows.size();
   rt::Tensor src(rt::DType::I32, {n, l.srcLen}), tin(rt::DType::I32, {n, l.tgtLen}),
       tout(rt::DType::I32, {n, l.tgtLen});
@@ -283,7 +283,7 @@ void expectBucketStepEqualsFullStep(const std::string &backend) {
   std::unique_ptr<rt::Program> a = buildProgram(backend, kModel, full);
   std::unique_ptr<rt::Program> b = buildProgram(backend, kModel, bucket);
   ASSERT_TRUE(a && b);
-  ASSERT_EQ(seq2seqLayout(*b, "test").srcLen, 8);
+  ASSERT_EQ(rt::seq2seqLayout(*b, "test").srcLen, 8);
 
   rt::ParamStore params = rt::createParams(*a, 7, ".");
   for (rt::Param &p : params)

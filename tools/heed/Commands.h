@@ -1,7 +1,14 @@
 //===- Commands.h - the `heed` subcommands ----------------------*- C++ -*-===//
 #pragma once
 
+#include "compiler/session/GradCheck.h"
+#include "runtime/train/CheckpointAverage.h"
+#include "runtime/train/ProgramFactory.h"
+
 #include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,41 +23,28 @@ struct ModelArgs {
   bool verifyDiagnostics = false; // --verify-diagnostics (tests)
 };
 
-struct GradcheckOptions {
-  uint64_t seed = 1;
-  double eps = 0;        // 0: 1e-6 in float64, 1e-2 in float32
-  double tolerance = 0;  // 0: 1e-4 in float64, 5e-2 in float32
-  bool f32 = false;      // check in float32 instead of float64
-  int64_t samples = 12;  // elements checked per parameter tensor
-  /// Where the autodiff gradients come from: "reference" (the interpreter, in the
-  /// check's precision) or "compiled" (the compiled train_step, float32, against
-  /// float64 finite differences of the reference; tolerance 0 means 1e-3).
-  std::string backend = "reference";
-};
-
 /// `heed average`: checkpoint files or run directories (the newest `last` of each).
-struct AverageOptions {
-  std::vector<std::string> inputs;
-  int64_t last = 5;
-  std::string out;
-};
-int runAverage(const AverageOptions &o);
+int runAverage(const rt::AverageRequest &o);
 
 /// `heed train`: flags are kept as text, keyed like the model's `train { }` block
-/// (underscores: eval_every); a flag given overrides the block's value.
+/// (underscores: eval_every; runtime/train/TrainSettings.h); a flag given
+/// overrides the block's value.
 struct TrainOptions {
   std::string model;
   std::vector<std::string> sets;               // --set key=value
   std::map<std::string, std::string> flags;    // only the flags given
   bool resume = false;
   bool quiet = false;
+  std::string backend = "compiled";
 };
 
-/// Default GNMT length-penalty alpha of seq2seq beam search (see Seq2SeqCommands.cpp).
+/// Default GNMT length-penalty alpha of seq2seq beam search, ((5 + len) / 6)^alpha
+/// (Wu et al. 2016's value; 0 ranks by summed log-probability, favouring short outputs).
 constexpr double kDefaultLengthPenalty = 0.6;
 
 struct EvalOptions {
   std::string checkpoint;  // file or run directory
+  std::string backend = "compiled";
   std::string data;
   bool json = false;
   int64_t batch = 0;        // 0: the checkpoint's training batch
@@ -63,6 +57,7 @@ struct EvalOptions {
 
 struct GenerateOptions {
   std::string checkpoint;
+  std::string backend = "compiled";
   // byte-level LMs:
   std::string prompt;
   bool promptGiven = false;
@@ -81,6 +76,7 @@ struct GenerateOptions {
 /// `heed encode`: the encoder outputs of a seq2seq checkpoint as .npy files.
 struct EncodeOptions {
   std::string checkpoint;
+  std::string backend = "compiled";
   std::vector<std::string> words;
   std::string input;
   std::string output;
@@ -99,5 +95,19 @@ int runEmit(const ModelArgs &m, const std::string &stage, const std::string &out
             bool locations);
 /// `heed compile`: writes the artifact directory `output` (Compile.cpp).
 int runCompile(const ModelArgs &m, const std::string &output, bool stats);
+
+/// Runs a command body: an exception becomes "error: ..." on stderr and exit
+/// code 1; rt::ReportedError (already printed) becomes exit code 1.
+inline int reportErrors(const std::function<int()> &body) {
+  try {
+    return body();
+  } catch (const rt::ReportedError &) {
+    return 1;
+  } catch (const std::exception &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
 
 }  // namespace heed

@@ -1,22 +1,19 @@
 //===- Eval.cpp - `heed eval`: loss and perplexity of a checkpoint --------===//
 //
-// Rebuilds the model from the source stored in the checkpoint (with the run's
-// --set overrides), loads the parameters and reports the mean cross-entropy of
-// the model's next-byte predictions over the non-overlapping windows of the
-// data file, in nats per byte, and its perplexity exp(loss). Dropout is off.
-// The loss is computed from the logits, so it is the true negative
+// Byte-level LMs: the mean cross-entropy of the next-byte predictions over the
+// non-overlapping windows of the data file, in nats per byte, and its
+// perplexity exp(loss); computed from the logits, so it is the true negative
 // log-likelihood even when the training objective uses label smoothing.
-//
-// Sequence-to-sequence checkpoints (heed.task = seq2seq) are evaluated by
-// evalSeq2Seq (Seq2SeqCommands.cpp): teacher-forced loss plus WER/PER.
+// Sequence-to-sequence checkpoints: teacher-forced loss plus the WER/PER of the
+// decoded words. The computation is runtime/train/Evaluator.h; this prints it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/heed/Commands.h"
-#include "tools/heed/LmSession.h"
-#include "tools/heed/Seq2SeqSession.h"
 
+#include "compiler/session/ModelProgramFactory.h"
 #include "runtime/Error.h"
+#include "runtime/train/Evaluator.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,39 +22,65 @@
 
 namespace heed {
 
+namespace {
+
+int evalSeq2Seq(const EvalOptions &o, const rt::RunCheckpoint &rc, rt::ProgramFactory &factory) {
+  rt::Seq2SeqCheckpointEval r =
+      rt::evaluateSeq2SeqCheckpoint(factory, rc, o.data, o.batch, o.beam, o.lengthPenalty, o.maxWords);
+  const rt::EncodeStats &st = r.stats;
+  const rt::ErrorRates &er = r.rates;
+  const rt::Seq2SeqEval &tf = r.teacherForced;
+  if (st.srcUnknown || st.tgtUnknown)
+    std::fprintf(stderr, "warning: %s: %lld unknown source and %lld unknown target symbols mapped to <unk>\n",
+                 o.data.c_str(), (long long)st.srcUnknown, (long long)st.tgtUnknown);
+  if (o.json) {
+    nlohmann::json j = {{"wer", er.wer()},
+                        {"per", er.per()},
+                        {"loss", tf.loss},
+                        {"perplexity", std::exp(tf.loss)},
+                        {"count", r.words},
+                        {"beam", o.beam},
+                        {"length_penalty", o.beam > 1 ? o.lengthPenalty : 0.0},
+                        {"word_errors", er.wordErrors},
+                        {"symbol_edits", er.symbolEdits},
+                        {"symbols", er.symbols},
+                        {"tokens", tf.tokens},
+                        {"skipped", st.skipped}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("eval %s (model %s, step %s) on %s: %lld words", rc.path.c_str(), rc.modelName.c_str(),
+              rc.meta("heed.step", "?").c_str(), o.data.c_str(), (long long)r.words);
+  if (st.skipped) std::printf(" (%lld pairs skipped as too long)", (long long)st.skipped);
+  if (o.beam > 1) std::printf(", beam %lld (length penalty %g)\n", (long long)o.beam, o.lengthPenalty);
+  else std::printf(", greedy\n");
+  std::printf("loss %.4f nats/token, perplexity %.3f (teacher forcing, %lld target tokens)\n", tf.loss,
+              std::exp(tf.loss), (long long)tf.tokens);
+  std::printf("WER %.2f%% (%lld of %lld words wrong), PER %.2f%% (%lld edits / %lld symbols)\n", 100 * er.wer(),
+              (long long)er.wordErrors, (long long)er.words, 100 * er.per(), (long long)er.symbolEdits,
+              (long long)er.symbols);
+  return 0;
+}
+
+}  // namespace
+
 int runEval(const EvalOptions &o) {
   return reportErrors([&] {
-    RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
-    if (checkpointTask(rc) == "seq2seq") return evalSeq2Seq(o, rc);
+    ModelProgramFactory factory(o.backend);
+    rt::RunCheckpoint rc = rt::readRunCheckpoint(o.checkpoint);
+    if (rc.task() == "seq2seq") return evalSeq2Seq(o, rc, factory);
     if (o.beam != 1 || o.maxWords != 0)
       throw rt::Error("--beam and --max-words apply to sequence-to-sequence checkpoints; '" + rc.path +
                       "' holds a byte-level language model");
-    int64_t batch = o.batch;
-    if (batch <= 0) {
-      try {
-        batch = std::stoll(rc.meta("heed.batch", "16"));
-      } catch (const std::exception &) {
-        batch = 16;
-      }
-      if (batch <= 0) batch = 16;
-    }
-    rt::ByteDataset data(o.data);  // before the (slower) build: bad data fails fast
-    std::unique_ptr<rt::Program> program = buildFromCheckpoint(rc, batch);
-    LmLayout layout = lmLayout(*program, "heed eval");
-    data.checkWindow(layout.seq);
-    rt::ParamStore params = emptyParams(*program);
-    rt::loadTrainingState(rc.ckpt, params, /*withOptimizer=*/false);
-    EvalResult r = evaluate(*program, layout, params, data, o.maxBatches);
-    if (!std::isfinite(r.loss)) throw rt::Error("the loss is not finite on " + o.data);
+    rt::LmEvalResult r = rt::evaluateLmCheckpoint(factory, rc, o.data, o.batch, o.maxBatches);
     if (o.json) {
       nlohmann::json j = {{"loss", r.loss}, {"perplexity", std::exp(r.loss)}, {"tokens", r.tokens}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("eval %s (model %s, step %s) on %s: %lld tokens\n", rc.path.c_str(),
-                  rc.modelName.c_str(), rc.meta("heed.step", "?").c_str(), o.data.c_str(),
-                  (long long)r.tokens);
-      std::printf("loss %.4f nats/byte (%.3f bits/byte), perplexity %.2f\n", r.loss,
-                  r.loss / std::log(2.0), std::exp(r.loss));
+      std::printf("eval %s (model %s, step %s) on %s: %lld tokens\n", rc.path.c_str(), rc.modelName.c_str(),
+                  rc.meta("heed.step", "?").c_str(), o.data.c_str(), (long long)r.tokens);
+      std::printf("loss %.4f nats/byte (%.3f bits/byte), perplexity %.2f\n", r.loss, r.loss / std::log(2.0),
+                  std::exp(r.loss));
     }
     return 0;
   });

@@ -1,105 +1,125 @@
-//===- Generate.cpp - `heed generate`: continue a prompt ------------------===//
+//===- Generate.cpp - `heed generate` and `heed encode` -------------------===//
 //
-// Sequence-to-sequence checkpoints go to generateSeq2Seq (Seq2SeqCommands.cpp).
+//   heed generate CKPT --prompt TEXT     byte-level LMs: continue the prompt,
+//                                        greedy or sampled (rt::sampleBytes)
+//   heed generate CKPT WORD... | --input FILE [--beam K] [--length-penalty A]
+//                                        seq2seq: prints WORD<TAB>SYM SYM ... per
+//                                        word, greedy or beam search; decoding
+//                                        stops at EOS or after tgt_len tokens
+//   heed encode CKPT WORD... | --input FILE -o enc.npy
+//                                        the encoder outputs f32 [n, src_len,
+//                                        d_model], the lengths i32 [n]
+//                                        (enc.lengths.npy) and the padding mask
+//                                        bool [n, src_len] (enc.mask.npy)
 //
-// Byte-level LMs: runs the model's forward pass at batch 1. The context is the prompt's bytes
-// plus everything generated so far; its last `seq` bytes are placed at the
-// start of the tokens input, zero-padded after (causal attention makes the
-// padding invisible to earlier positions), and the next byte is read from the
-// logits at the last real position. Only byte ids 0..255 are candidates.
-//
-//   --temperature 0 (default)   greedy: the most likely byte (lowest id on ties)
-//   --temperature T > 0         sample from softmax(logits / T), restricted to
-//                               the --top-k likeliest bytes when K > 0; draw i
-//                               uses rt::uniform01(seed, hashString("heed.generate"), i),
-//                               so a seed reproduces its text exactly.
+// The program is rebuilt from the checkpoint at --batch, else min(#words *
+// beam, 64) (encode: min(#words, 64)); byte-level LMs at batch 1.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/heed/Commands.h"
-#include "tools/heed/LmSession.h"
-#include "tools/heed/Seq2SeqSession.h"
 
+#include "compiler/session/ModelProgramFactory.h"
 #include "runtime/Error.h"
-#include "runtime/Random.h"
+#include "runtime/Npy.h"
+#include "runtime/seq2seq/Lines.h"
+#include "runtime/train/Evaluator.h"
+#include "runtime/train/LanguageModel.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <numeric>
 
 namespace heed {
 
+namespace {
+
+/// Positional words plus the lines of --input; errors if there are none.
+std::vector<std::string> gatherWords(const std::vector<std::string> &words, const std::string &input) {
+  std::vector<std::string> all;
+  for (const std::string &w : words) {
+    std::string t(rt::trimWhitespace(w));
+    if (!t.empty()) all.push_back(t);
+  }
+  if (!input.empty())
+    for (std::string &w : rt::readLines(input)) all.push_back(std::move(w));
+  if (all.empty())
+    throw rt::Error(input.empty() ? "no words given: pass WORD... or --input FILE (one word per line)"
+                                  : "no words to read: input file '" + input + "' has no non-blank line");
+  return all;
+}
+
+/// The words' source ids, with a warning for unknown symbols.
+std::vector<std::vector<int32_t>> wordIds(const std::vector<std::string> &words, const rt::LoadedSeq2Seq &m) {
+  rt::EncodedWords e = rt::encodeWords(words, m.vocabs, m.layout.srcLen);
+  if (e.unknown)
+    std::fprintf(stderr, "warning: %lld unknown source symbols (in %lld words) mapped to <unk>\n", (long long)e.unknown,
+                 (long long)e.wordsWithUnknown);
+  return std::move(e.srcs);
+}
+
+std::string siblingPath(const std::string &out, const std::string &what) {
+  std::string base = out;
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".npy") == 0) base.resize(base.size() - 4);
+  return base + "." + what + ".npy";
+}
+
+int generateSeq2Seq(const GenerateOptions &o, const rt::RunCheckpoint &rc, rt::ProgramFactory &factory) {
+  if (o.promptGiven)
+    throw rt::Error("checkpoint '" + rc.path + "' holds a sequence-to-sequence model (" + rc.modelName +
+                    "): give words (heed generate CKPT WORD... or --input FILE), not --prompt");
+  rt::checkBeamOptions(o.beam, o.lengthPenalty);
+  std::vector<std::string> words = gatherWords(o.words, o.input);
+  rt::LoadedSeq2Seq m =
+      rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), o.beam), "heed generate");
+  std::vector<std::string> outs = rt::transcribe(m, wordIds(words, m), o.beam, o.lengthPenalty);
+  for (size_t i = 0; i < words.size(); ++i) std::printf("%s\t%s\n", words[i].c_str(), outs[i].c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
 int runGenerate(const GenerateOptions &o) {
-  bool midLine = false;  // the prompt was printed: start errors on a new line
   return reportErrors([&] {
-    RunCheckpoint rc = readRunCheckpoint(o.checkpoint);
-    if (checkpointTask(rc) == "seq2seq") return generateSeq2Seq(o, rc);
+    ModelProgramFactory factory(o.backend);
+    rt::RunCheckpoint ckpt = rt::readRunCheckpoint(o.checkpoint);
+    if (ckpt.task() == "seq2seq") return generateSeq2Seq(o, ckpt, factory);
     if (!o.words.empty() || !o.input.empty())
-      throw rt::Error("checkpoint '" + rc.path + "' holds a byte-level language model (" + rc.modelName +
+      throw rt::Error("checkpoint '" + ckpt.path + "' holds a byte-level language model (" + ckpt.modelName +
                       "): it continues a --prompt TEXT; words and --input are for sequence-to-sequence models");
     if (!o.promptGiven) throw rt::Error("--prompt TEXT is required to continue text with a byte-level language model");
-    if (o.prompt.empty())
-      throw rt::Error("--prompt is empty: give at least one byte of text to continue");
-    if (o.maxTokens < 0) throw rt::Error("--max-tokens must be >= 0, got " + std::to_string(o.maxTokens));
-    if (!(o.temperature >= 0) || !std::isfinite(o.temperature))
-      throw rt::Error("--temperature must be >= 0 (0 = greedy), got " + std::to_string(o.temperature));
-    if (o.topK < 0) throw rt::Error("--top-k must be >= 0 (0 = all bytes), got " + std::to_string(o.topK));
-    std::unique_ptr<rt::Program> program = buildFromCheckpoint(rc, 1);
-    LmLayout layout = lmLayout(*program, "heed generate");
-    if (layout.logitsIndex < 0)
-      throw rt::Error("model '" + program->info().name +
-                      "' has no logits output [batch, seq, vocab >= 256] to sample from");
-    rt::ParamStore params = emptyParams(*program);
-    rt::loadTrainingState(rc.ckpt, params, /*withOptimizer=*/false);
-
-    const int64_t S = layout.seq;
-    std::vector<int32_t> context = rt::ByteDataset::encode(o.prompt);
-    std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
-    midLine = true;
-    std::fflush(stdout);
-
-    rt::RunContext ctx;
-    ctx.params = &params;
-    ctx.training = false;
-    const uint64_t stream = rt::hashString("heed.generate");
-    rt::Tensor tokens(rt::DType::I32, {1, S});
-    std::vector<double> p(256);
-    for (int64_t i = 0; i < o.maxTokens; ++i) {
-      int64_t n = std::min<int64_t>((int64_t)context.size(), S);
-      int32_t *t = tokens.i32();
-      std::fill(t, t + S, 0);
-      std::copy(context.end() - n, context.end(), t);
-      std::vector<rt::Tensor> out = program->run("forward", {tokens}, ctx);
-      const rt::Tensor &logits = out.at(layout.logitsIndex);
-      const float *row = logits.f32() + (n - 1) * logits.dim(2);
-      int next = 0;
-      if (o.temperature <= 0) {
-        for (int v = 1; v < 256; ++v)
-          if (row[v] > row[next]) next = v;
-      } else {
-        std::vector<int> order(256);
-        std::iota(order.begin(), order.end(), 0);
-        int k = o.topK > 0 && o.topK < 256 ? (int)o.topK : 256;
-        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row[a] > row[b]; });
-        double mx = row[order[0]], sum = 0;
-        for (int j = 0; j < k; ++j) sum += p[j] = std::exp(((double)row[order[j]] - mx) / o.temperature);
-        double u = (double)rt::uniform01(o.seed, stream, (uint64_t)i) * sum;
-        next = order[k - 1];
-        for (int j = 0; j < k; ++j) {
-          if (u < p[j]) {
-            next = order[j];
-            break;
-          }
-          u -= p[j];
-        }
-      }
-      if (!std::isfinite(row[next])) throw rt::Error("the model's logits are not finite");
-      context.push_back(next);
-      std::fputc(next, stdout);
+    rt::SampleOptions so;
+    so.maxTokens = o.maxTokens;
+    so.temperature = o.temperature;
+    so.topK = o.topK;
+    so.seed = o.seed;
+    rt::checkSampleOptions(o.prompt, so);
+    std::unique_ptr<rt::Program> program = rt::buildFromCheckpoint(factory, ckpt, 1);
+    rt::LmLayout layout = rt::lmLayout(*program, "heed generate");
+    rt::ParamStore params = rt::loadParams(*program, ckpt);
+    rt::sampleBytes(*program, layout, params, o.prompt, so, [&](std::string_view text) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
-    }
+    });
     std::fputc('\n', stdout);
+    return 0;
+  });
+}
+
+int runEncode(const EncodeOptions &o) {
+  return reportErrors([&] {
+    if (o.output.empty()) throw rt::Error("heed encode needs -o FILE.npy");
+    ModelProgramFactory factory(o.backend);
+    rt::RunCheckpoint rc = rt::readRunCheckpoint(o.checkpoint);
+    rt::requireTask(rc, "seq2seq", "heed encode needs an encoder-decoder checkpoint");
+    std::vector<std::string> words = gatherWords(o.words, o.input);
+    rt::LoadedSeq2Seq m = rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), 1), "heed encode");
+    rt::EncoderOutputs e = rt::encodeSources(m, wordIds(words, m));
+    rt::writeNpy(siblingPath(o.output, "lengths"), e.lengths);
+    rt::writeNpy(siblingPath(o.output, "mask"), e.mask);
+    rt::writeNpy(o.output, e.memory);
+    std::fprintf(stderr, "wrote %s (f32 [%lld, %lld, %lld]), %s and %s\n", o.output.c_str(),
+                 (long long)e.memory.dim(0), (long long)m.layout.srcLen, (long long)m.layout.dModel,
+                 siblingPath(o.output, "lengths").c_str(), siblingPath(o.output, "mask").c_str());
     return 0;
   });
 }

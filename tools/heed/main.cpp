@@ -19,7 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/heed/Commands.h"
-#include "tools/heed/LmSession.h"
+#include "runtime/train/TrainSettings.h"
 
 #include <CLI/CLI.hpp>
 
@@ -90,52 +90,19 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"reference", "compiled"}));
 
   // heed train: every value flag is kept as text (see TrainOptions); defaults
-  // come from the model's `train { }` block, then from Train.cpp.
+  // come from the model's `train { }` block, then from the settings table.
   heed::TrainOptions tr;
   auto *train = app.add_subcommand(
       "train", "train a model: a byte-level language model on a text file, or an encoder-decoder "
                "(inputs src, tgt_in, tgt_out) on source<TAB>target lines");
   train->add_option("model", tr.model, "model file (.heed), or an artifact directory from heed compile")->required();
   train->add_option("--set", tr.sets, "override a config value: --set d_model=256 (repeatable)");
-  static const std::pair<const char *, const char *> kTrainFlags[] = {
-      {"data", "training file: text (bytes are the tokens), or source<TAB>target lines for seq2seq models"},
-      {"valid", "validation file (same format)"},
-      {"out", "run directory (default runs/<model name>)"},
-      {"steps", "optimizer steps to reach (default 1000)"},
-      {"batch", "sequences per step (default 16)"},
-      {"lr", "peak learning rate (default: noam d_model^-0.5 * warmup^-0.5, else 1e-3)"},
-      {"warmup", "warm-up steps (default min(4000, max(1, steps/10)))"},
-      {"schedule", "noam | cosine | constant (default noam)"},
-      {"optimizer", "adam | adamw | sgd (default adam)"},
-      {"weight-decay", "weight decay (default 0.01 for adamw, else 0)"},
-      {"clip", "global gradient-norm clip, 0 = off (default 1.0)"},
-      {"seed", "initialisation and data-order seed (default 1)"},
-      {"eval-every", "validate every N steps, 0 = only at the end (default 200)"},
-      {"eval-batches", "at most N validation batches (default 50)"},
-      {"checkpoint-every", "checkpoint every N steps (default: eval-every, or 500)"},
-      {"keep-checkpoints", "keep the newest N checkpoints in the run directory (default 3)"},
-      {"max-minutes", "stop (with a checkpoint) after this much wall time"},
-      {"log-every", "progress line and metrics row every N steps (default 10)"},
-      {"src-tokens", "seq2seq: source symbols: chars | space | bytes (default chars)"},
-      {"tgt-tokens", "seq2seq: target symbols: chars | space | bytes (default space)"},
-      {"eval-words", "seq2seq: greedy WER/PER on the first N validation words, 0 = off (default 500)"},
-      {"decode-every", "seq2seq: also decode (WER/PER) at validation steps that are multiples of N "
-                       "(default 0: only at the end)"},
-      {"buckets", "seq2seq: length buckets, e.g. \"12 16\": batches of pairs that fit 12 (then 16) are "
-                  "padded to that length and trained by the model compiled at it (default: none)"},
-  };
+  // One flag per setting of runtime/train/TrainSettings.h (--eval-every for eval_every).
   std::map<std::string, CLI::Option *> trainOpts;
-  for (auto &[flag, help] : kTrainFlags) {
-    std::string key = flag;
-    for (char &c : key)
-      if (c == '-') c = '_';
-    const char *type = key == "data" || key == "valid" ? "FILE"
-                       : key == "out"                    ? "DIR"
-                       : key == "schedule" || key == "optimizer" || key == "src_tokens" || key == "tgt_tokens"
-                           ? "NAME"
-                       : key == "buckets" ? "LENGTHS"
-                                          : "NUM";
-    trainOpts[key] = train->add_option(std::string("--") + flag, tr.flags[key], help)->type_name(type);
+  for (const heed::rt::TrainSetting &t : heed::rt::kTrainSettings) {
+    std::string help = t.help;
+    if (*t.def) help += std::string(" (default ") + t.def + ")";
+    trainOpts[t.key] = train->add_option(heed::rt::trainFlagName(t.key), tr.flags[t.key], help)->type_name(t.type);
   }
   train->add_flag("--resume", tr.resume, "continue the run in --out from its latest checkpoint");
   train->add_flag("-q,--quiet", tr.quiet, "no header and progress; only the summary");
@@ -188,7 +155,7 @@ int main(int argc, char **argv) {
   encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
       ->check(CLI::PositiveNumber);
 
-  heed::AverageOptions avg;
+  heed::rt::AverageRequest avg;
   auto *average = app.add_subcommand(
       "average", "average the parameters of several checkpoints of one run into one checkpoint");
   average->add_option("inputs", avg.inputs, "checkpoint files, or run directories (their newest --last)")
@@ -200,8 +167,9 @@ int main(int argc, char **argv) {
 
   // Model files run on the compiled backend unless --backend reference asks for the
   // interpreter (the oracle, and float64 gradient checks).
-  for (CLI::App *cmd : {train, evalCmd, generate, encode})
-    cmd->add_option("--backend", heed::backendName(),
+  for (auto [cmd, backend] : {std::pair{train, &tr.backend}, std::pair{evalCmd, &ev.backend},
+                               std::pair{generate, &gen.backend}, std::pair{encode, &enc.backend}})
+    cmd->add_option("--backend", *backend,
                     "compiled (default: MLIR-generated kernels + oneDNN) or reference (the interpreter)")
         ->check(CLI::IsMember({"compiled", "reference"}));
 

@@ -1,14 +1,16 @@
-//===- Seq2SeqSession.cpp - encoder-decoder pieces of the CLI -------------===//
+//===- Seq2SeqRunner.cpp - running encoder-decoder models -----------------===//
 
-#include "tools/heed/Seq2SeqSession.h"
+#include "runtime/seq2seq/Seq2SeqRunner.h"
 
 #include "runtime/Error.h"
+#include "runtime/kernels/LogSumExp.h"
+#include "runtime/train/LanguageModel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-namespace heed {
+namespace heed::rt {
 
 namespace {
 
@@ -36,15 +38,6 @@ std::string vocabKey(const rt::ModelInfo &info, int64_t limit, const std::string
   for (auto &[k, v] : info.config)
     if ((int64_t)v == limit && k.find("vocab") != std::string::npos) return k;
   return "";
-}
-
-void logSoftmaxRow(const float *in, float *out, int64_t V) {
-  double mx = in[0];
-  for (int64_t v = 1; v < V; ++v) mx = std::max(mx, (double)in[v]);
-  double sum = 0;
-  for (int64_t v = 0; v < V; ++v) sum += std::exp((double)in[v] - mx);
-  const double lse = mx + std::log(sum);
-  for (int64_t v = 0; v < V; ++v) out[v] = (float)((double)in[v] - lse);
 }
 
 }  // namespace
@@ -127,11 +120,6 @@ Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what)
   return l;
 }
 
-std::string checkpointTask(const RunCheckpoint &rc) {
-  std::string t = rc.meta("heed.task", "lm");
-  return t.empty() ? "lm" : t;
-}
-
 void Seq2SeqVocabs::toMetadata(std::map<std::string, std::string> &meta) const {
   meta["heed.task"] = "seq2seq";
   meta["heed.src_vocab"] = src.serialize();
@@ -169,6 +157,25 @@ std::vector<int32_t> encodeWord(const std::string &word, const Seq2SeqVocabs &v,
   return v.src.encode(rt::tokenize(word, v.srcTok), unknown);
 }
 
+EncodedWords encodeWords(const std::vector<std::string> &words, const Seq2SeqVocabs &v, int64_t srcLen) {
+  EncodedWords out;
+  for (const std::string &w : words) {
+    int64_t before = out.unknown;
+    std::vector<int32_t> ids;
+    try {
+      ids = encodeWord(w, v, &out.unknown);
+    } catch (const rt::Error &e) {
+      throw rt::Error("word '" + w + "': " + e.what());
+    }
+    if ((int64_t)ids.size() > srcLen)
+      throw rt::Error("word '" + w + "' has " + std::to_string(ids.size()) + " symbols; the model's src_len is " +
+                      std::to_string(srcLen));
+    out.wordsWithUnknown += out.unknown > before;
+    out.srcs.push_back(std::move(ids));
+  }
+  return out;
+}
+
 //===----------------------------------------------------------------------===//
 // Seq2SeqRunner
 //===----------------------------------------------------------------------===//
@@ -197,12 +204,7 @@ Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t ma
       for (int64_t t = 0; t < T; ++t) {
         int32_t y = Y[row * T + t];
         if (y == rt::Vocab::PAD) continue;
-        const float *x = L + (row * T + t) * V;
-        double mx = x[0];
-        for (int64_t v = 1; v < V; ++v) mx = std::max(mx, (double)x[v]);
-        double sum = 0;
-        for (int64_t v = 0; v < V; ++v) sum += std::exp((double)x[v] - mx);
-        total += mx + std::log(sum) - (double)x[y];
+        total += crossEntropyRow(L + (row * T + t) * V, V, y);
         ++r.tokens;
       }
     r.words += real;
@@ -318,4 +320,4 @@ std::vector<rt::Hypothesis> Seq2SeqRunner::decode(const std::vector<std::vector<
   return best;
 }
 
-}  // namespace heed
+}  // namespace heed::rt

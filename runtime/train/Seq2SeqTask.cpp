@@ -1,114 +1,29 @@
-//===- TrainTasks.cpp - byte-level LM and seq2seq training tasks ----------===//
+//===- Seq2SeqTask.cpp - training encoder-decoders on parallel data -------===//
+//
+// source<TAB>target files, tokenized and mapped to vocabularies built from the
+// training data (stored in the checkpoints); optional length buckets train
+// each batch with the model compiled at its bucket's lengths. Validation is
+// the teacher-forced loss plus greedy WER/PER (Seq2SeqRunner).
+//
+//===----------------------------------------------------------------------===//
 
-#include "tools/heed/TrainTask.h"
-
-#include "tools/heed/Seq2SeqSession.h"
+#include "runtime/train/TrainTask.h"
 
 #include "runtime/Error.h"
-#include "runtime/data/ByteDataset.h"
 #include "runtime/seq2seq/LengthBuckets.h"
 #include "runtime/seq2seq/Metrics.h"
 #include "runtime/seq2seq/ParallelData.h"
+#include "runtime/seq2seq/Seq2SeqRunner.h"
+#include "runtime/train/Progress.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
-namespace heed {
+namespace heed::rt {
 
 namespace {
-
-std::string fmt(const char *f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string flagName(const std::string &key) {
-  std::string f = key;
-  std::replace(f.begin(), f.end(), '_', '-');
-  return "--" + f;
-}
-
-//===----------------------------------------------------------------------===//
-// Byte-level language models
-//===----------------------------------------------------------------------===//
-
-class ByteLmTask : public TrainTask {
-public:
-  const char *name() const override { return "lm"; }
-  void bind(rt::Program &program) override {
-    layout = lmLayout(program, "heed train");
-    modelName = program.info().name;
-    const rt::EntrySpec &e = *program.entry("train_step");
-    tokIdx = e.find(layout.tokens);
-    tgtIdx = e.find(layout.targets);
-  }
-  void configure(const Settings &s) override {
-    for (const char *key : {"src_tokens", "tgt_tokens", "eval_words", "decode_every", "buckets"})
-      if (s.fromFlag(key))
-        throw rt::Error(flagName(key) + " applies to sequence-to-sequence models; model '" + modelName +
-                        "' is a byte-level language model");
-    evalBatches = s.integer("eval_batches", 50, 1);
-  }
-  void load(const std::string &dataPath, const std::string &validPath, const RunCheckpoint *resume) override {
-    if (resume && checkpointTask(*resume) != "lm")
-      throw rt::Error("--resume: checkpoint '" + resume->path + "' is from a " + checkpointTask(*resume) +
-                      " run, not a byte-level language model");
-    data.emplace(dataPath);
-    data->checkWindow(layout.seq);
-    if (!validPath.empty()) {
-      valid.emplace(validPath);
-      valid->checkWindow(layout.seq);
-    }
-  }
-  std::string describeData() const override {
-    std::string s = "data: " + data->path() + " (" + formatBytes(data->size()) + ")";
-    if (valid)
-      s += ", valid: " + valid->path() + " (" + formatBytes(valid->size()) + ", " +
-           std::to_string(valid->evalWindows(layout.seq)) + " windows)";
-    s += "; unigram entropy " + fmt("%.3f", rt::unigramEntropyNats(data->path())) + " nats/byte\n";
-    return s;
-  }
-  std::string describeStep(int64_t steps, int64_t batch) const override {
-    return std::to_string(steps) + " steps x batch " + std::to_string(batch) + " x seq " +
-           std::to_string(layout.seq) + " = " + std::to_string(batch * layout.seq) + " tokens/step";
-  }
-  int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) override {
-    rt::Tensor tok, tgt;
-    data->batch(step, batch, layout.seq, seed, tok, tgt);
-    // train_step's inputs are the tokens and targets, in the entry's order.
-    inputs.at((size_t)tokIdx) = tok;
-    inputs.at((size_t)tgtIdx) = tgt;
-    return batch * layout.seq;
-  }
-  int lossIndex() const override { return layout.trainLossIndex; }
-  bool hasValid() const override { return valid.has_value(); }
-  ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t, bool) override {
-    ValidResult r;
-    r.loss = evaluate(program, layout, params, *valid, evalBatches).loss;
-    return r;
-  }
-  void addMetadata(std::map<std::string, std::string> &meta) const override {
-    meta["heed.task"] = "lm";
-    meta["heed.seq"] = std::to_string(layout.seq);
-  }
-  std::string describeValid(const ValidResult &r) const override {
-    return "valid loss " + fmt("%.4f", *r.loss) + " (perplexity " + fmt("%.2f", std::exp(*r.loss)) + ")";
-  }
-
-  LmLayout layout;
-  int tokIdx = -1, tgtIdx = -1;
-
-private:
-  std::string modelName;
-  int64_t evalBatches = 50;
-  std::optional<rt::ByteDataset> data, valid;
-};
-
-//===----------------------------------------------------------------------===//
-// Sequence to sequence
-//===----------------------------------------------------------------------===//
 
 class Seq2SeqTask : public TrainTask {
 public:
@@ -128,12 +43,12 @@ public:
     tgtLenKey = dimName(tinIdx);
   }
   void configure(const Settings &s) override {
-    vocabs.srcTok = rt::parseTokenizer(s.str("src_tokens", "chars"));
-    vocabs.tgtTok = rt::parseTokenizer(s.str("tgt_tokens", "space"));
+    vocabs.srcTok = rt::parseTokenizer(s.str("src_tokens"));
+    vocabs.tgtTok = rt::parseTokenizer(s.str("tgt_tokens"));
     tokFromFlag = s.fromFlag("src_tokens") || s.fromFlag("tgt_tokens");
-    evalBatches = s.integer("eval_batches", 50, 1);
-    evalWords = s.integer("eval_words", 500, 0);
-    decodeEvery = s.integer("decode_every", 0, 0);
+    evalBatches = s.integer("eval_batches", 1);
+    evalWords = s.integer("eval_words", 0);
+    decodeEvery = s.integer("decode_every", 0);
     bucketsText = s.str("buckets", "");
     bucketsWhere = s.where("buckets");
     bucketsFromFlag = s.fromFlag("buckets");
@@ -142,8 +57,8 @@ public:
     dataPath = dataFile;
     validPath = validFile;
     if (resume) {
-      if (checkpointTask(*resume) != "seq2seq")
-        throw rt::Error("--resume: checkpoint '" + resume->path + "' is from a " + checkpointTask(*resume) +
+      if (resume->task() != "seq2seq")
+        throw rt::Error("--resume: checkpoint '" + resume->path + "' is from a " + resume->task() +
                         " run, not a sequence-to-sequence one");
       Seq2SeqVocabs stored = Seq2SeqVocabs::fromCheckpoint(*resume);
       if (tokFromFlag && (stored.srcTok != vocabs.srcTok || stored.tgtTok != vocabs.tgtTok))
@@ -212,7 +127,7 @@ public:
       s += "length buckets (src_len/tgt_len: pairs):";
       for (size_t k = 0; k < counted.size(); ++k)
         s += std::string(k ? "," : "") + " " + std::to_string(counted[k].srcLen) + "/" +
-             std::to_string(counted[k].tgtLen) + ": " + fmt("%.1f%%", 100.0 * (double)counted[k].examples /
+             std::to_string(counted[k].tgtLen) + ": " + formatNumber("%.1f%%", 100.0 * (double)counted[k].examples /
                                                                        (double)data->size());
       s += "\n";
     }
@@ -228,7 +143,7 @@ public:
   std::string describeStep(int64_t steps, int64_t batch) const override {
     return std::to_string(steps) + " steps x batch " + std::to_string(batch) + " (src_len " +
            std::to_string(layout.srcLen) + ", tgt_len " + std::to_string(layout.tgtLen) + ") = ~" +
-           fmt("%.0f", meanTgtTokens * (double)batch) + " target tokens/step";
+           formatNumber("%.0f", meanTgtTokens * (double)batch) + " target tokens/step";
   }
   int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) override {
     rt::Tensor src, tin, tout;
@@ -295,10 +210,10 @@ public:
     if (!b.empty()) meta["heed.buckets"] = b;
   }
   std::string describeValid(const ValidResult &r) const override {
-    std::string s = "valid loss " + fmt("%.4f", *r.loss) + " nats/token (perplexity " +
-                    fmt("%.2f", std::exp(*r.loss)) + ")";
+    std::string s = "valid loss " + formatNumber("%.4f", *r.loss) + " nats/token (perplexity " +
+                    formatNumber("%.2f", std::exp(*r.loss)) + ")";
     if (r.wer)
-      s += "; greedy WER " + fmt("%.2f", 100 * *r.wer) + "%, PER " + fmt("%.2f", 100 * *r.per) + "% on " +
+      s += "; greedy WER " + formatNumber("%.2f", 100 * *r.wer) + "%, PER " + formatNumber("%.2f", 100 * *r.per) + "% on " +
            std::to_string(r.words) + " words";
     return s;
   }
@@ -324,69 +239,11 @@ private:
 
 }  // namespace
 
-//===----------------------------------------------------------------------===//
-// Settings
-//===----------------------------------------------------------------------===//
-
-std::string Settings::str(const std::string &key, const std::string &def) const {
-  const std::string *r = raw(key);
-  return r ? *r : def;
-}
-
-int64_t Settings::integer(const std::string &key, int64_t def, int64_t min) const {
-  const std::string *r = raw(key);
-  if (!r) return def;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(*r, &used);
-  } catch (const std::exception &) {
-    used = 0;
-  }
-  if (used == 0 || used != r->size() || v < min)
-    throw rt::Error(where(key) + " expects " + (min > 0 ? "a positive" : "a non-negative") + " integer, got '" +
-                    *r + "'");
-  return v;
-}
-
-double Settings::number(const std::string &key, double def, double min, bool strict) const {
-  const std::string *r = raw(key);
-  if (!r) return def;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(*r, &used);
-  } catch (const std::exception &) {
-    used = 0;
-  }
-  if (used == 0 || used != r->size() || !std::isfinite(v) || v < min || (strict && v <= min))
-    throw rt::Error(where(key) + " expects a " + (strict ? "positive" : "non-negative") + " number, got '" + *r +
-                    "'");
-  return v;
-}
-
-std::string Settings::where(const std::string &key) const {
-  if (fromFlag(key)) return flagName(key);
-  if (resumed.count(key)) return "the resumed run's " + key;
-  return "the model's train setting '" + key + "'";
-}
-
-const std::string *Settings::raw(const std::string &key) const {
-  auto f = flags.find(key);
-  if (f != flags.end()) return &f->second;
-  auto r = resumed.find(key);
-  if (r != resumed.end()) return &r->second;
-  auto t = info.train.find(key);
-  if (t != info.train.end()) return &t->second;
-  return nullptr;
-}
-
-std::unique_ptr<TrainTask> makeByteLmTask() { return std::make_unique<ByteLmTask>(); }
 std::unique_ptr<TrainTask> makeSeq2SeqTask() { return std::make_unique<Seq2SeqTask>(); }
 
-std::unique_ptr<TrainTask> makeTaskFor(const rt::Program &program) {
+std::unique_ptr<TrainTask> makeTaskFor(const Program &program) {
   if (looksSeq2Seq(program)) return makeSeq2SeqTask();
   return makeByteLmTask();
 }
 
-}  // namespace heed
+}  // namespace heed::rt

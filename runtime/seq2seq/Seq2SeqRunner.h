@@ -1,6 +1,6 @@
-//===- Seq2SeqSession.h - encoder-decoder pieces of the CLI ----*- C++ -*-===//
+//===- Seq2SeqRunner.h - running encoder-decoder models ---------*- C++ -*-===//
 //
-// What `heed train`, `heed eval`, `heed generate` and `heed encode` share for
+// What training, evaluation, decoding and encoding share for
 // sequence-to-sequence (encoder-decoder) models such as examples/g2p.heed:
 //
 //   * Seq2SeqLayout: a model is a seq2seq model when its program has the
@@ -29,20 +29,19 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "tools/heed/LmSession.h"
-
 #include "runtime/Program.h"
 #include "runtime/seq2seq/BeamSearch.h"
 #include "runtime/seq2seq/ParallelData.h"
 #include "runtime/seq2seq/Tokenizer.h"
 #include "runtime/seq2seq/Vocab.h"
+#include "runtime/train/RunCheckpoint.h"
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace heed {
+namespace heed::rt {
 
 struct Seq2SeqLayout {
   int64_t batch = 0, srcLen = 0, tgtLen = 0;
@@ -62,9 +61,6 @@ bool looksSeq2Seq(const rt::Program &program);
 
 /// Throws rt::Error naming what is missing if the program is not a seq2seq model.
 Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what);
-
-/// "lm" or "seq2seq" from a checkpoint's metadata (old checkpoints: "lm").
-std::string checkpointTask(const RunCheckpoint &rc);
 
 struct Seq2SeqVocabs {
   rt::Vocab src, tgt;
@@ -124,14 +120,15 @@ private:
   int64_t decodeCalls_ = 0;
 };
 
-struct EvalOptions;
-struct GenerateOptions;
-/// `heed eval` / `heed generate` of a seq2seq checkpoint (Seq2SeqCommands.cpp);
-/// throw rt::Error or ReportedError.
-int evalSeq2Seq(const EvalOptions &o, const RunCheckpoint &rc);
-int generateSeq2Seq(const GenerateOptions &o, const RunCheckpoint &rc);
-
 /// Symbols of a source word (tokenizer, then vocabulary; unknown -> UNK, counted).
 std::vector<int32_t> encodeWord(const std::string &word, const Seq2SeqVocabs &v, int64_t *unknown);
 
-}  // namespace heed
+struct EncodedWords {
+  std::vector<std::vector<int32_t>> srcs;
+  int64_t unknown = 0;           // source symbols mapped to <unk>
+  int64_t wordsWithUnknown = 0;  // words that had one
+};
+/// The source ids of each word; a word longer than srcLen is an error naming it.
+EncodedWords encodeWords(const std::vector<std::string> &words, const Seq2SeqVocabs &v, int64_t srcLen);
+
+}  // namespace heed::rt

@@ -1,6 +1,6 @@
-//===- TrainTask.h - what `heed train` trains on ----------------*- C++ -*-===//
+//===- TrainTask.h - what the trainer trains on -----------------*- C++ -*-===//
 //
-// The training loop (Train.cpp) is the same for every kind of model: settings,
+// The training loop (Trainer.h) is the same for every kind of model: settings,
 // schedule, optimizer, checkpoints, resume, progress and metrics. What differs
 // is behind TrainTask, chosen from the model's inputs:
 //
@@ -8,47 +8,24 @@
 //                  (tokens, targets); --data/--valid are text files.
 //   Seq2SeqTask    encoder-decoders with encode/decode entries and inputs src,
 //                  tgt_in, tgt_out; --data/--valid are source<TAB>target files
-//                  (see Seq2SeqSession.h).
+//                  (see runtime/seq2seq/Seq2SeqRunner.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "tools/heed/LmSession.h"
-
+#include "runtime/ParamStore.h"
 #include "runtime/Program.h"
+#include "runtime/train/RunCheckpoint.h"
+#include "runtime/train/Settings.h"
 
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace heed {
-
-/// A setting's text from (in priority order) the command-line flag, the resumed
-/// run's checkpoint, or the model's `train { }` block; errors say where it came from.
-class Settings {
-public:
-  Settings(const std::map<std::string, std::string> &flags, const rt::ModelInfo &info)
-      : flags(flags), info(info) {}
-
-  bool has(const std::string &key) const { return raw(key) != nullptr; }
-  bool fromFlag(const std::string &key) const { return flags.count(key) != 0; }
-  /// A resumed run's own setting: below the flags, above the train block.
-  void setResumed(const std::string &key, const std::string &value) { resumed[key] = value; }
-
-  std::string str(const std::string &key, const std::string &def) const;
-  int64_t integer(const std::string &key, int64_t def, int64_t min) const;
-  double number(const std::string &key, double def, double min, bool strict = false) const;
-  std::string where(const std::string &key) const;
-
-private:
-  const std::string *raw(const std::string &key) const;
-  std::map<std::string, std::string> flags, resumed;
-  const rt::ModelInfo &info;
-};
+namespace heed::rt {
 
 struct ValidResult {
   std::optional<double> loss;      // mean nats per target token
@@ -99,4 +76,4 @@ std::unique_ptr<TrainTask> makeSeq2SeqTask();
 /// looksSeq2Seq), else the byte-level LM.
 std::unique_ptr<TrainTask> makeTaskFor(const rt::Program &program);
 
-}  // namespace heed
+}  // namespace heed::rt

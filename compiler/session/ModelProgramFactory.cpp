@@ -1,0 +1,58 @@
+//===- ModelProgramFactory.cpp - programs from model files ----------------===//
+
+#include "compiler/session/ModelProgramFactory.h"
+
+#include "compiler/compiled/CompiledProgram.h"
+#include "runtime/Error.h"
+#include "runtime/compiled/ArtifactProgram.h"
+#include "runtime/train/RunCheckpoint.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace heed {
+
+namespace {
+
+/// A directory written by `heed compile`: its compiled batch and --set values are fixed.
+std::unique_ptr<rt::Program> loadArtifact(const std::string &dir, const std::map<std::string, std::string> &overrides,
+                                          std::optional<int64_t> batch) {
+  std::unique_ptr<rt::ArtifactProgram> p = rt::ArtifactProgram::load(dir);
+  const rt::ModelInfo &info = p->info();
+  auto b = info.config.find("batch");
+  if (batch && b != info.config.end() && (int64_t)b->second != *batch)
+    throw rt::Error("'" + dir + "' was compiled for batch " + std::to_string((int64_t)b->second) + ", not " +
+                    std::to_string(*batch) + ": pass --batch " + std::to_string((int64_t)b->second) +
+                    " or recompile it with heed compile --batch " + std::to_string(*batch));
+  if (!overrides.empty() && overrides != info.overrides)
+    throw rt::Error("'" + dir + "' is a compiled artifact (compiled with --set " + rt::overridesToJson(info.overrides) +
+                    "): --set cannot change it; recompile it with heed compile --set ...");
+  return p;
+}
+
+}  // namespace
+
+ModelProgramFactory::ModelProgramFactory(std::string backend) : backend_(std::move(backend)) {
+  if (backend_ != "compiled" && backend_ != "reference")
+    throw rt::Error("unknown backend '" + backend_ + "' (backends: compiled, reference)");
+}
+
+std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model,
+                                                        const std::map<std::string, std::string> &overrides,
+                                                        std::optional<int64_t> batch) {
+  if (fs::is_directory(model)) return loadArtifact(model, overrides, batch);
+  ImportOptions opts;
+  opts.overrides = overrides;
+  opts.batch = batch;
+  std::unique_ptr<rt::Program> p = buildProgram(backend_, model, opts);
+  if (!p) throw rt::ReportedError{};
+  return p;
+}
+
+std::string ModelProgramFactory::describe(const std::string &model) const {
+  if (rt::isArtifactDir(model)) return "compiled artifact";
+  return backend_ == "compiled" ? "compiled (MLIR kernels + oneDNN)" : "reference interpreter";
+}
+
+}  // namespace heed

@@ -1,0 +1,32 @@
+//===- ModelProgramFactory.h - programs from model files --------*- C++ -*-===//
+//
+// The rt::ProgramFactory of the heed tools: a model file is parsed, checked and
+// compiled by the backend chosen here (a value, not a global), and a directory
+// written by `heed compile` is loaded as an artifact (its batch and --set
+// values are fixed: asking for others is an error that says how to recompile).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/train/ProgramFactory.h"
+
+#include <string>
+
+namespace heed {
+
+class ModelProgramFactory : public rt::ProgramFactory {
+public:
+  /// `backend`: "compiled" (MLIR-generated kernels + oneDNN) or "reference" (the interpreter).
+  explicit ModelProgramFactory(std::string backend = "compiled");
+
+  std::unique_ptr<rt::Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
+                                     std::optional<int64_t> batch) override;
+  std::string describe(const std::string &model) const override;
+
+  const std::string &backend() const { return backend_; }
+
+private:
+  std::string backend_;
+};
+
+}  // namespace heed

@@ -1,0 +1,114 @@
+//===- Evaluator.cpp - evaluating and decoding a checkpoint ---------------===//
+
+#include "runtime/train/Evaluator.h"
+
+#include "runtime/Error.h"
+#include "runtime/data/ByteDataset.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace heed::rt {
+
+int64_t trainingBatch(const RunCheckpoint &rc, int64_t fallback) {
+  int64_t batch = fallback;
+  try {
+    batch = std::stoll(rc.meta("heed.batch", std::to_string(fallback)));
+  } catch (const std::exception &) {
+    batch = fallback;
+  }
+  return batch > 0 ? batch : fallback;
+}
+
+void requireTask(const RunCheckpoint &rc, const std::string &task, const std::string &command) {
+  if (rc.task() == task) return;
+  if (task == "seq2seq")
+    throw Error("checkpoint '" + rc.path + "' holds a byte-level language model (" + rc.modelName +
+                "), not a sequence-to-sequence model: " + command);
+  throw Error("checkpoint '" + rc.path + "' holds a sequence-to-sequence model (" + rc.modelName + "): " + command);
+}
+
+LmEvalResult evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, const std::string &dataPath,
+                                  int64_t batch, int64_t maxBatches) {
+  if (batch <= 0) batch = trainingBatch(rc, 16);
+  ByteDataset data(dataPath);  // before the (slower) build: bad data fails fast
+  std::unique_ptr<Program> program = buildFromCheckpoint(factory, rc, batch);
+  LmLayout layout = lmLayout(*program, "heed eval");
+  data.checkWindow(layout.seq);
+  ParamStore params = loadParams(*program, rc);
+  LmEvalResult r = evaluateLm(*program, layout, params, data, maxBatches);
+  if (!std::isfinite(r.loss)) throw Error("the loss is not finite on " + dataPath);
+  return r;
+}
+
+LoadedSeq2Seq loadSeq2Seq(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch, const std::string &what) {
+  LoadedSeq2Seq m;
+  m.vocabs = Seq2SeqVocabs::fromCheckpoint(rc);
+  m.program = buildFromCheckpoint(factory, rc, batch);
+  m.layout = seq2seqLayout(*m.program, what);
+  checkVocabsFit(m.vocabs, m.layout, m.program->info().name);
+  m.params = loadParams(*m.program, rc);
+  return m;
+}
+
+void checkBeamOptions(int64_t beam, double alpha) {
+  if (beam < 1) throw Error("--beam must be >= 1 (1 = greedy), got " + std::to_string(beam));
+  if (!std::isfinite(alpha) || alpha < 0) throw Error("--length-penalty must be >= 0, got " + std::to_string(alpha));
+}
+
+Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc,
+                                                const std::string &dataPath, int64_t batch, int64_t beam,
+                                                double alpha, int64_t maxWords) {
+  checkBeamOptions(beam, alpha);
+  if (maxWords < 0) throw Error("--max-words must be >= 0");
+  Seq2SeqVocabs v = Seq2SeqVocabs::fromCheckpoint(rc);
+  // The data first: bad data fails before the (slower) build.
+  ParallelData pairs = ParallelData::load(dataPath, v.srcTok, v.tgtTok);
+  if (batch <= 0) batch = trainingBatch(rc, 32);
+  LoadedSeq2Seq m = loadSeq2Seq(factory, rc, batch, "heed eval");
+  EncodedData data = pairs.encode(m.vocabs.src, m.vocabs.tgt, m.layout.srcLen, m.layout.tgtLen);
+  Seq2SeqCheckpointEval r;
+  r.stats = data.stats();
+  if (data.size() == 0)
+    throw Error("data file '" + dataPath + "': no pair fits the model (" + r.stats.summary() + ")");
+  const int64_t n = maxWords > 0 ? std::min(maxWords, data.size()) : data.size();
+  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+  r.teacherForced = runner.teacherForced(data, n);
+  if (!std::isfinite(r.teacherForced.loss)) throw Error("the loss is not finite on " + dataPath);
+  std::vector<std::vector<int32_t>> srcs;
+  for (int64_t i = 0; i < n; ++i) srcs.push_back(data.examples()[(size_t)i].src);
+  std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);
+  for (int64_t i = 0; i < n; ++i) r.rates.add(hyps[(size_t)i].symbols, data.examples()[(size_t)i].tgt);
+  r.words = n;
+  return r;
+}
+
+int64_t decodeBatch(int64_t flag, int64_t n, int64_t beam) {
+  if (flag > 0) return flag;
+  return std::max<int64_t>(1, std::min<int64_t>(n * std::max<int64_t>(1, beam), 64));
+}
+
+std::vector<std::string> transcribe(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
+                                    double alpha) {
+  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+  std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);
+  std::vector<std::string> out;
+  for (const Hypothesis &h : hyps) out.push_back(detokenize(m.vocabs.tgt.decode(h.symbols), m.vocabs.tgtTok));
+  return out;
+}
+
+EncoderOutputs encodeSources(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs) {
+  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+  EncoderOutputs e;
+  e.memory = runner.encode(srcs);
+  const int64_t n = (int64_t)srcs.size(), S = m.layout.srcLen;
+  e.lengths = Tensor(DType::I32, {n});
+  e.mask = Tensor(DType::Bool, {n, S});
+  for (int64_t i = 0; i < n; ++i) {
+    e.lengths.i32()[i] = (int32_t)srcs[(size_t)i].size();
+    for (int64_t t = 0; t < S; ++t) e.mask.b8()[i * S + t] = t >= (int64_t)srcs[(size_t)i].size();
+  }
+  return e;
+}
+
+}  // namespace heed::rt

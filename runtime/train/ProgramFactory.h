@@ -1,0 +1,45 @@
+//===- ProgramFactory.h - how the trainer gets its programs -----*- C++ -*-===//
+//
+// The trainer, the evaluator and the decoders build programs (a model at a
+// batch size, with --set overrides; the same model again per length bucket;
+// the model stored in a checkpoint) without knowing how: runtime/ has no MLIR.
+// compiler/session/ModelProgramFactory implements it with the reference
+// interpreter or the compiled backend, and loads `heed compile` artifacts.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Program.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace heed::rt {
+
+struct RunCheckpoint;
+
+/// Thrown after the errors were already printed (located model errors).
+struct ReportedError {};
+
+class ProgramFactory {
+public:
+  virtual ~ProgramFactory() = default;
+  /// The model in `model` (a model file or an artifact directory) with the
+  /// overrides, at `batch` (nullopt: the model's own). Throws rt::Error, or
+  /// ReportedError after printing located errors.
+  virtual std::unique_ptr<Program> build(const std::string &model,
+                                         const std::map<std::string, std::string> &overrides,
+                                         std::optional<int64_t> batch) = 0;
+  /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
+  virtual std::string describe(const std::string &model) const = 0;
+};
+
+/// Rebuilds the checkpoint's model (its stored source and overrides) at `batch`:
+/// the source is written under its original file name to a private temporary
+/// directory, so that diagnostics name it.
+std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch);
+
+}  // namespace heed::rt

@@ -1,0 +1,348 @@
+//===- Trainer.cpp - a training run as a library ---------------------------===//
+
+#include "runtime/train/Trainer.h"
+
+#include "runtime/Checkpoint.h"
+#include "runtime/Error.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace heed::rt {
+
+namespace {
+
+/// Bucket programs train the main program's parameters, so they must have the
+/// same ones (a parameter sized by a length, e.g. a learned position table, cannot).
+void checkSameParams(const Program &main, const Program &other, const std::map<std::string, std::string> &at) {
+  std::string where;
+  for (const auto &[k, v] : at) where += (where.empty() ? "" : ", ") + k + " = " + v;
+  const auto &a = main.params(), &b = other.params();
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    if (i >= a.size() || i >= b.size() || a[i].name != b[i].name)
+      throw Error("length buckets: the model has different parameters at " + where + " than at its own lengths");
+    if (a[i].shape != b[i].shape)
+      throw Error("length buckets: parameter '" + a[i].name + "' has shape " + shapeToString(b[i].shape) + " at " +
+                  where + " but " + shapeToString(a[i].shape) +
+                  " at the model's own lengths; buckets need parameters that do not depend on the lengths");
+  }
+}
+
+/// The first parameter or moment of the store that holds a NaN or an infinity.
+std::optional<std::string> firstNonFinite(const ParamStore &params) {
+  for (const Param &p : params)
+    for (const Tensor *t : {&p.value, &p.m, &p.v}) {
+      if (!t->defined() || t->dtype() != DType::F32) continue;
+      const float *x = t->f32();
+      for (int64_t i = 0; i < t->size(); ++i)
+        if (!std::isfinite(x[i]))
+          return std::string(t == &p.value ? "parameter" : "Adam moment of") + " '" + p.name + "'";
+    }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Trainer::Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer)
+    : factory(factory), req(std::move(request)), observer(observer ? observer : &silent) {}
+
+Trainer::~Trainer() = default;
+
+bool Trainer::seq2seq() const { return std::string(task_->name()) == "seq2seq"; }
+
+void Trainer::prepare() {
+  if (!fs::is_regular_file(req.model) && !fs::is_directory(req.model))  // a directory: an artifact
+    throw Error("cannot read model file '" + req.model + "'");
+  resolveConfig();
+  checkResume();
+  buildPrograms();
+  initParams();
+  openRunDirectory();
+}
+
+/// The first build (the batch from the flags, else the model's), the task and the settings.
+void Trainer::resolveConfig() {
+  std::optional<int64_t> flagBatch;
+  {
+    Settings s(req.settings, {});
+    if (s.has("batch")) flagBatch = s.integer("batch", 1);
+  }
+  program = factory.build(req.model, req.overrides, flagBatch);
+  const ModelInfo &info = program->info();
+  settings.emplace(req.settings, info.train);
+  Settings &s = *settings;
+  task_ = makeTaskFor(*program);
+  task_->bind(*program);  // reject models that do not fit before anything else
+
+  c.data = s.str("data");
+  if (c.data.empty())
+    throw Error(seq2seq() ? "heed train needs --data FILE (a source<TAB>target file to train on)"
+                          : "heed train needs --data FILE (a text file to train on)");
+  c.valid = s.str("valid");
+  c.out = s.str("out", (fs::path("runs") / info.name).string());
+  c.steps = s.integer("steps", 1);
+  c.batch = s.integer("batch", 1);
+  c.seed = (uint64_t)s.integer("seed", 0);
+  c.schedule = s.str("schedule");
+  kind = parseScheduleKind(c.schedule);
+  c.optimizer = s.str("optimizer");
+  c.clip = s.number("clip", 0);
+  if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
+  c.evalEvery = s.integer("eval_every", 0);
+  c.evalBatches = s.integer("eval_batches", 1);
+  task_->configure(s);
+  c.ckptEvery = s.integer("checkpoint_every", c.evalEvery > 0 ? c.evalEvery : 500, 1);
+  c.logEvery = s.integer("log_every", 1);
+  c.keepCheckpoints = s.integer("keep_checkpoints", 1);
+  c.maxMinutes = s.number("max_minutes", 0, 0, s.has("max_minutes"));
+}
+
+/// Resume: the run directory's latest checkpoint fixes the model, the batch, the
+/// seed and (unless given again) the schedule and optimizer. A fresh run may not
+/// write into a directory that holds one. Either way the directory is locked
+/// first, if it exists.
+void Trainer::checkResume() {
+  Settings &s = *settings;
+  const ModelInfo &info = program->info();
+  if (fs::is_directory(c.out)) {
+    dir = std::make_unique<RunDirectory>(c.out);
+    removedTemps = dir->removeStaleTemporaries();
+  }
+  if (!req.resume) {
+    if (dir && dir->holdsRun())
+      throw Error("the run directory '" + c.out +
+                  "' already holds checkpoints: pass --resume to continue that run, or choose another --out");
+    return;
+  }
+  if (!dir) throw Error("--resume: the run directory '" + c.out + "' does not exist");
+  resumeFrom = readRunCheckpoint(c.out);
+  const RunCheckpoint &rc = *resumeFrom;
+  if (rc.averaged())
+    throw Error("--resume: checkpoint '" + rc.path + "' was written by heed average (the mean of " +
+                rc.meta("heed.averaged") +
+                "): it holds no optimizer state and is not a point of the run, so it cannot be resumed");
+  if (rc.meta("heed.source_hash") != sourceHash(info.source))
+    throw Error("--resume: " + req.model + " is not the model that checkpoint '" + rc.path +
+                "' was trained with (its source changed); train it in a new --out");
+  if (rc.overrides != info.overrides)  // an artifact's are compiled in
+    throw Error("--resume: the --set overrides differ from the run's (" + overridesToJson(rc.overrides) + " in '" +
+                rc.path + "')");
+  if (std::optional<std::string> bad = firstNonFinite(rc.ckpt)) {
+    std::string earlier;
+    for (int64_t st : dir->checkpointSteps()) {
+      std::string p = dir->checkpointPath(st);
+      if (fs::equivalent(p, rc.path)) continue;
+      try {
+        if (!firstNonFinite(loadCheckpoint(p))) earlier = fs::path(p).filename().string();
+      } catch (const Error &) {
+      }
+    }
+    throw Error("--resume: checkpoint '" + rc.path + "' is not a good checkpoint: " + *bad + " not finite" +
+                (earlier.empty() ? "; the run directory holds no finite checkpoint to resume from"
+                                 : "; the newest finite one is " + earlier + " (write that name into '" +
+                                       dir->file("latest") + "' to resume from it)"));
+  }
+  auto mustMatch = [&](const std::string &key, const std::string &mine, bool given) {
+    std::string theirs = rc.meta("heed." + key);
+    if (given && theirs != mine)
+      throw Error("--resume: " + s.where(key) + " is " + mine + " but the run used " + theirs +
+                  "; a resumed run keeps its " + key);
+  };
+  mustMatch("batch", std::to_string(c.batch), s.has("batch"));
+  mustMatch("seed", std::to_string(c.seed), s.has("seed"));
+  c.batch = rc.metaInt("heed.batch", c.batch);
+  c.seed = (uint64_t)rc.metaInt("heed.seed", (int64_t)c.seed);
+  startStep_ = rc.metaInt("heed.step", 0);
+  if (startStep_ >= c.steps)
+    throw Error("--resume: the run in '" + c.out + "' is already at step " + std::to_string(startStep_) +
+                "; pass --steps above that to continue it");
+  // Settings not given again are the run's own.
+  for (const char *key : {"schedule", "optimizer", "lr", "warmup", "clip"})
+    if (!rc.meta(std::string("heed.") + key).empty()) s.setResumed(key, rc.meta(std::string("heed.") + key));
+  c.schedule = s.str("schedule", c.schedule);
+  kind = parseScheduleKind(c.schedule);
+  c.optimizer = s.str("optimizer", c.optimizer);
+  c.clip = s.number("clip", c.clip, 0);
+}
+
+/// The program at the run's batch, the schedule, the optimizer, the data, and
+/// the length-bucket programs (the same model compiled at shorter lengths).
+void Trainer::buildPrograms() {
+  Settings &s = *settings;
+  const ModelInfo info0 = program->info();
+  if (info0.config.count("batch") && (int64_t)info0.config.at("batch") != c.batch)
+    program = factory.build(req.model, req.overrides, c.batch);
+  task_->bind(*program);
+  const ModelInfo &info = program->info();
+
+  int64_t defWarmup = kind == ScheduleKind::Noam ? std::min<int64_t>(4000, std::max<int64_t>(1, c.steps / 10))
+                                                 : std::min<int64_t>(4000, c.steps / 10);
+  c.warmup = s.integer("warmup", defWarmup, kind == ScheduleKind::Noam ? 1 : 0);
+  c.lr = s.number("lr", kind == ScheduleKind::Noam ? 0 : 1e-3, 0, true);
+  ScheduleConfig sc;
+  sc.kind = kind;
+  sc.peak = (float)c.lr;
+  sc.warmup = c.warmup;
+  sc.total = c.steps;
+  if (kind == ScheduleKind::Noam && c.lr <= 0) {
+    auto d = info.config.find("d_model");
+    if (d == info.config.end())
+      throw Error("noam's default learning rate needs the model's d_model: the model has none, so pass --lr");
+    sc.dModel = (int64_t)d->second;
+  }
+  schedule_.emplace(sc);
+  c.lr = schedule_->peak();
+  oc.kind = c.optimizer;
+  oc.clip = (float)c.clip;
+  if (c.weightDecay) oc.weightDecay = (float)*c.weightDecay;
+  oc.validate();
+
+  task_->load(c.data, c.valid, resumeFrom ? &*resumeFrom : nullptr);
+
+  std::vector<std::map<std::string, std::string>> extraSets = task_->extraPrograms();
+  const bool artifact = fs::is_directory(req.model);
+  if (!extraSets.empty() && artifact) {
+    if (s.fromFlag("buckets"))
+      throw Error("length buckets compile the model at each bucket's lengths, so they need the .heed "
+                  "file, not the compiled artifact '" +
+                  req.model + "'");
+    observer->note("'" + req.model +
+                   "' is compiled for one set of lengths: training without the train block's length buckets");
+    task_->bindExtra({});
+    extraSets.clear();
+  }
+  for (const std::map<std::string, std::string> &add : extraSets) {
+    std::map<std::string, std::string> merged = req.overrides;
+    for (const auto &[k, v] : add) merged[k] = v;
+    extra.push_back(factory.build(req.model, merged, c.batch));
+    checkSameParams(*program, *extra.back(), add);
+  }
+  if (!extra.empty()) {
+    std::vector<Program *> ptrs;
+    for (auto &p : extra) ptrs.push_back(p.get());
+    task_->bindExtra(ptrs);
+  }
+}
+
+/// Fresh parameters, or the checkpoint's with Adam state; the checkpoint metadata.
+void Trainer::initParams() {
+  std::string modelDir = fs::path(req.model).parent_path().string();
+  params_ = createParams(*program, c.seed, modelDir.empty() ? "." : modelDir);
+  if (resumeFrom) loadTrainingState(resumeFrom->ckpt, params_, /*withOptimizer=*/true);
+
+  const ModelInfo &info = program->info();
+  meta = {
+      {"heed.format", "1"},
+      {"heed.model_name", info.name},
+      {"heed.model_file", req.model},
+      {"heed.model_source", info.source},
+      {"heed.source_hash", sourceHash(info.source)},
+      {"heed.overrides", overridesToJson(info.overrides)},
+      {"heed.steps", std::to_string(c.steps)},
+      {"heed.seed", std::to_string(c.seed)},
+      {"heed.batch", std::to_string(c.batch)},
+      {"heed.schedule", scheduleKindName(kind)},
+      {"heed.lr", formatNumber("%.9g", c.lr)},
+      {"heed.warmup", std::to_string(c.warmup)},
+      {"heed.optimizer", c.optimizer},
+      {"heed.clip", formatNumber("%.9g", c.clip)},
+      {"heed.data", c.data},
+      {"heed.valid", c.valid},
+  };
+  task_->addMetadata(meta);
+  lastCkpt = resumeFrom ? resumeFrom->path : "";
+}
+
+void Trainer::openRunDirectory() {
+  if (!dir) dir = std::make_unique<RunDirectory>(c.out);
+  if (resumeFrom) dir->truncateMetrics(startStep_);
+  metrics = std::make_unique<MetricsFile>(dir->metricsPath(), /*truncate=*/!resumeFrom);
+}
+
+std::string Trainer::lastGood() const {
+  return lastCkpt.empty() ? std::string("no checkpoint was written yet") : "the last good checkpoint is " + lastCkpt;
+}
+
+std::string Trainer::saveCheckpoint(int64_t step, double lastLoss) {
+  if (std::optional<std::string> bad = firstNonFinite(params_))
+    throw Error("the " + *bad + " is not finite after step " + std::to_string(step) +
+                ": not writing that checkpoint; " + lastGood());
+  meta["heed.step"] = std::to_string(step);
+  meta["heed.train_loss"] = formatNumber("%.9g", lastLoss);
+  lastCkpt = dir->saveTrainingState(step, params_, meta, c.keepCheckpoints);
+  return lastCkpt;
+}
+
+TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
+  const EntrySpec &entry = *program->entry("train_step");
+  std::vector<Tensor> inputs(entry.inputs.size());
+  const UpdateKernels *updateKernels = program->updateKernels();
+
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  TrainSummary sum;
+  sum.startStep = startStep_;
+  sum.lastLoss = NAN;
+  int64_t step = startStep_;
+  while (step < c.steps) {
+    ++step;
+    auto t0 = Clock::now();
+    sum.tokens += task_->fillBatch(step, c.batch, c.seed, inputs);
+    float lr = schedule_->lrAt(step);
+    float gradNorm = NAN;
+    RunContext ctx;
+    ctx.params = &params_;
+    ctx.step = step;
+    ctx.training = true;
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) {
+      gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
+    };
+    Program *stepProgram = task_->stepProgram();
+    std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
+    double loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+    sum.trainSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!std::isfinite(loss)) throw Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
+    if (!std::isfinite(gradNorm))
+      throw Error("gradient norm is not finite at step " + std::to_string(step) + "; " + lastGood());
+    sum.lastLoss = loss;
+
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    bool last = step == c.steps;
+    if (!last && c.maxMinutes > 0 && elapsed >= c.maxMinutes * 60) sum.stop = TrainSummary::Stop::MaxMinutes;
+    if (!last && stopRequested && stopRequested()) sum.stop = TrainSummary::Stop::Interrupted;
+    const bool stopping = last || sum.stop != TrainSummary::Stop::Finished;
+
+    StepStats st;
+    st.step = step;
+    st.loss = loss;
+    st.lr = lr;
+    st.tokensPerSec = sum.trainSeconds > 0 ? (double)sum.tokens / sum.trainSeconds : 0;
+    st.elapsedSec = elapsed;
+    st.gradNorm = gradNorm;
+    const bool evalNow = task_->hasValid() && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
+    std::string extra;
+    if (evalNow) {
+      ValidResult vr = task_->validate(*program, params_, step, stopping);
+      st.validLoss = vr.loss;
+      sum.lastValid = vr;
+      if (vr.wer)
+        extra = ",\"valid_wer\":" + formatNumber("%.6g", *vr.wer) + ",\"valid_per\":" + formatNumber("%.6g", *vr.per) +
+                ",\"valid_words\":" + std::to_string(vr.words);
+      observer->validated(step, vr, stopping);
+    }
+    if (step % c.logEvery == 0 || stopping || evalNow) metrics->write(st, extra);
+    observer->stepDone(st);
+    if (step % c.ckptEvery == 0 || stopping) saveCheckpoint(step, sum.lastLoss);
+    if (sum.stop != TrainSummary::Stop::Finished) break;
+  }
+  sum.step = step;
+  sum.wallSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+  sum.lastCheckpoint = lastCkpt;
+  return sum;
+}
+
+}  // namespace heed::rt

@@ -1,0 +1,159 @@
+//===- Trainer.h - a training run as a library ------------------*- C++ -*-===//
+//
+// One loop for every task (TrainTask.h): a byte-level language model on a text
+// file, or an encoder-decoder on source<TAB>target lines; the task is chosen
+// from the model. `heed train` is flag parsing around this class plus printing
+// (tools/heed/Train.cpp); anything else (a test, another front end) drives it
+// the same way:
+//
+//   Trainer t(factory, request, &observer);
+//   t.prepare();                    // settings, resume, programs, data, params, run directory
+//   TrainSummary s = t.run(stop);   // the steps; `stop` is polled after each
+//
+// Settings: Settings.h (flag > resumed run > `train { }` block > default);
+// the defaults are the table of TrainSettings.h, plus these computed ones:
+//   lr      noam: d_model^-0.5 * warmup^-0.5 (the paper); cosine/constant: 1e-3
+//   warmup  noam: min(4000, max(1, steps/10)); others: min(4000, steps/10)
+//   checkpoint_every = eval_every, or 500 if that is 0
+//   out runs/<model name>
+//
+// Each step s (1-based) trains on the task's batch for (seed, s): batches are a
+// pure function of (seed, step), dropout masks of (the model's dropout seed,
+// step, index), and checkpoints hold the parameters, Adam's moments and the
+// step, so a resumed run continues exactly where an uninterrupted run would be
+// (same losses, same checkpoint bytes).
+//
+// The run directory (RunDirectory.h) is locked for the whole run. A checkpoint
+// is "good" when every parameter and moment is finite: saving refuses a state
+// that is not, and --resume checks the checkpoint it continues from (and
+// refuses averaged ones, which have no optimizer state).
+//
+// Validation loss: the cross-entropy of the model's logits in nats per byte
+// (seq2seq: per target token, EOS included, teacher forcing), with no label
+// smoothing, so exp(valid loss) is the perplexity; the train loss is the
+// model's own objective (which may include label smoothing). tokens/s counts
+// the predicted tokens: batch x seq for LMs, non-padding targets for seq2seq.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/ParamStore.h"
+#include "runtime/Program.h"
+#include "runtime/train/Optimizer.h"
+#include "runtime/train/ProgramFactory.h"
+#include "runtime/train/Progress.h"
+#include "runtime/train/RunCheckpoint.h"
+#include "runtime/train/RunDirectory.h"
+#include "runtime/train/Schedule.h"
+#include "runtime/train/Settings.h"
+#include "runtime/train/TrainTask.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace heed::rt {
+
+/// What the caller asks for.
+struct TrainRequest {
+  std::string model;                             // model file, or a `heed compile` artifact directory
+  std::map<std::string, std::string> overrides;  // --set key=value
+  std::map<std::string, std::string> settings;   // settings given explicitly (TrainSettings.h keys)
+  bool resume = false;                           // continue the run in `out`
+};
+
+/// The resolved settings of the run.
+struct TrainConfig {
+  std::string data, valid, out, schedule, optimizer;
+  int64_t steps = 0, batch = 0, warmup = 0, evalEvery = 0, evalBatches = 0, ckptEvery = 0, logEvery = 0,
+          keepCheckpoints = 0;
+  double lr = 0, clip = 0, maxMinutes = 0;
+  std::optional<double> weightDecay;
+  uint64_t seed = 0;
+};
+
+/// Receives what happens during a run (the CLI prints it).
+class TrainObserver {
+public:
+  virtual ~TrainObserver() = default;
+  /// A remark during prepare() (e.g. the train block's buckets do not apply).
+  virtual void note(const std::string &line) {}
+  /// After the validation at `step`; `stopping`: it is the run's last step.
+  virtual void validated(int64_t step, const ValidResult &r, bool stopping) {}
+  /// After every step, with the numbers of its metrics row.
+  virtual void stepDone(const StepStats &st) {}
+};
+
+struct TrainSummary {
+  enum class Stop { Finished, MaxMinutes, Interrupted } stop = Stop::Finished;
+  int64_t startStep = 0, step = 0;
+  double wallSeconds = 0, trainSeconds = 0;
+  int64_t tokens = 0;  // predicted tokens trained on (tokens/s = tokens / trainSeconds)
+  double lastLoss = 0;
+  std::optional<ValidResult> lastValid;
+  std::string lastCheckpoint;
+};
+
+class Trainer {
+public:
+  Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer = nullptr);
+  ~Trainer();
+
+  /// Everything before the first step; throws rt::Error (or ReportedError).
+  void prepare();
+  /// Trains to config().steps, or until `stopRequested` returns true after a
+  /// step (then checkpoints and stops), or until --max-minutes. Throws rt::Error
+  /// when the loss or the gradient norm is not finite, naming the last good checkpoint.
+  TrainSummary run(const std::function<bool()> &stopRequested = {});
+
+  const TrainConfig &config() const { return c; }
+  const ModelInfo &info() const { return program->info(); }
+  const TrainTask &task() const { return *task_; }
+  bool seq2seq() const;
+  const ParamStore &params() const { return params_; }
+  const LrSchedule &schedule() const { return *schedule_; }
+  /// The checkpoint the run continues from (resume), else null.
+  const RunCheckpoint *resumedFrom() const { return resumeFrom ? &*resumeFrom : nullptr; }
+  int64_t startStep() const { return startStep_; }
+  /// The temporary files of dead processes that prepare() removed from the run directory.
+  const std::vector<std::string> &removedTemporaries() const { return removedTemps; }
+  /// The checkpoint metadata written at every save (plus heed.step, heed.train_loss).
+  const std::map<std::string, std::string> &metadata() const { return meta; }
+
+private:
+  void resolveConfig();
+  void checkResume();
+  void buildPrograms();
+  void initParams();
+  void openRunDirectory();
+  std::string saveCheckpoint(int64_t step, double lastLoss);
+  std::string lastGood() const;
+
+  ProgramFactory &factory;
+  TrainRequest req;
+  TrainObserver *observer;
+  TrainObserver silent;
+
+  std::unique_ptr<Program> program;
+  std::vector<std::unique_ptr<Program>> extra;  // length buckets
+  std::unique_ptr<TrainTask> task_;
+  std::optional<Settings> settings;
+  TrainConfig c;
+  ScheduleKind kind = ScheduleKind::Noam;
+  std::optional<LrSchedule> schedule_;
+  OptimizerConfig oc;
+  std::optional<RunCheckpoint> resumeFrom;
+  int64_t startStep_ = 0;
+  ParamStore params_;
+  std::unique_ptr<RunDirectory> dir;
+  std::unique_ptr<MetricsFile> metrics;
+  std::vector<std::string> removedTemps;
+  std::map<std::string, std::string> meta;
+  std::string lastCkpt;
+};
+
+}  // namespace heed::rt
