@@ -54,7 +54,7 @@ RunDirectory::RunDirectory(std::string dir) : dir_(std::move(dir)) {
     throw Error("run directory '" + dir_ + "' exists and is not a directory");
   fs::create_directories(dir_, ec);
   if (ec) throw Error("cannot create run directory '" + dir_ + "': " + ec.message());
-  const std::string lock = file("heed.lock");
+  const std::string lock = file(".lock");
   lockFd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (lockFd_ < 0) throw Error("cannot open lock file '" + lock + "': " + std::strerror(errno));
   if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {

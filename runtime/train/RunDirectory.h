@@ -6,7 +6,7 @@
 //                            stay, older ones are removed after each save
 //   latest                   the file name of the newest checkpoint
 //   metrics.jsonl            one JSON row per logged step (MetricsFile)
-//   heed.lock                flock'ed by the one process writing the run, and
+//   .lock                flock'ed by the one process writing the run, and
 //                            holding its PID (so the refusal can name it)
 //
 // Opening a RunDirectory creates the directory and takes the lock: a second
