@@ -7,6 +7,7 @@
 
 #include "frontend/ImportToIR.h"
 #include "frontend/Elaborator.h"
+#include "runtime/train/TrainSettings.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -192,6 +193,16 @@ static std::optional<Val> parseOverride(const std::string &text) {
 void Elaborator::evalTrainSettings() {
   Scope scope;
   for (const ast::Assign &a : ast.train) {
+    // Only the settings the trainer reads (runtime/train/TrainSettings.h): a typo
+    // would otherwise be stored and silently ignored.
+    if (!rt::findTrainSetting(a.name)) {
+      std::vector<std::string> keys;
+      for (const rt::TrainSetting &t : rt::kTrainSettings) keys.push_back(t.key);
+      std::string hint = didYouMean(a.name, keys);
+      error(a.loc) << "unknown train setting '" << a.name << "'"
+                   << (hint.empty() ? std::string(" (heed train --help lists the settings)") : hint);
+      continue;
+    }
     Attribute attr;
     if (a.value->kind == ast::ExprKind::Ident && !lookupConfig(a.value->text)) {
       attr = builder.getStringAttr(a.value->text);  // optimizer = adam
