@@ -1,0 +1,215 @@
+//===- TrainerTest.cpp - the training job through its library API ---------===//
+//
+// rt::Trainer driven directly (no CLI) on a small tiny_lm and the bundled
+// Moby-Dick excerpt: steps and metrics rows, checkpoint rotation, a resumed run
+// equal to an uninterrupted one bit for bit, the run-directory lock, what
+// --resume refuses (averaged or non-finite checkpoints), and which optimizer
+// loops each backend reports.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/session/ModelProgramFactory.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Error.h"
+#include "runtime/train/CheckpointAverage.h"
+#include "runtime/train/Trainer.h"
+#include "tests/unit/runtime/TempDir.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#ifndef HEED_SOURCE_DIR
+#error "HEED_SOURCE_DIR must be defined"
+#endif
+
+namespace heed::rt {
+namespace {
+
+using test::expectErrorContaining;
+using test::readBytes;
+using test::TempDir;
+
+const std::string kSrc = HEED_SOURCE_DIR;
+
+TrainRequest tinyRun(const std::string &out, int64_t steps) {
+  TrainRequest r;
+  r.model = kSrc + "/examples/tiny_lm.heed";
+  r.overrides = {{"d_model", "16"}, {"layers", "1"}, {"heads", "2"}, {"seq", "16"}, {"d_ff", "32"}};
+  r.settings = {{"data", kSrc + "/tests/lit/cli/Inputs/moby_train.txt"},
+                {"valid", kSrc + "/tests/lit/cli/Inputs/moby_valid.txt"},
+                {"batch", "2"},
+                {"warmup", "2"},
+                {"steps", std::to_string(steps)},
+                {"log_every", "1"},
+                {"eval_every", "3"},
+                {"eval_batches", "2"},
+                {"checkpoint_every", "1"},
+                {"keep_checkpoints", "2"},
+                {"out", out}};
+  return r;
+}
+
+struct Recorder : TrainObserver {
+  std::vector<int64_t> steps, validSteps;
+  void validated(int64_t step, const ValidResult &r, bool) override {
+    EXPECT_TRUE(r.loss && std::isfinite(*r.loss));
+    validSteps.push_back(step);
+  }
+  void stepDone(const StepStats &st) override { steps.push_back(st.step); }
+};
+
+int64_t lines(const std::string &text) { return std::count(text.begin(), text.end(), '\n'); }
+
+TEST(Trainer, TrainsStepsWritesMetricsAndRotatesCheckpoints) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  Recorder rec;
+  Trainer trainer(factory, tinyRun(t.file("run"), 5), &rec);
+  trainer.prepare();
+  EXPECT_EQ(trainer.config().steps, 5);
+  EXPECT_EQ(trainer.config().batch, 2);
+  EXPECT_EQ(std::string(trainer.task().name()), "lm");
+  TrainSummary s = trainer.run();
+  EXPECT_EQ(s.stop, TrainSummary::Stop::Finished);
+  EXPECT_EQ(s.step, 5);
+  EXPECT_TRUE(std::isfinite(s.lastLoss));
+  EXPECT_EQ(s.tokens, 5 * 2 * 16);
+  EXPECT_EQ(rec.steps, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(rec.validSteps, (std::vector<int64_t>{3, 5}));
+  EXPECT_EQ(checkpointSteps(t.file("run")), (std::vector<int64_t>{4, 5}));  // keep_checkpoints 2
+  EXPECT_EQ(s.lastCheckpoint, t.file("run") + "/ckpt-5.safetensors");
+  std::string metrics = readBytes(t.file("run/metrics.jsonl"));
+  EXPECT_EQ(lines(metrics), 5);
+  EXPECT_NE(metrics.find("{\"step\":5,\"loss\":"), std::string::npos);
+  EXPECT_NE(metrics.find("\"valid_loss\":"), std::string::npos);
+  RunCheckpoint rc = readRunCheckpoint(t.file("run"));
+  EXPECT_EQ(rc.metaInt("heed.step", 0), 5);
+  EXPECT_TRUE(rc.ckpt.tensors.count("adam_m/" + trainer.params().begin()->name));
+}
+
+TEST(Trainer, StopRequestCheckpointsAndResumeEqualsAnUninterruptedRun) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  {
+    Trainer whole(factory, tinyRun(t.file("whole"), 6));
+    whole.prepare();
+    whole.run();
+  }
+  {
+    Trainer first(factory, tinyRun(t.file("split"), 6));
+    first.prepare();
+    int calls = 0;
+    TrainSummary s = first.run([&] { return ++calls == 2; });  // "Ctrl-C" after step 2
+    EXPECT_EQ(s.stop, TrainSummary::Stop::Interrupted);
+    EXPECT_EQ(s.step, 2);
+  }
+  TrainRequest again = tinyRun(t.file("split"), 6);
+  again.resume = true;
+  again.settings.erase("batch");  // the resumed run's own
+  again.settings.erase("warmup");
+  Trainer resumed(factory, again);
+  resumed.prepare();
+  EXPECT_EQ(resumed.startStep(), 2);
+  EXPECT_EQ(resumed.config().batch, 2);
+  EXPECT_EQ(resumed.config().warmup, 2);
+  TrainSummary s = resumed.run();
+  EXPECT_EQ(s.step, 6);
+  EXPECT_EQ(readBytes(t.file("whole/ckpt-6.safetensors")), readBytes(t.file("split/ckpt-6.safetensors")));
+  std::string a = readBytes(t.file("whole/metrics.jsonl")), b = readBytes(t.file("split/metrics.jsonl"));
+  // Rows equal apart from the timing fields.
+  auto strip = [](std::string s) {
+    std::string out;
+    std::istringstream in(s);
+    for (std::string line; std::getline(in, line);) out += line.substr(0, line.find(",\"lr\"")) + "\n";
+    return out;
+  };
+  EXPECT_EQ(lines(b), 6);
+  EXPECT_EQ(strip(a), strip(b));
+}
+
+TEST(Trainer, SecondTrainerOnTheSameDirectoryIsRefused) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  Trainer first(factory, tinyRun(t.file("run"), 2));
+  first.prepare();
+  Trainer second(factory, tinyRun(t.file("run"), 2));
+  expectErrorContaining([&] { second.prepare(); },
+                        {"run directory", "is in use by process", std::to_string((long)::getpid()).c_str()});
+}
+
+TEST(Trainer, ResumeRefusesAveragedAndNonFiniteCheckpoints) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  {
+    Trainer tr(factory, tinyRun(t.file("run"), 3));
+    tr.prepare();
+    tr.run();
+  }
+  TrainRequest resume = tinyRun(t.file("run"), 5);
+  resume.resume = true;
+
+  // A NaN in the latest checkpoint's parameters: not a good checkpoint.
+  const std::string latest = t.file("run/ckpt-3.safetensors");
+  const std::string saved = readBytes(latest);
+  {
+    Checkpoint c = loadCheckpoint(latest);
+    std::vector<std::pair<std::string, const Tensor *>> list;
+    for (const std::string &n : c.order) list.emplace_back(n, &c.tensors.at(n));
+    c.tensors.at(c.order.front()).f32()[0] = NAN;
+    saveCheckpoint(latest, list, c.metadata);
+  }
+  {
+    Trainer tr(factory, resume);
+    expectErrorContaining([&] { tr.prepare(); },
+                          {"is not a good checkpoint", "not finite", "the newest finite one is ckpt-2.safetensors"});
+  }
+  test::writeBytes(latest, saved);
+
+  // An average of the run's checkpoints, written into the run directory as its latest.
+  AverageRequest avg;
+  avg.inputs = {t.file("run/ckpt-2.safetensors"), latest};
+  avg.out = t.file("avgrun");
+  AverageResult r = averageCheckpoints(avg);
+  Checkpoint a = loadCheckpoint(r.target);
+  for (const auto &[name, tensor] : a.tensors) EXPECT_EQ(name.rfind("param/", 0), 0u) << name << " kept";
+  EXPECT_EQ(a.metadata.at("heed.averaged"), "ckpt-2.safetensors,ckpt-3.safetensors");
+  resume.settings["out"] = t.file("avgrun");
+  Trainer tr(factory, resume);
+  expectErrorContaining([&] { tr.prepare(); }, {"was written by heed average", "cannot be resumed"});
+}
+
+TEST(Trainer, AverageRefusesItsOwnInputsAsOutput) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  {
+    Trainer tr(factory, tinyRun(t.file("run"), 2));
+    tr.prepare();
+    tr.run();
+  }
+  const std::string a = t.file("run/ckpt-1.safetensors"), b = t.file("run/ckpt-2.safetensors");
+  const std::string before = readBytes(b);
+  expectErrorContaining([&] { averageCheckpoints({{a, b}, 5, b}); }, {"is one of the inputs"});
+  expectErrorContaining([&] { averageCheckpoints({{t.file("run")}, 5, t.file("run")}); }, {"is one of the inputs"});
+  expectErrorContaining([&] { averageCheckpoints({{a, a}, 5, t.file("x.safetensors")}); }, {"is given twice"});
+  EXPECT_EQ(readBytes(b), before);
+  // Into a run directory that a run holds: the lock refuses it.
+  RunDirectory held(t.file("busy"));
+  expectErrorContaining([&] { averageCheckpoints({{a, b}, 5, t.file("busy")}); }, {"is in use by process"});
+}
+
+TEST(Program, BackendsReportTheirOwnUpdateKernels) {
+  TrainRequest r = tinyRun("unused", 1);
+  ModelProgramFactory reference("reference"), compiled("compiled");
+  EXPECT_EQ(reference.build(r.model, r.overrides, 2)->updateKernels(), nullptr);
+  const UpdateKernels *k = compiled.build(r.model, r.overrides, 2)->updateKernels();
+  ASSERT_NE(k, nullptr);
+  EXPECT_NE(k->adam, nullptr);
+  EXPECT_NE(k->sumSquares, nullptr);
+}
+
+}  // namespace
+}  // namespace heed::rt
