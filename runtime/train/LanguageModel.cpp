@@ -162,7 +162,7 @@ void sampleBytes(Program &program, const LmLayout &layout, ParamStore &params, c
   ctx.training = false;
   const uint64_t stream = hashString("heed.generate");
   Tensor tokens(DType::I32, {1, S});
-  std::vector<double> p(256);
+  std::vector<double> z(256);  // the candidates' logits / T
   for (int64_t i = 0; i < o.maxTokens; ++i) {
     int64_t n = std::min<int64_t>((int64_t)context.size(), S);
     int32_t *t = tokens.i32();
@@ -176,21 +176,22 @@ void sampleBytes(Program &program, const LmLayout &layout, ParamStore &params, c
       for (int v = 1; v < 256; ++v)
         if (row[v] > row[next]) next = v;
     } else {
-      // softmax(logits / T) over the k likeliest bytes, as unnormalised weights.
+      // Draw from softmax(logits / T) over the k likeliest bytes.
       std::vector<int> order(256);
       std::iota(order.begin(), order.end(), 0);
       int k = o.topK > 0 && o.topK < 256 ? (int)o.topK : 256;
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row[a] > row[b]; });
-      double mx = row[order[0]], sum = 0;
-      for (int j = 0; j < k; ++j) sum += p[j] = std::exp(((double)row[order[j]] - mx) / o.temperature);
-      double u = (double)uniform01(o.seed, stream, (uint64_t)i) * sum;
+      for (int j = 0; j < k; ++j) z[j] = (double)row[order[j]] / o.temperature;
+      const double lse = logSumExp(z.data(), k);
+      double u = (double)uniform01(o.seed, stream, (uint64_t)i);
       next = order[k - 1];
       for (int j = 0; j < k; ++j) {
-        if (u < p[j]) {
+        const double pj = std::exp(z[j] - lse);
+        if (u < pj) {
           next = order[j];
           break;
         }
-        u -= p[j];
+        u -= pj;
       }
     }
     if (!std::isfinite(row[next])) throw Error("the model's logits are not finite");

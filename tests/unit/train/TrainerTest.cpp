@@ -12,6 +12,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
 #include "runtime/train/CheckpointAverage.h"
+#include "runtime/train/Evaluator.h"
 #include "runtime/train/Trainer.h"
 #include "tests/unit/runtime/TempDir.h"
 
@@ -199,6 +200,39 @@ TEST(Trainer, AverageRefusesItsOwnInputsAsOutput) {
   // Into a run directory that a run holds: the lock refuses it.
   RunDirectory held(t.file("busy"));
   expectErrorContaining([&] { averageCheckpoints({{a, b}, 5, t.file("busy")}); }, {"is in use by process"});
+}
+
+TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  {
+    Trainer tr(factory, tinyRun(t.file("run"), 3));
+    tr.prepare();
+    tr.run();
+  }
+  RunCheckpoint rc = readRunCheckpoint(t.file("run"));
+  LmEvalResult ev = evaluateLmCheckpoint(factory, rc, kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0);
+  EXPECT_GT(ev.tokens, 0);
+  EXPECT_TRUE(ev.loss > 0 && ev.loss < 10) << ev.loss;
+  std::unique_ptr<Program> p = buildFromCheckpoint(factory, rc, 1);
+  LmLayout layout = lmLayout(*p, "test");
+  ParamStore params = loadParams(*p, rc);
+  auto sample = [&](double temperature, int64_t topK, uint64_t seed) {
+    SampleOptions o;
+    o.maxTokens = 12;
+    o.temperature = temperature;
+    o.topK = topK;
+    o.seed = seed;
+    std::string text;
+    sampleBytes(*p, layout, params, "Call me", o, [&](std::string_view s) { text += s; });
+    return text;
+  };
+  std::string greedy = sample(0, 0, 1);
+  EXPECT_EQ(greedy.size(), 7u + 12u);
+  EXPECT_EQ(greedy.rfind("Call me", 0), 0u);
+  EXPECT_EQ(sample(0.8, 1, 5), greedy);  // top-1 sampling is greedy
+  EXPECT_EQ(sample(2.0, 0, 9), sample(2.0, 0, 9));  // a seed reproduces its text
+  EXPECT_NE(sample(50.0, 0, 9), sample(50.0, 0, 10));  // near-uniform draws differ by seed
 }
 
 TEST(Program, BackendsReportTheirOwnUpdateKernels) {
