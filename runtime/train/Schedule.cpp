@@ -62,18 +62,24 @@ float LrSchedule::lrAt(int64_t step) const {
   switch (cfg_.kind) {
   case ScheduleKind::Noam:
     return (float)(peak * std::min(s / w, std::sqrt(w / s)));
-  case ScheduleKind::Cosine: {
-    if (step < cfg_.warmup) return (float)(peak * s / w);
-    const double progress =
-        std::min(1.0, (s - w) / (double)(cfg_.total - cfg_.warmup));
-    const double lo = 0.1 * peak;
-    return (float)(lo + (peak - lo) * 0.5 * (1.0 + std::cos(M_PI * progress)));
-  }
+  case ScheduleKind::Cosine:
+    return lrAtProgress(step, (s - w) / (double)(cfg_.total - cfg_.warmup));
   case ScheduleKind::Constant:
     if (step < cfg_.warmup) return (float)(peak * s / w);
     return (float)peak;
   }
   return 0;
+}
+
+float LrSchedule::lrAtProgress(int64_t step, double progress) const {
+  if (step < 1) throw Error(fmt::format("lrAt: steps are 1-based, got {}", step));
+  if (cfg_.kind != ScheduleKind::Cosine)
+    throw Error(fmt::format("schedule {} has no decay to schedule by progress", scheduleKindName(cfg_.kind)));
+  const double s = (double)step, w = (double)cfg_.warmup, peak = peak_;
+  if (step < cfg_.warmup) return (float)(peak * s / w);
+  progress = std::min(1.0, std::max(0.0, progress));
+  const double lo = 0.1 * peak;
+  return (float)(lo + (peak - lo) * 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
 std::string LrSchedule::describe() const {

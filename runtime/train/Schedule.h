@@ -10,6 +10,11 @@
 //
 // Steps are 1-based; lrAt(0) throws.
 //
+// Time-budgeted runs (`--schedule-by time`, Trainer.h) keep the warm-up in
+// steps and replace cosine's decay progress (step - warmup) / (total - warmup)
+// by the fraction of the wall-clock budget used when the step starts:
+// lrAtProgress(step, elapsed / budget).
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -38,6 +43,9 @@ public:
   explicit LrSchedule(const ScheduleConfig &cfg);
   /// The learning rate for 1-based `step`.
   float lrAt(int64_t step) const;
+  /// Cosine with the decay's progress given (clamped to [0, 1]); the warm-up is
+  /// still step / warmup. Other schedules have no progress: this throws.
+  float lrAtProgress(int64_t step, double progress) const;
   /// The peak learning rate actually used (noam's default when none was given).
   float peak() const { return peak_; }
   const ScheduleConfig &config() const { return cfg_; }

@@ -39,6 +39,10 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"lr", "NUM", "noam: d_model^-0.5 * warmup^-0.5; else 1e-3", "peak learning rate", false},
     {"warmup", "NUM", "min(4000, max(1, steps/10))", "warm-up steps", false},
     {"schedule", "NAME", "noam", "learning-rate schedule: noam | cosine | constant", false},
+    {"schedule_by", "NAME", "steps",
+     "what the schedule's progress counts: steps (step / steps) or time (the fraction of the --max-minutes "
+     "budget used; cosine only; warm-up stays in steps)",
+     false},
     {"optimizer", "NAME", "adam", "adam | adamw | sgd", false},
     {"weight_decay", "NUM", "0.01 for adamw, else 0", "weight decay", false},
     {"clip", "NUM", "1.0", "global gradient-norm clip, 0 = off", false},

@@ -47,8 +47,15 @@ std::optional<std::string> firstNonFinite(const ParamStore &params) {
 
 }  // namespace
 
+/// The step bound of a time-budgeted run whose steps are not given.
+static constexpr int64_t kUnboundedSteps = 1000000000;
+
+static double steadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 Trainer::Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer)
-    : factory(factory), req(std::move(request)), observer(observer ? observer : &silent) {}
+    : factory(factory), req(std::move(request)), observer(observer ? observer : &silent), now(steadySeconds) {}
 
 Trainer::~Trainer() = default;
 
@@ -84,7 +91,11 @@ void Trainer::resolveConfig() {
                           : "heed train needs --data FILE (a text file to train on)");
   c.valid = s.str("valid");
   c.out = s.str("out", (fs::path("runs") / info.name).string());
-  c.steps = s.integer("steps", 1);
+  const std::string by = s.str("schedule_by");
+  if (by != "steps" && by != "time")
+    throw Error(s.where("schedule_by") + " expects steps or time, got '" + by + "'");
+  c.byTime = by == "time";
+  c.steps = c.byTime ? s.integer("steps", kUnboundedSteps, 1) : s.integer("steps", 1);
   c.batch = s.integer("batch", 1);
   c.seed = (uint64_t)s.integer("seed", 0);
   c.schedule = s.str("schedule");
@@ -152,6 +163,26 @@ void Trainer::checkResume() {
       throw Error("--resume: " + s.where(key) + " is " + mine + " but the run used " + theirs +
                   "; a resumed run keeps its " + key);
   };
+  const bool runByTime = rc.meta("heed.schedule_by") == "time";
+  if (s.fromFlag("schedule_by") && c.byTime != runByTime)
+    throw Error(std::string("--resume: the run schedules by ") + (runByTime ? "time" : "steps") + ", not " +
+                (c.byTime ? "time" : "steps") + "; a resumed run keeps its schedule_by");
+  if (runByTime) {
+    // The budget and the bound are the run's own, and so is the budget already used.
+    s.setResumed("schedule_by", "time");
+    s.setResumed("steps", rc.meta("heed.steps"));
+    if (!rc.meta("heed.max_minutes").empty()) s.setResumed("max_minutes", rc.meta("heed.max_minutes"));
+    c.byTime = true;
+    c.steps = s.integer("steps", kUnboundedSteps, 1);
+    c.maxMinutes = s.number("max_minutes", 0, 0, true);
+    try {
+      elapsedBefore = std::stod(rc.meta("heed.elapsed_s", "0"));
+    } catch (const std::exception &) {
+      throw Error("checkpoint '" + rc.path + "': its metadata 'heed.elapsed_s' is not a number");
+    }
+  } else {
+    c.byTime = false;
+  }
   mustMatch("batch", std::to_string(c.batch), s.has("batch"));
   mustMatch("seed", std::to_string(c.seed), s.has("seed"));
   c.batch = rc.metaInt("heed.batch", c.batch);
@@ -193,6 +224,13 @@ void Trainer::buildPrograms() {
     if (d == info.config.end())
       throw Error("noam's default learning rate needs the model's d_model: the model has none, so pass --lr");
     sc.dModel = (int64_t)d->second;
+  }
+  if (c.byTime) {
+    if (c.maxMinutes <= 0)
+      throw Error("--schedule-by time needs --max-minutes M: the budget the schedule anneals over");
+    if (kind != ScheduleKind::Cosine)
+      throw Error(std::string("--schedule-by time needs a schedule that decays to an end, --schedule cosine; ") +
+                  scheduleKindName(kind) + " has none");
   }
   schedule_.emplace(sc);
   c.lr = schedule_->peak();
@@ -253,6 +291,10 @@ void Trainer::initParams() {
       {"heed.data", c.data},
       {"heed.valid", c.valid},
   };
+  if (c.byTime) {
+    meta["heed.schedule_by"] = "time";
+    meta["heed.max_minutes"] = formatNumber("%.17g", c.maxMinutes);
+  }
   task_->addMetadata(meta);
   lastCkpt = resumeFrom ? resumeFrom->path : "";
 }
@@ -267,12 +309,23 @@ std::string Trainer::lastGood() const {
   return lastCkpt.empty() ? std::string("no checkpoint was written yet") : "the last good checkpoint is " + lastCkpt;
 }
 
-std::string Trainer::saveCheckpoint(int64_t step, double lastLoss) {
+std::string Trainer::describeSchedule() const {
+  if (!c.byTime) return schedule_->describe();
+  return "cosine(peak " + formatNumber("%.1e", schedule_->peak()) + ", warmup " + std::to_string(c.warmup) +
+         ", over the " + formatNumber("%g", c.maxMinutes) + " min budget, floor " +
+         formatNumber("%.1e", 0.1 * schedule_->peak()) + ")";
+}
+
+std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress) {
   if (std::optional<std::string> bad = firstNonFinite(params_))
     throw Error("the " + *bad + " is not finite after step " + std::to_string(step) +
                 ": not writing that checkpoint; " + lastGood());
   meta["heed.step"] = std::to_string(step);
   meta["heed.train_loss"] = formatNumber("%.9g", lastLoss);
+  if (c.byTime) {
+    meta["heed.elapsed_s"] = formatNumber("%.17g", elapsed);
+    meta["heed.progress"] = formatNumber("%.17g", progress);
+  }
   lastCkpt = dir->saveTrainingState(step, params_, meta, c.keepCheckpoints);
   return lastCkpt;
 }
@@ -282,17 +335,19 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   std::vector<Tensor> inputs(entry.inputs.size());
   const UpdateKernels *updateKernels = program->updateKernels();
 
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
+  const double start = now(), budget = c.maxMinutes * 60;
+  // A time-budgeted run counts the budget across resumes.
+  const double offset = c.byTime ? elapsedBefore : 0;
   TrainSummary sum;
   sum.startStep = startStep_;
   sum.lastLoss = NAN;
   int64_t step = startStep_;
   while (step < c.steps) {
     ++step;
-    auto t0 = Clock::now();
+    const double t0 = now();
+    const double progress = c.byTime ? (offset + t0 - start) / budget : NAN;
     sum.tokens += task_->fillBatch(step, c.batch, c.seed, inputs);
-    float lr = schedule_->lrAt(step);
+    float lr = c.byTime ? schedule_->lrAtProgress(step, progress) : schedule_->lrAt(step);
     float gradNorm = NAN;
     RunContext ctx;
     ctx.params = &params_;
@@ -304,15 +359,16 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     Program *stepProgram = task_->stepProgram();
     std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
     double loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
-    sum.trainSeconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    const double t1 = now();
+    sum.trainSeconds += t1 - t0;
     if (!std::isfinite(loss)) throw Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
     if (!std::isfinite(gradNorm))
       throw Error("gradient norm is not finite at step " + std::to_string(step) + "; " + lastGood());
     sum.lastLoss = loss;
 
-    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const double elapsed = offset + t1 - start;
     bool last = step == c.steps;
-    if (!last && c.maxMinutes > 0 && elapsed >= c.maxMinutes * 60) sum.stop = TrainSummary::Stop::MaxMinutes;
+    if (!last && c.maxMinutes > 0 && elapsed >= budget) sum.stop = TrainSummary::Stop::MaxMinutes;
     if (!last && stopRequested && stopRequested()) sum.stop = TrainSummary::Stop::Interrupted;
     const bool stopping = last || sum.stop != TrainSummary::Stop::Finished;
 
@@ -324,23 +380,23 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     st.elapsedSec = elapsed;
     st.gradNorm = gradNorm;
     const bool evalNow = task_->hasValid() && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
-    std::string extra;
+    std::string fields = c.byTime ? ",\"progress\":" + formatNumber("%.9g", progress) : "";
     if (evalNow) {
       ValidResult vr = task_->validate(*program, params_, step, stopping);
       st.validLoss = vr.loss;
       sum.lastValid = vr;
       if (vr.wer)
-        extra = ",\"valid_wer\":" + formatNumber("%.6g", *vr.wer) + ",\"valid_per\":" + formatNumber("%.6g", *vr.per) +
+        fields += ",\"valid_wer\":" + formatNumber("%.6g", *vr.wer) + ",\"valid_per\":" + formatNumber("%.6g", *vr.per) +
                 ",\"valid_words\":" + std::to_string(vr.words);
       observer->validated(step, vr, stopping);
     }
-    if (step % c.logEvery == 0 || stopping || evalNow) metrics->write(st, extra);
+    if (step % c.logEvery == 0 || stopping || evalNow) metrics->write(st, fields);
     observer->stepDone(st);
-    if (step % c.ckptEvery == 0 || stopping) saveCheckpoint(step, sum.lastLoss);
+    if (step % c.ckptEvery == 0 || stopping) saveCheckpoint(step, sum.lastLoss, elapsed, progress);
     if (sum.stop != TrainSummary::Stop::Finished) break;
   }
   sum.step = step;
-  sum.wallSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+  sum.wallSeconds = now() - start;
   sum.lastCheckpoint = lastCkpt;
   return sum;
 }

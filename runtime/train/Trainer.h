@@ -28,6 +28,15 @@
 // that is not, and --resume checks the checkpoint it continues from (and
 // refuses averaged ones, which have no optimizer state).
 //
+// Time-budgeted runs (schedule_by = time, with max_minutes and the cosine
+// schedule): after the warm-up (in steps), the decay's progress is the fraction
+// of the budget used when a step starts, so the learning rate reaches its floor
+// when the budget ends, on a fast host and on a slow one. steps is then only a
+// bound (default: none). Each step's progress is in metrics.jsonl ("progress")
+// and the checkpoint holds the budget used so far (heed.elapsed_s), so --resume
+// continues the same schedule where it stopped; what a time-budgeted run cannot
+// reproduce is the number of steps a budget buys, which depends on the host.
+//
 // Validation loss: the cross-entropy of the model's logits in nats per byte
 // (seq2seq: per target token, EOS included, teacher forcing), with no label
 // smoothing, so exp(valid loss) is the perplexity; the train loss is the
@@ -74,6 +83,7 @@ struct TrainConfig {
   double lr = 0, clip = 0, maxMinutes = 0;
   std::optional<double> weightDecay;
   uint64_t seed = 0;
+  bool byTime = false;  // schedule_by = time: progress is elapsed / (maxMinutes * 60)
 };
 
 /// Receives what happens during a run (the CLI prints it).
@@ -109,6 +119,9 @@ public:
   /// step (then checkpoints and stops), or until --max-minutes. Throws rt::Error
   /// when the loss or the gradient norm is not finite, naming the last good checkpoint.
   TrainSummary run(const std::function<bool()> &stopRequested = {});
+  /// The clock (seconds, monotonic) that times steps and the budget; tests pass
+  /// a fake one to make time-budgeted runs deterministic.
+  void setClock(std::function<double()> secondsNow) { now = std::move(secondsNow); }
 
   const TrainConfig &config() const { return c; }
   const ModelInfo &info() const { return program->info(); }
@@ -116,6 +129,9 @@ public:
   bool seq2seq() const;
   const ParamStore &params() const { return params_; }
   const LrSchedule &schedule() const { return *schedule_; }
+  /// The schedule for logs, e.g. "cosine(peak 1.0e-03, warmup 100, total 2000, floor 1.0e-04)"
+  /// or, by time, "cosine(peak 1.0e-03, warmup 100, over the 60 min budget, floor 1.0e-04)".
+  std::string describeSchedule() const;
   /// The checkpoint the run continues from (resume), else null.
   const RunCheckpoint *resumedFrom() const { return resumeFrom ? &*resumeFrom : nullptr; }
   int64_t startStep() const { return startStep_; }
@@ -130,7 +146,7 @@ private:
   void buildPrograms();
   void initParams();
   void openRunDirectory();
-  std::string saveCheckpoint(int64_t step, double lastLoss);
+  std::string saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress);
   std::string lastGood() const;
 
   ProgramFactory &factory;
@@ -154,6 +170,8 @@ private:
   std::vector<std::string> removedTemps;
   std::map<std::string, std::string> meta;
   std::string lastCkpt;
+  double elapsedBefore = 0;  // time-budgeted resume: the budget the run had used
+  std::function<double()> now;
 };
 
 }  // namespace heed::rt

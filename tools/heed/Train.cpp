@@ -53,7 +53,7 @@ void printHeader(const rt::Trainer &t, const TrainOptions &o, const rt::ProgramF
               rt::formatCount((double)t.params().trainableCount()).c_str(), factory.describe(o.model).c_str());
   std::printf("%s", t.task().describeData().c_str());
   std::printf("%s; %s; %s, clip %s; seed %llu\n", t.task().describeStep(c.steps, c.batch).c_str(),
-              t.schedule().describe().c_str(), c.optimizer.c_str(),
+              t.describeSchedule().c_str(), c.optimizer.c_str(),
               c.clip > 0 ? rt::formatNumber("%g", c.clip).c_str() : "off", (unsigned long long)c.seed);
   if (const rt::RunCheckpoint *rc = t.resumedFrom())
     std::printf("resuming from %s at step %lld\n", rc->path.c_str(), (long long)t.startStep());
@@ -68,7 +68,10 @@ int printSummary(const rt::Trainer &t, const rt::TrainSummary &s) {
                 s.lastCheckpoint.c_str());
     return 130;
   }
-  if (s.stop == rt::TrainSummary::Stop::MaxMinutes)
+  if (s.stop == rt::TrainSummary::Stop::MaxMinutes && c.byTime)
+    std::printf("used the %g-minute budget at step %lld (--schedule-by time: the schedule has annealed)\n",
+                c.maxMinutes, (long long)s.step);
+  else if (s.stop == rt::TrainSummary::Stop::MaxMinutes)
     std::printf("stopped after %s at step %lld of %lld (--max-minutes %g); continue with --resume\n",
                 rt::formatDuration(s.wallSeconds).c_str(), (long long)s.step, (long long)c.steps, c.maxMinutes);
   std::printf("trained %lld steps (to step %lld) in %s, %s tok/s\n", (long long)(s.step - s.startStep),

@@ -7,7 +7,7 @@
 //                                         manifest.json) that `heed train DIR` runs
 //   heed train   model.heed --data F      train a byte-level LM on text, or an
 //                                         encoder-decoder on source<TAB>target
-//                                         lines (see Train.cpp, TrainTask.h)
+//                                         lines (runtime/train/Trainer.h)
 //   heed eval    CKPT --data F [--json]   validation loss and perplexity; for
 //                                         seq2seq also WER/PER of the decoded words
 //   heed generate CKPT --prompt TEXT      continue a prompt (greedy or sampled)

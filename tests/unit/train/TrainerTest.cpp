@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #ifndef HEED_SOURCE_DIR
@@ -233,6 +234,110 @@ TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
   EXPECT_EQ(sample(0.8, 1, 5), greedy);  // top-1 sampling is greedy
   EXPECT_EQ(sample(2.0, 0, 9), sample(2.0, 0, 9));  // a seed reproduces its text
   EXPECT_NE(sample(50.0, 0, 9), sample(50.0, 0, 10));  // near-uniform draws differ by seed
+}
+
+/// A time-budgeted run on a fake clock that ticks 1 s per reading: the trainer
+/// reads it once at the start and twice per step (before and after), so step k
+/// starts at 2k - 1 s into the run and ends at 2k s.
+TrainRequest timedRun(const std::string &out) {
+  TrainRequest r = tinyRun(out, 0);
+  r.settings.erase("steps");  // a bound only; none by default
+  r.settings["schedule"] = "cosine";
+  r.settings["schedule_by"] = "time";
+  r.settings["max_minutes"] = "0.2";  // 12 s
+  r.settings["lr"] = "0.01";
+  return r;
+}
+
+std::function<double()> fakeClock() {
+  auto t = std::make_shared<double>(0);
+  return [t] { return *t += 1.0; };
+}
+
+TEST(Trainer, TimeBudgetedScheduleAnnealsOverTheBudget) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  Trainer tr(factory, timedRun(t.file("run")));
+  tr.setClock(fakeClock());
+  tr.prepare();
+  EXPECT_TRUE(tr.config().byTime);
+  TrainSummary s = tr.run();
+  EXPECT_EQ(s.stop, TrainSummary::Stop::MaxMinutes);
+  EXPECT_EQ(s.step, 6);  // 2 s per step in a 12 s budget
+  std::istringstream rows(readBytes(t.file("run/metrics.jsonl")));
+  int64_t k = 0;
+  for (std::string line; std::getline(rows, line);) {
+    ++k;
+    const double progress = (2.0 * (double)k - 1) / 12.0;
+    size_t p = line.find("\"progress\":");
+    ASSERT_NE(p, std::string::npos) << line;
+    EXPECT_NEAR(std::stod(line.substr(p + 11)), progress, 1e-8) << line;
+    size_t l = line.find("\"lr\":");
+    EXPECT_NEAR(std::stod(line.substr(l + 5)), tr.schedule().lrAtProgress(k, progress), 1e-9) << line;
+  }
+  EXPECT_EQ(k, 6);
+  RunCheckpoint rc = readRunCheckpoint(t.file("run"));
+  EXPECT_EQ(rc.meta("heed.schedule_by"), "time");
+  EXPECT_EQ(rc.meta("heed.elapsed_s"), "12");
+  // The learning rate decays with the budget: near the floor (10% of peak) at its end.
+  EXPECT_LT(tr.schedule().lrAtProgress(6, 11.0 / 12.0), 0.012 * 0.01 * 10);
+}
+
+TEST(Trainer, TimeBudgetedResumeContinuesTheSameSchedule) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  {
+    Trainer whole(factory, timedRun(t.file("whole")));
+    whole.setClock(fakeClock());
+    whole.prepare();
+    EXPECT_EQ(whole.run().step, 6);
+  }
+  {
+    Trainer first(factory, timedRun(t.file("split")));
+    first.setClock(fakeClock());
+    first.prepare();
+    int calls = 0;
+    EXPECT_EQ(first.run([&] { return ++calls == 3; }).step, 3);
+  }
+  TrainRequest again;
+  again.model = timedRun("").model;
+  again.overrides = timedRun("").overrides;
+  again.settings = {{"data", kSrc + "/tests/lit/cli/Inputs/moby_train.txt"},
+                    {"valid", kSrc + "/tests/lit/cli/Inputs/moby_valid.txt"},
+                    {"log_every", "1"}, {"eval_every", "3"}, {"eval_batches", "2"},
+                    {"checkpoint_every", "1"}, {"keep_checkpoints", "2"}, {"out", t.file("split")}};
+  again.resume = true;  // budget, schedule_by, lr, warmup, batch: the run's own
+  {
+    Trainer resumed(factory, again);
+    resumed.setClock(fakeClock());
+    resumed.prepare();
+    EXPECT_TRUE(resumed.config().byTime);
+    EXPECT_DOUBLE_EQ(resumed.config().maxMinutes, 0.2);
+    TrainSummary s = resumed.run();
+    EXPECT_EQ(s.stop, TrainSummary::Stop::MaxMinutes);
+    EXPECT_EQ(s.step, 6);
+  }
+  EXPECT_EQ(readBytes(t.file("whole/ckpt-6.safetensors")), readBytes(t.file("split/ckpt-6.safetensors")));
+
+  // A step-scheduled run cannot be resumed by time, nor the other way round.
+  TrainRequest bySteps = again;
+  bySteps.settings["schedule_by"] = "steps";
+  bySteps.settings["steps"] = "9";
+  Trainer refused(factory, bySteps);
+  expectErrorContaining([&] { refused.prepare(); }, {"the run schedules by time, not steps"});
+}
+
+TEST(Trainer, TimeBudgetNeedsMaxMinutesAndCosine) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  TrainRequest r = timedRun(t.file("a"));
+  r.settings.erase("max_minutes");
+  Trainer noBudget(factory, r);
+  expectErrorContaining([&] { noBudget.prepare(); }, {"--schedule-by time needs --max-minutes M"});
+  r = timedRun(t.file("b"));
+  r.settings["schedule"] = "noam";
+  Trainer noam(factory, r);
+  expectErrorContaining([&] { noam.prepare(); }, {"needs a schedule that decays to an end", "noam has none"});
 }
 
 TEST(Program, BackendsReportTheirOwnUpdateKernels) {
