@@ -20,6 +20,14 @@ int64_t trainingBatch(const RunCheckpoint &rc, int64_t fallback) {
   return batch > 0 ? batch : fallback;
 }
 
+/// The error for a non-finite loss, naming the checkpoint's first non-finite tensor if it has one.
+static Error nonFiniteLoss(const RunCheckpoint &rc, const std::string &dataPath) {
+  std::string msg = "the loss is not finite on " + dataPath;
+  if (std::optional<std::string> bad = firstNonFinite(rc.ckpt))
+    msg += ": checkpoint '" + rc.path + "' holds non-finite values in " + *bad;
+  return Error(msg);
+}
+
 void requireTask(const RunCheckpoint &rc, const std::string &task, const std::string &command) {
   if (rc.task() == task) return;
   if (task == "seq2seq")
@@ -37,7 +45,7 @@ LmEvalResult evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &
   data.checkWindow(layout.seq);
   ParamStore params = loadParams(*program, rc);
   LmEvalResult r = evaluateLm(*program, layout, params, data, maxBatches);
-  if (!std::isfinite(r.loss)) throw Error("the loss is not finite on " + dataPath);
+  if (!std::isfinite(r.loss)) throw nonFiniteLoss(rc, dataPath);
   return r;
 }
 
@@ -74,7 +82,7 @@ Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const R
   const int64_t n = maxWords > 0 ? std::min(maxWords, data.size()) : data.size();
   Seq2SeqRunner runner(*m.program, m.layout, m.params);
   r.teacherForced = runner.teacherForced(data, n);
-  if (!std::isfinite(r.teacherForced.loss)) throw Error("the loss is not finite on " + dataPath);
+  if (!std::isfinite(r.teacherForced.loss)) throw nonFiniteLoss(rc, dataPath);
   std::vector<std::vector<int32_t>> srcs;
   for (int64_t i = 0; i < n; ++i) srcs.push_back(data.examples()[(size_t)i].src);
   std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);

@@ -39,7 +39,8 @@ int64_t trainingBatch(const RunCheckpoint &rc, int64_t fallback);
 void requireTask(const RunCheckpoint &rc, const std::string &task, const std::string &command);
 
 /// Mean nats per byte of a byte-level LM checkpoint on the text file `data`
-/// (at most maxBatches batches of `batch` windows; 0 = all). Throws if not finite.
+/// (at most maxBatches batches of `batch` windows; 0 = all). Throws if not
+/// finite, naming the checkpoint's non-finite parameter if it has one.
 LmEvalResult evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, const std::string &data,
                                   int64_t batch, int64_t maxBatches);
 

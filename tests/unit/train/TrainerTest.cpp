@@ -161,7 +161,8 @@ TEST(Trainer, ResumeRefusesAveragedAndNonFiniteCheckpoints) {
     Checkpoint c = loadCheckpoint(latest);
     std::vector<std::pair<std::string, const Tensor *>> list;
     for (const std::string &n : c.order) list.emplace_back(n, &c.tensors.at(n));
-    c.tensors.at(c.order.front()).f32()[0] = NAN;
+    Tensor &first = c.tensors.at(c.order.front());
+    std::fill(first.f32(), first.f32() + first.size(), NAN);
     saveCheckpoint(latest, list, c.metadata);
   }
   {
@@ -169,6 +170,11 @@ TEST(Trainer, ResumeRefusesAveragedAndNonFiniteCheckpoints) {
     expectErrorContaining([&] { tr.prepare(); },
                           {"is not a good checkpoint", "not finite", "the newest finite one is ckpt-2.safetensors"});
   }
+  expectErrorContaining(
+      [&] {
+        evaluateLmCheckpoint(factory, readRunCheckpoint(latest), kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0);
+      },
+      {"the loss is not finite on", "holds non-finite values in 'param/"});
   test::writeBytes(latest, saved);
 
   // An average of the run's checkpoints, written into the run directory as its latest.
