@@ -34,7 +34,7 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"data", "FILE", "", "training file: text (bytes are the tokens), or source<TAB>target lines for seq2seq models", false},
     {"valid", "FILE", "", "validation file (same format)", false},
     {"out", "DIR", "runs/<model name>", "run directory", false},
-    {"steps", "NUM", "1000", "optimizer steps to reach", false},
+    {"steps", "NUM", "1000", "optimizer steps to reach; with schedule_by = time only a bound, none by default", false},
     {"batch", "NUM", "16", "sequences per step; also binds the model's batch dimension", false},
     {"lr", "NUM", "noam: d_model^-0.5 * warmup^-0.5; else 1e-3", "peak learning rate", false},
     {"warmup", "NUM", "min(4000, max(1, steps/10))", "warm-up steps", false},
