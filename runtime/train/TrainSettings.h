@@ -49,7 +49,7 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"seed", "NUM", "1", "initialisation and data-order seed", false},
     {"eval_every", "NUM", "200", "validate every N steps, 0 = only at the end", false},
     {"eval_batches", "NUM", "50", "at most N validation batches", false},
-    {"checkpoint_every", "NUM", "eval_every, or 500 if that is 0", "checkpoint every N steps", false},
+    {"checkpoint_every", "NUM", "eval_every, or 500 if that is 0", "checkpoint every N steps; with schedule_by = time, not in the budget's last keep_checkpoints twentieths, which get one each", false},
     {"keep_checkpoints", "NUM", "3", "keep the newest N checkpoints in the run directory", false},
     {"max_minutes", "NUM", "no limit", "stop (with a checkpoint) after this much wall time", false},
     {"log_every", "NUM", "10", "progress line and metrics row every N steps", false},

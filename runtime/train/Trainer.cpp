@@ -49,6 +49,8 @@ std::optional<std::string> firstNonFinite(const ParamStore &params) {
 
 /// The step bound of a time-budgeted run whose steps are not given.
 static constexpr int64_t kUnboundedSteps = 1000000000;
+/// Time-budgeted runs: the fraction of the budget between the checkpoints kept for averaging.
+static constexpr double kMarkSpacing = 0.05;
 
 static double steadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -338,6 +340,14 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   const double start = now(), budget = c.maxMinutes * 60;
   // A time-budgeted run counts the budget across resumes.
   const double offset = c.byTime ? elapsedBefore : 0;
+  // Time-budgeted runs keep their last checkpoints for averaging at fixed
+  // fractions of the budget, one twentieth apart and ending with it, so that the
+  // newest keep_checkpoints cover the annealed end of the run on any host.
+  std::vector<double> marks;
+  if (c.byTime)
+    for (int64_t j = c.keepCheckpoints - 1; j >= 0; --j) marks.push_back(std::max(0.0, 1.0 - kMarkSpacing * (double)j));
+  size_t nextMark = 0;
+  while (nextMark < marks.size() && offset / budget >= marks[nextMark]) ++nextMark;
   TrainSummary sum;
   sum.startStep = startStep_;
   sum.lastLoss = NAN;
@@ -392,7 +402,13 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     }
     if (step % c.logEvery == 0 || stopping || evalNow) metrics->write(st, fields);
     observer->stepDone(st);
-    if (step % c.ckptEvery == 0 || stopping) saveCheckpoint(step, sum.lastLoss, elapsed, progress);
+    bool save = step % c.ckptEvery == 0 || stopping;
+    if (c.byTime) {
+      // Inside the averaging window only the marks checkpoint.
+      save = stopping || (step % c.ckptEvery == 0 && elapsed / budget < marks.front());
+      for (; nextMark < marks.size() && elapsed / budget >= marks[nextMark]; ++nextMark) save = true;
+    }
+    if (save) saveCheckpoint(step, sum.lastLoss, elapsed, progress);
     if (sum.stop != TrainSummary::Stop::Finished) break;
   }
   sum.step = step;

@@ -34,7 +34,10 @@
 // when the budget ends, on a fast host and on a slow one. steps is then only a
 // bound (default: none). Each step's progress is in metrics.jsonl ("progress")
 // and the checkpoint holds the budget used so far (heed.elapsed_s), so --resume
-// continues the same schedule where it stopped; what a time-budgeted run cannot
+// continues the same schedule where it stopped. The newest keep_checkpoints
+// checkpoints are written at fixed fractions of the budget (..., 90%, 95%,
+// 100%; checkpoint_every applies before them), so `heed average --last N`
+// averages the annealed end of the run on any host. What a time-budgeted run cannot
 // reproduce is the number of steps a budget buys, which depends on the host.
 //
 // Validation loss: the cross-entropy of the model's logits in nats per byte

@@ -333,6 +333,22 @@ TEST(Trainer, TimeBudgetedResumeContinuesTheSameSchedule) {
   expectErrorContaining([&] { refused.prepare(); }, {"the run schedules by time, not steps"});
 }
 
+TEST(Trainer, TimeBudgetedRunKeepsCheckpointsAtTheEndOfTheBudget) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  TrainRequest r = timedRun(t.file("run"));
+  r.settings["max_minutes"] = "1.0166666666666666";  // 61 s: 31 steps of 2 s
+  r.settings["keep_checkpoints"] = "3";
+  r.settings["eval_every"] = "0";
+  Trainer tr(factory, r);
+  tr.setClock(fakeClock());
+  tr.prepare();
+  EXPECT_EQ(tr.run().step, 31);
+  // Marks at 90%, 95% and 100% of the budget (54.9, 57.95, 61 s): the steps ending at
+  // 56, 58 and 62 s. checkpoint_every 1 wrote every step before the first mark.
+  EXPECT_EQ(checkpointSteps(t.file("run")), (std::vector<int64_t>{28, 29, 31}));
+}
+
 TEST(Trainer, TimeBudgetNeedsMaxMinutesAndCosine) {
   TempDir t;
   ModelProgramFactory factory("reference");
