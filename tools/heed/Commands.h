@@ -2,9 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace heed {
 
@@ -92,12 +97,20 @@ int runEval(const EvalOptions &o);
 int runGenerate(const GenerateOptions &o);
 int runEncode(const EncodeOptions &o);
 
-int runCheck(const ModelArgs &m);
+int runCheck(const ModelArgs &m, bool json = false);
 int runGradcheck(const ModelArgs &m, const GradcheckOptions &o);
 int runParams(const ModelArgs &m, bool json);
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations);
 /// `heed compile`: writes the artifact directory `output` (Compile.cpp).
 int runCompile(const ModelArgs &m, const std::string &output, bool stats);
+
+/// `heed forward`, `heed export`, `heed plot` (Forward.cpp, Export.cpp, Plot.cpp): each adds
+/// its subcommand and returns its runner: -1 when that command was not given, else its exit code.
+std::function<int()> addForwardCommand(CLI::App &app);
+std::function<int()> addExportCommand(CLI::App &app);
+std::function<int()> addPlotCommand(CLI::App &app);
+/// Runs a command body; an exception becomes "error: ..." on stderr and exit code 1.
+int catchErrors(const std::function<int()> &body);
 
 }  // namespace heed

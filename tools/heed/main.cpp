@@ -48,6 +48,8 @@ int main(int argc, char **argv) {
   heed::ModelArgs m;
   auto *check = app.add_subcommand("check", "parse the model and check every type and shape");
   addModelArgs(check, m);
+  bool checkJson = false;
+  check->add_flag("--json", checkJson, "print one JSON object, with the inputs and outputs (names, shapes, dtypes)");
 
   bool json = false;
   auto *params = app.add_subcommand("params", "list parameters: name, shape, count, init");
@@ -205,6 +207,8 @@ int main(int argc, char **argv) {
                     "compiled (default: MLIR-generated kernels + oneDNN) or reference (the interpreter)")
         ->check(CLI::IsMember({"compiled", "reference"}));
 
+  std::function<int()> more[] = {heed::addForwardCommand(app), heed::addExportCommand(app),
+                                 heed::addPlotCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -212,7 +216,9 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 1;  // every usage error exits 1
   }
 
-  if (*check) return heed::runCheck(m);
+  for (auto &run : more)
+    if (int rc = run(); rc >= 0) return rc;
+  if (*check) return heed::runCheck(m, checkJson);
   if (*params) return heed::runParams(m, json);
   if (*emit) return heed::runEmit(m, stage, output, locations);
   if (*gradcheck) return heed::runGradcheck(m, gc);
