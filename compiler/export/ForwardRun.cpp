@@ -101,7 +101,7 @@ std::optional<int64_t> impliedBatch(const ModelSignature &sig, const rt::NamedTe
 }
 
 rt::NamedTensors runForward(rt::Program &program, rt::ParamStore &params, const rt::NamedTensors &arrays,
-                            const ForwardRequest &request) {
+                            const ForwardRequest &request, const ModelSignature &sig) {
   const std::string model = "model '" + program.info().name + "'";
   Arrays a{arrays};
   rt::NamedTensors out;
@@ -109,17 +109,19 @@ rt::NamedTensors runForward(rt::Program &program, rt::ParamStore &params, const 
   ctx.params = &params;
   ctx.training = false;  // dropout off
 
-  // Every array must be an input of something this request runs.
+  // Every array must be named after an input of the model.
   std::set<std::string> accepted;
+  for (const rt::TensorSpec &s : sig.inputs) accepted.insert(s.name);
   auto accept = [&](const rt::EntrySpec *e) {
     if (e)
-      for (const rt::TensorSpec &s : e->inputs) accepted.insert(s.name);
+      for (const rt::TensorSpec &s : e->inputs) accepted.insert(s.name);  // decode's memory
   };
   auto checkNames = [&](const rt::EntrySpec &primary) {
     for (const auto &[name, t] : arrays)
       if (!accepted.count(name))
-        throw rt::Error(fmt::format("array '{}' is not an input of {}'s {} (its inputs: {})", name,
-                                    program.info().name, primary.name, names(primary.inputs)));
+        throw rt::Error(fmt::format("array '{}' is not an input of model {} (its inputs: {}{})", name,
+                                    program.info().name, names(sig.inputs),
+                                    primary.name == "decode" ? ", and for decode: memory" : ""));
   };
 
   if (!request.entry.empty()) {

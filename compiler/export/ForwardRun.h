@@ -36,8 +36,10 @@ struct ForwardRequest {
 /// no array for one is given). Throws rt::Error when two arrays disagree.
 std::optional<int64_t> impliedBatch(const ModelSignature &sig, const rt::NamedTensors &arrays);
 
-/// Runs the request; throws rt::Error on any mismatch (see above).
+/// Runs the request; throws rt::Error on any mismatch (see above). Arrays named
+/// after a declared input of the model (`sig`) that the entry does not read are
+/// ignored (one in.npz serves every entry); any other name is an error.
 rt::NamedTensors runForward(rt::Program &program, rt::ParamStore &params, const rt::NamedTensors &arrays,
-                            const ForwardRequest &request);
+                            const ForwardRequest &request, const ModelSignature &sig);
 
 }  // namespace heed

@@ -219,7 +219,7 @@ FailureOr<std::string> Generator::expr(Operation *op) {
   if (auto t = dyn_cast<TransposeOp>(op)) {
     std::string s = operand(0) + ".permute(";
     auto perm = t.getPerm();
-    for (size_t i = 0; i < perm.size(); ++i) s += (i ? ", " : "") + std::to_string(perm[i]);
+    for (size_t i = 0; i < perm.size(); ++i) s += (i ? ", " : "") + std::to_string((int64_t)perm[i]);
     return s + ")";
   }
   if (isa<ReshapeOp>(op)) return operand(0) + ".reshape(" + tuple(shapeOfValue(op->getResult(0))) + ")";
@@ -227,12 +227,12 @@ FailureOr<std::string> Generator::expr(Operation *op) {
   auto reduce = [&](const char *f, int64_t axis, bool keep) {
     return std::string(f) + "(" + operand(0) + ", dim=" + std::to_string(axis) + ", keepdim=" + (keep ? "True" : "False") + ")";
   };
-  if (auto r = dyn_cast<SumOp>(op)) return reduce("torch.sum", r.getAxis(), r.getKeepdim());
-  if (auto r = dyn_cast<MeanOp>(op)) return reduce("torch.mean", r.getAxis(), r.getKeepdim());
-  if (auto r = dyn_cast<MaxOp>(op)) return reduce("torch.amax", r.getAxis(), r.getKeepdim());
-  if (auto s = dyn_cast<SoftmaxOp>(op)) return "torch.softmax(" + operand(0) + ", dim=" + std::to_string(s.getAxis()) + ")";
+  if (auto r = dyn_cast<SumOp>(op)) return reduce("torch.sum", (int64_t)r.getAxis(), r.getKeepdim());
+  if (auto r = dyn_cast<MeanOp>(op)) return reduce("torch.mean", (int64_t)r.getAxis(), r.getKeepdim());
+  if (auto r = dyn_cast<MaxOp>(op)) return reduce("torch.amax", (int64_t)r.getAxis(), r.getKeepdim());
+  if (auto s = dyn_cast<SoftmaxOp>(op)) return "torch.softmax(" + operand(0) + ", dim=" + std::to_string((int64_t)s.getAxis()) + ")";
   if (auto s = dyn_cast<LogSoftmaxOp>(op))
-    return "torch.log_softmax(" + operand(0) + ", dim=" + std::to_string(s.getAxis()) + ")";
+    return "torch.log_softmax(" + operand(0) + ", dim=" + std::to_string((int64_t)s.getAxis()) + ")";
   if (isa<GatherOp>(op)) return "F.embedding(" + operand(1) + ".long(), " + operand(0) + ")";
   if (auto c = dyn_cast<ConstantOp>(op)) {
     auto dense = dyn_cast<DenseElementsAttr>(c.getValue());

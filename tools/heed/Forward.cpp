@@ -29,19 +29,26 @@ int forward(const ForwardOptions &o) {
   auto source = ModelSource::open(o.model, o.sets);
   ImportOptions opts;
   opts.overrides = source->overrides();
+  ModelSignature sig;
   {
     // The arrays bind the batch: read the model's inputs first.
     ModelLoader loader;
     LoadedModel m = loader.load(source->modelPath(), opts);
     if (!m.module) return 1;
-    if (auto b = impliedBatch(signatureOf(*m.module), arrays)) opts.batch = *b;
+    sig = signatureOf(*m.module);
+    if (auto b = impliedBatch(sig, arrays)) {
+      opts.batch = *b;
+      for (rt::TensorSpec &s : sig.inputs)
+        for (size_t i = 0; i < s.dims.size(); ++i)
+          if (s.dims[i] == "batch") s.shape[i] = *b;
+    }
   }
   std::unique_ptr<rt::Program> program = buildProgram(o.backend, source->modelPath(), opts);
   if (!program) return 1;
   rt::ParamStore params;
   for (const rt::ParamSpec &p : program->params()) params.add(p.name, p.shape, p.init, p.frozen);
   source->fillParams(params, o.seed);
-  rt::NamedTensors out = runForward(*program, params, arrays, {o.entry, o.grads});
+  rt::NamedTensors out = runForward(*program, params, arrays, {o.entry, o.grads}, sig);
   rt::writeNpz(o.output, out);
   std::printf("%s: wrote", o.output.c_str());
   for (const auto &[name, t] : out)

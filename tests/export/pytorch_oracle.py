@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""PyTorch as the oracle of `heed export --to pytorch`.
+
+For every example model (at small --set sizes) and every op form of the language
+(the tiny per-op models of tests/unit/compiled/OpParityTest.cpp, read from that file),
+on one random batch:
+
+  * `heed forward --grads` gives heed's outputs, loss and parameter gradients;
+  * `heed export --to pytorch` writes model.py + model.safetensors, which Debian's
+    PyTorch loads (eval mode: dropout off, as heed forward runs);
+  * PyTorch's outputs and loss must equal heed's within 1e-5 and PyTorch autograd's
+    gradients (mapped back through names.json) heed's within 1e-4, relative to
+    max(1, max |heed value|); every trainable parameter must have both.
+
+A negative control swaps two same-shaped exported parameters of tiny_lm and checks
+that the comparison then fails, so a wrong name mapping cannot pass.
+
+usage: pytorch_oracle.py HEED EXAMPLES_DIR OP_PARITY_TEST_CPP WORK_DIR
+"""
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+HEED, EXAMPLES, OP_CASES_CPP, WORK = sys.argv[1:5]
+OUT_TOL, GRAD_TOL = 1e-5, 1e-4
+# Small sizes for whichever of these keys a model's config has.
+SMALL = {"layers": 1, "d_model": 16, "heads": 2, "d_ff": 32, "seq": 8, "src_len": 7, "tgt_len": 6}
+BATCH = 3
+ID_LIMIT = 8  # every vocabulary of the examples and op models is >= 8
+
+failures = []
+
+
+def run(args):
+    p = subprocess.run([HEED] + args, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("heed %s failed (%d):\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p.stdout
+
+
+def config_keys(path):
+    text = open(path).read()
+    keys = set()
+    for block in re.findall(r"config\s*\{([^}]*)\}", text):
+        keys.update(re.findall(r"(\w+)\s*=", block))
+    return keys
+
+
+def random_inputs(spec, rng):
+    arrays = {}
+    for t in spec["inputs"]:
+        shape = t["shape"]
+        if t["dtype"] == "i32":
+            arrays[t["name"]] = rng.integers(0, ID_LIMIT, size=shape).astype(np.int32)
+        elif t["dtype"] == "bool":
+            arrays[t["name"]] = rng.random(shape) < 0.3
+        else:
+            arrays[t["name"]] = rng.standard_normal(shape).astype(np.float32)
+    return arrays
+
+
+def load_export(directory, tag):
+    spec = importlib.util.spec_from_file_location("exported_" + tag, os.path.join(directory, "model.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def error(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if a.size == 0:
+        return 0.0
+    return float(np.abs(a - b).max() / max(1.0, np.abs(b).max()))
+
+
+def compare(tag, model_path, sets, backend, corrupt=None):
+    """Returns the list of mismatches (empty when PyTorch agrees with heed)."""
+    rng = np.random.default_rng(abs(hash(tag)) % (1 << 32))
+    d = os.path.join(WORK, tag)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    set_args = sum((["--set", "%s=%s" % kv] for kv in sets.items()), [])
+    spec = json.loads(run(["check", model_path, "--json", "--batch", str(BATCH)] + set_args))
+    inputs = random_inputs(spec, rng)
+    np.savez(os.path.join(d, "in.npz"), **inputs)
+    run(["forward", model_path, "--inputs", os.path.join(d, "in.npz"), "-o", os.path.join(d, "out.npz"),
+         "--grads", "--backend", backend] + set_args)
+    heed = dict(np.load(os.path.join(d, "out.npz")))
+    run(["export", model_path, "--to", "pytorch", "-o", os.path.join(d, "export"), "--batch", str(BATCH)] + set_args)
+
+    module = load_export(os.path.join(d, "export"), tag)
+    model = module.load(os.path.join(d, "export"))
+    if corrupt:
+        corrupt(model)
+    out = model(**{k: torch.from_numpy(v) for k, v in inputs.items()})
+    bad = []
+    worst = {"out": 0.0, "grad": 0.0}
+    for t in spec["outputs"]:
+        e = error(out[t["name"]].detach().numpy(), heed[t["name"]])
+        worst["out"] = max(worst["out"], e)
+        if e > OUT_TOL:
+            bad.append("output %s differs by %.3g" % (t["name"], e))
+    if spec["loss"]:
+        if "loss" not in out or "loss" not in heed:
+            bad.append("loss missing (pytorch: %s, heed: %s)" % ("loss" in out, "loss" in heed))
+            return bad, worst
+        e = error(out["loss"].detach().numpy(), heed["loss"])
+        worst["out"] = max(worst["out"], e)
+        if e > OUT_TOL:
+            bad.append("loss differs by %.3g (pytorch %.7g, heed %.7g)" % (e, float(out["loss"]), float(heed["loss"])))
+        model.zero_grad()
+        out["loss"].backward()
+        names = json.load(open(os.path.join(d, "export", "names.json")))
+        for n in names:
+            p = model.get_parameter(n["pytorch"])
+            key = "grad/" + n["heed"]
+            if n["frozen"]:
+                if key in heed or p.grad is not None:
+                    bad.append("frozen %s got a gradient" % n["heed"])
+                continue
+            if key not in heed or p.grad is None:
+                bad.append("gradient of %s missing (heed: %s, pytorch: %s)" % (n["heed"], key in heed, p.grad is not None))
+                continue
+            g = heed[key].T if n["transposed"] else heed[key]
+            e = error(p.grad.numpy(), g)
+            worst["grad"] = max(worst["grad"], e)
+            if e > GRAD_TOL:
+                bad.append("gradient of %s (%s) differs by %.3g" % (n["heed"], n["pytorch"], e))
+        extra = set(k for k in heed if k.startswith("grad/")) - set("grad/" + n["heed"] for n in names)
+        if extra:
+            bad.append("heed gradients with no exported parameter: %s" % sorted(extra))
+    return bad, worst
+
+
+def check(tag, model_path, sets, backend):
+    worst = None
+    try:
+        bad, worst = compare(tag, model_path, sets, backend)
+    except Exception as e:  # a heed or PyTorch error fails this case, not the whole run
+        bad = ["%s: %s" % (type(e).__name__, e)]
+    status = ("ok (outputs/loss %.1e, gradients %.1e)" % (worst["out"], worst["grad"])) if not bad else \
+        "FAIL: " + "; ".join(bad)
+    print("%-28s %s" % (tag, status), flush=True)
+    if bad:
+        failures.append(tag)
+
+
+def op_cases():
+    text = open(OP_CASES_CPP).read()
+    body = text[text.index("const OpCase kCases[] = {"):]
+    body = body[:body.index("};")]
+    s = r'"((?:[^"\\]|\\.)*)"'
+    cases = re.findall(r"\{" + s + r",\s*" + s + r"(?:,\s*" + s + r")?\}", body)
+    if len(cases) < 40:
+        raise SystemExit("read only %d op cases from %s" % (len(cases), OP_CASES_CPP))
+    return cases
+
+
+def op_model(name, expr, loss):
+    # The template of OpParityTest.cpp's modelSource().
+    src = ("model op_%s\ninput x : f32[batch, 6, 8]\ninput ids : i32[batch, 6]\nh = linear(x, out: 8)\n"
+           "y = %s\n" % (name, expr))
+    if loss:
+        src += "loss = %s\n" % loss
+    else:
+        src += "flat = reshape(y, [-1])\nloss = mean(flat * flat) + mean(reshape(h, [-1]))\n"
+    return src + "output y\nminimize loss\n"
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    torch.manual_seed(0)
+    examples = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".heed"))
+    if not examples:
+        raise SystemExit("no examples in " + EXAMPLES)
+    for f in examples:
+        path = os.path.join(EXAMPLES, f)
+        keys = config_keys(path)
+        check("example_" + f[:-5], path, {k: v for k, v in SMALL.items() if k in keys}, "compiled")
+
+    op_dir = os.path.join(WORK, "op_models")
+    os.makedirs(op_dir, exist_ok=True)
+    for name, expr, loss in op_cases():
+        path = os.path.join(op_dir, "op_%s.heed" % name)
+        with open(path, "w") as f:
+            f.write(op_model(name, expr, loss))
+        check("op_" + name, path, {}, "reference")
+
+    # Negative control: two swapped parameters of the same shape must be caught.
+    def swap(model):
+        a = model.get_parameter("decoder_layer.0.attention.q_proj.weight")
+        b = model.get_parameter("decoder_layer.0.attention.k_proj.weight")
+        with torch.no_grad():
+            t = a.clone()
+            a.copy_(b)
+            b.copy_(t)
+    tiny = os.path.join(EXAMPLES, "tiny_lm.heed")
+    bad = compare("control_swapped_q_k", tiny, {k: v for k, v in SMALL.items() if k in config_keys(tiny)},
+                  "reference", corrupt=swap)[0]
+    print("%-28s %s" % ("control_swapped_q_k", "caught: " + bad[0] if bad else "NOT CAUGHT"))
+    if not bad:
+        failures.append("control_swapped_q_k")
+
+    # An encoder-decoder's encode entry gives the same memory as PyTorch's forward.
+    translate = os.path.join(EXAMPLES, "translate.heed")
+    if os.path.exists(translate):
+        d = os.path.join(WORK, "example_translate")
+        run(["forward", translate, "--entry", "encode", "--inputs", os.path.join(d, "in.npz"), "-o",
+             os.path.join(d, "enc.npz")] + sum((["--set", "%s=%s" % (k, v)] for k, v in SMALL.items()
+                                                if k in config_keys(translate)), []))
+        mem = np.load(os.path.join(d, "enc.npz"))["memory"]
+        full = np.load(os.path.join(d, "out.npz"))["memory"]
+        e = error(mem, full)
+        print("%-28s %s" % ("translate_encode_entry", "ok" if e <= OUT_TOL else "FAIL: differs by %.3g" % e))
+        if e > OUT_TOL:
+            failures.append("translate_encode_entry")
+
+    if failures:
+        print("%d case(s) failed: %s" % (len(failures), ", ".join(failures)))
+        return 1
+    print("PyTorch agrees with heed on %d examples and %d op forms" % (len(examples), len(op_cases())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
