@@ -82,14 +82,17 @@ def error(a, b):
     return float(np.abs(a - b).max() / max(1.0, np.abs(b).max()))
 
 
-def compare(tag, model_path, sets, backend, corrupt=None):
-    """Returns the list of mismatches (empty when PyTorch agrees with heed)."""
+def compare(tag, model_path, sets, backend, corrupt=None, spec_model=None):
+    """Returns the list of mismatches (empty when PyTorch agrees with heed) and the worst
+    errors. `spec_model`: the model file to read the inputs from when model_path is a
+    checkpoint (its --set values are stored in it)."""
     rng = np.random.default_rng(abs(hash(tag)) % (1 << 32))
     d = os.path.join(WORK, tag)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     set_args = sum((["--set", "%s=%s" % kv] for kv in sets.items()), [])
-    spec = json.loads(run(["check", model_path, "--json", "--batch", str(BATCH)] + set_args))
+    spec = json.loads(run(["check", spec_model[0] if spec_model else model_path, "--json", "--batch", str(BATCH)] +
+                          (spec_model[1] if spec_model else set_args)))
     inputs = random_inputs(spec, rng)
     np.savez(os.path.join(d, "in.npz"), **inputs)
     run(["forward", model_path, "--inputs", os.path.join(d, "in.npz"), "-o", os.path.join(d, "out.npz"),
@@ -141,10 +144,10 @@ def compare(tag, model_path, sets, backend, corrupt=None):
     return bad, worst
 
 
-def check(tag, model_path, sets, backend):
+def check(tag, model_path, sets, backend, spec_model=None):
     worst = None
     try:
-        bad, worst = compare(tag, model_path, sets, backend)
+        bad, worst = compare(tag, model_path, sets, backend, spec_model=spec_model)
     except Exception as e:  # a heed or PyTorch error fails this case, not the whole run
         bad = ["%s: %s" % (type(e).__name__, e)]
     status = ("ok (outputs/loss %.1e, gradients %.1e)" % (worst["out"], worst["grad"])) if not bad else \
@@ -223,6 +226,31 @@ def main():
         print("%-28s %s" % ("translate_encode_entry", "ok" if e <= OUT_TOL else "FAIL: differs by %.3g" % e))
         if e > OUT_TOL:
             failures.append("translate_encode_entry")
+
+    # A checkpoint: its stored model and --set values, its trained parameters.
+    run_dir = os.path.join(WORK, "tiny_run")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    small = sum((["--set", "%s=%s" % (k, v)] for k, v in SMALL.items() if k in config_keys(tiny)), [])
+    run(["train", tiny, "--data", os.path.join(EXAMPLES, "data", "moby-dick", "moby_dick.valid.txt"), "--steps", "6",
+         "--batch", str(BATCH), "--eval-every", "0", "--out", run_dir, "-q"] + small)
+    check("checkpoint_tiny_lm", run_dir, {}, "compiled", spec_model=(tiny, small))
+    if "checkpoint_tiny_lm" not in failures:
+        # The export holds the trained values, not a fresh initialisation.
+        d = os.path.join(WORK, "checkpoint_tiny_lm")
+        run(["export", run_dir, "--to", "numpy", "-o", os.path.join(d, "params.npz")])
+        ours = np.load(os.path.join(d, "params.npz"))
+        module = load_export(os.path.join(d, "export"), "checkpoint_again")
+        ckpt = module.read_safetensors(os.path.join(run_dir, open(os.path.join(run_dir, "latest")).read().strip()))
+        fresh = dict(np.load(os.path.join(WORK, "example_tiny_lm", "out.npz")))
+        same = all(np.array_equal(ours[n], ckpt["param/" + n].numpy()) for n in ours.files)
+        names = set("param/" + n for n in ours.files) == set(k for k in ckpt if k.startswith("param/"))
+        moved = not np.array_equal(ours["linear.w"], module.read_safetensors(
+            os.path.join(WORK, "example_tiny_lm", "export", "model.safetensors"))["linear.weight"].numpy().T)
+        ok = same and names and moved
+        print("%-28s %s" % ("checkpoint_numpy_export", "ok" if ok else "FAIL: same=%s names=%s trained=%s" %
+                            (same, names, moved)))
+        if not ok:
+            failures.append("checkpoint_numpy_export")
 
     if failures:
         print("%d case(s) failed: %s" % (len(failures), ", ".join(failures)))
