@@ -227,6 +227,17 @@ def main():
         if e > OUT_TOL:
             failures.append("translate_encode_entry")
 
+    # The exporter's list of names PyTorch cannot give a submodule is this torch's.
+    src = os.path.join(os.path.dirname(OP_CASES_CPP), "..", "..", "..", "compiler", "export", "PyTorchExport.cpp")
+    text = open(src).read()
+    listed = set(re.findall(r'"(\w+)"', text[text.index("kModuleAttributes = {"):text.index("};", text.index("kModuleAttributes"))]))
+    actual = set(n for n in dir(torch.nn.Module()) if not n.startswith("_"))
+    ok = listed == actual
+    print("%-28s %s" % ("module_attribute_names", "ok" if ok else "FAIL: only listed %s, only in torch %s" %
+                        (sorted(listed - actual), sorted(actual - listed))))
+    if not ok:
+        failures.append("module_attribute_names")
+
     # A checkpoint: its stored model and --set values, its trained parameters.
     run_dir = os.path.join(WORK, "tiny_run")
     shutil.rmtree(run_dir, ignore_errors=True)
