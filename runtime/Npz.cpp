@@ -7,8 +7,10 @@
 #include "runtime/Npy.h"
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include <array>
+#include <limits>
 #include <set>
 
 namespace heed::rt {
@@ -55,6 +57,26 @@ private:
   std::string_view b_;
   const std::string &name_;
 };
+
+/// A raw deflate stream (zip method 8) of known size, inflated with zlib.
+std::string inflateMember(std::string_view data, uint64_t size, const Reader &r, const std::string &member) {
+  if (size > (uint64_t)std::numeric_limits<uInt>::max() || data.size() > (uint64_t)std::numeric_limits<uInt>::max())
+    r.fail(fmt::format("member '{}' is too large to inflate in one piece", member));
+  std::string out(size, '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) r.fail("cannot initialise zlib");
+  z.next_in = (Bytef *)data.data();
+  z.avail_in = (uInt)data.size();
+  z.next_out = (Bytef *)out.data();
+  z.avail_out = (uInt)out.size();
+  int rc = inflate(&z, Z_FINISH);
+  uint64_t produced = z.total_out;
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || produced != size)
+    r.fail(fmt::format("member '{}' is corrupt (its deflate stream {})", member,
+                       rc == Z_STREAM_END ? "has the wrong size" : "does not inflate"));
+  return out;
+}
 
 void put(std::string &out, uint64_t v, int n) {
   for (int k = 0; k < n; ++k) out.push_back((char)((v >> (8 * k)) & 0xff));
@@ -123,11 +145,10 @@ NamedTensors parseNpz(std::string_view bytes, const std::string &name) {
     at += 46 + nameLen + extraLen + commentLen;
 
     if (flags & 1) r.fail(fmt::format("member '{}' is encrypted", member));
-    if (method != 0)
-      r.fail(fmt::format("member '{}' is compressed (zip method {}{}); heed reads uncompressed .npz files: "
-                         "write them with np.savez, not np.savez_compressed",
-                         member, method, method == 8 ? ", deflate" : ""));
-    if (csize != usize) r.fail(fmt::format("member '{}' is stored but its sizes differ", member));
+    if (method != 0 && method != 8)
+      r.fail(fmt::format("member '{}' uses zip compression method {}; heed reads stored and deflated members "
+                         "(np.savez and np.savez_compressed)", member, method));
+    if (method == 0 && csize != usize) r.fail(fmt::format("member '{}' is stored but its sizes differ", member));
     if (member.size() < 5 || member.substr(member.size() - 4) != ".npy")
       r.fail(fmt::format("member '{}' is not a .npy file", member));
     std::string array = member.substr(0, member.size() - 4);
@@ -135,7 +156,9 @@ NamedTensors parseNpz(std::string_view bytes, const std::string &name) {
     if (r.le(local, 4, "local header") != kLocalSig)
       r.fail(fmt::format("bad local header of member '{}'", member));
     uint64_t dataAt = local + 30 + r.le(local + 26, 2, "local header") + r.le(local + 28, 2, "local header");
+    std::string inflated;
     std::string_view data = r.slice(dataAt, csize, "member data");
+    if (method == 8) data = inflated = inflateMember(data, usize, r, member);
     if (crc32(data) != crc)
       r.fail(fmt::format("member '{}' is corrupt (CRC-32 {:08x}, the directory says {:08x})", member,
                          crc32(data), crc));

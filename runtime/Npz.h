@@ -1,9 +1,9 @@
 //===- Npz.h - NumPy .npz archives <-> named tensors ------------*- C++ -*-===//
 //
 // An .npz file is a zip archive with one .npy file per array, the member
-// "NAME.npy" holding array NAME (what np.savez writes). heed reads and writes
-// STORED (uncompressed) members only: np.savez stores, np.savez_compressed
-// deflates, and a deflated member is rejected with an error that says so.
+// "NAME.npy" holding array NAME. heed reads stored members (np.savez) and
+// deflated ones (np.savez_compressed, inflated with zlib), and writes stored
+// members; other zip methods are rejected with an error naming the method.
 //
 // Reading checks the zip structure (end-of-central-directory record, central
 // directory entries, local headers, ZIP64 sizes and offsets as numpy writes

@@ -70,7 +70,7 @@ std::function<int()> addForwardCommand(CLI::App &app) {
                  "(the targets) are given");
   cmd->add_option("model", o->model, "model file (.heed), checkpoint (.safetensors) or run directory")->required();
   cmd->add_option("--inputs", o->inputs,
-                  "an .npz (np.savez, uncompressed) with one array per model input, by name; the arrays bind "
+                  "an .npz (np.savez or np.savez_compressed) with one array per model input, by name; the arrays bind "
                   "the batch; f64 arrays become f32 and i64 become i32")
       ->required()->type_name("NPZ");
   cmd->add_option("-o,--output", o->output, "the .npz to write")->required();
