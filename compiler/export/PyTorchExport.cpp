@@ -123,12 +123,19 @@ std::string locationComment(Location loc) {
 
 class Generator {
 public:
-  explicit Generator(func::FuncOp fn) : fn(fn) {}
+  Generator(func::FuncOp fn, func::FuncOp twinFn) : fn(fn), twinFn(twinFn) {}
 
   LogicalResult run(PyTorchModel &out);
 
 private:
   func::FuncOp fn;
+  // The same model imported at another batch: a size that differs between the two
+  // is written in terms of the batch, so model.py runs at any batch. (It lives in
+  // another MLIRContext: compare names and shapes, never types or op names.)
+  func::FuncOp twinFn;
+  int64_t batch = 0, twinBatch = 0;
+  llvm::DenseMap<Operation *, Operation *> twin;
+  bool batchFixed = true;  // no twin, or a size that is not a linear function of the batch
   llvm::DenseMap<Value, std::string> names;     // python variable of each value
   std::map<std::string, std::string> modules;   // path -> constructor
   std::vector<std::string> moduleOrder;
@@ -136,6 +143,43 @@ private:
   std::map<std::string, size_t> paramIndex;     // heed name -> params index
 
   std::string v(Value x) { return names.lookup(x); }
+
+  /// The shape of op's result i as a Python tuple, sizes that follow the batch as
+  /// `k * batch + c`.
+  std::string shapeTuple(Operation *op, unsigned i = 0) {
+    auto shape = shapeOfValue(op->getResult(i));
+    Operation *t = twin.lookup(op);
+    if (batchFixed || !t) return tuple(shape);
+    auto other = shapeOfValue(t->getResult(i));
+    std::string out = "(";
+    for (size_t d = 0; d < shape.size(); ++d) {
+      std::string e = std::to_string(shape[d]);
+      int64_t diff = other[d] - shape[d];
+      if (diff != 0) {
+        if (diff % (twinBatch - batch) != 0) {
+          batchFixed = true;  // not linear in the batch: model.py keeps the export's sizes
+        } else {
+          int64_t k = diff / (twinBatch - batch), c = shape[d] - k * batch;
+          e = (k == 1 ? std::string("batch") : std::to_string(k) + " * batch");
+          if (c) e += (c > 0 ? " + " : " - ") + std::to_string(c > 0 ? c : -c);
+        }
+      }
+      out += (d ? ", " : "") + e;
+    }
+    return out + (shape.size() == 1 ? ",)" : ")");
+  }
+  /// Sizes model.py bakes in must not depend on the batch: a layer's parameters,
+  /// and (`results`) a table or non-splat constant.
+  void requireSameShapes(Operation *op, bool results) {
+    Operation *t = twin.lookup(op);
+    if (!t) return;
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      if (op->getOperand(i).getDefiningOp<ParamOp>() && shapeOfValue(op->getOperand(i)) != shapeOfValue(t->getOperand(i)))
+        batchFixed = true;
+    if (results)
+      for (unsigned i = 0; i < op->getNumResults(); ++i)
+        if (shapeOfValue(op->getResult(i)) != shapeOfValue(t->getResult(i))) batchFixed = true;
+  }
 
   /// The layer's module path from its parameters (all share it), registering the
   /// heed -> PyTorch names. `roles` pairs each parameter operand with its PyTorch leaf.
@@ -222,8 +266,8 @@ FailureOr<std::string> Generator::expr(Operation *op) {
     for (size_t i = 0; i < perm.size(); ++i) s += (i ? ", " : "") + std::to_string((int64_t)perm[i]);
     return s + ")";
   }
-  if (isa<ReshapeOp>(op)) return operand(0) + ".reshape(" + tuple(shapeOfValue(op->getResult(0))) + ")";
-  if (isa<BroadcastOp>(op)) return "torch.broadcast_to(" + operand(0) + ", " + tuple(shapeOfValue(op->getResult(0))) + ")";
+  if (isa<ReshapeOp>(op)) return operand(0) + ".reshape(" + shapeTuple(op) + ")";
+  if (isa<BroadcastOp>(op)) return "torch.broadcast_to(" + operand(0) + ", " + shapeTuple(op) + ")";
   auto reduce = [&](const char *f, int64_t axis, bool keep) {
     return std::string(f) + "(" + operand(0) + ", dim=" + std::to_string(axis) + ", keepdim=" + (keep ? "True" : "False") + ")";
   };
@@ -237,8 +281,16 @@ FailureOr<std::string> Generator::expr(Operation *op) {
   if (auto c = dyn_cast<ConstantOp>(op)) {
     auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
     if (!dense) return (op->emitError() << "heed export: a constant that is not dense"), failure();
-    return constantExpr(dense);
+    if (!dense.isSplat()) requireSameShapes(op, /*results=*/true);
+    std::string e = constantExpr(dense);
+    if (dense.isSplat() && dense.getType().getRank() > 0) {
+      std::string fixed = tuple(dense.getType().getShape()), dyn = shapeTuple(op);
+      if (fixed != dyn) e.replace(e.find(fixed), fixed.size(), dyn);
+    }
+    return e;
   }
+  if (isa<SinusoidalOp, PositionalEncodingOp>(op)) requireSameShapes(op, /*results=*/true);
+  if (isa<EmbeddingOp, LinearOp, FeedForwardOp, AttentionOp, LayerNormOp>(op)) requireSameShapes(op, false);
   if (auto s = dyn_cast<SinusoidalOp>(op)) {
     auto sh = shapeOfValue(s.getResult());
     return "_sinusoidal(" + std::to_string(sh[0]) + ", " + std::to_string(sh[1]) + ")";
@@ -317,6 +369,20 @@ FailureOr<std::string> Generator::expr(Operation *op) {
 LogicalResult Generator::run(PyTorchModel &out) {
   ModelSignature sig = signatureOf(fn->getParentOfType<ModuleOp>());
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+  batch = sig.batch;
+  if (twinFn) {
+    twinBatch = signatureOf(twinFn->getParentOfType<ModuleOp>()).batch;
+    Block &a = fn.getBody().front(), &b = twinFn.getBody().front();
+    bool same = twinBatch != batch && a.getOperations().size() == b.getOperations().size() &&
+                fn.getNumArguments() == twinFn.getNumArguments();
+    for (auto ia = a.begin(), ib = b.begin(); same && ia != a.end(); ++ia, ++ib) {
+      same = ia->getName().getStringRef() == ib->getName().getStringRef() && ia->getNumResults() == ib->getNumResults() &&
+             ia->getNumOperands() == ib->getNumOperands();
+      twin[&*ia] = &*ib;
+    }
+    batchFixed = !same;
+    if (!same) twin.clear();
+  }
 
   // Inputs: their own names where Python allows, else in<i>.
   std::set<std::string> taken = {"self", "inputs", "out", "torch", "nn", "F", "math", "json", "os", "struct"};
@@ -370,16 +436,21 @@ LogicalResult Generator::run(PyTorchModel &out) {
      << "#   import model; m = model.load(directory)   # eval mode\n"
      << "#   out = m(**inputs)  # dict: every output by name, plus 'loss' when the loss's inputs are given\n"
      << "#\n"
-     << "# Shapes are those of the export (batch " << sig.batch
-     << "): reshape and broadcast sizes are fixed; re-export with --batch N for another.\n";
+     << (batchFixed ? "# Shapes are those of the export (batch " + std::to_string(sig.batch) +
+                          "): some sizes do not follow the batch; re-export with --batch N for another.\n"
+                    : std::string("# Any batch: sizes that follow the batch are written in terms of it.\n"));
   py << kPyTorchPrelude << "\n\n";
   py << "MODEL = " << pyString(modelName) << "\n";
   py << "INPUTS = {\n";
   for (const rt::TensorSpec &s : sig.inputs) {
     const char *dt = s.dtype == rt::DType::F32 ? "float32" : s.dtype == rt::DType::I32 ? "int32" : "bool";
-    py << "    " << pyString(s.name) << ": {\"shape\": " << list(s.shape) << ", \"dtype\": \"" << dt << "\"},\n";
+    std::string dims = "[";
+    for (size_t i = 0; i < s.dims.size(); ++i) dims += (i ? ", " : "") + pyString(s.dims[i]);
+    py << "    " << pyString(s.name) << ": {\"shape\": " << list(s.shape) << ", \"dtype\": \"" << dt
+       << "\", \"dims\": " << dims << "]},\n";
   }
-  py << "}\nOUTPUTS = [";
+  py << "}\n# the export's batch; BATCH_FIXED: model.py runs only at it\nBATCH = " << sig.batch
+     << "\nBATCH_FIXED = " << (batchFixed ? "True" : "False") << "\nOUTPUTS = [";
   for (size_t i = 0; i < sig.outputs.size(); ++i) py << (i ? ", " : "") << pyString(sig.outputs[i].name);
   py << "]\nLOSS = " << (sig.loss.empty() ? "None" : pyString(sig.loss)) << "\n";
   std::vector<std::string> lossInputs;
@@ -402,7 +473,7 @@ LogicalResult Generator::run(PyTorchModel &out) {
      << "    def _m(self, path):\n"
      << "        return self.get_submodule(path)\n\n"
      << "    def forward(self, **inputs):\n"
-     << "        inputs = _as_inputs(inputs, INPUTS)\n";
+     << "        inputs, batch = _as_inputs(inputs, INPUTS, BATCH, BATCH_FIXED)\n";
   auto bindInputs = [&](bool loss) {
     std::string ind = loss ? "            " : "        ";
     std::string s;
@@ -451,14 +522,16 @@ rt::Tensor transposed(const rt::Tensor &w) {
 
 }  // namespace
 
-FailureOr<PyTorchModel> generatePyTorch(ModuleOp imported) {
+FailureOr<PyTorchModel> generatePyTorch(ModuleOp imported, ModuleOp atOtherBatch) {
   auto fn = imported.lookupSymbol<func::FuncOp>("forward");
   if (!fn) return (imported.emitError("heed export: the module has no @forward")), failure();
   PyTorchModel out;
-  Generator g(fn);
+  Generator g(fn, atOtherBatch ? atOtherBatch.lookupSymbol<func::FuncOp>("forward") : func::FuncOp());
   if (failed(g.run(out))) return failure();
   return out;
 }
+
+FailureOr<PyTorchModel> generatePyTorch(ModuleOp imported) { return generatePyTorch(imported, ModuleOp()); }
 
 void writePyTorchExport(const std::string &dir, const PyTorchModel &model, const rt::ParamStore &params,
                         const std::map<std::string, std::string> &metadata) {

@@ -51,7 +51,12 @@ struct PyTorchModel {
 };
 
 /// Generates model.py and the name mapping from the imported module's @forward;
-/// failure after emitting a located error.
+/// failure after emitting a located error. `atOtherBatch` (may be null) is the same
+/// model imported at another batch: sizes that differ between the two (a reshape to
+/// [batch * 48]) are written as linear functions of the batch, so model.py runs at
+/// any batch; without it, or when a size does not follow the batch linearly,
+/// model.py keeps the export's sizes and accepts only its batch.
+mlir::FailureOr<PyTorchModel> generatePyTorch(mlir::ModuleOp imported, mlir::ModuleOp atOtherBatch);
 mlir::FailureOr<PyTorchModel> generatePyTorch(mlir::ModuleOp imported);
 
 /// Writes DIR (model.py, model.safetensors with the PyTorch names and layouts,

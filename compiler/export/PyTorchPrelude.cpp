@@ -134,18 +134,30 @@ class Table(nn.Module):
         return self.weight
 
 
-def _as_inputs(given, spec):
-    """Checks the names, shapes and dtypes of the arrays given to forward()."""
+def _as_inputs(given, spec, export_batch, batch_fixed):
+    """Checks the names, shapes and dtypes of the arrays given to forward(); dimensions
+    named batch may take any size (the same in every input) unless batch_fixed.
+    Returns the tensors and the batch."""
     out = {}
+    batch = None
     for name, value in given.items():
         if name not in spec:
             raise TypeError("%s is not an input of %s (inputs: %s)" % (name, MODEL, ", ".join(spec)))
         t = torch.as_tensor(value)
         want = spec[name]
-        if list(t.shape) != want["shape"]:
-            raise ValueError("input %s has shape %s, the export takes %s" % (name, list(t.shape), want["shape"]))
+        ok = t.dim() == len(want["shape"])
+        for i in range(t.dim() if ok else 0):
+            if want["dims"][i] == "batch" and not batch_fixed:
+                batch = t.shape[i] if batch is None else batch
+                ok = ok and t.shape[i] == batch
+            else:
+                ok = ok and t.shape[i] == want["shape"][i]
+        if not ok:
+            shape = ["batch" if d == "batch" and not batch_fixed else s for s, d in zip(want["shape"], want["dims"])]
+            raise ValueError("input %s has shape %s, the model takes %s%s" % (
+                name, list(t.shape), shape, "" if batch is None else " with batch %d" % batch))
         out[name] = t.to(getattr(torch, want["dtype"]))
-    return out
+    return out, export_batch if batch is None else batch
 )PY";
 
 }  // namespace heed

@@ -8,6 +8,8 @@ on one random batch:
   * `heed forward --grads` gives heed's outputs, loss and parameter gradients;
   * `heed export --to pytorch` writes model.py + model.safetensors, which Debian's
     PyTorch loads (eval mode: dropout off, as heed forward runs);
+  * the export is made at batch 3; every case also runs at batch 5 on the same export
+    (model.py writes the sizes that follow the batch in terms of it);
   * PyTorch's outputs and loss must equal heed's within 1e-5 and PyTorch autograd's
     gradients (mapped back through names.json) heed's within 1e-4, relative to
     max(1, max |heed value|); every trainable parameter must have both.
@@ -83,7 +85,7 @@ def error(a, b):
     return float(np.abs(a - b).max() / max(1.0, np.abs(b).max()))
 
 
-def compare(tag, model_path, sets, backend, corrupt=None, spec_model=None):
+def compare(tag, model_path, sets, backend, corrupt=None, spec_model=None, batch=BATCH):
     """Returns the list of mismatches (empty when PyTorch agrees with heed) and the worst
     errors. `spec_model`: the model file to read the inputs from when model_path is a
     checkpoint (its --set values are stored in it)."""
@@ -92,7 +94,7 @@ def compare(tag, model_path, sets, backend, corrupt=None, spec_model=None):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     set_args = sum((["--set", "%s=%s" % kv] for kv in sets.items()), [])
-    spec = json.loads(run(["check", spec_model[0] if spec_model else model_path, "--json", "--batch", str(BATCH)] +
+    spec = json.loads(run(["check", spec_model[0] if spec_model else model_path, "--json", "--batch", str(batch)] +
                           (spec_model[1] if spec_model else set_args)))
     inputs = random_inputs(spec, rng)
     np.savez(os.path.join(d, "in.npz"), **inputs)
@@ -145,10 +147,10 @@ def compare(tag, model_path, sets, backend, corrupt=None, spec_model=None):
     return bad, worst
 
 
-def check(tag, model_path, sets, backend, spec_model=None):
+def check(tag, model_path, sets, backend, spec_model=None, batch=BATCH):
     worst = None
     try:
-        bad, worst = compare(tag, model_path, sets, backend, spec_model=spec_model)
+        bad, worst = compare(tag, model_path, sets, backend, spec_model=spec_model, batch=batch)
     except Exception as e:  # a heed or PyTorch error fails this case, not the whole run
         bad = ["%s: %s" % (type(e).__name__, e)]
     status = ("ok (outputs/loss %.1e, gradients %.1e)" % (worst["out"], worst["grad"])) if not bad else \
@@ -190,6 +192,8 @@ def main():
         path = os.path.join(EXAMPLES, f)
         keys = config_keys(path)
         check("example_" + f[:-5], path, {k: v for k, v in SMALL.items() if k in keys}, "compiled")
+        # model.py runs at other batches than the export's (heed forward compiles at the arrays' batch).
+        check("example_%s_batch5" % f[:-5], path, {k: v for k, v in SMALL.items() if k in keys}, "compiled", batch=5)
 
     op_dir = os.path.join(WORK, "op_models")
     os.makedirs(op_dir, exist_ok=True)
@@ -198,6 +202,7 @@ def main():
         with open(path, "w") as f:
             f.write(op_model(name, expr, loss))
         check("op_" + name, path, {}, "reference")
+        check("op_%s_batch5" % name, path, {}, "reference", batch=5)
 
     # Negative control: two swapped parameters of the same shape must be caught.
     def swap(model):

@@ -8,6 +8,9 @@
 
 #include "ops/HeedDialect.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -43,7 +46,16 @@ int exportModel(const ExportOptions &o) {
     std::printf("%s: %zu parameters (heed names and layouts)\n", o.output.c_str(), params.size());
     return 0;
   }
-  mlir::FailureOr<PyTorchModel> py = generatePyTorch(*m.module);
+  // The same model at twice the batch tells which sizes follow the batch (quietly:
+  // a model that does not import there keeps its export's batch).
+  ModelLoader twinLoader;
+  mlir::ScopedDiagnosticHandler quiet(&twinLoader.context(), [](mlir::Diagnostic &) { return mlir::success(); });
+  ImportOptions twinOpts = opts;
+  auto batchAttr = mlir::cast<mlir::DictionaryAttr>(m.module->getOperation()->getAttr("heed.config"))
+                       .getAs<mlir::IntegerAttr>("batch");
+  twinOpts.batch = 2 * batchAttr.getInt();
+  LoadedModel twin = twinLoader.load(source->modelPath(), twinOpts);
+  mlir::FailureOr<PyTorchModel> py = generatePyTorch(*m.module, twin.module ? *twin.module : mlir::ModuleOp());
   if (mlir::failed(py)) return 1;
   writePyTorchExport(o.output, *py, params,
                      {{"heed.model_name", m.module->getOperation()->getAttrOfType<mlir::StringAttr>("heed.model").str()},
@@ -65,7 +77,7 @@ std::function<int()> addExportCommand(CLI::App &app) {
   cmd->add_option("--to", o->to, "pytorch (default) or numpy")->check(CLI::IsMember({"pytorch", "numpy"}));
   cmd->add_option("-o,--output", o->output, "pytorch: the directory to write; numpy: the .npz file")->required();
   cmd->add_option("--seed", o->seed, "initialisation seed for a model file (default 1)");
-  cmd->add_option("--batch", o->batch, "the batch model.py's fixed reshape sizes are for")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "the batch the export is made at (model.py runs at any batch when the model's sizes follow it)")->check(CLI::PositiveNumber);
   cmd->add_option("--set", o->sets, "override a config value: --set d_model=256 (repeatable)");
   return [cmd, o] { return cmd->parsed() ? catchErrors([&] { return exportModel(*o); }) : -1; };
 }
