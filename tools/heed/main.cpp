@@ -13,6 +13,9 @@
 //   heed generate CKPT --prompt TEXT      continue a prompt (greedy or sampled)
 //   heed generate CKPT WORD...            transcribe words (seq2seq; greedy or --beam K)
 //   heed encode  CKPT WORD... -o enc.npy  encoder outputs (seq2seq)
+//   heed forward MODEL|CKPT --inputs in.npz -o out.npz   outputs, loss, gradients
+//   heed export  MODEL|CKPT --to pytorch -o DIR          model.py + safetensors
+//   heed plot    RUN... -o curves.svg                    training curves (gnuplot)
 //
 // Exit codes: 0 success, 1 any user error (bad model, bad flags, bad files).
 //
