@@ -204,6 +204,12 @@ def main():
         check("op_" + name, path, {}, "reference")
         check("op_%s_batch5" % name, path, {}, "reference", batch=5)
 
+    # A frozen parameter: requires_grad False in PyTorch, no gradient from heed.
+    path = os.path.join(op_dir, "frozen_embedding.heed")
+    with open(path, "w") as f:
+        f.write(op_model("frozen_embedding", "embedding(ids, vocab: 8, dim: 8, frozen: true) * h", None))
+    check("frozen_embedding", path, {}, "reference")
+
     # Negative control: two swapped parameters of the same shape must be caught.
     def swap(model):
         a = model.get_parameter("decoder_layer.0.attention.q_proj.weight")
