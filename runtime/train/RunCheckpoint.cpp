@@ -2,6 +2,7 @@
 
 #include "runtime/train/RunCheckpoint.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
 
@@ -9,6 +10,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 
 namespace heed::rt {
 
@@ -97,6 +100,23 @@ std::string sourceHash(const std::string &source) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)hashString(source));
   return buf;
+}
+
+StoredModelFile::StoredModelFile(const RunCheckpoint &rc) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "heed-model-XXXXXX").string();
+  if (!mkdtemp(tmpl.data()))
+    throw Error("cannot create a temporary directory in " + fs::temp_directory_path().string());
+  dir_ = tmpl;
+  std::string name = fs::path(rc.modelFile).filename().string();
+  if (name.empty() || name == "." || name == "..") name = "model.heed";
+  path_ = dir_ + "/" + name;
+  writeFileAtomic(path_, rc.source);
+}
+
+StoredModelFile::~StoredModelFile() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
 }
 
 }  // namespace heed::rt

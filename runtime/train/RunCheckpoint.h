@@ -71,4 +71,19 @@ std::map<std::string, std::string> overridesFromJson(const std::string &json);
 
 std::string sourceHash(const std::string &source);
 
+/// The checkpoint's model source as a file the compiler can read: written to a
+/// private temporary directory under its original file name (so diagnostics
+/// name it) and removed again by the destructor.
+class StoredModelFile {
+public:
+  explicit StoredModelFile(const RunCheckpoint &rc);
+  ~StoredModelFile();
+  StoredModelFile(const StoredModelFile &) = delete;
+  StoredModelFile &operator=(const StoredModelFile &) = delete;
+  const std::string &path() const { return path_; }
+
+private:
+  std::string dir_, path_;
+};
+
 }  // namespace heed::rt

@@ -13,6 +13,9 @@
 //   heed generate CKPT --prompt TEXT      continue a prompt (greedy or sampled)
 //   heed generate CKPT WORD...            transcribe words (seq2seq; greedy or --beam K)
 //   heed encode  CKPT WORD... -o enc.npy  encoder outputs (seq2seq)
+//   heed forward MODEL|CKPT --inputs in.npz -o out.npz   outputs, loss, gradients
+//   heed export  MODEL|CKPT --to pytorch -o DIR          model.py + safetensors
+//   heed plot    RUN... -o curves.svg                    training curves (gnuplot)
 //
 // Exit codes: 0 success, 1 any user error (bad model, bad flags, bad files).
 //
@@ -48,6 +51,8 @@ int main(int argc, char **argv) {
   heed::ModelArgs m;
   auto *check = app.add_subcommand("check", "parse the model and check every type and shape");
   addModelArgs(check, m);
+  bool checkJson = false;
+  check->add_flag("--json", checkJson, "print one JSON object, with the inputs and outputs (names, shapes, dtypes)");
 
   bool json = false;
   auto *params = app.add_subcommand("params", "list parameters: name, shape, count, init");
@@ -173,6 +178,8 @@ int main(int argc, char **argv) {
                     "compiled (default: MLIR-generated kernels + oneDNN) or reference (the interpreter)")
         ->check(CLI::IsMember({"compiled", "reference"}));
 
+  std::function<int()> more[] = {heed::addForwardCommand(app), heed::addExportCommand(app),
+                                 heed::addPlotCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -180,7 +187,9 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 1;  // every usage error exits 1
   }
 
-  if (*check) return heed::runCheck(m);
+  for (auto &run : more)
+    if (int rc = run(); rc >= 0) return rc;
+  if (*check) return heed::runCheck(m, checkJson);
   if (*params) return heed::runParams(m, json);
   if (*emit) return heed::runEmit(m, stage, output, locations);
   if (*gradcheck) return heed::runGradcheck(m, gc);
