@@ -280,6 +280,18 @@ SmallVector<Value> LayerNormOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
   return {grads.getDx(), grads.getDgamma(), grads.getDbeta()};
 }
 
+SmallVector<Value> SdpaOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
+  // One fused backward op; it recomputes the probabilities from lse.
+  G h{b, getLoc()};
+  Value dout = g[0] ? g[0] : h.zerosLike(getOut());
+  auto grads = b.create<SdpaGradOp>(getLoc(), getQ().getType(), getK().getType(), getV().getType(),
+                                    getQ(), getK(), getV(), getOut(), getLse(), dout, g[1],
+                                    getKeyPadding(), getCausalAttr(), getScaleAttr());
+  SmallVector<Value> out = {grads.getDq(), grads.getDk(), grads.getDv()};
+  if (getKeyPadding()) out.push_back(Value());
+  return out;
+}
+
 // Embeddings, randomness, loss ------------------------------------------------
 
 SmallVector<Value> GatherOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
