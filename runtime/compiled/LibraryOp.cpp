@@ -69,6 +69,19 @@ Tensor swapLast(const Tensor &x) {
   return ref::transpose(x, perm);
 }
 
+/// q[B, H, Tq, dh] and k[B, H, Tk, dh] with the op's mask and scale.
+native::AttentionShape attentionShape(const LibraryOp &op, const Tensor &q, const Tensor &k) {
+  if (q.rank() != 4 || k.rank() != 4)
+    throw Error(std::string(libraryKindName(op.kind)) + ": q and k must be rank 4, got " +
+                shapeToString(q.shape()) + " and " + shapeToString(k.shape()));
+  native::AttentionShape s;
+  s.B = q.dim(0), s.H = q.dim(1), s.Tq = q.dim(2), s.Tk = k.dim(2), s.dh = q.dim(3);
+  s.causal = op.causal;
+  s.scale = op.scale;
+  if (s.Tk == 0) throw Error(std::string(libraryKindName(op.kind)) + ": no keys (Tk == 0)");
+  return s;
+}
+
 void expectInputs(const LibraryOp &op, const std::vector<Tensor> &in, size_t n) {
   if (in.size() != n)
     throw Error(std::string(libraryKindName(op.kind)) + ": expected " + std::to_string(n) +
@@ -190,6 +203,28 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     out.push_back(y);
     return;
   }
+  case Kind::Sdpa: {
+    expectInputs(op, in, op.keyPadding ? 4 : 3);
+    Tensor o = result(0), lse = result(1);
+    native::attentionForward(attentionShape(op, in[0], in[1]), in[0].f32(), in[1].f32(),
+                             in[2].f32(), op.keyPadding ? in[3].b8() : nullptr, o.f32(), lse.f32());
+    out.push_back(o);
+    out.push_back(lse);
+    return;
+  }
+  case Kind::SdpaGrad: {
+    expectInputs(op, in, 6 + op.dlse + op.keyPadding);
+    Tensor dq = result(0), dk = result(1), dv = result(2);
+    const float *dlse = op.dlse ? in[6].f32() : nullptr;
+    const uint8_t *pad = op.keyPadding ? in[6 + op.dlse].b8() : nullptr;
+    native::attentionBackward(attentionShape(op, in[0], in[1]), in[0].f32(), in[1].f32(),
+                              in[2].f32(), pad, in[3].f32(), in[4].f32(), in[5].f32(), dlse,
+                              dq.f32(), dk.f32(), dv.f32());
+    out.push_back(dq);
+    out.push_back(dk);
+    out.push_back(dv);
+    return;
+  }
   case Kind::Param: {
     expectInputs(op, in, 0);
     if (!ctx.params) throw Error("param '" + op.name + "': no parameter store");
@@ -229,6 +264,8 @@ const std::pair<Kind, const char *> kKindNames[] = {
     {Kind::Dropout, "dropout"},
     {Kind::Param, "param"},
     {Kind::OptimizerStep, "optimizer_step"},
+    {Kind::Sdpa, "sdpa"},
+    {Kind::SdpaGrad, "sdpa_grad"},
 };
 
 }  // namespace
@@ -285,6 +322,13 @@ nlohmann::json toJson(const LibraryOp &op) {
     break;
   case Kind::Param: j["name"] = op.name; break;
   case Kind::OptimizerStep: j["names"] = op.names; break;
+  case Kind::Sdpa:
+  case Kind::SdpaGrad:
+    j["causal"] = op.causal;
+    j["scale"] = op.scale;
+    j["key_padding"] = op.keyPadding;
+    if (op.kind == Kind::SdpaGrad) j["dlse"] = op.dlse;
+    break;
   default: break;
   }
   nlohmann::json results = nlohmann::json::array();
@@ -307,6 +351,10 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.p = j.value("p", 0.0f);
   op.seed = j.value("seed", (int64_t)0);
   op.name = j.value("name", std::string());
+  op.causal = j.value("causal", false);
+  op.scale = j.value("scale", 1.0f);
+  op.keyPadding = j.value("key_padding", false);
+  op.dlse = j.value("dlse", false);
   if (j.contains("names")) op.names = j.at("names").get<std::vector<std::string>>();
   for (const nlohmann::json &r : j.at("results")) {
     op.resultTypes.push_back(dtypeFromName(r.at("dtype").get<std::string>()));

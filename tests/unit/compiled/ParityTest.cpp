@@ -39,8 +39,13 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
   std::unique_ptr<rt::Program> &ref = built.first, &cmp = built.second;
   ASSERT_TRUE(ref && cmp);
 
-  rt::ParamStore pr = rt::createParams(*ref, 5, HEED_EXAMPLES_DIR);
-  rt::ParamStore pc = rt::createParams(*cmp, 5, HEED_EXAMPLES_DIR);
+  // Parameter seed 6: at seed 5 one ReLU input of g2p's training step (decoder
+  // layer 1, unit 448 of feed_forward.w1) lies within float rounding of 0, so the
+  // two backends (both right to ~4e-7 in the forward) put it on different sides
+  // of the kink and every gradient upstream of it differs by ~0.5%.
+  const uint64_t kSeed = 6;
+  rt::ParamStore pr = rt::createParams(*ref, kSeed, HEED_EXAMPLES_DIR);
+  rt::ParamStore pc = rt::createParams(*cmp, kSeed, HEED_EXAMPLES_DIR);
   std::map<std::string, rt::Tensor> inputs;
   uint64_t stream = 1;
   for (const char *e : {"train_step", "forward", "encode", "decode"})
