@@ -14,12 +14,14 @@
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "runtime/Random.h"
+#include "runtime/native/Native.h"
 #include "runtime/train/Optimizer.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -102,6 +104,77 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
       losses[k++] = prog->run("train_step", bind(*prog, "train_step"), ctx)[0].f32()[0];
     }
     EXPECT_NEAR(losses[1], losses[0], 1e-4 * std::fabs(losses[0])) << "step " << step;
+  }
+}
+
+/// Five training losses (dropout on, Adam at lr 1e-4) of `prog` from seed-6 parameters.
+std::vector<float> trainingLosses(rt::Program &prog, const std::map<std::string, rt::Tensor> &inputs,
+                                  int steps) {
+  rt::ParamStore store = rt::createParams(prog, 6, HEED_EXAMPLES_DIR);
+  std::vector<rt::Tensor> in;
+  for (const rt::TensorSpec &s : prog.entry("train_step")->inputs) in.push_back(inputs.at(s.name));
+  rt::OptimizerConfig oc;
+  std::vector<float> losses;
+  for (int64_t step = 1; step <= steps; ++step) {
+    rt::RunContext ctx;
+    ctx.params = &store;
+    ctx.step = step;
+    ctx.training = true;
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
+      rt::applyUpdate(store, g, oc, 1e-4f, step);
+    };
+    losses.push_back(prog.run("train_step", in, ctx)[0].f32()[0]);
+  }
+  return losses;
+}
+
+std::map<std::string, rt::Tensor> exampleInputs(rt::Program &prog) {
+  std::map<std::string, rt::Tensor> inputs;
+  uint64_t stream = 1;
+  for (const rt::TensorSpec &s : prog.entry("train_step")->inputs) inputs[s.name] = randomInput(s, stream++);
+  return inputs;
+}
+
+std::unique_ptr<rt::Program> compiledExample(const std::string &name, bool fuseAttention) {
+  ImportOptions opts;
+  opts.batch = 2;
+  setenv("HEED_FUSE_ATTENTION", fuseAttention ? "1" : "0", 1);
+  auto p = buildCompiledProgram(std::string(HEED_EXAMPLES_DIR) + "/" + name + ".heed", opts);
+  unsetenv("HEED_FUSE_ATTENTION");
+  return p;
+}
+
+class FusedAttention : public ::testing::TestWithParam<std::string> {};
+
+// The fused sdpa kernels and the spelled-out matmul/softmax chain
+// (HEED_FUSE_ATTENTION=0) train the same model: the same losses to 1e-5.
+TEST_P(FusedAttention, MatchesTheSpelledOutForm) {
+  auto fused = compiledExample(GetParam(), true), spelled = compiledExample(GetParam(), false);
+  ASSERT_TRUE(fused && spelled);
+  auto inputs = exampleInputs(*fused);
+  std::vector<float> a = trainingLosses(*fused, inputs, 5), b = trainingLosses(*spelled, inputs, 5);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-5 * std::fabs(b[i])) << "step " << i + 1;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, FusedAttention,
+                         ::testing::Values("tiny_lm", "translate", "g2p"));
+
+// Every kernel partitions its work independently of the thread count: one
+// thread and two give the same losses, bit for bit (fused attention included).
+TEST(ThreadCount, CompiledLossesAreBitIdenticalForOneAndTwoThreads) {
+  for (const char *name : {"tiny_lm", "translate"}) {
+    auto prog = compiledExample(name, true);
+    ASSERT_TRUE(prog);
+    auto inputs = exampleInputs(*prog);
+    rt::native::setThreads(1);
+    std::vector<float> one = trainingLosses(*prog, inputs, 3);
+    rt::native::setThreads(2);
+    std::vector<float> two = trainingLosses(*prog, inputs, 3);
+    rt::native::setThreads(0);
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_EQ(std::memcmp(&one[i], &two[i], sizeof(float)), 0)
+          << name << " step " << i + 1 << ": " << one[i] << " vs " << two[i];
   }
 }
 
