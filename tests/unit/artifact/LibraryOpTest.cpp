@@ -90,6 +90,46 @@ TEST(LibraryOp, SoftmaxGradMatchesReference) {
   }
 }
 
+TEST(LibraryOp, SdpaRoundTripsAndMatchesReference) {
+  // Cross attention, 2 x 2 heads, 5 queries against 7 keys, causal, padded, with dlse.
+  Tensor q = randn({2, 2, 5, 4}, 1), k = randn({2, 2, 7, 4}, 2), v = randn({2, 2, 7, 4}, 3);
+  Tensor dout = randn({2, 2, 5, 4}, 4), dlse = randn({2, 2, 5}, 5);
+  Tensor pad(DType::Bool, {2, 7});
+  for (int64_t i = 0; i < pad.size(); ++i) pad.b8()[i] = i % 3 == 1;
+  LibraryOp f;
+  f.kind = LibraryOp::Kind::Sdpa;
+  f.causal = true;
+  f.scale = 0.5f;
+  f.keyPadding = true;
+  f.resultTypes = {DType::F32, DType::F32};
+  f.resultShapes = {{2, 2, 5, 4}, {2, 2, 5}};
+  f = libraryOpFromJson(nlohmann::json::parse(toJson(f).dump()));
+  EXPECT_TRUE(f.causal && f.keyPadding);
+  EXPECT_EQ(f.scale, 0.5f);
+  RunContext ctx;
+  std::vector<Tensor> fo;
+  runLibraryOp(f, {q, k, v, pad}, fo, ctx);
+  ref::SdpaResult want = ref::sdpa(q, k, v, &pad, true, 0.5f);
+  EXPECT_LT(maxDiff(fo[0], want.out), 1e-5);
+  EXPECT_LT(maxDiff(fo[1], want.lse), 1e-5);
+
+  LibraryOp g = f;
+  g.kind = LibraryOp::Kind::SdpaGrad;
+  g.dlse = true;
+  g.resultTypes = {DType::F32, DType::F32, DType::F32};
+  g.resultShapes = {q.shape(), k.shape(), v.shape()};
+  g = libraryOpFromJson(toJson(g));
+  EXPECT_TRUE(g.dlse);
+  std::vector<Tensor> go;
+  runLibraryOp(g, {q, k, v, fo[0], fo[1], dout, dlse, pad}, go, ctx);
+  ref::SdpaGrads wantG = ref::sdpaGrad(q, k, v, dout, &dlse, &pad, true, 0.5f);
+  EXPECT_LT(maxDiff(go[0], wantG.dq), 1e-5);
+  EXPECT_LT(maxDiff(go[1], wantG.dk), 1e-5);
+  EXPECT_LT(maxDiff(go[2], wantG.dv), 1e-5);
+  // A missing input is an error naming the call, not a crash.
+  EXPECT_THROW(runLibraryOp(g, {q, k, v, fo[0], fo[1], dout, pad}, go, ctx), Error);
+}
+
 TEST(LibraryOp, DropoutIsIdentityOutsideTraining) {
   RunContext ctx;
   Tensor x = randn({16}, 7);
