@@ -25,6 +25,16 @@ static double matmulFlops(MatmulOp m) {
   return 2.0 * n * (double)k;
 }
 
+/// The dense products fused attention stands for, so the step's GFLOP/s stay
+/// comparable with the spelled-out form: q k^T and p v (2 B H Tq Tk dh each)
+/// forward, four of them backward. Causal skipping does not lower the count.
+static double attentionFlops(Operation *op) {
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType()).getShape();
+  auto k = cast<RankedTensorType>(op->getOperand(1).getType()).getShape();
+  double n = 2.0 * (double)q[0] * q[1] * q[2] * k[2] * q[3];
+  return isa<SdpaGradOp>(op) ? 4 * n : 2 * n;
+}
+
 /// Softmax over the last axis runs on oneDNN; other axes are fused loops.
 static bool preferLibrary(Operation *op) {
   if (auto s = dyn_cast<SoftmaxOp>(op))
@@ -144,6 +154,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
         }
     s.outputs.assign(op.result_begin(), op.result_end());
     if (auto m = dyn_cast<MatmulOp>(op)) sched.flops += matmulFlops(m);
+    if (isa<SdpaOp, SdpaGradOp>(op)) sched.flops += attentionFlops(&op);
     ++sched.libraryCalls;
     sched.steps.push_back(std::move(s));
   }
