@@ -177,8 +177,11 @@ SmallVector<Value> TanhOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
 }
 
 SmallVector<Value> ReluOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
+  // relu(x) > 0 exactly when x > 0; reading the result rather than x lets the
+  // compiled backend fold bias and relu into the matmul before them (its
+  // pre-activation is then never stored).
   G h{b, getLoc()};
-  Value mask = h.gt(getX(), h.scalar(0.0f));
+  Value mask = h.gt(getResult(), h.scalar(0.0f));
   return {b.create<WhereOp>(getLoc(), g[0].getType(), mask, g[0], h.scalar(0.0f))};
 }
 

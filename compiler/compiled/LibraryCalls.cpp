@@ -104,6 +104,8 @@ rt::Plan makePlan(func::FuncOp fn, const Schedule &schedule) {
     } else {
       ps.kind = rt::PlanStep::Kind::Library;
       ps.op = describe(s.op, s.transposeLhs, s.transposeRhs);
+      ps.op.bias = s.bias;
+      ps.op.act = s.act;
     }
     for (Value v : s.inputs) ps.inputs.push_back(use(v));
     for (Value v : s.outputs) ps.outputs.push_back(define(v));

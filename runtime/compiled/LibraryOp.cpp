@@ -30,7 +30,8 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// a[..., M, K] @ b[..., K, N] on oneDNN when the batch dims are equal or one side
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
-bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb) {
+bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
+                  const float *bias, native::Act act) {
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
   int64_t M = cs[cs.size() - 2], N = cs.back();
   int64_t K = ta ? as[as.size() - 2] : as.back();
@@ -40,7 +41,7 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb)
   float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb);
+    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -49,13 +50,12 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb)
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false,
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
                    batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false, 0,
-                   K * N);
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
     return true;
   }
   return false;
@@ -101,14 +101,24 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
   };
   switch (op.kind) {
   case Kind::Matmul: {
-    expectInputs(op, in, 2);
+    expectInputs(op, in, op.bias ? 3 : 2);
+    if (!op.act.empty() && op.act != "relu" && op.act != "gelu")
+      throw Error("matmul: unknown epilogue activation '" + op.act + "'");
+    const native::Act act = op.act == "relu"   ? native::Act::Relu
+                            : op.act == "gelu" ? native::Act::Gelu
+                                               : native::Act::None;
     Tensor c = result(0);
-    if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs)) {
+    if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
+                     op.bias ? in[2].f32() : nullptr, act)) {
       out.push_back(c);
       return;
     }
-    out.push_back(ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
-                              op.transposeRhs ? swapLast(in[1]) : in[1]));
+    Tensor r = ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
+                           op.transposeRhs ? swapLast(in[1]) : in[1]);
+    if (op.bias) r = ref::binary(ref::BinaryKind::Add, r, in[2]);
+    if (act == native::Act::Relu) r = ref::unary(ref::UnaryKind::Relu, r);
+    if (act == native::Act::Gelu) r = ref::unary(ref::UnaryKind::Gelu, r);
+    out.push_back(r);
     return;
   }
   case Kind::Softmax: {
@@ -306,6 +316,8 @@ nlohmann::json toJson(const LibraryOp &op) {
   case Kind::Matmul:
     j["transpose_lhs"] = op.transposeLhs;
     j["transpose_rhs"] = op.transposeRhs;
+    if (op.bias) j["bias"] = true;
+    if (!op.act.empty()) j["act"] = op.act;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -344,6 +356,8 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.kind = libraryKindFromName(j.at("kind").get<std::string>());
   op.transposeLhs = j.value("transpose_lhs", false);
   op.transposeRhs = j.value("transpose_rhs", false);
+  op.bias = j.value("bias", false);
+  op.act = j.value("act", std::string());
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);

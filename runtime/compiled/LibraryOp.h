@@ -26,7 +26,7 @@ namespace heed::rt {
 
 struct LibraryOp {
   enum class Kind : uint8_t {
-    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs
+    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs; bias, act
     Softmax,           // axis
     SoftmaxGrad,       // axis; inputs (y, dy). Not scheduled as a library call today
                        // (it fuses), kept so Partition may route it here.
@@ -47,6 +47,10 @@ struct LibraryOp {
   /// Matmul: that input holds the operand with its last two dims swapped (an
   /// absorbed transpose).
   bool transposeLhs = false, transposeRhs = false;
+  /// Matmul epilogue: a third input, bias [N], added to every row, then `act`
+  /// ("relu", "gelu" exact erf, or ""), as oneDNN post-ops.
+  bool bias = false;
+  std::string act;
   float eps = 1e-5f, smoothing = 0, p = 0;
   int64_t ignoreIndex = -1, seed = 0, axis = -1;
   /// Sdpa, SdpaGrad: the causal mask, the score scale, and which optional inputs are present.

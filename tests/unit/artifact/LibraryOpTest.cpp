@@ -90,6 +90,36 @@ TEST(LibraryOp, SoftmaxGradMatchesReference) {
   }
 }
 
+TEST(LibraryOp, MatmulEpiloguesMatchReference) {
+  // [2, 5, 6] @ [6, 7] + bias[7], then relu or gelu: the shared-weight GEMM path;
+  // [2, 5, 6] @ [2, 6, 7] the batched one.
+  Tensor a = randn({2, 5, 6}, 1), w = randn({6, 7}, 2), wb = randn({2, 6, 7}, 3), bias = randn({7}, 4);
+  for (const char *act : {"", "relu", "gelu"}) {
+    for (const Tensor *b : {&w, &wb}) {
+      SCOPED_TRACE(std::string(act) + (b == &w ? " shared weight" : " batched"));
+      LibraryOp o = op(LibraryOp::Kind::Matmul, {2, 5, 7});
+      o.bias = true;
+      o.act = act;
+      o = libraryOpFromJson(nlohmann::json::parse(toJson(o).dump()));
+      EXPECT_TRUE(o.bias);
+      EXPECT_EQ(o.act, act);
+      RunContext ctx;
+      std::vector<Tensor> out;
+      runLibraryOp(o, {a, *b, bias}, out, ctx);
+      Tensor want = ref::binary(ref::BinaryKind::Add, ref::matmul(a, *b), bias);
+      if (o.act == "relu") want = ref::unary(ref::UnaryKind::Relu, want);
+      if (o.act == "gelu") want = ref::unary(ref::UnaryKind::Gelu, want);
+      EXPECT_LT(maxDiff(out[0], want), 1e-5);
+    }
+  }
+  LibraryOp bad = op(LibraryOp::Kind::Matmul, {2, 5, 7});
+  bad.bias = true;
+  bad.act = "tanh";
+  RunContext ctx;
+  std::vector<Tensor> out;
+  EXPECT_THROW(runLibraryOp(bad, {a, w, bias}, out, ctx), Error);
+}
+
 TEST(LibraryOp, SdpaRoundTripsAndMatchesReference) {
   // Cross attention, 2 x 2 heads, 5 queries against 7 keys, causal, padded, with dlse.
   Tensor q = randn({2, 2, 5, 4}, 1), k = randn({2, 2, 7, 4}, 2), v = randn({2, 2, 7, 4}, 3);

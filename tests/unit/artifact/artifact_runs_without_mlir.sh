@@ -23,6 +23,8 @@ fi
 # The attention layer runs as the fused library calls, forward and backward.
 grep -q '"kind": *"sdpa"' "$work/model.hx/manifest.json" || { echo "FAIL: no sdpa call in the manifest"; exit 1; }
 grep -q '"kind": *"sdpa_grad"' "$work/model.hx/manifest.json" || { echo "FAIL: no sdpa_grad call in the manifest"; exit 1; }
+# The feed-forward layer's bias and ReLU run as post-ops of its first matmul.
+grep -q '"act": *"relu"' "$work/model.hx/manifest.json" || { echo "FAIL: no matmul with a relu epilogue"; exit 1; }
 
 "$art" "$work/model.hx" > "$work/artifact.txt"
 "$jit" "$model" --batch 2 "${sets[@]}" > "$work/jit.txt"

@@ -135,12 +135,14 @@ std::map<std::string, rt::Tensor> exampleInputs(rt::Program &prog) {
   return inputs;
 }
 
-std::unique_ptr<rt::Program> compiledExample(const std::string &name, bool fuseAttention) {
+/// The compiled example at batch 2, built with the environment switch `knob` on or off.
+std::unique_ptr<rt::Program> compiledExample(const std::string &name, bool on,
+                                             const char *knob = "HEED_FUSE_ATTENTION") {
   ImportOptions opts;
   opts.batch = 2;
-  setenv("HEED_FUSE_ATTENTION", fuseAttention ? "1" : "0", 1);
+  setenv(knob, on ? "1" : "0", 1);
   auto p = buildCompiledProgram(std::string(HEED_EXAMPLES_DIR) + "/" + name + ".heed", opts);
-  unsetenv("HEED_FUSE_ATTENTION");
+  unsetenv(knob);
   return p;
 }
 
@@ -159,6 +161,23 @@ TEST_P(FusedAttention, MatchesTheSpelledOutForm) {
 
 INSTANTIATE_TEST_SUITE_P(Examples, FusedAttention,
                          ::testing::Values("tiny_lm", "translate", "g2p"));
+
+class MatmulEpilogues : public ::testing::TestWithParam<std::string> {};
+
+// Bias and ReLU/GELU as oneDNN post-ops of their matmul (the default) train like
+// the same ops in fused kernels (HEED_MATMUL_EPILOGUES=0): the same losses to 1e-5.
+TEST_P(MatmulEpilogues, MatchFusedKernels) {
+  auto post = compiledExample(GetParam(), true, "HEED_MATMUL_EPILOGUES");
+  auto kernels = compiledExample(GetParam(), false, "HEED_MATMUL_EPILOGUES");
+  ASSERT_TRUE(post && kernels);
+  auto inputs = exampleInputs(*post);
+  std::vector<float> a = trainingLosses(*post, inputs, 5), b = trainingLosses(*kernels, inputs, 5);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-5 * std::fabs(b[i])) << "step " << i + 1;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, MatmulEpilogues,
+                         ::testing::Values("tiny_lm", "causal_self_attention", "g2p"));
 
 // Every kernel partitions its work independently of the thread count: one
 // thread and two give the same losses, bit for bit (fused attention included).
