@@ -76,4 +76,8 @@ ShapeResult attentionShape(const NShape &q, const std::string &qName, const NSha
                            const std::string &kvName, int64_t heads, const NShape *keyPadding,
                            const std::string &maskName);
 
+/// q[B, H, Tq, dh], k[B, H, Tk, dh], v[B, H, Tk, dh], key_padding[B, Tk]? -> out [B, H, Tq, dh]
+/// (sdpa; its second result, the log-sum-exp, is [B, H, Tq]).
+ShapeResult sdpaShape(const NShape &q, const NShape &k, const NShape &v, const NShape *keyPadding);
+
 }  // namespace heed
