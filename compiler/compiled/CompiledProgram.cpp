@@ -205,6 +205,7 @@ bool compileArtifact(const std::string &modelPath, const ImportOptions &options,
       llvm::errs() << "error: " << error << "\n";
       return false;
     }
+    rt::recordKernelLibrary(m, tmp + "/kernels.so");
     m.compileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rt::writeFileAtomic(tmp + "/manifest.json", rt::manifestToJson(m).dump(1) + "\n");
   } catch (const rt::Error &e) {

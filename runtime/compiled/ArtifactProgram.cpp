@@ -38,6 +38,7 @@ std::unique_ptr<ArtifactProgram> ArtifactProgram::load(const std::string &dir) {
 
   std::string lib = (fs::path(dir) / p->manifest_.kernelLibrary).string();
   if (!fs::is_regular_file(lib, ec)) throw Error("'" + file + "' names the kernel library '" + lib + "', which does not exist");
+  verifyKernelLibrary(p->manifest_, lib);  // before dlopen: a damaged library crashes the loader
   p->handle_ = dlopen(fs::absolute(lib).c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!p->handle_) throw Error("cannot load the kernel library '" + lib + "': " + dlerror());
   std::string missing;
