@@ -137,11 +137,22 @@ void writeFileAtomic(const std::string &path, std::string_view bytes) {
   writeFileAtomic(path, [&](std::ostream &os) { os.write(bytes.data(), (std::streamsize)bytes.size()); });
 }
 
+namespace {
+const char *fileKind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "a special file";
+}
+}  // namespace
+
 std::string readWholeFile(const std::string &path, const char *what) {
   auto fail = [&](int err) {
     throw Error(fmt::format("cannot read {} '{}': {}", what, path, errnoText(err)));
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO that has no writer would otherwise block forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(errno);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -153,6 +164,15 @@ std::string readWholeFile(const std::string &path, const char *what) {
     ::close(fd);
     fail(EISDIR);
   }
+  // Only regular files: a FIFO can block forever and a device like /dev/zero never
+  // ends, and every reader here needs the whole file (sizes, windows, checksums).
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(fmt::format("cannot read {} '{}': it is {}, not a regular file; heed reads the whole "
+                            "file, so save the stream to a file first",
+                            what, path, fileKind(st.st_mode)));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::string out;
   if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve((size_t)st.st_size);
   char buf[1 << 16];
@@ -169,6 +189,17 @@ std::string readWholeFile(const std::string &path, const char *what) {
   }
   ::close(fd);
   return out;
+}
+
+std::string_view stripUtf8Bom(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
+}
+
+std::string readTextFile(const std::string &path, const char *what) {
+  std::string text = readWholeFile(path, what);
+  if (stripUtf8Bom(text).size() != text.size()) text.erase(0, 3);
+  return text;
 }
 
 }  // namespace heed::rt

@@ -31,8 +31,17 @@ void writeFileAtomic(const std::string &path, const std::function<void(std::ostr
 /// Byte-buffer variant.
 void writeFileAtomic(const std::string &path, std::string_view bytes);
 
-/// Reads a whole file. Errors (missing, unreadable, a directory) throw rt::Error
-/// "cannot read <what> '<path>': <errno text>".
+/// Reads a whole regular file. Errors (missing, unreadable, a directory) throw
+/// rt::Error "cannot read <what> '<path>': <errno text>"; a FIFO, a device
+/// (/dev/zero never ends) or a socket is refused without blocking on it.
 std::string readWholeFile(const std::string &path, const char *what = "file");
+
+/// `text` without a leading UTF-8 byte-order mark (EF BB BF), which editors on
+/// Windows write and which is no part of the text.
+std::string_view stripUtf8Bom(std::string_view text);
+
+/// readWholeFile, then stripUtf8Bom: what the text and TSV data readers use, so a
+/// byte-order mark never becomes a symbol (or a byte of training data).
+std::string readTextFile(const std::string &path, const char *what = "file");
 
 }  // namespace heed::rt
