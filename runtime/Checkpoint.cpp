@@ -148,12 +148,14 @@ void saveCheckpoint(const std::string &path,
 
 Checkpoint loadCheckpoint(const std::string &path) {
   Fd fd;
-  fd.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO without a writer must not block open(); it is refused below.
+  fd.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd.fd < 0) ckptFail(path, fmt::format("cannot open: {}", std::strerror(errno)));
   struct stat st;
   if (::fstat(fd.fd, &st) != 0) ckptFail(path, fmt::format("cannot stat: {}", std::strerror(errno)));
   if (S_ISDIR(st.st_mode))
     ckptFail(path, "is a directory (use resolveCheckpointPath to pick its latest checkpoint)");
+  if (!S_ISREG(st.st_mode)) ckptFail(path, "is not a regular file (a FIFO or a device)");
   const uint64_t fileSize = (uint64_t)st.st_size;
   if (fileSize < 8)
     ckptFail(path, fmt::format("file too short ({} bytes; a safetensors file starts with an "

@@ -1,4 +1,6 @@
 #include "TempDir.h"
+
+#include <sys/stat.h>
 #include "TestUtil.h"
 
 #include "runtime/Checkpoint.h"
@@ -124,6 +126,14 @@ TEST(RuntimeCheckpoint, CorruptFiles) {
             {"byte value 7"});
   expectErrorContaining([&] { loadCheckpoint(d.file("missing.safetensors")); },
                         {"missing.safetensors", "No such file"});
+}
+
+TEST(RuntimeCheckpoint, NonRegularFilesRefused) {
+  TempDir d;
+  const std::string fifo = d.file("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);  // no writer: a blocking open would hang
+  expectErrorContaining([&] { loadCheckpoint(fifo); }, {"fifo.safetensors", "is not a regular file"});
+  expectErrorContaining([&] { loadCheckpoint("/dev/zero"); }, {"/dev/zero", "is not a regular file"});
 }
 
 TEST(RuntimeCheckpoint, ResolvePathInDirectory) {
