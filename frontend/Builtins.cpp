@@ -9,6 +9,11 @@
 
 #include "frontend/Elaborator.h"
 
+#include "runtime/Error.h"
+#include "runtime/Npy.h"
+
+#include "llvm/Support/Path.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -74,8 +79,39 @@ bool symbolIn(Elaborator &el, BoundArgs &args, const std::string &name,
   return false;
 }
 
+/// Checks the file of `init: load("file")` for a parameter of `shape` as the
+/// runtime will (ParamStore): it exists, holds f32 values and has that shape.
+/// Only the header is read.
+bool checkLoadFile(Elaborator &el, llvm::SMLoc l, const std::string &file, const NShape &shape) {
+  if (!el.checkInitFiles) return true;
+  llvm::SmallString<256> path(file);
+  if (llvm::sys::path::is_relative(path)) {
+    path = el.modelDir();
+    llvm::sys::path::append(path, file);
+  }
+  rt::NpyInfo info;
+  try {
+    info = rt::readNpyInfo(path.str().str());
+  } catch (const rt::Error &e) {
+    el.error(l) << "init: " << e.what();
+    return false;
+  }
+  if (info.dtype != rt::DType::F32) {
+    el.error(l) << "init: '" << file << "' holds " << rt::dtypeName(info.dtype)
+                << " values, but parameters are f32 (save it with numpy as float32)";
+    return false;
+  }
+  if (info.shape != sizes(shape)) {
+    el.error(l) << "init: '" << file << "' has shape " << rt::shapeToString(info.shape)
+                << ", but the parameter is " << toStringWithSizes(shape);
+    return false;
+  }
+  return true;
+}
+
 /// Turns an `init:` argument into the attribute string of heed.param, or "" on error.
-std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt) {
+/// `shape` is the parameter's (a load() file must match it).
+std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt, const NShape &shape) {
   if (!args.has("init")) return dflt;
   Val &v = args["init"];
   llvm::SMLoc l = args.locOf("init");
@@ -94,6 +130,14 @@ std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt)
   };
   if (v.kind == Val::Symbol) {
     if (v.text == "zeros" || v.text == "ones") return v.text;
+    // A bare `normal` is a known initializer missing its arguments, not a typo.
+    if (v.text == "normal" || v.text == "uniform" || v.text == "load") {
+      el.error(l) << "init: " << v.text << " takes "
+                  << (v.text == "normal"    ? "one number, the standard deviation: normal(0.02)"
+                      : v.text == "uniform" ? "two numbers, the bounds: uniform(-0.1, 0.1)"
+                                            : "one string, the .npy file: load(\"vectors.npy\")");
+      return "";
+    }
     el.error(l) << "unknown initializer '" << v.text << "'"
                 << Elaborator::didYouMean(v.text, {"zeros", "ones", "normal", "uniform", "load"});
     return "";
@@ -119,6 +163,7 @@ std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt)
       el.error(l) << "init: load takes one string, the .npy file: load(\"vectors.npy\")";
       return "";
     }
+    if (!checkLoadFile(el, v.items[0].loc, v.items[0].text, shape)) return "";
     return "load(\"" + v.items[0].text + "\")";
   }
   if (v.text == "zeros" || v.text == "ones") {
@@ -354,7 +399,8 @@ Val embeddingFn(Elaborator &el, BoundArgs &args) {
   }
   if (!positive(el, args, "vocab") || !positive(el, args, "dim")) return Val::poison();
   Dim vocab = dimArg(args, "vocab"), dim = dimArg(args, "dim");
-  std::string init = initString(el, args, "normal(" + fmtNum(1.0 / std::sqrt((double)dim.size)) + ")");
+  std::string init =
+      initString(el, args, "normal(" + fmtNum(1.0 / std::sqrt((double)dim.size)) + ")", {vocab, dim});
   if (init.empty()) return Val::poison();
   std::string path = el.layerPath(*el.currentScope, "embedding");
   Value table = el.param(*el.currentScope, path, "weight", {vocab, dim}, init,
@@ -378,7 +424,7 @@ Val positionalFn(Elaborator &el, BoundArgs &args) {
   }
   Value table;
   if (kind == "learned") {
-    std::string init = initString(el, args, "normal(0.02)");
+    std::string init = initString(el, args, "normal(0.02)", shape);
     if (init.empty()) return Val::poison();
     std::string path = el.layerPath(*el.currentScope, "positional_encoding");
     table = el.param(*el.currentScope, path, "weight", shape, init, boolArg(args, "frozen", false),
@@ -402,7 +448,7 @@ Val linearFn(Elaborator &el, BoundArgs &args) {
     return Val::poison();
   }
   Dim in = x.shape.back(), out = dimArg(args, "out");
-  std::string init = initString(el, args, uniformInit(in.size));
+  std::string init = initString(el, args, uniformInit(in.size), {in, out});
   if (init.empty()) return Val::poison();
   bool bias = boolArg(args, "bias", true), frozen = boolArg(args, "frozen", false);
   std::string path = el.layerPath(*el.currentScope, "linear");

@@ -136,6 +136,11 @@ public:
   mlir::OwningOpRef<mlir::ModuleOp> run(const std::map<std::string, std::string> &overrides,
                                         std::optional<int64_t> batchOverride);
 
+  /// ImportOptions::checkInitFiles.
+  bool checkInitFiles = true;
+  /// The directory of the model file: `load("x.npy")` paths are relative to it.
+  std::string modelDir() const;
+
   /// Upper bound on ops created, so no model file can make the compiler allocate without bound.
   static constexpr int64_t kMaxOps = 2'000'000;
   bool budgetExceeded = false;

@@ -11,6 +11,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Path.h"
 
 #include <cmath>
 
@@ -76,6 +77,12 @@ Elaborator::Elaborator(const ast::Module &m, llvm::SourceMgr &sm, MLIRContext &c
 // Diagnostics
 //===----------------------------------------------------------------------===//
 
+std::string Elaborator::modelDir() const {
+  llvm::StringRef file = sm.getMemoryBuffer(sm.getMainFileID())->getBufferIdentifier();
+  llvm::StringRef dir = llvm::sys::path::parent_path(file);
+  return dir.empty() ? "." : dir.str();
+}
+
 Location Elaborator::loc(llvm::SMLoc l) {
   if (!l.isValid()) l = ast.loc;
   unsigned buf = sm.FindBufferContainingLoc(l);
@@ -96,6 +103,7 @@ std::string Elaborator::didYouMean(const std::string &name,
   std::string best;
   unsigned bestDist = ~0u;
   for (const std::string &o : options) {
+    if (o == name) continue;  // never "did you mean" the very name given
     unsigned d = llvm::StringRef(name).edit_distance(o, true, 3);
     if (d < bestDist) {
       bestDist = d;
@@ -945,6 +953,7 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
   std::vector<std::pair<std::string, Val>> results;
   std::optional<std::pair<std::string, Val>> lossResult;
   bool haveLoss = false;
+  llvm::SMLoc minimizeLoc;
   for (const ast::TopStmt &s : ast.stmts) {
     if (budgetExceeded) break;
     switch (s.kind) {
@@ -988,11 +997,20 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
       v.varName = name;
       lossResult = {name, v};  // always the last result, whatever the statement order
       haveLoss = true;
+      minimizeLoc = s.loc;
       break;
     }
     }
   }
   if (numErrors) return nullptr;
+  if (lossResult && results.empty()) {
+    // The forward pass (heed generate, encode, and train's choice of the token input)
+    // returns the outputs without the loss: with none there is nothing to run.
+    error(minimizeLoc) << "model '" << ast.name
+                       << "' minimizes a loss but has no 'output': add 'output NAME' for what the "
+                          "forward pass returns (e.g. 'output logits')";
+    return nullptr;
+  }
   if (lossResult) results.push_back(*lossResult);
   if (results.empty()) {
     error(ast.loc) << "model '" << ast.name
@@ -1043,6 +1061,7 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
 OwningOpRef<ModuleOp> importModel(const ast::Module &module, llvm::SourceMgr &sm,
                                   MLIRContext &ctx, const ImportOptions &options) {
   Elaborator el(module, sm, ctx);
+  el.checkInitFiles = options.checkInitFiles;
   return el.run(options.overrides, options.batch);
 }
 

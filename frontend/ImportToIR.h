@@ -30,6 +30,10 @@ struct ImportOptions {
   /// Binds the `batch` dimension. Otherwise: config `batch`, then `train { batch }`,
   /// then kDefaultBatch.
   std::optional<int64_t> batch;
+  /// Check each `init: load("x.npy")` file (it exists, is f32, has the parameter's
+  /// shape) while importing, so `heed check` reports it at its line. Off only when
+  /// a model is rebuilt from a checkpoint, whose parameters come from the checkpoint.
+  bool checkInitFiles = true;
 };
 
 constexpr int64_t kDefaultBatch = 8;

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -35,6 +36,10 @@ void writeFileAtomic(const std::string &path, std::string_view bytes);
 /// rt::Error "cannot read <what> '<path>': <errno text>"; a FIFO, a device
 /// (/dev/zero never ends) or a socket is refused without blocking on it.
 std::string readWholeFile(const std::string &path, const char *what = "file");
+
+/// The first `maxBytes` bytes of a regular file (fewer if it is shorter), and its
+/// size in `fileSize`; errors as readWholeFile.
+std::string readFilePrefix(const std::string &path, const char *what, size_t maxBytes, uint64_t &fileSize);
 
 /// `text` without a leading UTF-8 byte-order mark (EF BB BF), which editors on
 /// Windows write and which is no part of the text.
