@@ -61,7 +61,12 @@ Dim dimArg(BoundArgs &args, const std::string &name) {
 }
 
 bool positive(Elaborator &el, BoundArgs &args, const std::string &name) {
-  if (args[name].num >= 1 && args[name].num <= (double)(1LL << 31)) return true;
+  if (args[name].num >= 1 && args[name].num <= (double)kMaxDim) return true;
+  if (args[name].num > (double)kMaxDim) {
+    el.error(args.locOf(name)) << args.builtin->name << ": '" << name << "' is too large, got "
+                               << args[name].describe() << " (a dimension is at most " << kMaxDim << ")";
+    return false;
+  }
   el.error(args.locOf(name)) << args.builtin->name << ": '" << name
                              << "' must be a positive integer, got " << args[name].describe();
   return false;
@@ -296,7 +301,12 @@ bool listShape(Elaborator &el, BoundArgs &args, const std::string &name, const N
       out.push_back({-1, ""});
       continue;
     }
-    if (d.num < 1 || d.num > (double)(1LL << 31)) {
+    if (d.num > (double)kMaxDim) {
+      el.error(d.loc) << args.builtin->name << ": shape entry " << d.describe()
+                      << " is too large (a dimension is at most " << kMaxDim << ")";
+      return false;
+    }
+    if (d.num < 1) {
       el.error(d.loc) << args.builtin->name << ": shape entries must be positive (one may be -1), got "
                       << d.describe();
       return false;

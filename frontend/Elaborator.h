@@ -76,6 +76,10 @@ struct ArgSpec {
 };
 
 class Elaborator;
+
+/// The largest dimension a model may use (2^31): sizes stay far from int64 overflow
+/// when multiplied, and every i32 id of a dimension fits.
+constexpr int64_t kMaxDim = 1LL << 31;
 struct BoundArgs;
 using BuiltinFn = std::function<Val(Elaborator &, BoundArgs &)>;
 struct Builtin {

@@ -23,6 +23,11 @@ static bool isIntegral(const Val &v) {
   return v.kind == Val::Number && (v.isInt || (std::floor(v.num) == v.num && std::fabs(v.num) < 1e15));
 }
 
+/// A whole number too large to be an integer here (1e30): "too large", not "not an integer".
+static bool isHugeWhole(const Val &v) {
+  return v.kind == Val::Number && std::floor(v.num) == v.num && !isIntegral(v);
+}
+
 /// Is `name` bound in the block scope or config (so it is a value, not a bare symbol)?
 static bool currentScopeHasImpl(Scope &scope, const std::string &name) { return scope.vars.count(name) != 0; }
 
@@ -124,7 +129,9 @@ void Elaborator::countOp(llvm::SMLoc l) {
 }
 
 Val Elaborator::shapeError(llvm::SMLoc l, const ShapeResult &r) {
-  error(l) << r.error;
+  auto diag = error(l);
+  diag << r.error;
+  if (!r.hint.empty()) diag.attachNote(loc(l)) << r.hint;
   return Val::poison();
 }
 
@@ -650,6 +657,12 @@ bool Elaborator::bindArgs(const Builtin &bi, const ast::Expr &call, Scope &scope
       if (v.kind != Val::Tensor && v.kind != Val::Number) { bad("a tensor"); continue; }
       break;
     case ArgKind::Int:
+      if (isHugeWhole(v)) {
+        error(expr->loc) << bi.name << ": argument '" << spec->name << "' is too large, got "
+                         << v.describe() << " (a dimension is at most " << kMaxDim << ")";
+        ok = false;
+        continue;
+      }
       if (!isIntegral(v)) { bad("an integer"); continue; }
       v.isInt = true;
       break;
@@ -741,14 +754,13 @@ Val Elaborator::evalBlockCall(const ast::Block &blk, const ast::Expr &call, Scop
 Val Elaborator::evalRepeat(const ast::Expr &e, Scope &scope) {
   Val count = eval(*e.operands[0], scope);
   if (count.isPoison()) return count;
-  if (!isIntegral(count) || count.num < 1) {
+  if ((!isIntegral(count) && !isHugeWhole(count)) || count.num < 1) {
     error(e.operands[0]->loc) << "repeat count must be a positive integer, got "
                               << count.describe();
     return Val::poison();
   }
   if (count.num > 10000) {
-    error(e.operands[0]->loc) << "repeat count " << (long long)count.num
-                              << " is too large (at most 10000)";
+    error(e.operands[0]->loc) << "repeat count " << count.describe() << " is too large (at most 10000)";
     return Val::poison();
   }
   const ast::Expr &call = *e.operands[1];
@@ -808,9 +820,10 @@ bool Elaborator::bindInputs(int64_t batch) {
     bool dimsOk = true;
     for (const ast::DimExpr &d : in.dims) {
       if (d.name.empty()) {
-        if (d.value <= 0 || d.value > (1LL << 31)) {
+        if (d.value <= 0 || d.value > kMaxDim) {
           error(d.loc) << "dimension " << d.value << " of input '" << in.name
-                       << "' must be a positive integer";
+                       << (d.value <= 0 ? "' must be a positive integer"
+                                        : "' is too large (a dimension is at most " + std::to_string(kMaxDim) + ")");
           dimsOk = false;
         }
         shape.push_back({d.value, ""});
@@ -830,7 +843,13 @@ bool Elaborator::bindInputs(int64_t batch) {
         continue;
       }
       if (v->isPoison()) { dimsOk = false; continue; }
-      if (!isIntegral(*v) || v->num < 1 || v->num > (double)(1LL << 31)) {
+      if ((isIntegral(*v) || isHugeWhole(*v)) && v->num > (double)kMaxDim) {
+        error(d.loc) << "dimension '" << d.name << "' of input '" << in.name << "' is too large, "
+                     << v->describe() << " (a dimension is at most " << kMaxDim << ")";
+        dimsOk = false;
+        continue;
+      }
+      if (!isIntegral(*v) || v->num < 1) {
         error(d.loc) << "dimension '" << d.name << "' of input '" << in.name
                      << "' must be a positive integer, but " << v->describe();
         dimsOk = false;

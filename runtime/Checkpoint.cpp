@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <set>
+#include <type_traits>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -323,6 +325,52 @@ std::string resolveCheckpointPath(const std::string &fileOrDir) {
   return bestPath.string();
 }
 
+void checkRunFormat(const Checkpoint &ck) {
+  auto it = ck.metadata.find("heed.format");
+  if (it == ck.metadata.end() || it->second == std::to_string(kRunFormatVersion)) return;
+  throw Error(fmt::format("checkpoint '{}' has heed.format '{}', but this heed reads version {}: it was "
+                          "written by another version of heed",
+                          ck.path, it->second, kRunFormatVersion));
+}
+
+namespace {
+/// Parses all of `text` as a decimal integer; "" on success, else why not.
+template <typename T> std::string parseWhole(const std::string &text, T &out) {
+  errno = 0;
+  char *end = nullptr;
+  if (text.empty() || std::isspace((unsigned char)text[0])) return "not an integer";
+  if (std::is_unsigned_v<T> && text[0] == '-') return "not a non-negative integer";
+  if constexpr (std::is_unsigned_v<T>)
+    out = (T)std::strtoull(text.c_str(), &end, 10);
+  else
+    out = (T)std::strtoll(text.c_str(), &end, 10);
+  if (end != text.c_str() + text.size()) return "not an integer";
+  if (errno == ERANGE) return "out of range";
+  return "";
+}
+}  // namespace
+
+int64_t metadataInt(const Checkpoint &ck, const std::string &key, int64_t fallback, int64_t min) {
+  auto it = ck.metadata.find(key);
+  if (it == ck.metadata.end()) return fallback;
+  int64_t v = 0;
+  std::string why = parseWhole(it->second, v);
+  if (why.empty() && v < min) why = fmt::format("below {}", min);
+  if (!why.empty())
+    throw Error(fmt::format("checkpoint '{}': metadata '{}' is '{}', {}", ck.path, key, it->second, why));
+  return v;
+}
+
+uint64_t metadataUnsigned(const Checkpoint &ck, const std::string &key, uint64_t fallback) {
+  auto it = ck.metadata.find(key);
+  if (it == ck.metadata.end()) return fallback;
+  uint64_t v = 0;
+  std::string why = parseWhole(it->second, v);
+  if (!why.empty())
+    throw Error(fmt::format("checkpoint '{}': metadata '{}' is '{}', {}", ck.path, key, it->second, why));
+  return v;
+}
+
 std::vector<int64_t> checkpointSteps(const std::string &dir) {
   std::vector<int64_t> steps;
   std::error_code ec;
@@ -333,7 +381,8 @@ std::vector<int64_t> checkpointSteps(const std::string &dir) {
         n.compare(n.size() - suf.size(), suf.size(), suf) != 0)
       continue;
     std::string mid = n.substr(pre.size(), n.size() - pre.size() - suf.size());
-    if (mid.empty() || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
+    // More than 18 digits would overflow int64 (and is no step heed wrote).
+    if (mid.empty() || mid.size() > 18 || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
     steps.push_back(std::stoll(mid));
   }
   std::sort(steps.begin(), steps.end());

@@ -50,6 +50,21 @@ void saveCheckpoint(const std::string &path,
 /// Reads and validates a safetensors file.
 Checkpoint loadCheckpoint(const std::string &path);
 
+/// The version of heed train's checkpoint metadata ("heed.format"); readers refuse
+/// any other, since the meaning of the keys may have changed.
+constexpr int kRunFormatVersion = 1;
+
+/// Throws "checkpoint '<path>' has heed.format N, but this heed reads version 1"
+/// when ck's "heed.format" is present and is not kRunFormatVersion.
+void checkRunFormat(const Checkpoint &ck);
+
+/// The integer metadata `key` of ck (`fallback` when absent), at least `min`.
+/// Anything else throws "checkpoint '<path>': metadata '<key>' is '<text>', not an
+/// integer" (or "... out of range") instead of a bare std::stoll error.
+int64_t metadataInt(const Checkpoint &ck, const std::string &key, int64_t fallback, int64_t min = 0);
+/// The same for an unsigned 64-bit value (a seed).
+uint64_t metadataUnsigned(const Checkpoint &ck, const std::string &key, uint64_t fallback);
+
 /// "ckpt-<step>.safetensors"
 std::string checkpointFileName(int64_t step);
 

@@ -35,7 +35,7 @@ int runEval(const EvalOptions &o) {
     int64_t batch = o.batch;
     if (batch <= 0) {
       try {
-        batch = std::stoll(rc.meta("heed.batch", "16"));
+        batch = rt::metadataInt(rc.ckpt, "heed.batch", 16, 1);
       } catch (const std::exception &) {
         batch = 16;
       }

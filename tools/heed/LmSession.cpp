@@ -170,6 +170,7 @@ RunCheckpoint readRunCheckpoint(const std::string &fileOrDir) {
   RunCheckpoint rc;
   rc.path = rt::resolveCheckpointPath(fileOrDir);
   rc.ckpt = rt::loadCheckpoint(rc.path);
+  rt::checkRunFormat(rc.ckpt);
   rc.source = rc.meta("heed.model_source");
   if (rc.source.empty())
     throw rt::Error("checkpoint '" + rc.path +

@@ -149,7 +149,7 @@ int evalSeq2Seq(const EvalOptions &o, const RunCheckpoint &rc) {
   int64_t batch = o.batch;
   if (batch <= 0) {
     try {
-      batch = std::stoll(rc.meta("heed.batch", "32"));
+      batch = rt::metadataInt(rc.ckpt, "heed.batch", 32, 1);
     } catch (const std::exception &) {
       batch = 32;
     }

@@ -223,9 +223,9 @@ int train(const TrainOptions &o) {
     };
     mustMatch("batch", std::to_string(c.batch), s.has("batch"));
     mustMatch("seed", std::to_string(c.seed), s.has("seed"));
-    c.batch = std::stoll(rc.meta("heed.batch", std::to_string(c.batch)));
-    c.seed = std::stoull(rc.meta("heed.seed", std::to_string(c.seed)));
-    startStep = std::stoll(rc.meta("heed.step", "0"));
+    c.batch = rt::metadataInt(rc.ckpt, "heed.batch", c.batch, 1);
+    c.seed = rt::metadataUnsigned(rc.ckpt, "heed.seed", c.seed);
+    startStep = rt::metadataInt(rc.ckpt, "heed.step", 0);
     if (startStep >= c.steps)
       throw rt::Error("--resume: the run in '" + c.out + "' is already at step " +
                       std::to_string(startStep) + "; pass --steps above that to continue it");
@@ -325,7 +325,7 @@ int train(const TrainOptions &o) {
 
   // Checkpoint metadata (the step and last loss are filled in at save time).
   std::map<std::string, std::string> meta = {
-      {"heed.format", "1"},
+      {"heed.format", std::to_string(rt::kRunFormatVersion)},
       {"heed.model_name", info.name},
       {"heed.model_file", o.model},
       {"heed.model_source", info.source},

@@ -227,3 +227,22 @@ TEST(RuntimeCheckpoint, TrainingStateErrors) {
   expectErrorContaining([&] { loadTrainingState(bad, ok, true); }, {"adam_m", "'enc.b'", "[4]", "[3]"});
   loadTrainingState(bad, ok, false);  // optimizer state ignored
 }
+
+TEST(RuntimeCheckpoint, MetadataIntegersAndFormat) {
+  Checkpoint ck;
+  ck.path = "c.safetensors";
+  ck.metadata = {{"a", "42"}, {"b", "4x"}, {"c", "99999999999999999999"}, {"d", "-3"}, {"e", ""}};
+  EXPECT_EQ(metadataInt(ck, "a", 0), 42);
+  EXPECT_EQ(metadataInt(ck, "missing", 7), 7);
+  EXPECT_EQ(metadataUnsigned(ck, "a", 0), 42u);
+  expectErrorContaining([&] { metadataInt(ck, "b", 0); }, {"checkpoint 'c.safetensors'", "'b' is '4x', not an integer"});
+  expectErrorContaining([&] { metadataInt(ck, "c", 0); }, {"out of range"});
+  expectErrorContaining([&] { metadataInt(ck, "d", 0); }, {"'d' is '-3', below 0"});
+  expectErrorContaining([&] { metadataInt(ck, "e", 0); }, {"not an integer"});
+  expectErrorContaining([&] { metadataUnsigned(ck, "d", 0); }, {"not a non-negative integer"});
+  checkRunFormat(ck);  // absent: accepted
+  ck.metadata["heed.format"] = "1";
+  checkRunFormat(ck);
+  ck.metadata["heed.format"] = "7";
+  expectErrorContaining([&] { checkRunFormat(ck); }, {"heed.format '7'", "this heed reads version 1"});
+}
