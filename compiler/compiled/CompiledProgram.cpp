@@ -36,7 +36,7 @@ public:
   /// Jit: compile the kernels in memory and run them. Object: only emit the
   /// kernels as a PIC object file (heed compile); entries cannot run.
   enum class Mode { Jit, Object };
-  explicit CompiledProgram(Mode mode) : mode(mode) {}
+  explicit CompiledProgram(Mode mode) : mode(mode) { checksMemory = mode == Mode::Jit; }
 
   CompileStats stats;
   std::string objectCode;  // Mode::Object

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <new>
+
+#include "llvm/Support/ErrorHandling.h"
 
 namespace heed::cli {
 
@@ -82,6 +85,28 @@ std::string checkNumber(const std::string &text, double lo, bool positive) {
   if (errno == ERANGE && std::fabs(v) > 1) return "'" + text + "' is too large";
   if (positive ? !(v > lo) : v < lo) return "expects " + want + ", got '" + text + "'";
   return "";
+}
+
+namespace {
+constexpr const char *kOutOfMemory =
+    "error: out of memory: an allocation failed (the model, --batch or the data need more memory "
+    "than this process can get)\nHINT: lower --batch or the model's sizes (--set), or free memory\n";
+
+[[noreturn]] void outOfMemory() {
+  std::fflush(stdout);
+  std::fputs(kOutOfMemory, stderr);
+  std::_Exit(1);
+}
+
+/// LLVM calls this instead of throwing (it is built without exceptions); it must not return.
+void llvmOutOfMemory(void *, const char *, bool) { outOfMemory(); }
+
+}  // namespace
+
+void installOutOfMemoryHandlers() {
+  // operator new calls the handler when it cannot allocate: no std::bad_alloc escapes.
+  std::set_new_handler(outOfMemory);
+  llvm::install_bad_alloc_error_handler(llvmOutOfMemory);
 }
 
 int parse(CLI::App &app, int argc, char **argv) {

@@ -12,6 +12,8 @@
 //     with the command's --help as the hint; a flag given several times reads
 //     "--steps is given 3 times (10, 20, 30); give it once" instead of "At Most 1
 //     required but received 3".
+//   * installOutOfMemoryHandlers(): an allocation failure anywhere is one
+//     "error: out of memory" line and exit 1.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -59,6 +61,11 @@ template <typename T> CLI::Validator number(bool nonNegative = false) {
         },
         "", "HEED_NUMBER");
 }
+
+/// Makes an allocation that fails anyway (operator new anywhere, or LLVM's
+/// out-of-memory handler in the compiler) print "error: out of memory ..." and
+/// exit 1, instead of a bare "std::bad_alloc" or an abort.
+void installOutOfMemoryHandlers();
 
 /// app.parse(argc, argv). On a usage error prints "error: ..." (and the help for
 /// --help) and returns the exit code (0 for --help/--version, else 1); returns

@@ -116,12 +116,14 @@ static std::unique_ptr<rt::Program> loadArtifact(const std::string &dir,
 
 std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
                                           const std::map<std::string, std::string> &overrides,
-                                          std::optional<int64_t> batch, bool checkInitFiles) {
+                                          std::optional<int64_t> batch, bool fromCheckpoint) {
   if (fs::is_directory(modelPath)) return loadArtifact(modelPath, overrides, batch);
   ImportOptions opts;
   opts.overrides = overrides;
   opts.batch = batch;
-  opts.checkInitFiles = checkInitFiles;
+  // Rebuilt from a checkpoint to evaluate or decode: its parameters come from the
+  // checkpoint (no load() files), and it does not train (memory check).
+  opts.checkInitFiles = opts.training = !fromCheckpoint;
   std::unique_ptr<rt::Program> p = heed::buildProgram(backendName(), modelPath, opts);
   if (!p) throw ReportedError{};
   return p;
@@ -205,8 +207,7 @@ std::unique_ptr<rt::Program> buildFromCheckpoint(const RunCheckpoint &rc, int64_
   } cleanup{dir};
   rt::writeFileAtomic(file, rc.source);
   try {
-    // The parameters come from the checkpoint: load("x.npy") files are not read.
-    return buildProgram(file, rc.overrides, batch, /*checkInitFiles=*/false);
+    return buildProgram(file, rc.overrides, batch, /*fromCheckpoint=*/true);
   } catch (const ReportedError &) {
     std::fprintf(stderr, "error: cannot rebuild the model stored in checkpoint '%s'\n", rc.path.c_str());
     throw;

@@ -76,7 +76,7 @@ const rt::UpdateKernels *updateKernelsFor(const std::string &modelPath);
 
 std::unique_ptr<rt::Program> buildProgram(const std::string &modelPath,
                                           const std::map<std::string, std::string> &overrides,
-                                          std::optional<int64_t> batch, bool checkInitFiles = true);
+                                          std::optional<int64_t> batch, bool fromCheckpoint = false);
 
 /// A checkpoint written by `heed train`, with its model source.
 struct RunCheckpoint {

@@ -215,6 +215,7 @@ int main(int argc, char **argv) {
 
   // Usage errors: one "error: ..." line and exit 1 (tools/heed/CliOptions.h).
   if (int code = cli::parse(app, argc, argv); code >= 0) return code;
+  cli::installOutOfMemoryHandlers();
 
   if (*check) return heed::runCheck(m);
   if (*params) return heed::runParams(m, json);
