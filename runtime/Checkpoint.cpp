@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <set>
 #include <type_traits>
@@ -158,13 +159,27 @@ Checkpoint loadCheckpoint(const std::string &path) {
   if (S_ISDIR(st.st_mode))
     ckptFail(path, "is a directory (use resolveCheckpointPath to pick its latest checkpoint)");
   if (!S_ISREG(st.st_mode)) ckptFail(path, "is not a regular file (a FIFO or a device)");
-  const uint64_t fileSize = (uint64_t)st.st_size;
+  return parseCheckpoint((uint64_t)st.st_size, path, [&](void *dst, uint64_t n, uint64_t offset) {
+    preadExact(fd.fd, dst, n, offset, path);
+  });
+}
+
+Checkpoint parseCheckpoint(std::string_view bytes, const std::string &name) {
+  return parseCheckpoint(bytes.size(), name, [&](void *dst, uint64_t n, uint64_t offset) {
+    if (offset > bytes.size() || n > bytes.size() - offset)
+      ckptFail(name, "unexpected end of file (was it truncated while reading?)");
+    std::memcpy(dst, bytes.data() + offset, n);
+  });
+}
+
+Checkpoint parseCheckpoint(uint64_t fileSize, const std::string &path,
+                           const std::function<void(void *, uint64_t, uint64_t)> &read) {
   if (fileSize < 8)
     ckptFail(path, fmt::format("file too short ({} bytes; a safetensors file starts with an "
                                "8-byte header length)",
                                fileSize));
   unsigned char lenBytes[8];
-  preadExact(fd.fd, lenBytes, 8, 0, path);
+  read(lenBytes, 8, 0);
   uint64_t n = 0;
   for (int k = 0; k < 8; ++k) n |= (uint64_t)lenBytes[k] << (8 * k);
   if (n > kMaxHeader)
@@ -172,7 +187,7 @@ Checkpoint loadCheckpoint(const std::string &path) {
   if (8 + n > fileSize)
     ckptFail(path, fmt::format("header length {} is beyond the end of the file ({} bytes)", n, fileSize));
   std::string text(n, '\0');
-  preadExact(fd.fd, text.data(), n, 8, path);
+  read(text.data(), n, 8);
   if (n == 0 || text[0] != '{') ckptFail(path, "header does not start with '{' (not a safetensors file?)");
 
   ojson header;
@@ -226,6 +241,8 @@ Checkpoint loadCheckpoint(const std::string &path) {
       bad(fmt::format("data_offsets [{}, {}] out of range (the data section has {} bytes)", e.begin,
                       e.end, dataSize));
     // Byte count implied by dtype * shape, with an overflow guard.
+    // The product of the non-zero dims is bounded even when a zero makes the tensor
+    // empty: [2^40, 2^40, 0] would overflow every element count computed later.
     uint64_t need = dtypeSize(e.dtype);
     bool zero = false, tooBig = false;
     for (int64_t d : e.shape) {
@@ -233,6 +250,9 @@ Checkpoint loadCheckpoint(const std::string &path) {
       else if (!tooBig && need > (1ull << 62) / (uint64_t)d) tooBig = true;
       else if (!tooBig) need *= (uint64_t)d;
     }
+    if (zero && tooBig)
+      bad(fmt::format("'shape' {} is too large (its non-zero dimensions multiply past 2^62)",
+                      shapeToString(e.shape)));
     if (zero) need = 0;
     if (tooBig || need != e.end - e.begin)
       bad(fmt::format("data_offsets [{}, {}] hold {} bytes but {} {} needs {}", e.begin, e.end,
@@ -264,7 +284,7 @@ Checkpoint loadCheckpoint(const std::string &path) {
 
   for (const Entry &e : entries) {
     Tensor t(e.dtype, e.shape);
-    if (t.bytes()) preadExact(fd.fd, t.raw(), t.bytes(), dataStart + e.begin, path);
+    if (t.bytes()) read(t.raw(), t.bytes(), dataStart + e.begin);
     if (e.dtype == DType::Bool) {
       const uint8_t *b = t.b8();
       for (int64_t i = 0; i < t.size(); ++i)

@@ -26,8 +26,10 @@
 #include "runtime/Tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,6 +51,12 @@ void saveCheckpoint(const std::string &path,
 
 /// Reads and validates a safetensors file.
 Checkpoint loadCheckpoint(const std::string &path);
+/// The same from the bytes of a file (`name` stands in for the path in errors).
+Checkpoint parseCheckpoint(std::string_view bytes, const std::string &name = "<memory>");
+/// The same from a file of `fileSize` bytes read by `read(dst, n, offset)`, which
+/// throws rt::Error if it cannot.
+Checkpoint parseCheckpoint(uint64_t fileSize, const std::string &path,
+                           const std::function<void(void *, uint64_t, uint64_t)> &read);
 
 /// The version of heed train's checkpoint metadata ("heed.format"); readers refuse
 /// any other, since the meaning of the keys may have changed.

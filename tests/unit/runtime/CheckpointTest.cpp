@@ -115,6 +115,9 @@ TEST(RuntimeCheckpoint, CorruptFiles) {
             {"'w'", "hold 8 bytes", "F32 [3] needs 12"});
   expectBad(stFile(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", f32Bytes({1, 2})),
             {"non-negative"});
+  // Empty, but its other dimensions would overflow any element count.
+  expectBad(stFile(R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}})", ""),
+            {"'w'", "too large (its non-zero dimensions multiply past 2^62)"});
   expectBad(stFile(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                    R"("v":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
                    f32Bytes({1, 2})),
@@ -126,6 +129,16 @@ TEST(RuntimeCheckpoint, CorruptFiles) {
             {"byte value 7"});
   expectErrorContaining([&] { loadCheckpoint(d.file("missing.safetensors")); },
                         {"missing.safetensors", "No such file"});
+}
+
+// The same reader from memory (what the data fuzzer drives).
+TEST(RuntimeCheckpoint, ParsesFromMemory) {
+  const std::string good = stFile(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", f32Bytes({1, 2}));
+  Checkpoint ck = parseCheckpoint(good, "mem");
+  ASSERT_EQ(ck.order, std::vector<std::string>{"w"});
+  EXPECT_EQ(ck.tensors.at("w").f32()[1], 2.0f);
+  expectErrorContaining([&] { parseCheckpoint(good.substr(0, good.size() - 4), "mem"); },
+                        {"checkpoint 'mem'", "out of range"});
 }
 
 TEST(RuntimeCheckpoint, NonRegularFilesRefused) {
