@@ -14,6 +14,8 @@ packages=(
   libdnnl-dev opencl-c-headers ocl-icd-opencl-dev
   # small libraries
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
+  # tokenizers: SentencePiece 0.1.97 (found with pkg-config; the CLI spm_train for checks)
+  pkg-config libsentencepiece-dev sentencepiece
 )
 
 SUDO=""

@@ -243,7 +243,7 @@ std::unique_ptr<TrainTask> makeSeq2SeqTask() { return std::make_unique<Seq2SeqTa
 
 std::unique_ptr<TrainTask> makeTaskFor(const Program &program) {
   if (looksSeq2Seq(program)) return makeSeq2SeqTask();
-  return makeByteLmTask();
+  return makeLmTask();
 }
 
 }  // namespace heed::rt

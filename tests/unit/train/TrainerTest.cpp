@@ -218,7 +218,7 @@ TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
     tr.run();
   }
   RunCheckpoint rc = readRunCheckpoint(t.file("run"));
-  LmEvalResult ev = evaluateLmCheckpoint(factory, rc, kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0);
+  LmEvalResult ev = evaluateLmCheckpoint(factory, rc, kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0).r;
   EXPECT_GT(ev.tokens, 0);
   EXPECT_TRUE(ev.loss > 0 && ev.loss < 10) << ev.loss;
   std::unique_ptr<Program> p = buildFromCheckpoint(factory, rc, 1);
@@ -231,7 +231,7 @@ TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
     o.topK = topK;
     o.seed = seed;
     std::string text;
-    sampleBytes(*p, layout, params, "Call me", o, [&](std::string_view s) { text += s; });
+    sampleTokens(*p, layout, params, *makeByteTokenizer(), "Call me", o, [&](std::string_view s) { text += s; });
     return text;
   };
   std::string greedy = sample(0, 0, 1);
