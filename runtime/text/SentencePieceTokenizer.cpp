@@ -11,7 +11,6 @@
 
 #include "runtime/text/Tokenizer.h"
 
-#include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 
 #include <sentencepiece_processor.h>
@@ -109,6 +108,18 @@ public:
     return out;
   }
   std::optional<int32_t> startId() const override { return sp.eos_id(); }
+  std::vector<std::string> split(std::string_view text) const override {
+    std::vector<std::string> pieces;
+    sentencepiece::util::Status st = sp.Encode(text, &pieces);
+    if (!st.ok()) throw Error("SentencePiece cannot encode the text: " + st.ToString());
+    return pieces;
+  }
+  std::string join(const std::vector<std::string> &pieces) const override {
+    std::string out;
+    sentencepiece::util::Status st = sp.Decode(pieces, &out);
+    if (!st.ok()) throw Error("SentencePiece cannot decode: " + st.ToString());
+    return out;
+  }
   std::string serialize() const override { return bytes; }
   std::string identity() const override {
     std::string s = "sentencepiece:" + modelType();
@@ -185,8 +196,7 @@ private:
 }  // namespace
 
 std::unique_ptr<TextTokenizer> trainSentencePiece(const std::string &modelType, int64_t pieces,
-                                              const std::string &trainingFile) {
-  const std::string text = readWholeFile(trainingFile, "data file");
+                                                  const std::string &text, const std::string &trainingFile) {
   LineIterator lines(text);
   if (lines.done()) throw Error("data file '" + trainingFile + "' has no text to train a " + modelType + " tokenizer on");
   std::unordered_map<std::string, std::string> args = {

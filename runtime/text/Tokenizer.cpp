@@ -98,19 +98,48 @@ bool isTokenizerSpec(const std::string &spec) {
   return false;
 }
 
-std::unique_ptr<TextTokenizer> makeTokenizer(const std::string &spec, const std::string &where,
-                                         const std::string &trainingFile) {
+std::vector<std::string> TextTokenizer::split(std::string_view) const {
+  throw Error(describe() + " has no pieces to use as sequence-to-sequence symbols");
+}
+std::string TextTokenizer::join(const std::vector<std::string> &) const {
+  throw Error(describe() + " has no pieces to use as sequence-to-sequence symbols");
+}
+
+namespace {
+
+/// Builds a tokenizer from a spec; `text()` reads the training text when one is trained.
+template <typename TextFn>
+std::unique_ptr<TextTokenizer> build(const std::string &spec, const std::string &where, TextFn &&text,
+                                     const std::string &name) {
   if (spec == "bytes") return makeByteTokenizer();
   const size_t colon = spec.find(':');
   const std::string head = colon == std::string::npos ? spec : spec.substr(0, colon);
-  if (head == "bpe" || head == "unigram") return trainSentencePiece(head, countAfterColon(spec, colon, where, 2), trainingFile);
-  if (head == "words") return trainWords(countAfterColon(spec, colon, where, 1), trainingFile);
+  if (head == "bpe" || head == "unigram") {
+    const int64_t n = countAfterColon(spec, colon, where, 2);
+    return trainSentencePiece(head, n, text(), name);
+  }
+  if (head == "words") {
+    const int64_t n = countAfterColon(spec, colon, where, 1);
+    return trainWords(n, text(), name);
+  }
   if (endsWith(spec, ".model")) {
     if (!std::filesystem::is_regular_file(spec))
       throw Error(where + ": cannot read SentencePiece model '" + spec + "'");
     return loadSentencePiece(readWholeFile(spec, "SentencePiece model"), spec);
   }
   throw Error(where + " expects " + kTokenizerValues + ", got '" + spec + "'");
+}
+
+}  // namespace
+
+std::unique_ptr<TextTokenizer> makeTokenizer(const std::string &spec, const std::string &where,
+                                             const std::string &trainingFile) {
+  return build(spec, where, [&] { return readWholeFile(trainingFile, "data file"); }, trainingFile);
+}
+
+std::unique_ptr<TextTokenizer> makeTokenizerFromText(const std::string &spec, const std::string &where,
+                                                     const std::string &text, const std::string &name) {
+  return build(spec, where, [&] { return text; }, name);
 }
 
 std::unique_ptr<TextTokenizer> restoreTokenizer(const std::string &kind, const std::string &bytes,

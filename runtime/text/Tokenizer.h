@@ -57,6 +57,11 @@ public:
   /// What identifies it (the pieces or words, in id order; the kind for bytes).
   virtual std::string identity() const = 0;
 
+  /// Text -> piece strings, for sequence-to-sequence symbols (runtime/seq2seq/
+  /// Tokenizer.h); join() is its inverse. Throws for kinds without pieces.
+  virtual std::vector<std::string> split(std::string_view text) const;
+  virtual std::string join(const std::vector<std::string> &pieces) const;
+
   /// [startId] + encode(text): what an LM trains on and is scored on.
   std::vector<int32_t> encodeDocument(std::string_view text) const;
 };
@@ -67,6 +72,10 @@ public:
 /// model file, or data the trainer rejects.
 std::unique_ptr<TextTokenizer> makeTokenizer(const std::string &spec, const std::string &where,
                                          const std::string &trainingFile);
+
+/// The same, trained on `text` (named `name` in errors) instead of a file.
+std::unique_ptr<TextTokenizer> makeTokenizerFromText(const std::string &spec, const std::string &where,
+                                                     const std::string &text, const std::string &name);
 
 /// True if `spec` is a value makeTokenizer() accepts (without building it).
 bool isTokenizerSpec(const std::string &spec);
@@ -83,11 +92,11 @@ std::unique_ptr<TextTokenizer> makeIdTokenizer(int64_t size);
 
 /// SentencePiece (SentencePieceTokenizer.cpp).
 std::unique_ptr<TextTokenizer> trainSentencePiece(const std::string &modelType, int64_t pieces,
-                                              const std::string &trainingFile);
+                                                  const std::string &text, const std::string &name);
 std::unique_ptr<TextTokenizer> loadSentencePiece(const std::string &modelBytes, const std::string &name);
 
 /// Words (WordTokenizer.cpp).
-std::unique_ptr<TextTokenizer> trainWords(int64_t minCount, const std::string &trainingFile);
+std::unique_ptr<TextTokenizer> trainWords(int64_t minCount, const std::string &text, const std::string &name);
 std::unique_ptr<TextTokenizer> loadWords(const std::string &bytes, const std::string &name);
 
 /// Words for word-level perplexity: whitespace-separated words plus one

@@ -52,18 +52,18 @@ std::string base64Decode(const std::string &text, const std::string &what) {
   return out;
 }
 
-void storeTokenizer(const TextTokenizer &t, std::map<std::string, std::string> &meta) {
-  meta["heed.tokenizer"] = t.kind();
-  meta["heed.tokenizer_data"] = base64Encode(t.serialize());
+void storeTokenizer(const TextTokenizer &t, std::map<std::string, std::string> &meta, const std::string &key) {
+  meta[key] = t.kind();
+  meta[key + "_data"] = base64Encode(t.serialize());
 }
 
 std::unique_ptr<TextTokenizer> tokenizerFromMetadata(const std::map<std::string, std::string> &meta,
-                                                 const std::string &where) {
-  auto kind = meta.find("heed.tokenizer");
+                                                     const std::string &where, const std::string &key) {
+  auto kind = meta.find(key);
   if (kind == meta.end()) return makeByteTokenizer();
-  auto data = meta.find("heed.tokenizer_data");
+  auto data = meta.find(key + "_data");
   const std::string bytes =
-      data == meta.end() ? "" : base64Decode(data->second, where + ": metadata 'heed.tokenizer_data'");
+      data == meta.end() ? "" : base64Decode(data->second, where + ": metadata '" + key + "_data'");
   return restoreTokenizer(kind->second, bytes, where + " (its stored tokenizer)");
 }
 

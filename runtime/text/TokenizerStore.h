@@ -19,10 +19,15 @@
 
 namespace heed::rt {
 
-void storeTokenizer(const TextTokenizer &t, std::map<std::string, std::string> &meta);
+/// `key`: "heed.tokenizer" for LMs; seq2seq sides use heed.src_tokenizer and
+/// heed.tgt_tokenizer (each with its _data).
+void storeTokenizer(const TextTokenizer &t, std::map<std::string, std::string> &meta,
+                    const std::string &key = "heed.tokenizer");
 /// `where` names the checkpoint in errors (a corrupted entry is an rt::Error).
+/// Without `key` in the metadata: the byte tokenizer.
 std::unique_ptr<TextTokenizer> tokenizerFromMetadata(const std::map<std::string, std::string> &meta,
-                                                 const std::string &where);
+                                                     const std::string &where,
+                                                     const std::string &key = "heed.tokenizer");
 
 std::string base64Encode(const std::string &bytes);
 /// Throws rt::Error (naming `what`) on characters outside the alphabet or a bad length.

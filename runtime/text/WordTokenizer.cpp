@@ -10,7 +10,6 @@
 
 #include "runtime/text/Tokenizer.h"
 
-#include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 
 #include <algorithm>
@@ -82,6 +81,18 @@ public:
     return out;
   }
   std::optional<int32_t> startId() const override { return kEos; }
+  /// Sequence-to-sequence symbols: the words, rare ones as <unk>.
+  std::vector<std::string> split(std::string_view text) const override {
+    std::vector<std::string> out;
+    for (int32_t id : encode(text))
+      if (id != kEos) out.push_back(words[(size_t)id]);
+    return out;
+  }
+  std::string join(const std::vector<std::string> &pieces) const override {
+    std::string out;
+    for (const std::string &p : pieces) out += (out.empty() ? "" : " ") + p;
+    return out;
+  }
   std::string serialize() const override {
     std::string s = kHeader;
     for (size_t i = 2; i < words.size(); ++i) s += words[i] + "\n";
@@ -96,8 +107,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<TextTokenizer> trainWords(int64_t minCount, const std::string &trainingFile) {
-  const std::string text = readWholeFile(trainingFile, "data file");
+std::unique_ptr<TextTokenizer> trainWords(int64_t minCount, const std::string &text, const std::string &trainingFile) {
   std::unordered_map<std::string, int64_t> counts;
   forEachWord(text, [&](std::string_view w) {
     if (w != "\n") ++counts[std::string(w)];

@@ -58,8 +58,8 @@ inline constexpr TrainSetting kTrainSettings[] = {
      "trained on --data) | FILE.model (an existing SentencePiece model) | words:MIN (words seen >= MIN times, "
      "rarer ones <unk>); stored in the checkpoints",
      false},
-    {"src_tokens", "NAME", "chars", "seq2seq: source symbols: chars | space | bytes", true},
-    {"tgt_tokens", "NAME", "space", "seq2seq: target symbols: chars | space | bytes", true},
+    {"src_tokens", "NAME", "chars", "seq2seq: source symbols: chars | space | bytes, or pieces of bpe:N | unigram:N | words:MIN | FILE.model (trained on the sources)", true},
+    {"tgt_tokens", "NAME", "space", "seq2seq: target symbols: chars | space | bytes, or pieces of bpe:N | unigram:N | words:MIN | FILE.model (trained on the targets)", true},
     {"eval_words", "NUM", "500", "seq2seq: greedy WER/PER on the first N validation words, 0 = off", true},
     {"decode_every", "NUM", "0",
      "seq2seq: also decode (WER/PER) at validation steps that are multiples of N, 0 = only at the end", true},
