@@ -48,7 +48,7 @@ struct EvalOptions {
   std::string data;
   bool json = false;
   int64_t batch = 0;        // 0: the checkpoint's training batch
-  int64_t maxBatches = 0;   // 0: every validation window (byte-level LMs)
+  int64_t maxBatches = 0;   // 0: every validation window and the tail (LMs)
   // seq2seq checkpoints:
   int64_t beam = 1;         // 1: greedy
   double lengthPenalty = kDefaultLengthPenalty;

@@ -109,9 +109,9 @@ int main(int argc, char **argv) {
 
   heed::EvalOptions ev;
   auto *evalCmd = app.add_subcommand(
-      "eval", "validation loss and perplexity of a checkpoint; for seq2seq models also WER and PER");
+      "eval", "validation loss and perplexity of a checkpoint (LMs: per token, per word and per byte, every token scored once); for seq2seq models also WER and PER");
   evalCmd->add_option("checkpoint", ev.checkpoint, "checkpoint file or run directory")->required();
-  evalCmd->add_option("--data", ev.data, "text file (LM) or source<TAB>target file (seq2seq) to evaluate on")
+  evalCmd->add_option("--data", ev.data, "text file or .npy/.bin ids (LM) or source<TAB>target file (seq2seq) to evaluate on")
       ->required();
   evalCmd->add_flag("--json", ev.json,
                     "print one JSON object: {loss, perplexity, tokens}; seq2seq: {wer, per, loss, count, beam, ...}");
