@@ -43,10 +43,10 @@ def main():
     with open(subset, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     out = os.path.join(run, "run")
-    cmd = [heed, "train", model, "--data", train, "--out", out, "--tokenizer", "bpe:2000",
-           "--set", "vocab=2000", "--set", "d_model=64", "--set", "layers=2", "--set", "heads=2",
-           "--set", "seq=64", "--set", "p_drop=0.0", "--steps", "500", "--batch", "16",
-           "--lr", "3e-3", "--warmup", "50", "--eval-every", "0", "--log-every", "100"]
+    cmd = [heed, "train", model, "--data", train, "--out", out, "--tokenizer", "bpe:4000",
+           "--set", "vocab=4000", "--set", "d_model=128", "--set", "layers=2", "--set", "heads=2",
+           "--set", "seq=64", "--set", "p_drop=0.0", "--steps", "2000", "--batch", "16",
+           "--lr", "3e-3", "--warmup", "100", "--eval-every", "0", "--log-every", "100"]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     res = json.loads(subprocess.run([heed, "eval", out, "--data", subset, "--json"], check=True,
