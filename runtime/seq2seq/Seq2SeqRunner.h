@@ -9,7 +9,7 @@
 //     `logits`) and inputs named src, tgt_in and tgt_out, all i32, src
 //     [batch, src_len] and tgt_in/tgt_out [batch, tgt_len];
 //   * the vocabularies and tokenizers, stored in the checkpoint metadata:
-//       heed.task        "seq2seq" (byte-level LMs: "lm" or absent)
+//       heed.task        "seq2seq" (LMs: "lm" or absent)
 //       heed.src_vocab   rt::Vocab::serialize() of the source vocabulary
 //       heed.tgt_vocab   ... of the target vocabulary
 //       heed.src_tokens  chars | space | bytes | a tokenizer spec (bpe:N, ...)

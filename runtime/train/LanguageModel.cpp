@@ -54,7 +54,7 @@ LmLayout lmLayout(const Program &program, const std::string &what) {
   std::vector<const TensorSpec *> ids, other;
   for (const TensorSpec &s : train->inputs) (s.dtype == DType::I32 ? ids : other).push_back(&s);
   const std::string notLm =
-      ": --data text files train decoder-only byte-level language models, which take two i32 "
+      ": --data text files train decoder-only language models, which take two i32 "
       "[batch, seq] inputs (tokens and targets); encoder-decoders need inputs src, tgt_in and tgt_out "
       "and source<TAB>target data";
   if (ids.size() != 2 || !other.empty()) {

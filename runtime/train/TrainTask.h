@@ -74,7 +74,7 @@ std::unique_ptr<TrainTask> makeLmTask();
 std::unique_ptr<TrainTask> makeSeq2SeqTask();
 
 /// The task for a program: seq2seq if it looks like an encoder-decoder (see
-/// looksSeq2Seq), else the byte-level LM.
+/// looksSeq2Seq), else the decoder-only LM.
 std::unique_ptr<TrainTask> makeTaskFor(const rt::Program &program);
 
 }  // namespace heed::rt

@@ -58,7 +58,7 @@ struct EvalOptions {
 struct GenerateOptions {
   std::string checkpoint;
   std::string backend = "compiled";
-  // byte-level LMs:
+  // LMs (maxTokens: tokens of the checkpoint's tokenizer):
   std::string prompt;
   bool promptGiven = false;
   int64_t maxTokens = 200;
