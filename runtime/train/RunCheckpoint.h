@@ -16,7 +16,10 @@
 //   heed.seed, heed.batch, heed.schedule, heed.lr (peak), heed.warmup,
 //   heed.optimizer, heed.clip, heed.data, heed.valid, heed.train_loss
 //   heed.task            "lm" (or absent) | "seq2seq"
-//   heed.seq             byte-level LMs: the window length
+//   heed.seq             LMs: the window length
+//   heed.tokenizer, heed.tokenizer_data, heed.tokenizer_spec
+//                        LMs: the tokenizer (runtime/text/TokenizerStore.h;
+//                        absent: bytes)
 //   heed.src_vocab, heed.tgt_vocab, heed.src_tokens, heed.tgt_tokens,
 //   heed.src_len, heed.tgt_len, heed.buckets
 //                        seq2seq (runtime/seq2seq/Seq2SeqRunner.h)

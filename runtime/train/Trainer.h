@@ -1,6 +1,6 @@
 //===- Trainer.h - a training run as a library ------------------*- C++ -*-===//
 //
-// One loop for every task (TrainTask.h): a byte-level language model on a text
+// One loop for every task (TrainTask.h): a language model on a text
 // file, or an encoder-decoder on source<TAB>target lines; the task is chosen
 // from the model. `heed train` is flag parsing around this class plus printing
 // (tools/heed/Train.cpp); anything else (a test, another front end) drives it
@@ -40,7 +40,7 @@
 // averages the annealed end of the run on any host. What a time-budgeted run cannot
 // reproduce is the number of steps a budget buys, which depends on the host.
 //
-// Validation loss: the cross-entropy of the model's logits in nats per byte
+// Validation loss: the cross-entropy of the model's logits in nats per token
 // (seq2seq: per target token, EOS included, teacher forcing), with no label
 // smoothing, so exp(valid loss) is the perplexity; the train loss is the
 // model's own objective (which may include label smoothing). tokens/s counts

@@ -79,7 +79,7 @@ int printSummary(const rt::Trainer &t, const rt::TrainSummary &s) {
               rt::formatRate(s.trainSeconds > 0 ? (double)s.tokens / s.trainSeconds : 0).c_str());
   std::printf("final train loss %.4f\n", s.lastLoss);
   if (s.lastValid && s.lastValid->loss) {
-    std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *s.lastValid->loss, t.seq2seq() ? "token" : "byte",
+    std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *s.lastValid->loss, "token",
                 std::exp(*s.lastValid->loss));
     if (s.lastValid->wer)
       std::printf("final valid greedy WER %.2f%%, PER %.2f%% (%lld words)\n", 100 * *s.lastValid->wer,

@@ -5,7 +5,7 @@
 //   heed emit    model.heed --stage S     ast, graph, decomposed, grad, dot
 //   heed compile model.heed -o DIR        the executable artifact (kernels.so +
 //                                         manifest.json) that `heed train DIR` runs
-//   heed train   model.heed --data F      train a byte-level LM on text, or an
+//   heed train   model.heed --data F      train an LM on text (--tokenizer), or an
 //                                         encoder-decoder on source<TAB>target
 //                                         lines (runtime/train/Trainer.h)
 //   heed eval    CKPT --data F [--json]   validation loss and perplexity; for
@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
   // come from the model's `train { }` block, then from the settings table.
   heed::TrainOptions tr;
   auto *train = app.add_subcommand(
-      "train", "train a model: a byte-level language model on a text file, or an encoder-decoder "
+      "train", "train a model: a language model on a text file (tokens from --tokenizer) or token ids, or an encoder-decoder "
                "(inputs src, tgt_in, tgt_out) on source<TAB>target lines");
   train->add_option("model", tr.model, "model file (.heed), or an artifact directory from heed compile")->required();
   train->add_option("--set", tr.sets, "override a config value: --set d_model=256 (repeatable)");
@@ -117,9 +117,9 @@ int main(int argc, char **argv) {
 
   heed::EvalOptions ev;
   auto *evalCmd = app.add_subcommand(
-      "eval", "validation loss and perplexity of a checkpoint; for seq2seq models also WER and PER");
+      "eval", "validation loss and perplexity of a checkpoint (LMs: per token, per word and per byte, every token scored once); for seq2seq models also WER and PER");
   evalCmd->add_option("checkpoint", ev.checkpoint, "checkpoint file or run directory")->required();
-  evalCmd->add_option("--data", ev.data, "text file (LM) or source<TAB>target file (seq2seq) to evaluate on")
+  evalCmd->add_option("--data", ev.data, "text file or .npy/.bin ids (LM) or source<TAB>target file (seq2seq) to evaluate on")
       ->required();
   evalCmd->add_flag("--json", ev.json,
                     "print one JSON object: {loss, perplexity, tokens}; seq2seq: {wer, per, loss, count, beam, ...}");
@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
 
   heed::GenerateOptions gen;
   auto *generate = app.add_subcommand(
-      "generate", "continue a prompt with a byte-level model, or transcribe words with a seq2seq model "
+      "generate", "continue a prompt with a language model, or transcribe words with a seq2seq model "
                   "(prints WORD<TAB>output per word)");
   generate->add_option("checkpoint", gen.checkpoint, "checkpoint file or run directory")->required();
   generate->add_option("words", gen.words, "seq2seq: words to transcribe");
@@ -147,12 +147,12 @@ int main(int argc, char **argv) {
       ->check(cli::number<double>(/*nonNegative=*/true));
   generate->add_option("--batch", gen.batch, "seq2seq: rows per decoder run (default min(words x beam, 64))")
       ->check(cli::positive<int64_t>());
-  auto *promptOpt = generate->add_option("--prompt", gen.prompt, "byte-level LM: text to continue");
-  generate->add_option("--max-tokens", gen.maxTokens, "bytes to generate (default 200)")
+  auto *promptOpt = generate->add_option("--prompt", gen.prompt, "language model: text to continue");
+  generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200)")
       ->check(cli::number<int64_t>());
   generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
       ->check(cli::number<double>());
-  generate->add_option("--top-k", gen.topK, "sample among the K likeliest bytes (default: all)")
+  generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")
       ->check(cli::number<int64_t>());
   generate->add_option("--seed", gen.seed, "sampling seed (default 1)")->check(cli::number<uint64_t>());
 

@@ -79,7 +79,7 @@ TEST(RuntimeByteDataset, BatchesReproducibleAndShifted) {
   ds.batch(17, 2, T, 1234, tok2, tgt2);
   EXPECT_EQ(std::vector<int32_t>(tok.i32(), tok.i32() + 2 * T), ids(tok2));
 
-  const std::string &bytes = ds.bytes();
+  const std::string bytes = ByteDataset::decode(ds.ids());
   for (int64_t r = 0; r < B; ++r) {
     const int32_t *a = tok.i32() + r * T, *b = tgt.i32() + r * T;
     for (int64_t t = 0; t + 1 < T; ++t) EXPECT_EQ(b[t], a[t + 1]);

@@ -69,7 +69,7 @@ TEST(RuntimeTokenizer, Kinds) {
   EXPECT_EQ(parseTokenizer("chars"), Tokenizer::Chars);
   EXPECT_EQ(parseTokenizer("space"), Tokenizer::Space);
   EXPECT_EQ(parseTokenizer("bytes"), Tokenizer::Bytes);
-  EXPECT_STREQ(tokenizerName(Tokenizer::Space), "space");
+  EXPECT_EQ(tokenizerName(Tokenizer::Space), "space");
   expectErrorContaining([] { parseTokenizer("words"); },
                         {"unknown tokenizer 'words': expected chars, space or bytes"});
   EXPECT_EQ(detokenize({"M", "OW1"}, Tokenizer::Space), "M OW1");
