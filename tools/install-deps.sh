@@ -14,6 +14,8 @@ packages=(
   libdnnl-dev opencl-c-headers ocl-icd-opencl-dev
   # small libraries
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
+  # OpenMPI: `mpirun -np N heed train` (runtime/dist/MpiCommunicator.cpp)
+  libopenmpi-dev openmpi-bin
 )
 
 SUDO=""
