@@ -498,7 +498,12 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       int64_t tokens = 0;
       collectively(*comm, [&] { loss = runSlices(step, inputs, grads, tokens); });
       // Deterministic: rank order, the order --micro-batches sums its slices in.
-      if (comm->size() > 1) comm->allreduceSumInRankOrder(grads.data(), grads.size());
+      if (comm->size() > 1) {
+        const double a0 = now();
+        comm->allreduceSumInRankOrder(grads.data(), grads.size());
+        sum.allreduceSeconds += now() - a0;
+        sum.gradientFloats = grads.size();
+      }
       sum.tokens += tokens;
       gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
     }

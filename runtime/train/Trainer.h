@@ -129,6 +129,10 @@ struct TrainSummary {
   int64_t startStep = 0, step = 0;
   double wallSeconds = 0, trainSeconds = 0;
   int64_t tokens = 0;  // predicted tokens trained on (tokens/s = tokens / trainSeconds)
+  /// Data-parallel runs: the time in the gradient allreduce (part of trainSeconds;
+  /// not overlapped with the backward) and the gradient floats it sums per step.
+  double allreduceSeconds = 0;
+  int64_t gradientFloats = 0;
   double lastLoss = 0;
   std::optional<ValidResult> lastValid;
   std::string lastCheckpoint;

@@ -83,6 +83,11 @@ int printSummary(const rt::Trainer &t, const rt::TrainSummary &s) {
   std::printf("trained %lld steps (to step %lld) in %s, %s tok/s\n", (long long)(s.step - s.startStep),
               (long long)s.step, rt::formatDuration(s.wallSeconds).c_str(),
               rt::formatRate(s.trainSeconds > 0 ? (double)s.tokens / s.trainSeconds : 0).c_str());
+  if (t.worldSize() > 1 && s.step > s.startStep)
+    std::printf("allreduce of %s gradient bytes: %.2f ms/step, %.1f%% of the step time (not overlapped)\n",
+                rt::formatBytes(s.gradientFloats * 4).c_str(),
+                1e3 * s.allreduceSeconds / (double)(s.step - s.startStep),
+                s.trainSeconds > 0 ? 100 * s.allreduceSeconds / s.trainSeconds : 0.0);
   std::printf("final train loss %.4f\n", s.lastLoss);
   if (s.lastValid && s.lastValid->loss) {
     std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *s.lastValid->loss, t.seq2seq() ? "token" : "byte",
