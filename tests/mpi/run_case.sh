@@ -86,6 +86,29 @@ resume)
   python3 $same $t/mm/metrics.jsonl $t/x/metrics.jsonl
   python3 $samec $t/mm/ckpt-30.safetensors $t/x/ckpt-30.safetensors
   ;;
+interrupt)
+  # Ctrl-C reaching one rank only (SIGINT to rank 1) stops both after the same
+  # step with a checkpoint (exit 130); --resume then equals an uninterrupted run
+  # (without validation: an interrupted run validates at the step it stops at).
+  nv=()
+  for a in "${tiny16[@]}"; do [ "$a" = --valid ] || [ "$a" = $in/moby_valid.txt ] || nv+=("$a"); done
+  tiny16=("${nv[@]}")
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 400 --checkpoint-every 1000 --out $t/full > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 400 --checkpoint-every 1000 --out $t/run > $t/run.out 2>&1 &
+  job=$!
+  for _ in $(seq 1 600); do [ -s $t/run/metrics.jsonl ] && break; sleep 0.1; done
+  for p in $(pgrep -P $job); do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && kill -INT $p
+  done
+  rc=0
+  wait $job || rc=$?
+  [ $rc -eq 130 ] || { cat $t/run.out; fail "interrupted job exited $rc, not 130"; }
+  name=$(cat $t/run/latest)
+  echo "interrupted at $name"
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 400 --checkpoint-every 1000 --out $t/run --resume > /dev/null
+  python3 $same $t/full/metrics.jsonl $t/run/metrics.jsonl
+  python3 $samec $t/full/ckpt-400.safetensors $t/run/ckpt-400.safetensors
+  ;;
 kill)
   # SIGKILL of one rank ends the job: non-zero, within seconds, `latest` names a
   # complete checkpoint, and --resume continues from it.
