@@ -17,6 +17,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -290,6 +291,35 @@ int main(int argc, char **argv) {
           threads);
     bench("sumSquares [1M]", 1.0 * n * 4, false, [&] { ref::globalNorm({&tg}); },
           {{"native", [&] { nat::sumSquares(g.data(), n); }}}, threads);
+  }
+  for (bool causal : {true, false}) {
+    // tiny's attention shape; GFLOP/s count the nominal dense products (as the
+    // step's matmul FLOPs do): 4 B H T T dh forward, 8 backward.
+    nat::AttentionShape sh;
+    sh.B = 16, sh.H = 4, sh.Tq = 128, sh.Tk = 128, sh.dh = 32, sh.causal = causal;
+    sh.scale = 1.0f / std::sqrt(32.0f);
+    const int64_t nq = sh.B * sh.H * sh.Tq * sh.dh, nl = sh.B * sh.H * sh.Tq;
+    auto q = rnd(nq, 21), k = rnd(nq, 22), v = rnd(nq, 23), dout = rnd(nq, 24);
+    std::vector<float> o(nq), lse(nl), dq(nq), dk(nq), dv(nq);
+    const double dense = (double)sh.B * sh.H * sh.Tq * sh.Tk * sh.dh;
+    const std::string tag = causal ? " causal" : "";
+    std::vector<std::pair<std::string, std::function<void()>>> fwd, bwd;
+    for (bool avx : {true, false}) {
+      if (avx && !nat::variant::attentionHasAvx512()) continue;
+      const std::string isa = avx ? "avx512" : "baseline";
+      fwd.push_back({isa, [&, avx] {
+                       nat::variant::attentionForward(avx, sh, q.data(), k.data(), v.data(), nullptr,
+                                                      o.data(), lse.data());
+                     }});
+      bwd.push_back({isa, [&, avx] {
+                       nat::variant::attentionBackward(avx, sh, q.data(), k.data(), v.data(), nullptr,
+                                                       o.data(), lse.data(), dout.data(), nullptr,
+                                                       dq.data(), dk.data(), dv.data());
+                     }});
+    }
+    nat::attentionForward(sh, q.data(), k.data(), v.data(), nullptr, o.data(), lse.data());
+    bench("sdpa fwd [16,4,128,128,32]" + tag, 4 * dense, true, nullptr, fwd, threads);
+    bench("sdpa bwd [16,4,128,128,32]" + tag, 8 * dense, true, nullptr, bwd, threads);
   }
   return 0;
 }

@@ -177,8 +177,11 @@ SmallVector<Value> TanhOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
 }
 
 SmallVector<Value> ReluOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
+  // relu(x) > 0 exactly when x > 0; reading the result rather than x lets the
+  // compiled backend fold bias and relu into the matmul before them (its
+  // pre-activation is then never stored).
   G h{b, getLoc()};
-  Value mask = h.gt(getX(), h.scalar(0.0f));
+  Value mask = h.gt(getResult(), h.scalar(0.0f));
   return {b.create<WhereOp>(getLoc(), g[0].getType(), mask, g[0], h.scalar(0.0f))};
 }
 
@@ -278,6 +281,18 @@ SmallVector<Value> LayerNormOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
   auto grads = b.create<LayerNormGradOp>(getLoc(), getX().getType(), getGamma().getType(),
                                          getGamma().getType(), getX(), getGamma(), g[0], getEps());
   return {grads.getDx(), grads.getDgamma(), grads.getDbeta()};
+}
+
+SmallVector<Value> SdpaOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
+  // One fused backward op; it recomputes the probabilities from lse.
+  G h{b, getLoc()};
+  Value dout = g[0] ? g[0] : h.zerosLike(getOut());
+  auto grads = b.create<SdpaGradOp>(getLoc(), getQ().getType(), getK().getType(), getV().getType(),
+                                    getQ(), getK(), getV(), getOut(), getLse(), dout, g[1],
+                                    getKeyPadding(), getCausalAttr(), getScaleAttr());
+  SmallVector<Value> out = {grads.getDq(), grads.getDk(), grads.getDv()};
+  if (getKeyPadding()) out.push_back(Value());
+  return out;
 }
 
 // Embeddings, randomness, loss ------------------------------------------------

@@ -163,6 +163,32 @@ LogicalResult LayerNormGradOp::verify() {
   return sameType(*this, getGamma(), getDbeta());
 }
 
+/// The sdpa shape rule for (q, k, v, mask), plus out [B, H, Tq, dh] and lse [B, H, Tq].
+static LogicalResult verifySdpa(Operation *op, Value q, Value k, Value v, Value mask, Value out,
+                                Value lse) {
+  NShape m;
+  if (mask) m = shapeOf(mask);
+  ShapeResult r = sdpaShape(shapeOf(q), shapeOf(k), shapeOf(v), mask ? &m : nullptr);
+  if (failed(checkResult(op, r, out))) return failure();
+  NShape l = *r.shape;
+  l.pop_back();
+  return checkResult(op, ShapeResult::ok(l), lse);
+}
+
+LogicalResult SdpaOp::verify() {
+  return verifySdpa(*this, getQ(), getK(), getV(), getKeyPadding(), getOut(), getLse());
+}
+
+LogicalResult SdpaGradOp::verify() {
+  if (failed(verifySdpa(*this, getQ(), getK(), getV(), getKeyPadding(), getOut(), getLse())))
+    return failure();
+  if (failed(sameType(*this, getOut(), getDout()))) return failure();
+  if (getDlse() && failed(sameType(*this, getLse(), getDlse()))) return failure();
+  if (failed(sameType(*this, getQ(), getDq())) || failed(sameType(*this, getK(), getDk())))
+    return failure();
+  return sameType(*this, getV(), getDv());
+}
+
 LogicalResult GatherOp::verify() {
   return checkResult(*this, gatherShape(shapeOf(getTable()), shapeOf(getIds())), getResult());
 }

@@ -213,6 +213,48 @@ def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure, NoGrad]> {
   let assemblyFormat = "$x `,` $gamma `,` $dy attr-dict `:` functional-type(operands, results)";
 }
 
+def SdpaOp : Heed_Op<"sdpa", [Pure, Grad]> {
+  let summary = "fused scaled dot-product attention: (out, log-sum-exp) of softmax(masked q k^T * scale) v";
+  let description = [{
+    `q[B, H, Tq, dh]`, `k[B, H, Tk, dh]`, `v[B, H, Tk, dh]`, optional
+    `key_padding[B, Tk]` (true = padding) -> `out[B, H, Tq, dh]`, `lse[B, H, Tq]`.
+    Scores are `s[i, j] = scale * q_i . k_j`; a masked score is replaced by -1e9
+    (so a row whose keys are all masked attends uniformly to every key), a key
+    is masked when it is padding or, with `causal`, when `j > i + Tk - Tq`
+    (the last query sees every key: bottom-right alignment, which for Tq == Tk
+    is the usual `j > i`). `lse[i] = log sum_j exp(s[i, j])` over the masked
+    scores; the backward (`sdpa_grad`) recomputes the probabilities from it.
+    Example: `%o, %l = heed.sdpa %q, %k, %v key_padding %m {causal = false, scale = 0.1767767 : f32} : (tensor<2x4x8x32xf32>, tensor<2x4x10x32xf32>, tensor<2x4x10x32xf32>, tensor<2x10xi1>) -> (tensor<2x4x8x32xf32>, tensor<2x4x8xf32>)`
+  }];
+  let arguments = (ins Heed_F32Tensor:$q, Heed_F32Tensor:$k, Heed_F32Tensor:$v,
+                   Optional<Heed_MaskTensor>:$key_padding,
+                   DefaultValuedAttr<BoolAttr, "false">:$causal, F32Attr:$scale);
+  let results = (outs Heed_F32Tensor:$out, Heed_F32Tensor:$lse);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`key_padding` $key_padding^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def SdpaGradOp : Heed_Op<"sdpa_grad", [Pure, NoGrad, AttrSizedOperandSegments]> {
+  let summary = "the backward of sdpa: (dq, dk, dv) from the forward's out and lse";
+  let description = [{
+    Same masks and scale as the `sdpa` it differentiates. `dout` is the
+    gradient of `out`; `dlse` (optional) that of `lse`. With
+    `p = exp(s - lse)` and `D_i = dout_i . out_i - dlse_i`:
+    `dv = p^T dout`, `ds = p * (dout v^T - D)`, `dq = scale * ds k`,
+    `dk = scale * ds^T q`.
+  }];
+  let arguments = (ins Heed_F32Tensor:$q, Heed_F32Tensor:$k, Heed_F32Tensor:$v,
+                   Heed_F32Tensor:$out, Heed_F32Tensor:$lse, Heed_F32Tensor:$dout,
+                   Optional<Heed_F32Tensor>:$dlse, Optional<Heed_MaskTensor>:$key_padding,
+                   DefaultValuedAttr<BoolAttr, "false">:$causal, F32Attr:$scale);
+  let results = (outs Heed_F32Tensor:$dq, Heed_F32Tensor:$dk, Heed_F32Tensor:$dv);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $out `,` $lse `,` $dout (`dlse` $dlse^)? (`key_padding` $key_padding^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Embeddings, constants, randomness, loss
 //===----------------------------------------------------------------------===//

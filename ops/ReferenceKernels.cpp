@@ -108,6 +108,26 @@ void SoftmaxGradOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, 
   out.push_back(ref::binary(ref::BinaryKind::Mul, y, ref::binary(ref::BinaryKind::Sub, dy, dot)));
 }
 
+void SdpaOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
+  ref::SdpaResult r = ref::sdpa(in[0], in[1], in[2], getKeyPadding() ? &in[3] : nullptr,
+                                getCausal(), getScale().convertToFloat());
+  out.push_back(r.out);
+  out.push_back(r.lse);
+}
+
+void SdpaGradOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
+  // (q, k, v, out, lse, dout, [dlse], [key_padding]); the reference recomputes the
+  // probabilities and does not read out or lse.
+  size_t next = 6;
+  const Tensor *dlse = getDlse() ? &in[next++] : nullptr;
+  const Tensor *pad = getKeyPadding() ? &in[next++] : nullptr;
+  ref::SdpaGrads g = ref::sdpaGrad(in[0], in[1], in[2], in[5], dlse, pad, getCausal(),
+                                   getScale().convertToFloat());
+  out.push_back(g.dq);
+  out.push_back(g.dk);
+  out.push_back(g.dv);
+}
+
 void LayerNormOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
   out.push_back(ref::layerNorm(in[0], in[1], in[2], getEps().convertToFloat()));
 }

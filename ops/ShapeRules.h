@@ -38,8 +38,12 @@ int64_t numElements(const NShape &s);
 struct ShapeResult {
   std::optional<NShape> shape;
   std::string error;
-  static ShapeResult ok(NShape s) { return {std::move(s), {}}; }
-  static ShapeResult fail(std::string msg) { return {std::nullopt, std::move(msg)}; }
+  /// How to fix it, when the rule can tell (shown as a note), else "".
+  std::string hint;
+  static ShapeResult ok(NShape s) { return {std::move(s), {}, {}}; }
+  static ShapeResult fail(std::string msg, std::string hint = {}) {
+    return {std::nullopt, std::move(msg), std::move(hint)};
+  }
   explicit operator bool() const { return shape.has_value(); }
 };
 
@@ -75,5 +79,9 @@ ShapeResult linearShape(const NShape &x, const std::string &xName, const NShape 
 ShapeResult attentionShape(const NShape &q, const std::string &qName, const NShape &kv,
                            const std::string &kvName, int64_t heads, const NShape *keyPadding,
                            const std::string &maskName);
+
+/// q[B, H, Tq, dh], k[B, H, Tk, dh], v[B, H, Tk, dh], key_padding[B, Tk]? -> out [B, H, Tq, dh]
+/// (sdpa; its second result, the log-sum-exp, is [B, H, Tq]).
+ShapeResult sdpaShape(const NShape &q, const NShape &k, const NShape &v, const NShape *keyPadding);
 
 }  // namespace heed

@@ -13,7 +13,11 @@ packages=(
   # oneDNN 2.6 (its CMake config needs the OpenCL dev packages)
   libdnnl-dev opencl-c-headers ocl-icd-opencl-dev
   # small libraries
-  libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
+  libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  # PyTorch 1.13 (+ numpy), the oracle of the export tests and the other side of bench/compare.sh
+  python3-torch python3-numpy libopenblas0-openmp
+  # heed plot draws with gnuplot
+  gnuplot-nox
   # OpenMPI: `mpirun -np N heed train` (runtime/dist/MpiCommunicator.cpp)
   libopenmpi-dev openmpi-bin
 )

@@ -48,6 +48,17 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
     d.kind = Kind::Dropout;
     d.p = dr.getP().convertToFloat();
     d.seed = dr.getSeed();
+  } else if (auto a = dyn_cast<SdpaOp>(op)) {
+    d.kind = Kind::Sdpa;
+    d.causal = a.getCausal();
+    d.scale = a.getScale().convertToFloat();
+    d.keyPadding = (bool)a.getKeyPadding();
+  } else if (auto a = dyn_cast<SdpaGradOp>(op)) {
+    d.kind = Kind::SdpaGrad;
+    d.causal = a.getCausal();
+    d.scale = a.getScale().convertToFloat();
+    d.keyPadding = (bool)a.getKeyPadding();
+    d.dlse = (bool)a.getDlse();
   } else if (auto p = dyn_cast<ParamOp>(op)) {
     d.kind = Kind::Param;
     d.name = p.getName().str();
@@ -93,6 +104,8 @@ rt::Plan makePlan(func::FuncOp fn, const Schedule &schedule) {
     } else {
       ps.kind = rt::PlanStep::Kind::Library;
       ps.op = describe(s.op, s.transposeLhs, s.transposeRhs);
+      ps.op.bias = s.bias;
+      ps.op.act = s.act;
     }
     for (Value v : s.inputs) ps.inputs.push_back(use(v));
     for (Value v : s.outputs) ps.outputs.push_back(define(v));

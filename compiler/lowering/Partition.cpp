@@ -25,6 +25,16 @@ static double matmulFlops(MatmulOp m) {
   return 2.0 * n * (double)k;
 }
 
+/// The dense products fused attention stands for, so the step's GFLOP/s stay
+/// comparable with the spelled-out form: q k^T and p v (2 B H Tq Tk dh each)
+/// forward, four of them backward. Causal skipping does not lower the count.
+static double attentionFlops(Operation *op) {
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType()).getShape();
+  auto k = cast<RankedTensorType>(op->getOperand(1).getType()).getShape();
+  double n = 2.0 * (double)q[0] * q[1] * q[2] * k[2] * q[3];
+  return isa<SdpaGradOp>(op) ? 4 * n : 2 * n;
+}
+
 /// Softmax over the last axis runs on oneDNN; other axes are fused loops.
 static bool preferLibrary(Operation *op) {
   if (auto s = dyn_cast<SoftmaxOp>(op))
@@ -46,6 +56,41 @@ static bool isAbsorbedTranspose(Operation *op) {
     if (perm[i] != i) return false;
   if (t.getResult().use_empty()) return false;
   return llvm::all_of(t->getUsers(), [](Operation *u) { return isa<MatmulOp>(u); });
+}
+
+bool matmulEpilogues() {
+  const char *e = std::getenv("HEED_MATMUL_EPILOGUES");
+  return !(e && std::string(e) == "0");
+}
+
+/// The ops a matmul's epilogue absorbs: `add(matmul, bias[N])` when the add is
+/// the matmul's only use and the bias is defined before the matmul, then a relu
+/// or gelu when it is the add's only use (in training the gelu's backward reads
+/// the add, so only relu fuses there; relu's backward reads relu's result).
+struct Epilogue {
+  Operation *add = nullptr, *act = nullptr;
+  Value bias;
+};
+static Epilogue matmulEpilogue(MatmulOp m) {
+  Epilogue e;
+  Value r = m.getResult();
+  if (!r.hasOneUse()) return e;
+  auto add = dyn_cast<AddOp>(*r.getUsers().begin());
+  if (!add || add.getType() != m.getType()) return e;
+  Value bias = add.getLhs() == r ? add.getRhs() : add.getLhs();
+  auto bt = cast<RankedTensorType>(bias.getType());
+  if (bias == r || bt.getRank() != 1 || bt.getShape()[0] != m.getType().getShape().back())
+    return e;
+  if (Operation *def = bias.getDefiningOp(); def && (def->getBlock() != m->getBlock() ||
+                                                     !def->isBeforeInBlock(m)))
+    return e;
+  e.add = add;
+  e.bias = bias;
+  if (add.getResult().hasOneUse()) {
+    Operation *u = *add.getResult().getUsers().begin();
+    if (isa<ReluOp, GeluOp>(u)) e.act = u;
+  }
+  return e;
 }
 
 /// A positive integer environment setting, or `fallback`.
@@ -124,9 +169,11 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     group.clear();
   };
 
+  const bool epilogues = matmulEpilogues();
+  llvm::SmallPtrSet<Operation *, 32> absorbed;  // epilogue ops, run by their matmul
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op)) break;
-    if (isAbsorbedTranspose(&op)) continue;
+    if (isAbsorbedTranspose(&op) || absorbed.count(&op)) continue;
     if (hasLinalgLowering(&op) && !preferLibrary(&op)) {
       group.push_back(&op);
       continue;
@@ -143,7 +190,23 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
           (i == 0 ? s.transposeLhs : s.transposeRhs) = true;
         }
     s.outputs.assign(op.result_begin(), op.result_end());
+    if (auto m = dyn_cast<MatmulOp>(op); m && epilogues) {
+      Epilogue e = matmulEpilogue(m);
+      if (e.add) {
+        s.bias = true;
+        s.inputs.push_back(e.bias);
+        absorbed.insert(e.add);
+        Operation *last = e.add;
+        if (e.act) {
+          s.act = isa<ReluOp>(e.act) ? "relu" : "gelu";
+          absorbed.insert(e.act);
+          last = e.act;
+        }
+        s.outputs.assign(last->result_begin(), last->result_end());
+      }
+    }
     if (auto m = dyn_cast<MatmulOp>(op)) sched.flops += matmulFlops(m);
+    if (isa<SdpaOp, SdpaGradOp>(op)) sched.flops += attentionFlops(&op);
     ++sched.libraryCalls;
     sched.steps.push_back(std::move(s));
   }

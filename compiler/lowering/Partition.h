@@ -31,6 +31,11 @@ struct Step {
   /// Library matmul: the input is the untransposed operand of a last-two-dims
   /// transpose that was absorbed into the call.
   bool transposeLhs = false, transposeRhs = false;
+  /// Library matmul with an epilogue (matmulEpilogues()): its third input is a
+  /// bias [N] added to every row, then `act` ("relu", "gelu" or "") applied;
+  /// its output is the last op of the chain.
+  bool bias = false;
+  std::string act;
   /// Kernel: compiled for 1/chunks of the rows (RowSplit.h) when chunks > 1;
   /// splitArgs[i] says whether argument i (inputs, then outputs) is row-split
   /// or passed whole; partialOutputs[j] whether output j is a per-chunk partial
@@ -53,6 +58,11 @@ int64_t rowChunks();
 /// The least number of output elements worth splitting a kernel for: 32768, or
 /// HEED_ROW_SPLIT_MIN_ELEMENTS (tests set 1 to split every row-wise kernel).
 int64_t rowSplitMinElements();
+
+/// Bias adds and ReLU/GELU run as oneDNN post-ops of the matmul producing
+/// them (where nothing else reads the intermediate values): on, or
+/// HEED_MATMUL_EPILOGUES=0 to keep them in fused kernels. Read at each compile.
+bool matmulEpilogues();
 
 /// Partitions `fn` and outlines its fused groups into `kernelModule` as
 /// functions named `<prefix><n>` on tensors (still heed ops; lower them with

@@ -8,11 +8,16 @@
 //   q = q_in @ w_q + b_q                    [B, Tq, d]
 //   q = transpose(reshape(q, [B, Tq, h, dh]), [0, 2, 1, 3])   [B, h, Tq, dh]
 //   k, v likewise from kv_in                [B, h, Tk, dh]
+//   o, lse = sdpa(q, k, v, [pad]) {causal, scale = 1/sqrt(dh)}   [B, h, Tq, dh]
+//   o = reshape(transpose(o), [B, Tq, d]) @ w_o + b_o
+// sdpa is the fused attention primitive (one kernel forward, one backward, no
+// [B, h, Tq, Tk] tensor). With HEED_FUSE_ATTENTION=0 (or the pass option
+// fuse-attention=false) the scores are spelled out instead, for parity tests
+// and benchmarks; both forms compute the same function:
 //   s = (q @ transpose(k)) * 1/sqrt(dh)     [B, h, Tq, Tk]
-//   s = where(j > i, -1e9, s)               (causal)
+//   s = where(j > i + Tk - Tq, -1e9, s)     (causal; the last query sees every key)
 //   s = where(pad[B, 1, 1, Tk], -1e9, s)    (key_padding)
 //   o = softmax(s) @ v                      [B, h, Tq, dh]
-//   o = reshape(transpose(o), [B, Tq, d]) @ w_o + b_o
 // A large negative (not -inf) keeps fully masked rows finite.
 //
 //===----------------------------------------------------------------------===//
@@ -25,6 +30,8 @@
 #include "mlir/Pass/Pass.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 using namespace mlir;
 
@@ -74,25 +81,21 @@ struct Builder {
   }
 };
 
-void decomposeAttention(AttentionOp op, OpBuilder &ob) {
-  Builder B{ob, op.getLoc()};
-  auto qs = Builder::shape(op.getQIn()), ks = Builder::shape(op.getKvIn());
-  int64_t batch = qs[0], tq = qs[1], d = qs[2], tk = ks[1], h = op.getHeads(), dh = d / h;
-  auto heads = [&](Value x, int64_t t) {  // [B, T, d] -> [B, h, T, dh]
-    return B.transpose(B.reshape(x, {batch, t, h, dh}), {0, 2, 1, 3});
-  };
-  Value q = heads(B.linear(op.getQIn(), op.getWQ(), op.getBQ()), tq);
-  Value k = heads(B.linear(op.getKvIn(), op.getWK(), op.getBK()), tk);
-  Value v = heads(B.linear(op.getKvIn(), op.getWV(), op.getBV()), tk);
+/// softmax(masked q k^T * scale) v from matmul, where and softmax: the form
+/// sdpa replaces.
+Value spelledOutAttention(Builder &B, AttentionOp op, Value q, Value k, Value v, float scale) {
+  OpBuilder &ob = B.b;
+  auto qs = Builder::shape(q), ks = Builder::shape(k);
+  int64_t batch = qs[0], h = qs[1], tq = qs[2], dh = qs[3], tk = ks[2];
   Value kt = B.transpose(k, {0, 1, 3, 2});
   auto scoreTy = B.f32({batch, h, tq, tk});
   Value s = ob.create<MatmulOp>(B.loc, scoreTy, q, kt);
-  s = ob.create<MulOp>(B.loc, scoreTy, s, B.scalar(1.0f / std::sqrt((float)dh)));
+  s = ob.create<MulOp>(B.loc, scoreTy, s, B.scalar(scale));
   if (op.getCausal()) {
-    // mask[i, j] = j > i  (keys after the query position)
+    // mask[i, j] = j > i + tk - tq  (keys after the query position, bottom-right aligned)
     SmallVector<bool> mask(tq * tk);
     for (int64_t i = 0; i < tq; ++i)
-      for (int64_t j = 0; j < tk; ++j) mask[i * tk + j] = j > i;
+      for (int64_t j = 0; j < tk; ++j) mask[i * tk + j] = j > i + tk - tq;
     auto maskTy = RankedTensorType::get({tq, tk}, ob.getI1Type());
     Value m = ob.create<ConstantOp>(B.loc, maskTy, DenseElementsAttr::get(maskTy, ArrayRef<bool>(mask)));
     s = ob.create<WhereOp>(B.loc, scoreTy, m, B.scalar(kMaskValue), s);
@@ -102,7 +105,29 @@ void decomposeAttention(AttentionOp op, OpBuilder &ob) {
     s = ob.create<WhereOp>(B.loc, scoreTy, m, B.scalar(kMaskValue), s);
   }
   Value w = ob.create<SoftmaxOp>(B.loc, scoreTy, s, ob.getI64IntegerAttr(-1));
-  Value o = ob.create<MatmulOp>(B.loc, B.f32({batch, h, tq, dh}), w, v);
+  return ob.create<MatmulOp>(B.loc, B.f32({batch, h, tq, dh}), w, v);
+}
+
+void decomposeAttention(AttentionOp op, OpBuilder &ob, bool fuse) {
+  Builder B{ob, op.getLoc()};
+  auto qs = Builder::shape(op.getQIn()), ks = Builder::shape(op.getKvIn());
+  int64_t batch = qs[0], tq = qs[1], d = qs[2], tk = ks[1], h = op.getHeads(), dh = d / h;
+  auto heads = [&](Value x, int64_t t) {  // [B, T, d] -> [B, h, T, dh]
+    return B.transpose(B.reshape(x, {batch, t, h, dh}), {0, 2, 1, 3});
+  };
+  Value q = heads(B.linear(op.getQIn(), op.getWQ(), op.getBQ()), tq);
+  Value k = heads(B.linear(op.getKvIn(), op.getWK(), op.getBK()), tk);
+  Value v = heads(B.linear(op.getKvIn(), op.getWV(), op.getBV()), tk);
+  const float scale = 1.0f / std::sqrt((float)dh);
+  Value o;
+  if (fuse) {
+    auto sdpa = ob.create<SdpaOp>(B.loc, B.f32({batch, h, tq, dh}), B.f32({batch, h, tq}), q, k, v,
+                                  op.getKeyPadding(), ob.getBoolAttr(op.getCausal()),
+                                  ob.getF32FloatAttr(scale));
+    o = sdpa.getOut();
+  } else {
+    o = spelledOutAttention(B, op, q, k, v, scale);
+  }
   o = B.reshape(B.transpose(o, {0, 2, 1, 3}), {batch, tq, d});
   op.replaceAllUsesWith(B.linear(o, op.getWO(), op.getBO()));
 }
@@ -115,8 +140,20 @@ void decomposeFeedForward(FeedForwardOp op, OpBuilder &ob) {
   op.replaceAllUsesWith(B.linear(hdn, op.getW2(), op.getB2()));
 }
 
+/// HEED_FUSE_ATTENTION=0 keeps attention spelled out (the default fuses it).
+bool fuseAttentionByDefault() {
+  const char *e = std::getenv("HEED_FUSE_ATTENTION");
+  return !(e && std::strcmp(e, "0") == 0);
+}
+
 struct DecomposePass : PassWrapper<DecomposePass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(DecomposePass)
+  DecomposePass() = default;
+  DecomposePass(const DecomposePass &other) : PassWrapper(other) {}
+  Option<bool> fuseAttention{*this, "fuse-attention",
+                             llvm::cl::desc("lower attention to heed.sdpa (default: true unless "
+                                            "HEED_FUSE_ATTENTION=0)"),
+                             llvm::cl::init(fuseAttentionByDefault())};
   StringRef getArgument() const final { return "heed-decompose"; }
   StringRef getDescription() const final {
     return "Rewrite layer ops (attention, feed_forward, linear, embedding, positional_encoding) "
@@ -143,7 +180,7 @@ struct DecomposePass : PassWrapper<DecomposePass, OperationPass<func::FuncOp>> {
       } else if (auto f = dyn_cast<FeedForwardOp>(op)) {
         decomposeFeedForward(f, ob);
       } else if (auto a = dyn_cast<AttentionOp>(op)) {
-        decomposeAttention(a, ob);
+        decomposeAttention(a, ob, fuseAttention);
       }
       op->erase();
     }

@@ -30,7 +30,8 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// a[..., M, K] @ b[..., K, N] on oneDNN when the batch dims are equal or one side
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
-bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb) {
+bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
+                  const float *bias, native::Act act) {
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
   int64_t M = cs[cs.size() - 2], N = cs.back();
   int64_t K = ta ? as[as.size() - 2] : as.back();
@@ -40,7 +41,7 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb)
   float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb);
+    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -49,13 +50,12 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb)
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false,
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
                    batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, nullptr, native::Act::None, false, 0,
-                   K * N);
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
     return true;
   }
   return false;
@@ -67,6 +67,19 @@ Tensor swapLast(const Tensor &x) {
   for (int64_t i = 0; i < x.rank(); ++i) perm[i] = i;
   std::swap(perm[x.rank() - 1], perm[x.rank() - 2]);
   return ref::transpose(x, perm);
+}
+
+/// q[B, H, Tq, dh] and k[B, H, Tk, dh] with the op's mask and scale.
+native::AttentionShape attentionShape(const LibraryOp &op, const Tensor &q, const Tensor &k) {
+  if (q.rank() != 4 || k.rank() != 4)
+    throw Error(std::string(libraryKindName(op.kind)) + ": q and k must be rank 4, got " +
+                shapeToString(q.shape()) + " and " + shapeToString(k.shape()));
+  native::AttentionShape s;
+  s.B = q.dim(0), s.H = q.dim(1), s.Tq = q.dim(2), s.Tk = k.dim(2), s.dh = q.dim(3);
+  s.causal = op.causal;
+  s.scale = op.scale;
+  if (s.Tk == 0) throw Error(std::string(libraryKindName(op.kind)) + ": no keys (Tk == 0)");
+  return s;
 }
 
 void expectInputs(const LibraryOp &op, const std::vector<Tensor> &in, size_t n) {
@@ -88,14 +101,24 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
   };
   switch (op.kind) {
   case Kind::Matmul: {
-    expectInputs(op, in, 2);
+    expectInputs(op, in, op.bias ? 3 : 2);
+    if (!op.act.empty() && op.act != "relu" && op.act != "gelu")
+      throw Error("matmul: unknown epilogue activation '" + op.act + "'");
+    const native::Act act = op.act == "relu"   ? native::Act::Relu
+                            : op.act == "gelu" ? native::Act::Gelu
+                                               : native::Act::None;
     Tensor c = result(0);
-    if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs)) {
+    if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
+                     op.bias ? in[2].f32() : nullptr, act)) {
       out.push_back(c);
       return;
     }
-    out.push_back(ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
-                              op.transposeRhs ? swapLast(in[1]) : in[1]));
+    Tensor r = ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
+                           op.transposeRhs ? swapLast(in[1]) : in[1]);
+    if (op.bias) r = ref::binary(ref::BinaryKind::Add, r, in[2]);
+    if (act == native::Act::Relu) r = ref::unary(ref::UnaryKind::Relu, r);
+    if (act == native::Act::Gelu) r = ref::unary(ref::UnaryKind::Gelu, r);
+    out.push_back(r);
     return;
   }
   case Kind::Softmax: {
@@ -190,6 +213,28 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     out.push_back(y);
     return;
   }
+  case Kind::Sdpa: {
+    expectInputs(op, in, op.keyPadding ? 4 : 3);
+    Tensor o = result(0), lse = result(1);
+    native::attentionForward(attentionShape(op, in[0], in[1]), in[0].f32(), in[1].f32(),
+                             in[2].f32(), op.keyPadding ? in[3].b8() : nullptr, o.f32(), lse.f32());
+    out.push_back(o);
+    out.push_back(lse);
+    return;
+  }
+  case Kind::SdpaGrad: {
+    expectInputs(op, in, 6 + op.dlse + op.keyPadding);
+    Tensor dq = result(0), dk = result(1), dv = result(2);
+    const float *dlse = op.dlse ? in[6].f32() : nullptr;
+    const uint8_t *pad = op.keyPadding ? in[6 + op.dlse].b8() : nullptr;
+    native::attentionBackward(attentionShape(op, in[0], in[1]), in[0].f32(), in[1].f32(),
+                              in[2].f32(), pad, in[3].f32(), in[4].f32(), in[5].f32(), dlse,
+                              dq.f32(), dk.f32(), dv.f32());
+    out.push_back(dq);
+    out.push_back(dk);
+    out.push_back(dv);
+    return;
+  }
   case Kind::Param: {
     expectInputs(op, in, 0);
     if (!ctx.params) throw Error("param '" + op.name + "': no parameter store");
@@ -229,6 +274,8 @@ const std::pair<Kind, const char *> kKindNames[] = {
     {Kind::Dropout, "dropout"},
     {Kind::Param, "param"},
     {Kind::OptimizerStep, "optimizer_step"},
+    {Kind::Sdpa, "sdpa"},
+    {Kind::SdpaGrad, "sdpa_grad"},
 };
 
 }  // namespace
@@ -269,6 +316,8 @@ nlohmann::json toJson(const LibraryOp &op) {
   case Kind::Matmul:
     j["transpose_lhs"] = op.transposeLhs;
     j["transpose_rhs"] = op.transposeRhs;
+    if (op.bias) j["bias"] = true;
+    if (!op.act.empty()) j["act"] = op.act;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -285,6 +334,13 @@ nlohmann::json toJson(const LibraryOp &op) {
     break;
   case Kind::Param: j["name"] = op.name; break;
   case Kind::OptimizerStep: j["names"] = op.names; break;
+  case Kind::Sdpa:
+  case Kind::SdpaGrad:
+    j["causal"] = op.causal;
+    j["scale"] = op.scale;
+    j["key_padding"] = op.keyPadding;
+    if (op.kind == Kind::SdpaGrad) j["dlse"] = op.dlse;
+    break;
   default: break;
   }
   nlohmann::json results = nlohmann::json::array();
@@ -300,6 +356,8 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.kind = libraryKindFromName(j.at("kind").get<std::string>());
   op.transposeLhs = j.value("transpose_lhs", false);
   op.transposeRhs = j.value("transpose_rhs", false);
+  op.bias = j.value("bias", false);
+  op.act = j.value("act", std::string());
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);
@@ -307,6 +365,10 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.p = j.value("p", 0.0f);
   op.seed = j.value("seed", (int64_t)0);
   op.name = j.value("name", std::string());
+  op.causal = j.value("causal", false);
+  op.scale = j.value("scale", 1.0f);
+  op.keyPadding = j.value("key_padding", false);
+  op.dlse = j.value("dlse", false);
   if (j.contains("names")) op.names = j.at("names").get<std::vector<std::string>>();
   for (const nlohmann::json &r : j.at("results")) {
     op.resultTypes.push_back(dtypeFromName(r.at("dtype").get<std::string>()));

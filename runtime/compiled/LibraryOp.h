@@ -26,7 +26,7 @@ namespace heed::rt {
 
 struct LibraryOp {
   enum class Kind : uint8_t {
-    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs
+    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs; bias, act
     Softmax,           // axis
     SoftmaxGrad,       // axis; inputs (y, dy). Not scheduled as a library call today
                        // (it fuses), kept so Partition may route it here.
@@ -39,13 +39,23 @@ struct LibraryOp {
     Dropout,           // p, seed; identity outside training or when p == 0
     Param,             // name
     OptimizerStep,     // names (one per gradient input); no results
+    Sdpa,              // causal, scale, keyPadding; inputs (q, k, v, [key_padding]) -> (out, lse)
+    SdpaGrad,          // causal, scale, keyPadding, dlse; inputs (q, k, v, out, lse, dout,
+                       // [dlse], [key_padding]) -> (dq, dk, dv)
   };
   Kind kind = Kind::Matmul;
   /// Matmul: that input holds the operand with its last two dims swapped (an
   /// absorbed transpose).
   bool transposeLhs = false, transposeRhs = false;
+  /// Matmul epilogue: a third input, bias [N], added to every row, then `act`
+  /// ("relu", "gelu" exact erf, or ""), as oneDNN post-ops.
+  bool bias = false;
+  std::string act;
   float eps = 1e-5f, smoothing = 0, p = 0;
   int64_t ignoreIndex = -1, seed = 0, axis = -1;
+  /// Sdpa, SdpaGrad: the causal mask, the score scale, and which optional inputs are present.
+  bool causal = false, keyPadding = false, dlse = false;
+  float scale = 1.0f;
   std::string name;                // Param
   std::vector<std::string> names;  // OptimizerStep
   std::vector<DType> resultTypes;

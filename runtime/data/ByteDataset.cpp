@@ -37,7 +37,7 @@ void copyWindow(const std::string &data, int64_t start, int64_t seq, int32_t *to
 }  // namespace
 
 ByteDataset::ByteDataset(const std::string &path) : path_(path) {
-  data_ = readWholeFile(path, "data file");
+  data_ = readTextFile(path, "data file");
   if (data_.empty()) throw Error(fmt::format("data file '{}' is empty", path));
 }
 
@@ -116,7 +116,7 @@ std::vector<int32_t> ByteDataset::encode(std::string_view text) {
 }
 
 double unigramEntropyNats(const std::string &path) {
-  const std::string data = readWholeFile(path, "data file");
+  const std::string data = readTextFile(path, "data file");
   if (data.empty()) throw Error(fmt::format("data file '{}' is empty", path));
   std::array<uint64_t, 256> counts{};
   for (char c : data) ++counts[(unsigned char)c];

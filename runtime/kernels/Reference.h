@@ -88,6 +88,28 @@ Tensor reduce(ReduceKind kind, const Tensor &x, int64_t axis, bool keepdim);
 Tensor softmax(const Tensor &x, int64_t axis);
 Tensor logSoftmax(const Tensor &x, int64_t axis);
 
+//===--- Attention --------------------------------------------------------===//
+
+/// Fused scaled dot-product attention (the sdpa op). q[B, H, Tq, dh], k and v
+/// [B, H, Tk, dh], keyPadding (nullable) Bool [B, Tk], true = padding. Scores
+/// s[i, j] = scale * q_i . k_j; a masked key (padding, or with `causal`
+/// j > i + Tk - Tq) has its score replaced by -1e9, so a row with every key
+/// masked averages all of v. out[B, H, Tq, dh] = softmax(s) v, lse[B, H, Tq] =
+/// log sum_j exp(s[i, j]). f32 or f64; sums in double. Tk == 0 throws.
+struct SdpaResult {
+  Tensor out;
+  Tensor lse;
+};
+SdpaResult sdpa(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor *keyPadding,
+                bool causal, float scale);
+/// The backward of sdpa given dout (and the nullable gradient of lse, dlse): the
+/// probabilities are recomputed from q and k.
+struct SdpaGrads {
+  Tensor dq, dk, dv;
+};
+SdpaGrads sdpaGrad(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor &dout,
+                   const Tensor *dlse, const Tensor *keyPadding, bool causal, float scale);
+
 //===--- Embeddings -------------------------------------------------------===//
 
 /// table[V, D] (f32 or f64), ids[...] (i32) -> [..., D] of the table's dtype. Ids outside [0, V) throw.

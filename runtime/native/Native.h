@@ -10,7 +10,8 @@
 //   * Threaded with OpenMP (GNU libgomp, the runtime oneDNN uses). matmul,
 //     layer norm, softmax, cross entropy and gelu run on oneDNN primitives (JIT,
 //     dispatched at run time to the CPU's ISA), cached per thread by shape and
-//     thread count; the rest are OpenMP loops compiled for baseline x86-64.
+//     thread count; the rest are OpenMP loops compiled for baseline x86-64,
+//     except fused attention, which also has an AVX-512 build chosen at run time.
 //     runtime/native/Variants.h has the loop/oneDNN alternatives the bench compares.
 //   * Reductions that the callers see (cross-entropy loss, sumSquares, the loops'
 //     layer-norm parameter gradients) use fixed partitions: the same result for
@@ -80,6 +81,29 @@ void softmaxBackward(const float *y, const float *dy, float *dx, int64_t rows, i
 void logSoftmaxForward(const float *x, float *y, int64_t rows, int64_t n);
 /// dx = dy - exp(y) * sum(dy); dx may alias dy.
 void logSoftmaxBackward(const float *y, const float *dy, float *dx, int64_t rows, int64_t n);
+
+//===--- Fused attention (the sdpa op) ------------------------------------===//
+
+/// q[B, H, Tq, dh], k and v [B, H, Tk, dh], out like q, lse [B, H, Tq], all
+/// contiguous. Scores scale * q_i . k_j; key j is masked for query i when
+/// keyPadding[b, j] (nullable, [B, Tk], 1 = padding) or, with causal, when
+/// j > i + Tk - Tq. As ref::sdpa: masked keys get probability 0 unless every
+/// key of the row is masked, which then averages all of v (lse = -1e9 + log Tk).
+struct AttentionShape {
+  int64_t B = 0, H = 0, Tq = 0, Tk = 0, dh = 0;
+  bool causal = false;
+  float scale = 1.0f;
+};
+/// One task per (batch, head, block of 32 queries); each output element is
+/// written by one task in a fixed order: bit-identical for any thread count.
+void attentionForward(const AttentionShape &s, const float *q, const float *k, const float *v,
+                      const uint8_t *keyPadding, float *out, float *lse);
+/// dq, dk, dv from the forward's out and lse and dout (dlse nullable: the
+/// gradient of lse). Recomputes the probabilities block by block; one task
+/// per (batch, head), so dk and dv accumulate in a fixed order.
+void attentionBackward(const AttentionShape &s, const float *q, const float *k, const float *v,
+                       const uint8_t *keyPadding, const float *out, const float *lse,
+                       const float *dout, const float *dlse, float *dq, float *dk, float *dv);
 
 //===--- Cross entropy ----------------------------------------------------===//
 

@@ -10,6 +10,10 @@
 
 #include <cstdint>
 
+namespace heed::rt::native {
+struct AttentionShape;  // Native.h
+}
+
 namespace heed::rt::native::variant {
 
 // Layer norm: loops (statistics as mean/rstd) ...
@@ -54,5 +58,15 @@ float crossEntropyForwardDnnl(const float *logits, const int32_t *targets, int64
 void crossEntropyBackwardDnnl(const float *logits, const int32_t *targets, float dloss,
                               float *dlogits, int64_t rows, int64_t V, float smoothing,
                               int64_t ignoreIndex);
+
+// Fused attention, built twice: for AVX-512 and for baseline x86-64. The public
+// functions take the AVX-512 one when the CPU has it (attentionHasAvx512).
+bool attentionHasAvx512();
+void attentionForward(bool avx512, const AttentionShape &s, const float *q, const float *k,
+                      const float *v, const uint8_t *keyPadding, float *out, float *lse);
+void attentionBackward(bool avx512, const AttentionShape &s, const float *q, const float *k,
+                       const float *v, const uint8_t *keyPadding, const float *out,
+                       const float *lse, const float *dout, const float *dlse, float *dq,
+                       float *dk, float *dv);
 
 }  // namespace heed::rt::native::variant

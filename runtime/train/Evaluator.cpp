@@ -11,13 +11,7 @@
 namespace heed::rt {
 
 int64_t trainingBatch(const RunCheckpoint &rc, int64_t fallback) {
-  int64_t batch = fallback;
-  try {
-    batch = std::stoll(rc.meta("heed.batch", std::to_string(fallback)));
-  } catch (const std::exception &) {
-    batch = fallback;
-  }
-  return batch > 0 ? batch : fallback;
+  return rc.metaInt("heed.batch", fallback, 1);
 }
 
 /// The error for a non-finite loss, naming the checkpoint's first non-finite tensor if it has one.

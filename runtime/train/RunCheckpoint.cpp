@@ -2,6 +2,7 @@
 
 #include "runtime/train/RunCheckpoint.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
 
@@ -9,6 +10,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 
 namespace heed::rt {
 
@@ -17,19 +20,8 @@ std::string RunCheckpoint::meta(const std::string &key, const std::string &fallb
   return it == ckpt.metadata.end() ? fallback : it->second;
 }
 
-int64_t RunCheckpoint::metaInt(const std::string &key, int64_t fallback) const {
-  auto it = ckpt.metadata.find(key);
-  if (it == ckpt.metadata.end()) return fallback;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(it->second, &used);
-  } catch (const std::exception &) {
-    used = 0;
-  }
-  if (used == 0 || used != it->second.size())
-    throw Error("checkpoint '" + path + "': its metadata '" + key + "' is not an integer: '" + it->second + "'");
-  return v;
+int64_t RunCheckpoint::metaInt(const std::string &key, int64_t fallback, int64_t min) const {
+  return metadataInt(ckpt, key, fallback, min);
 }
 
 std::string RunCheckpoint::task() const {
@@ -41,6 +33,7 @@ RunCheckpoint readRunCheckpoint(const std::string &fileOrDir) {
   RunCheckpoint rc;
   rc.path = resolveCheckpointPath(fileOrDir);
   rc.ckpt = loadCheckpoint(rc.path);
+  checkRunFormat(rc.ckpt);
   rc.source = rc.meta("heed.model_source");
   if (rc.source.empty())
     throw Error("checkpoint '" + rc.path + "' was not written by heed train: its metadata holds no model source");
@@ -97,6 +90,23 @@ std::string sourceHash(const std::string &source) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)hashString(source));
   return buf;
+}
+
+StoredModelFile::StoredModelFile(const RunCheckpoint &rc) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "heed-model-XXXXXX").string();
+  if (!mkdtemp(tmpl.data()))
+    throw Error("cannot create a temporary directory in " + fs::temp_directory_path().string());
+  dir_ = tmpl;
+  std::string name = fs::path(rc.modelFile).filename().string();
+  if (name.empty() || name == "." || name == "..") name = "model.heed";
+  path_ = dir_ + "/" + name;
+  writeFileAtomic(path_, rc.source);
+}
+
+StoredModelFile::~StoredModelFile() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
 }
 
 }  // namespace heed::rt

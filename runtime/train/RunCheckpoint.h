@@ -4,7 +4,7 @@
 // param/<name>, adam_m/<name>, adam_v/<name> and this metadata (all strings);
 // the Trainer writes it, eval/generate/encode/average/--resume read it:
 //
-//   heed.format          "1"
+//   heed.format          kRunFormatVersion (Checkpoint.h); others are refused
 //   heed.model_name      the model's name
 //   heed.model_file      the model file's path at train time (informational)
 //   heed.model_source    the model file's whole text (a checkpoint alone is
@@ -46,8 +46,9 @@ struct RunCheckpoint {
   std::map<std::string, std::string> overrides;
 
   std::string meta(const std::string &key, const std::string &fallback = "") const;
-  /// An integer metadata value; throws naming the key and the file if it is malformed.
-  int64_t metaInt(const std::string &key, int64_t fallback) const;
+  /// An integer metadata value (rt::metadataInt): throws naming the key and the file if it
+  /// is malformed or below `min`.
+  int64_t metaInt(const std::string &key, int64_t fallback, int64_t min = 0) const;
   /// "lm" or "seq2seq" (old checkpoints: "lm").
   std::string task() const;
   bool averaged() const { return ckpt.metadata.count("heed.averaged") != 0; }
@@ -70,5 +71,20 @@ std::string overridesToJson(const std::map<std::string, std::string> &o);
 std::map<std::string, std::string> overridesFromJson(const std::string &json);
 
 std::string sourceHash(const std::string &source);
+
+/// The checkpoint's model source as a file the compiler can read: written to a
+/// private temporary directory under its original file name (so diagnostics
+/// name it) and removed again by the destructor.
+class StoredModelFile {
+public:
+  explicit StoredModelFile(const RunCheckpoint &rc);
+  ~StoredModelFile();
+  StoredModelFile(const StoredModelFile &) = delete;
+  StoredModelFile &operator=(const StoredModelFile &) = delete;
+  const std::string &path() const { return path_; }
+
+private:
+  std::string dir_, path_;
+};
 
 }  // namespace heed::rt

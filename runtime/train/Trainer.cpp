@@ -242,8 +242,8 @@ void Trainer::checkResume() {
   }
   mustMatch("batch", std::to_string(c.batch), s.has("batch"));
   mustMatch("seed", std::to_string(c.seed), s.has("seed"));
-  c.batch = rc.metaInt("heed.batch", c.batch);
-  c.seed = (uint64_t)rc.metaInt("heed.seed", (int64_t)c.seed);
+  c.batch = rc.metaInt("heed.batch", c.batch, 1);
+  c.seed = metadataUnsigned(rc.ckpt, "heed.seed", c.seed);
   startStep_ = rc.metaInt("heed.step", 0);
   if (startStep_ >= c.steps)
     throw Error("--resume: the run in '" + c.out + "' is already at step " + std::to_string(startStep_) +
@@ -352,7 +352,7 @@ void Trainer::initParams() {
 
   const ModelInfo &info = program->info();
   meta = {
-      {"heed.format", "1"},
+      {"heed.format", std::to_string(kRunFormatVersion)},
       {"heed.model_name", info.name},
       {"heed.model_file", req.model},
       {"heed.model_source", info.source},

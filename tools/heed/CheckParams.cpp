@@ -2,6 +2,7 @@
 
 #include "tools/heed/Commands.h"
 #include "compiler/ModelLoader.h"
+#include "compiler/export/ModelSignature.h"
 
 #include "ops/HeedDialect.h"
 
@@ -71,7 +72,7 @@ static std::string withThousands(int64_t n) {
   return out;
 }
 
-int runCheck(const ModelArgs &m) {
+int runCheck(const ModelArgs &m, bool json) {
   ModelLoader loader(m.verifyDiagnostics);
   LoadedModel model;
   bool ok = loadModel(m, loader, model);
@@ -92,6 +93,28 @@ int runCheck(const ModelArgs &m) {
   for (unsigned i = 0; i < fn.getNumResults(); ++i)
     if (fn.getResultAttr(i, "heed.loss")) trainable = true;
   int64_t batch = cast<IntegerAttr>(cast<DictionaryAttr>(mod->getAttr("heed.config")).get("batch")).getInt();
+  if (json) {
+    ModelSignature sig = signatureOf(mod);
+    auto tensors = [](const std::vector<rt::TensorSpec> &specs) {
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      for (const rt::TensorSpec &s : specs)
+        a.push_back({{"name", s.name}, {"shape", s.shape}, {"dtype", languageDtypeName(s.dtype)}, {"dims", s.dims}});
+      return a;
+    };
+    nlohmann::ordered_json out = {{"file", m.path},
+                          {"ok", true},
+                          {"model", sig.model},
+                          {"batch", batch},
+                          {"inputs", tensors(sig.inputs)},
+                          {"outputs", tensors(sig.outputs)},
+                          {"loss", sig.loss.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sig.loss)},
+                          {"parameter_tensors", params.size()},
+                          {"parameter_values", total},
+                          {"ops", ops},
+                          {"layers", layers}};
+    llvm::outs() << out.dump(2) << "\n";
+    return 0;
+  }
   llvm::outs() << llvm::formatv("{0}: ok: model {1}, {2} inputs, {3} outputs, {4} parameter tensors "
                                 "({5} values), {6} ops ({7} layers), batch {8}, {9}\n",
                                 m.path, mod->getAttrOfType<StringAttr>("heed.model").getValue(),

@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace heed {
 
 /// Flags every model-reading command shares.
@@ -88,7 +92,7 @@ int runEval(const EvalOptions &o);
 int runGenerate(const GenerateOptions &o);
 int runEncode(const EncodeOptions &o);
 
-int runCheck(const ModelArgs &m);
+int runCheck(const ModelArgs &m, bool json = false);
 int runGradcheck(const ModelArgs &m, const GradcheckOptions &o);
 int runParams(const ModelArgs &m, bool json);
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
@@ -109,5 +113,11 @@ inline int reportErrors(const std::function<int()> &body) {
     return 1;
   }
 }
+
+/// `heed forward`, `heed export`, `heed plot` (Forward.cpp, Export.cpp, Plot.cpp): each adds
+/// its subcommand and returns its runner: -1 when that command was not given, else its exit code.
+std::function<int()> addForwardCommand(CLI::App &app);
+std::function<int()> addExportCommand(CLI::App &app);
+std::function<int()> addPlotCommand(CLI::App &app);
 
 }  // namespace heed

@@ -1,6 +1,10 @@
-// heed-decompose rewrites every layer op into primitives.
-// RUN: heed-opt %s -heed-decompose | FileCheck %s
-// RUN: heed-opt %s -heed-decompose -canonicalize -cse | FileCheck %s --check-prefix=CLEAN
+// heed-decompose rewrites every layer op into primitives; attention becomes the
+// fused heed.sdpa, or with fuse-attention=false (HEED_FUSE_ATTENTION=0) the
+// spelled-out scores, masks and softmax.
+// RUN: heed-opt %s -heed-decompose | FileCheck %s --check-prefixes=CHECK,FUSED
+// RUN: heed-opt %s '-heed-decompose=fuse-attention=false' | FileCheck %s --check-prefixes=CHECK,SPELLED
+// RUN: env HEED_FUSE_ATTENTION=0 heed-opt %s -heed-decompose | FileCheck %s --check-prefixes=CHECK,SPELLED
+// RUN: heed-opt %s '-heed-decompose=fuse-attention=false' -canonicalize -cse | FileCheck %s --check-prefix=CLEAN
 
 // CHECK-LABEL: func.func @embed
 // CHECK: %[[G:.*]] = heed.gather %arg1, %arg0 : (tensor<4x10xf32>, tensor<2x3xi32>) -> tensor<2x3x10xf32>
@@ -50,17 +54,22 @@ func.func @ffn(%x: tensor<2x3x4xf32>, %w1: tensor<4x16xf32>, %b1: tensor<16xf32>
 // CHECK: %[[QR:.*]] = heed.reshape %[[QB]] : (tensor<2x3x8xf32>) -> tensor<2x3x2x4xf32>
 // CHECK: %[[QH:.*]] = heed.transpose %[[QR]] [0, 2, 1, 3] : (tensor<2x3x2x4xf32>) -> tensor<2x2x3x4xf32>
 // CHECK: heed.matmul %arg1, %arg4 : (tensor<2x5x8xf32>, tensor<8x8xf32>) -> tensor<2x5x8xf32>
-// CHECK: %[[KT:.*]] = heed.transpose %{{.*}} [0, 1, 3, 2] : (tensor<2x2x5x4xf32>) -> tensor<2x2x4x5xf32>
-// CHECK: %[[S:.*]] = heed.matmul %[[QH]], %[[KT]] : (tensor<2x2x3x4xf32>, tensor<2x2x4x5xf32>) -> tensor<2x2x3x5xf32>
-// CHECK: %[[SCALE:.*]] = heed.constant dense<5.000000e-01> : tensor<f32>
-// CHECK: %[[SS:.*]] = heed.mul %[[S]], %[[SCALE]]
-// CHECK: %[[CAUSAL:.*]] = heed.constant dense<{{\[\[}}false, true, true, true, true], [false, false, true, true, true], [false, false, false, true, true]]> : tensor<3x5xi1>
-// CHECK: %[[NEG:.*]] = heed.constant dense<-1.000000e+09> : tensor<f32>
-// CHECK: %[[SC:.*]] = heed.where %[[CAUSAL]], %[[NEG]], %[[SS]] : (tensor<3x5xi1>, tensor<f32>, tensor<2x2x3x5xf32>) -> tensor<2x2x3x5xf32>
-// CHECK: %[[PAD:.*]] = heed.reshape %arg10 : (tensor<2x5xi1>) -> tensor<2x1x1x5xi1>
-// CHECK: %[[SP:.*]] = heed.where %[[PAD]], %{{.*}}, %[[SC]]
-// CHECK: %[[W:.*]] = heed.softmax %[[SP]] {axis = -1 : i64}
-// CHECK: %[[O:.*]] = heed.matmul %[[W]], %{{.*}} : (tensor<2x2x3x5xf32>, tensor<2x2x5x4xf32>) -> tensor<2x2x3x4xf32>
+// CHECK: %[[KH:.*]] = heed.transpose %{{.*}} [0, 2, 1, 3] : (tensor<2x5x2x4xf32>) -> tensor<2x2x5x4xf32>
+// CHECK: %[[VH:.*]] = heed.transpose %{{.*}} [0, 2, 1, 3] : (tensor<2x5x2x4xf32>) -> tensor<2x2x5x4xf32>
+// FUSED: %[[O:.*]], %{{.*}} = heed.sdpa %[[QH]], %[[KH]], %[[VH]] key_padding %arg10 {causal = true, scale = 5.000000e-01 : f32} : (tensor<2x2x3x4xf32>, tensor<2x2x5x4xf32>, tensor<2x2x5x4xf32>, tensor<2x5xi1>) -> (tensor<2x2x3x4xf32>, tensor<2x2x3xf32>)
+// FUSED-NOT: heed.softmax
+// SPELLED: %[[KT:.*]] = heed.transpose %[[KH]] [0, 1, 3, 2] : (tensor<2x2x5x4xf32>) -> tensor<2x2x4x5xf32>
+// SPELLED: %[[S:.*]] = heed.matmul %[[QH]], %[[KT]] : (tensor<2x2x3x4xf32>, tensor<2x2x4x5xf32>) -> tensor<2x2x3x5xf32>
+// SPELLED: %[[SCALE:.*]] = heed.constant dense<5.000000e-01> : tensor<f32>
+// SPELLED: %[[SS:.*]] = heed.mul %[[S]], %[[SCALE]]
+// The causal mask is bottom-right aligned: query i sees keys j <= i + Tk - Tq.
+// SPELLED: %[[CAUSAL:.*]] = heed.constant dense<{{\[\[}}false, false, false, true, true], [false, false, false, false, true], [false, false, false, false, false]]> : tensor<3x5xi1>
+// SPELLED: %[[NEG:.*]] = heed.constant dense<-1.000000e+09> : tensor<f32>
+// SPELLED: %[[SC:.*]] = heed.where %[[CAUSAL]], %[[NEG]], %[[SS]] : (tensor<3x5xi1>, tensor<f32>, tensor<2x2x3x5xf32>) -> tensor<2x2x3x5xf32>
+// SPELLED: %[[PAD:.*]] = heed.reshape %arg10 : (tensor<2x5xi1>) -> tensor<2x1x1x5xi1>
+// SPELLED: %[[SP:.*]] = heed.where %[[PAD]], %{{.*}}, %[[SC]]
+// SPELLED: %[[W:.*]] = heed.softmax %[[SP]] {axis = -1 : i64}
+// SPELLED: %[[O:.*]] = heed.matmul %[[W]], %[[VH]] : (tensor<2x2x3x5xf32>, tensor<2x2x5x4xf32>) -> tensor<2x2x3x4xf32>
 // CHECK: %[[OT:.*]] = heed.transpose %[[O]] [0, 2, 1, 3]
 // CHECK: %[[OR:.*]] = heed.reshape %[[OT]] : (tensor<2x3x2x4xf32>) -> tensor<2x3x8xf32>
 // CHECK: heed.matmul %[[OR]], %arg8

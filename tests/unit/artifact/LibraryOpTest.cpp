@@ -90,6 +90,76 @@ TEST(LibraryOp, SoftmaxGradMatchesReference) {
   }
 }
 
+TEST(LibraryOp, MatmulEpiloguesMatchReference) {
+  // [2, 5, 6] @ [6, 7] + bias[7], then relu or gelu: the shared-weight GEMM path;
+  // [2, 5, 6] @ [2, 6, 7] the batched one.
+  Tensor a = randn({2, 5, 6}, 1), w = randn({6, 7}, 2), wb = randn({2, 6, 7}, 3), bias = randn({7}, 4);
+  for (const char *act : {"", "relu", "gelu"}) {
+    for (const Tensor *b : {&w, &wb}) {
+      SCOPED_TRACE(std::string(act) + (b == &w ? " shared weight" : " batched"));
+      LibraryOp o = op(LibraryOp::Kind::Matmul, {2, 5, 7});
+      o.bias = true;
+      o.act = act;
+      o = libraryOpFromJson(nlohmann::json::parse(toJson(o).dump()));
+      EXPECT_TRUE(o.bias);
+      EXPECT_EQ(o.act, act);
+      RunContext ctx;
+      std::vector<Tensor> out;
+      runLibraryOp(o, {a, *b, bias}, out, ctx);
+      Tensor want = ref::binary(ref::BinaryKind::Add, ref::matmul(a, *b), bias);
+      if (o.act == "relu") want = ref::unary(ref::UnaryKind::Relu, want);
+      if (o.act == "gelu") want = ref::unary(ref::UnaryKind::Gelu, want);
+      EXPECT_LT(maxDiff(out[0], want), 1e-5);
+    }
+  }
+  LibraryOp bad = op(LibraryOp::Kind::Matmul, {2, 5, 7});
+  bad.bias = true;
+  bad.act = "tanh";
+  RunContext ctx;
+  std::vector<Tensor> out;
+  EXPECT_THROW(runLibraryOp(bad, {a, w, bias}, out, ctx), Error);
+}
+
+TEST(LibraryOp, SdpaRoundTripsAndMatchesReference) {
+  // Cross attention, 2 x 2 heads, 5 queries against 7 keys, causal, padded, with dlse.
+  Tensor q = randn({2, 2, 5, 4}, 1), k = randn({2, 2, 7, 4}, 2), v = randn({2, 2, 7, 4}, 3);
+  Tensor dout = randn({2, 2, 5, 4}, 4), dlse = randn({2, 2, 5}, 5);
+  Tensor pad(DType::Bool, {2, 7});
+  for (int64_t i = 0; i < pad.size(); ++i) pad.b8()[i] = i % 3 == 1;
+  LibraryOp f;
+  f.kind = LibraryOp::Kind::Sdpa;
+  f.causal = true;
+  f.scale = 0.5f;
+  f.keyPadding = true;
+  f.resultTypes = {DType::F32, DType::F32};
+  f.resultShapes = {{2, 2, 5, 4}, {2, 2, 5}};
+  f = libraryOpFromJson(nlohmann::json::parse(toJson(f).dump()));
+  EXPECT_TRUE(f.causal && f.keyPadding);
+  EXPECT_EQ(f.scale, 0.5f);
+  RunContext ctx;
+  std::vector<Tensor> fo;
+  runLibraryOp(f, {q, k, v, pad}, fo, ctx);
+  ref::SdpaResult want = ref::sdpa(q, k, v, &pad, true, 0.5f);
+  EXPECT_LT(maxDiff(fo[0], want.out), 1e-5);
+  EXPECT_LT(maxDiff(fo[1], want.lse), 1e-5);
+
+  LibraryOp g = f;
+  g.kind = LibraryOp::Kind::SdpaGrad;
+  g.dlse = true;
+  g.resultTypes = {DType::F32, DType::F32, DType::F32};
+  g.resultShapes = {q.shape(), k.shape(), v.shape()};
+  g = libraryOpFromJson(toJson(g));
+  EXPECT_TRUE(g.dlse);
+  std::vector<Tensor> go;
+  runLibraryOp(g, {q, k, v, fo[0], fo[1], dout, dlse, pad}, go, ctx);
+  ref::SdpaGrads wantG = ref::sdpaGrad(q, k, v, dout, &dlse, &pad, true, 0.5f);
+  EXPECT_LT(maxDiff(go[0], wantG.dq), 1e-5);
+  EXPECT_LT(maxDiff(go[1], wantG.dk), 1e-5);
+  EXPECT_LT(maxDiff(go[2], wantG.dv), 1e-5);
+  // A missing input is an error naming the call, not a crash.
+  EXPECT_THROW(runLibraryOp(g, {q, k, v, fo[0], fo[1], dout, pad}, go, ctx), Error);
+}
+
 TEST(LibraryOp, DropoutIsIdentityOutsideTraining) {
   RunContext ctx;
   Tensor x = randn({16}, 7);

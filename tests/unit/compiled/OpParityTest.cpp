@@ -29,7 +29,21 @@ struct OpCase {
   const char *name;
   const char *expr;            // y, from h (f32 [batch, 6, 8]), x (the same shape), ids (i32 [batch, 6], < 8)
   const char *loss = nullptr;  // default: mean(y^2) + mean(h)
+  const char *inputs = nullptr;  // default: x f32[batch, 6, 8], ids i32[batch, 6]
 };
+
+// Attention lowers to the fused sdpa kernels; these cover its mask forms and
+// lengths: odd (not a multiple of the 32-query block or the 16-key padding),
+// Tq != Tk both ways (Tq > Tk under the causal mask has rows with every key
+// hidden), one query against 37 keys, one head. m f32[batch, T, 8] and kid
+// i32[batch, T] (< 8, so kid == 0 pads about one key in 8) give the keys.
+const char *kOdd = "input x : f32[batch, 7, 8]\ninput ids : i32[batch, 7]\n";
+const char *kLongKeys = "input x : f32[batch, 6, 8]\ninput ids : i32[batch, 6]\n"
+                        "input m : f32[batch, 37, 8]\ninput kid : i32[batch, 37]\n";
+const char *kOneQuery = "input x : f32[batch, 1, 8]\ninput ids : i32[batch, 1]\n"
+                        "input m : f32[batch, 37, 8]\ninput kid : i32[batch, 37]\n";
+const char *kShortKeys = "input x : f32[batch, 9, 8]\ninput ids : i32[batch, 9]\n"
+                         "input m : f32[batch, 4, 8]\ninput kid : i32[batch, 4]\n";
 
 const OpCase kCases[] = {
     {"add", "h + x"},
@@ -73,6 +87,16 @@ const OpCase kCases[] = {
     {"feed_forward_gelu", "feed_forward(h, hidden: 16, act: gelu)"},
     {"attention", "attention(h, heads: 2, causal: true)"},
     {"cross_attention", "attention(h, x, heads: 2, key_padding: ids == 0)"},
+    {"sdpa_self_plain_odd", "attention(h, heads: 2)", nullptr, kOdd},
+    {"sdpa_self_causal_odd", "attention(h, heads: 2, causal: true)", nullptr, kOdd},
+    {"sdpa_self_padding_causal_odd", "attention(h, heads: 2, causal: true, key_padding: ids == 0)", nullptr, kOdd},
+    {"sdpa_one_head", "attention(h, heads: 1, key_padding: ids == 0)", nullptr, kOdd},
+    {"sdpa_cross_long_keys_padding", "attention(h, linear(m, out: 8), heads: 2, key_padding: kid == 0)", nullptr, kLongKeys},
+    {"sdpa_cross_long_keys_causal", "attention(h, linear(m, out: 8), heads: 2, causal: true)", nullptr, kLongKeys},
+    {"sdpa_one_query_causal_padding", "attention(h, linear(m, out: 8), heads: 1, causal: true, key_padding: kid == 0)",
+     nullptr, kOneQuery},
+    {"sdpa_short_keys_causal_padding", "attention(h, linear(m, out: 8), heads: 2, causal: true, key_padding: kid == 0)",
+     nullptr, kShortKeys},
     {"embedding", "embedding(ids, vocab: 8, dim: 8) + h"},
     {"positional", "positional_encoding(6, 8) + h"},
     {"learned_positional", "positional_encoding(6, 8, kind: learned) + h"},
@@ -83,8 +107,7 @@ const OpCase kCases[] = {
 
 std::string modelSource(const OpCase &c) {
   std::string s = std::string("model op_") + c.name + "\n" +
-                  "input x : f32[batch, 6, 8]\n"
-                  "input ids : i32[batch, 6]\n"
+                  (c.inputs ? c.inputs : "input x : f32[batch, 6, 8]\ninput ids : i32[batch, 6]\n") +
                   "h = linear(x, out: 8)\n"
                   "y = " + c.expr + "\n";
   if (c.loss) {

@@ -14,12 +14,14 @@
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "runtime/Random.h"
+#include "runtime/native/Native.h"
 #include "runtime/train/Optimizer.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -39,8 +41,13 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
   std::unique_ptr<rt::Program> &ref = built.first, &cmp = built.second;
   ASSERT_TRUE(ref && cmp);
 
-  rt::ParamStore pr = rt::createParams(*ref, 5, HEED_EXAMPLES_DIR);
-  rt::ParamStore pc = rt::createParams(*cmp, 5, HEED_EXAMPLES_DIR);
+  // Parameter seed 6: at seed 5 one ReLU input of g2p's training step (decoder
+  // layer 1, unit 448 of feed_forward.w1) lies within float rounding of 0, so the
+  // two backends (both right to ~4e-7 in the forward) put it on different sides
+  // of the kink and every gradient upstream of it differs by ~0.5%.
+  const uint64_t kSeed = 6;
+  rt::ParamStore pr = rt::createParams(*ref, kSeed, HEED_EXAMPLES_DIR);
+  rt::ParamStore pc = rt::createParams(*cmp, kSeed, HEED_EXAMPLES_DIR);
   std::map<std::string, rt::Tensor> inputs;
   uint64_t stream = 1;
   for (const char *e : {"train_step", "forward", "encode", "decode"})
@@ -97,6 +104,96 @@ TEST_P(Parity, ForwardAndTrainingLossesMatch) {
       losses[k++] = prog->run("train_step", bind(*prog, "train_step"), ctx)[0].f32()[0];
     }
     EXPECT_NEAR(losses[1], losses[0], 1e-4 * std::fabs(losses[0])) << "step " << step;
+  }
+}
+
+/// Five training losses (dropout on, Adam at lr 1e-4) of `prog` from seed-6 parameters.
+std::vector<float> trainingLosses(rt::Program &prog, const std::map<std::string, rt::Tensor> &inputs,
+                                  int steps) {
+  rt::ParamStore store = rt::createParams(prog, 6, HEED_EXAMPLES_DIR);
+  std::vector<rt::Tensor> in;
+  for (const rt::TensorSpec &s : prog.entry("train_step")->inputs) in.push_back(inputs.at(s.name));
+  rt::OptimizerConfig oc;
+  std::vector<float> losses;
+  for (int64_t step = 1; step <= steps; ++step) {
+    rt::RunContext ctx;
+    ctx.params = &store;
+    ctx.step = step;
+    ctx.training = true;
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
+      rt::applyUpdate(store, g, oc, 1e-4f, step);
+    };
+    losses.push_back(prog.run("train_step", in, ctx)[0].f32()[0]);
+  }
+  return losses;
+}
+
+std::map<std::string, rt::Tensor> exampleInputs(rt::Program &prog) {
+  std::map<std::string, rt::Tensor> inputs;
+  uint64_t stream = 1;
+  for (const rt::TensorSpec &s : prog.entry("train_step")->inputs) inputs[s.name] = randomInput(s, stream++);
+  return inputs;
+}
+
+/// The compiled example at batch 2, built with the environment switch `knob` on or off.
+std::unique_ptr<rt::Program> compiledExample(const std::string &name, bool on,
+                                             const char *knob = "HEED_FUSE_ATTENTION") {
+  ImportOptions opts;
+  opts.batch = 2;
+  setenv(knob, on ? "1" : "0", 1);
+  auto p = buildCompiledProgram(std::string(HEED_EXAMPLES_DIR) + "/" + name + ".heed", opts);
+  unsetenv(knob);
+  return p;
+}
+
+class FusedAttention : public ::testing::TestWithParam<std::string> {};
+
+// The fused sdpa kernels and the spelled-out matmul/softmax chain
+// (HEED_FUSE_ATTENTION=0) train the same model: the same losses to 1e-5.
+TEST_P(FusedAttention, MatchesTheSpelledOutForm) {
+  auto fused = compiledExample(GetParam(), true), spelled = compiledExample(GetParam(), false);
+  ASSERT_TRUE(fused && spelled);
+  auto inputs = exampleInputs(*fused);
+  std::vector<float> a = trainingLosses(*fused, inputs, 5), b = trainingLosses(*spelled, inputs, 5);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-5 * std::fabs(b[i])) << "step " << i + 1;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, FusedAttention,
+                         ::testing::Values("tiny_lm", "translate", "g2p"));
+
+class MatmulEpilogues : public ::testing::TestWithParam<std::string> {};
+
+// Bias and ReLU/GELU as oneDNN post-ops of their matmul (the default) train like
+// the same ops in fused kernels (HEED_MATMUL_EPILOGUES=0): the same losses to 1e-5.
+TEST_P(MatmulEpilogues, MatchFusedKernels) {
+  auto post = compiledExample(GetParam(), true, "HEED_MATMUL_EPILOGUES");
+  auto kernels = compiledExample(GetParam(), false, "HEED_MATMUL_EPILOGUES");
+  ASSERT_TRUE(post && kernels);
+  auto inputs = exampleInputs(*post);
+  std::vector<float> a = trainingLosses(*post, inputs, 5), b = trainingLosses(*kernels, inputs, 5);
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-5 * std::fabs(b[i])) << "step " << i + 1;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, MatmulEpilogues,
+                         ::testing::Values("tiny_lm", "causal_self_attention", "g2p"));
+
+// Every kernel partitions its work independently of the thread count: one
+// thread and two give the same losses, bit for bit (fused attention included).
+TEST(ThreadCount, CompiledLossesAreBitIdenticalForOneAndTwoThreads) {
+  for (const char *name : {"tiny_lm", "translate"}) {
+    auto prog = compiledExample(name, true);
+    ASSERT_TRUE(prog);
+    auto inputs = exampleInputs(*prog);
+    rt::native::setThreads(1);
+    std::vector<float> one = trainingLosses(*prog, inputs, 3);
+    rt::native::setThreads(2);
+    std::vector<float> two = trainingLosses(*prog, inputs, 3);
+    rt::native::setThreads(0);
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_EQ(std::memcmp(&one[i], &two[i], sizeof(float)), 0)
+          << name << " step " << i + 1 << ": " << one[i] << " vs " << two[i];
   }
 }
 

@@ -42,6 +42,20 @@ BuildFn reduce(int64_t axis, bool keep, ArrayRef<int64_t> out) {
 
 using I = InputSpec;
 
+/// sdpa's output (plus its log-sum-exp broadcast over head_dim when `withLse`, so
+/// that gradient flows through both results).
+BuildFn sdpa(bool causal, bool mask, bool withLse) {
+  return [=](OpBuilder &b, Location l, ArrayRef<Value> in) -> Value {
+    auto qs = shapeOf(in[0]);
+    auto lseTy = f32({qs[0], qs[1], qs[2]}, b);
+    auto op = b.create<SdpaOp>(l, in[0].getType(), lseTy, in[0], in[1], in[2],
+                               mask ? in[3] : Value(), b.getBoolAttr(causal), b.getF32FloatAttr(0.5f));
+    if (!withLse) return op.getOut();
+    Value lse = b.create<ReshapeOp>(l, f32({qs[0], qs[1], qs[2], 1}, b), op.getLse());
+    return b.create<AddOp>(l, in[0].getType(), op.getOut(), lse);
+  };
+}
+
 }  // namespace
 
 const std::vector<GradCase> &gradCases() {
@@ -126,6 +140,23 @@ const std::vector<GradCase> &gradCases() {
          return b.create<CrossEntropyOp>(l, f32({}, b), in[0], in[1], b.getF32FloatAttr(0.0f),
                                          b.getI64IntegerAttr(-1));
        }},
+      {"sdpa", "sdpa_self_causal", {I::normal({2, 2, 5, 4}), I::normal({2, 2, 5, 4}), I::normal({2, 2, 5, 4})},
+       sdpa(true, false, false)},
+      {"sdpa", "sdpa_cross_padding", {I::normal({2, 2, 3, 4}), I::normal({2, 2, 5, 4}), I::normal({2, 2, 5, 4}),
+                                      I::mask({2, 5})},
+       sdpa(false, true, false)},
+      // Tq < Tk and Tq > Tk under the bottom-right causal alignment, with padding:
+      // the Tq > Tk case has rows with every key hidden (uniform attention).
+      {"sdpa", "sdpa_causal_padding_short_query", {I::normal({1, 2, 2, 3}), I::normal({1, 2, 6, 3}),
+                                                   I::normal({1, 2, 6, 3}), I::mask({1, 6})},
+       sdpa(true, true, false)},
+      {"sdpa", "sdpa_causal_long_query_one_head", {I::normal({2, 1, 6, 3}), I::normal({2, 1, 4, 3}),
+                                                   I::normal({2, 1, 4, 3})},
+       sdpa(true, false, false)},
+      // No padding here: a fully masked row's lse is about -1e9, too large for the
+      // finite differences of a loss that includes it.
+      {"sdpa", "sdpa_lse_gradient", {I::normal({2, 2, 4, 3}), I::normal({2, 2, 4, 3}), I::normal({2, 2, 4, 3})},
+       sdpa(true, false, true)},
   };
   return cases;
 }

@@ -29,11 +29,25 @@ TEST(RuntimeByteDataset, LoadsFileAndEncodes) {
   EXPECT_THROW(ByteDataset::decode({-1}), Error);
 }
 
+// A UTF-8 byte-order mark is not text: it is neither trained on nor counted.
+TEST(RuntimeByteDataset, ByteOrderMarkStripped) {
+  TempDir d;
+  writeBytes(d.file("bom.txt"), "\xEF\xBB\xBF" "ab\n");
+  ByteDataset ds(d.file("bom.txt"));
+  EXPECT_EQ(ds.size(), 3);
+  writeBytes(d.file("plain.txt"), "ab\n");
+  EXPECT_EQ(unigramEntropyNats(d.file("bom.txt")), unigramEntropyNats(d.file("plain.txt")));
+}
+
 TEST(RuntimeByteDataset, FileErrors) {
   TempDir d;
   expectErrorContaining([&] { ByteDataset ds(d.file("missing.txt")); }, {"missing.txt", "No such file"});
   writeBytes(d.file("empty.txt"), "");
   expectErrorContaining([&] { ByteDataset ds(d.file("empty.txt")); }, {"empty.txt", "is empty"});
+  writeBytes(d.file("bom-only.txt"), "\xEF\xBB\xBF");
+  expectErrorContaining([&] { ByteDataset ds(d.file("bom-only.txt")); }, {"bom-only.txt", "is empty"});
+  expectErrorContaining([&] { ByteDataset ds(d.path()); }, {"Is a directory"});
+  expectErrorContaining([&] { ByteDataset ds("/dev/zero"); }, {"character device, not a regular file"});
   writeBytes(d.file("short.txt"), std::string(100, 'x'));
   ByteDataset ds(d.file("short.txt"));
   Tensor tok, tgt;

@@ -1,0 +1,53 @@
+//===- ModelSource.cpp ----------------------------------------------------===//
+
+#include "compiler/export/ModelSource.h"
+
+#include "runtime/Error.h"
+#include "runtime/compiled/ArtifactProgram.h"
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace heed {
+
+static bool looksLikeCheckpoint(const std::string &path) {
+  if (fs::is_directory(path)) return true;
+  return fs::path(path).extension() == ".safetensors";
+}
+
+std::unique_ptr<ModelSource> ModelSource::open(const std::string &path, const std::vector<std::string> &sets) {
+  std::unique_ptr<ModelSource> s(new ModelSource());
+  s->given_ = path;
+  if (!fs::exists(path)) throw rt::Error("'" + path + "' does not exist (expected a model file, a checkpoint or a run directory)");
+  if (rt::isArtifactDir(path))
+    throw rt::Error("'" + path + "' is a heed compile artifact, which holds kernels but not the model graph: "
+                    "give the model file or a checkpoint");
+  if (looksLikeCheckpoint(path)) {
+    s->checkpoint_ = rt::readRunCheckpoint(path);
+    s->overrides_ = s->checkpoint_->overrides;
+    s->storedFile_ = std::make_unique<rt::StoredModelFile>(*s->checkpoint_);
+    s->modelPath_ = s->storedFile_->path();
+  } else {
+    s->modelPath_ = path;
+  }
+  for (const std::string &kv : sets) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size())
+      throw rt::Error("--set expects key=value, got '" + kv + "'");
+    s->overrides_[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return s;
+}
+
+std::string ModelSource::baseDir() const {
+  std::string dir = fs::path(modelPath_).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+void ModelSource::fillParams(rt::ParamStore &store, uint64_t seed) const {
+  if (checkpoint_) rt::loadTrainingState(checkpoint_->ckpt, store, /*withOptimizer=*/false);
+  else store.initializeAll(seed, baseDir());
+}
+
+}  // namespace heed

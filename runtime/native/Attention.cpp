@@ -1,0 +1,388 @@
+//===- Attention.cpp - fused scaled dot-product attention (sdpa) ----------===//
+//
+// Flash-style: the forward runs one task per (batch, head, query block of
+// kQueryBlock rows). A task computes the block's scores against every key it
+// can see (one key block: at heed's lengths the whole row fits in L2), applies
+// scale, key padding and the causal mask, softmaxes the rows, multiplies by v
+// and keeps only the log-sum-exp. The backward runs one task per (batch, head),
+// over its query blocks in order: it recomputes the probabilities from the lse
+// block by block, so no [B, H, Tq, Tk] tensor exists, and accumulates dk and dv
+// in a fixed order, so results do not depend on the thread count. With the
+// causal mask a query block stops at the last key its last row sees: the key
+// blocks after it are skipped, not computed and masked.
+//
+// Masking follows the op (ref::sdpa): a masked key contributes exactly
+// nothing (the decomposed form's exp(-1e9 - max) is 0 in float), except in a
+// row where every key is masked, which attends uniformly to all Tk keys.
+//
+// The block products are register-tiled loops over GCC vector types, compiled
+// twice: for AVX-512 (chosen at run time when the CPU has it) and for baseline
+// x86-64 (SSE2). Operands are copied into zero-padded scratch (head_dim and key
+// counts rounded up to 16) so every tile is full; the copies cost O(T dh) per
+// task against O(T^2 dh) of arithmetic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/native/Native.h"
+#include "runtime/native/Variants.h"
+#include "runtime/native/VecMath.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace heed::rt::native {
+
+using namespace detail;
+
+namespace {
+
+constexpr int64_t kQueryBlock = 32;
+constexpr int64_t kPad = 16;  // head_dim and key counts are padded to a multiple of this
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+template <int W>
+struct Vec;
+template <>
+struct Vec<16> {
+  typedef float V __attribute__((vector_size(64)));
+  typedef float U __attribute__((vector_size(64), aligned(4), may_alias));
+};
+template <>
+struct Vec<4> {
+  typedef float V __attribute__((vector_size(16)));
+  typedef float U __attribute__((vector_size(16), aligned(4), may_alias));
+};
+
+#define HEED_AI inline __attribute__((always_inline))
+
+/// C[R, NV*W] (=|+=) A[R, K] @ B[K, NV*W], accumulators in registers.
+/// A(r, k) is A[r * lda + k], or A[k * lda + r] when TA.
+template <int W, int R, int NV, bool TA>
+HEED_AI void tile(const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                  int64_t K, bool accumulate) {
+  using V = typename Vec<W>::V;
+  using U = typename Vec<W>::U;
+  V c[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = accumulate ? *(const U *)(C + r * ldc + v * W) : V{};
+  for (int64_t k = 0; k < K; ++k) {
+    V b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = *(const U *)(B + k * ldb + v * W);
+    for (int r = 0; r < R; ++r) {
+      const float a = TA ? A[k * lda + r] : A[r * lda + k];
+      for (int v = 0; v < NV; ++v) c[r][v] += b[v] * a;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) *(U *)(C + r * ldc + v * W) = c[r][v];
+}
+
+/// C[M, N] (=|+=) op(A)[M, K] @ B[K, N]; N a multiple of kPad. Fixed order of
+/// operations for given sizes, whatever thread runs it.
+template <int W, bool TA>
+HEED_AI void gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                  int64_t ldb, float *C, int64_t ldc, bool accumulate) {
+  // Register budget: 8 zmm accumulators for AVX-512, 8 xmm for SSE (16 registers).
+  constexpr int R = W == 16 ? 4 : 2, NV = W == 16 ? 2 : 4;
+  auto at = [&](int64_t r) { return TA ? A + r : A + r * lda; };
+  int64_t r = 0;
+  for (; r + R <= M; r += R) {
+    int64_t c = 0;
+    for (; c + NV * W <= N; c += NV * W)
+      tile<W, R, NV, TA>(at(r), lda, B + c, ldb, C + r * ldc + c, ldc, K, accumulate);
+    for (; c < N; c += W) tile<W, R, 1, TA>(at(r), lda, B + c, ldb, C + r * ldc + c, ldc, K, accumulate);
+  }
+  for (; r < M; ++r) {
+    int64_t c = 0;
+    for (; c + NV * W <= N; c += NV * W)
+      tile<W, 1, NV, TA>(at(r), lda, B + c, ldb, C + r * ldc + c, ldc, K, accumulate);
+    for (; c < N; c += W) tile<W, 1, 1, TA>(at(r), lda, B + c, ldb, C + r * ldc + c, ldc, K, accumulate);
+  }
+}
+
+/// Everything a task needs; pointers are contiguous [B, H, T, dh] (lse [B, H, Tq]).
+struct Problem {
+  AttentionShape s;
+  const float *q, *k, *v, *out, *lse, *dout, *dlse;
+  const uint8_t *pad;
+  float *o, *l, *dq, *dk, *dv;
+  int64_t dhP, TkP, blocks;
+
+  /// Number of leading keys query i may see before padding: all of them, or
+  /// with the causal mask those with j <= i + Tk - Tq.
+  int64_t limit(int64_t i) const {
+    if (!s.causal) return s.Tk;
+    return std::clamp<int64_t>(i + s.Tk - s.Tq + 1, 0, s.Tk);
+  }
+  /// Every key of query i is masked: it attends uniformly to all Tk keys.
+  bool fullyMasked(int64_t b, int64_t i) const {
+    const int64_t L = limit(i);
+    if (!pad) return L == 0;
+    for (int64_t j = 0; j < L; ++j)
+      if (!pad[b * s.Tk + j]) return false;
+    return true;
+  }
+  int64_t qOffset(int64_t bh) const { return bh * s.Tq * s.dh; }
+  int64_t kOffset(int64_t bh) const { return bh * s.Tk * s.dh; }
+};
+
+/// Per-thread scratch, grown as needed and fully rewritten by each task.
+struct Scratch {
+  std::vector<float> kt, vt, kp, vp, qp, gp, sc, dp, acc1, acc2, madd;
+  static float *get(std::vector<float> &v, int64_t n) {
+    if ((int64_t)v.size() < n) v.resize((size_t)n);
+    return v.data();
+  }
+};
+thread_local Scratch tScratch;
+
+/// dst[rows, ldd] = src[rows, cols] (row stride cols), zero beyond cols.
+HEED_AI void copyPadded(const float *src, int64_t rows, int64_t cols, float *dst, int64_t ldd) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * ldd, src + r * cols, (size_t)cols * sizeof(float));
+    std::memset(dst + r * ldd + cols, 0, (size_t)(ldd - cols) * sizeof(float));
+  }
+}
+
+/// dst[cols, ldd] = src[rows, cols]^T (row stride cols), zero in columns >= rows.
+HEED_AI void transposePadded(const float *src, int64_t rows, int64_t cols, float *dst, int64_t ldd) {
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * cols + c];
+    std::memset(dst + c * ldd + rows, 0, (size_t)(ldd - rows) * sizeof(float));
+  }
+}
+
+/// madd[j] = 0 for a key query rows may see, -inf for padding; j < n.
+HEED_AI void keyMask(const Problem &P, int64_t b, float *madd, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) madd[j] = P.pad && P.pad[b * P.s.Tk + j] ? kNegInf : 0.0f;
+}
+
+/// out_i = mean of v over all keys (a fully masked row), in double like the reference.
+HEED_AI void uniformRow(const Problem &P, int64_t bh, float *orow) {
+  const float *vb = P.v + P.kOffset(bh);
+  for (int64_t c = 0; c < P.s.dh; ++c) {
+    double sum = 0;
+    for (int64_t j = 0; j < P.s.Tk; ++j) sum += vb[j * P.s.dh + c];
+    orow[c] = (float)(sum / (double)P.s.Tk);
+  }
+}
+
+float uniformLse(int64_t Tk) { return (float)(-1e9 + std::log((double)Tk)); }
+
+template <int W>
+HEED_AI void forwardTask(const Problem &P, int64_t task) {
+  const AttentionShape &s = P.s;
+  const int64_t bh = task / P.blocks, b = bh / s.H;
+  const int64_t q0 = task % P.blocks * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - q0);
+  const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
+  const float *qb = P.q + P.qOffset(bh) + q0 * s.dh;
+  float *ob = P.o + P.qOffset(bh) + q0 * s.dh;
+  float *lb = P.l + bh * s.Tq + q0;
+  Scratch &t = tScratch;
+  float *sc = Scratch::get(t.sc, rows * kEndP), *op = Scratch::get(t.acc1, rows * P.dhP);
+  float *madd = Scratch::get(t.madd, kEndP);
+  bool uniform[kQueryBlock];
+  std::fill(uniform, uniform + rows, true);
+  if (kEnd > 0) {
+    float *kt = Scratch::get(t.kt, s.dh * kEndP), *vp = Scratch::get(t.vp, kEnd * P.dhP);
+    transposePadded(P.k + P.kOffset(bh), kEnd, s.dh, kt, kEndP);
+    copyPadded(P.v + P.kOffset(bh), kEnd, s.dh, vp, P.dhP);
+    keyMask(P, b, madd, kEnd);
+    gemm<W, false>(rows, kEndP, s.dh, qb, s.dh, kt, kEndP, sc, kEndP, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      uniform[r] = true;
+      float *row = sc + r * kEndP;
+      const int64_t L = P.limit(q0 + r);
+      float m = kNegInf;
+#pragma omp simd reduction(max : m)
+      for (int64_t j = 0; j < L; ++j) {
+        const float x = row[j] * s.scale + madd[j];
+        m = x > m ? x : m;
+      }
+      if (m == kNegInf) {  // every key masked: uniform, below
+        std::memset(row, 0, (size_t)kEndP * sizeof(float));
+        continue;
+      }
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < L; ++j) {
+        const float e = fastExp(row[j] * s.scale + madd[j] - m);
+        row[j] = e;
+        sum += e;
+      }
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int64_t j = 0; j < L; ++j) row[j] *= inv;
+      std::memset(row + L, 0, (size_t)(kEndP - L) * sizeof(float));
+      lb[r] = m + std::log(sum);
+      uniform[r] = false;
+    }
+    gemm<W, false>(rows, P.dhP, kEnd, sc, kEndP, vp, P.dhP, op, P.dhP, false);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (!uniform[r]) {
+      std::memcpy(ob + r * s.dh, op + r * P.dhP, (size_t)s.dh * sizeof(float));
+    } else {
+      uniformRow(P, bh, ob + r * s.dh);
+      lb[r] = uniformLse(s.Tk);
+    }
+  }
+}
+
+template <int W>
+HEED_AI void backwardTask(const Problem &P, int64_t bh) {
+  const AttentionShape &s = P.s;
+  const int64_t b = bh / s.H, Tk = s.Tk, dh = s.dh, dhP = P.dhP, TkP = P.TkP;
+  const float *qb = P.q + P.qOffset(bh), *gb = P.dout + P.qOffset(bh), *ob = P.out + P.qOffset(bh);
+  const float *lb = P.lse + bh * s.Tq, *dlb = P.dlse ? P.dlse + bh * s.Tq : nullptr;
+  Scratch &t = tScratch;
+  float *kt = Scratch::get(t.kt, dh * TkP), *vt = Scratch::get(t.vt, dh * TkP);
+  float *kp = Scratch::get(t.kp, Tk * dhP);
+  float *qp = Scratch::get(t.qp, kQueryBlock * dhP), *gp = Scratch::get(t.gp, kQueryBlock * dhP);
+  float *sc = Scratch::get(t.sc, kQueryBlock * TkP), *dp = Scratch::get(t.dp, kQueryBlock * TkP);
+  float *dka = Scratch::get(t.acc1, Tk * dhP), *dva = Scratch::get(t.acc2, Tk * dhP);
+  float *dqa = Scratch::get(t.vp, kQueryBlock * dhP), *madd = Scratch::get(t.madd, TkP);
+  transposePadded(P.k + P.kOffset(bh), Tk, dh, kt, TkP);
+  transposePadded(P.v + P.kOffset(bh), Tk, dh, vt, TkP);
+  copyPadded(P.k + P.kOffset(bh), Tk, dh, kp, dhP);
+  keyMask(P, b, madd, Tk);
+  std::memset(dka, 0, (size_t)(Tk * dhP) * sizeof(float));
+  std::memset(dva, 0, (size_t)(Tk * dhP) * sizeof(float));
+  float D[kQueryBlock];
+  bool uniform[kQueryBlock];
+  for (int64_t q0 = 0; q0 < s.Tq; q0 += kQueryBlock) {
+    const int64_t rows = std::min(kQueryBlock, s.Tq - q0);
+    const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
+    const float *qr = qb + q0 * dh, *gr = gb + q0 * dh;
+    float *dqr = P.dq + P.qOffset(bh) + q0 * dh;
+    for (int64_t r = 0; r < rows; ++r) {
+      uniform[r] = kEnd == 0 || P.fullyMasked(b, q0 + r);
+      float d = 0;
+#pragma omp simd reduction(+ : d)
+      for (int64_t c = 0; c < dh; ++c) d += gr[r * dh + c] * ob[(q0 + r) * dh + c];
+      D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
+    }
+    if (kEnd > 0) {
+      copyPadded(qr, rows, dh, qp, dhP);
+      copyPadded(gr, rows, dh, gp, dhP);
+      gemm<W, false>(rows, kEndP, dh, qr, dh, kt, TkP, sc, kEndP, false);  // scores
+      gemm<W, false>(rows, kEndP, dh, gr, dh, vt, TkP, dp, kEndP, false);  // dout v^T
+      for (int64_t r = 0; r < rows; ++r) {
+        float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
+        const int64_t L = uniform[r] ? 0 : P.limit(q0 + r);
+        const float lse = lb[q0 + r], Dr = D[r];
+#pragma omp simd
+        for (int64_t j = 0; j < L; ++j) {
+          const float p = fastExp(pr[j] * s.scale + madd[j] - lse);
+          pr[j] = p;
+          dr[j] = p * (dr[j] - Dr) * s.scale;
+        }
+        std::memset(pr + L, 0, (size_t)(kEndP - L) * sizeof(float));
+        std::memset(dr + L, 0, (size_t)(kEndP - L) * sizeof(float));
+      }
+      gemm<W, true>(kEnd, dhP, rows, sc, kEndP, gp, dhP, dva, dhP, true);   // dv += p^T dout
+      gemm<W, true>(kEnd, dhP, rows, dp, kEndP, qp, dhP, dka, dhP, true);   // dk += ds^T q
+      gemm<W, false>(rows, dhP, kEnd, dp, kEndP, kp, dhP, dqa, dhP, false);  // dq = ds k
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!uniform[r]) {
+        std::memcpy(dqr + r * dh, dqa + r * dhP, (size_t)dh * sizeof(float));
+        continue;
+      }
+      // Every key masked: p = 1/Tk on all keys, no gradient reaches the scores.
+      std::memset(dqr + r * dh, 0, (size_t)dh * sizeof(float));
+      const float w = 1.0f / (float)Tk;
+      for (int64_t j = 0; j < Tk; ++j)
+        for (int64_t c = 0; c < dh; ++c) dva[j * dhP + c] += w * gr[r * dh + c];
+    }
+  }
+  float *dkb = P.dk + P.kOffset(bh), *dvb = P.dv + P.kOffset(bh);
+  for (int64_t j = 0; j < Tk; ++j) {
+    std::memcpy(dkb + j * dh, dka + j * dhP, (size_t)dh * sizeof(float));
+    std::memcpy(dvb + j * dh, dva + j * dhP, (size_t)dh * sizeof(float));
+  }
+}
+
+#define HEED_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")))
+
+HEED_AVX512 void forwardTaskAvx512(const Problem &P, int64_t task) { forwardTask<16>(P, task); }
+HEED_AVX512 void backwardTaskAvx512(const Problem &P, int64_t bh) { backwardTask<16>(P, bh); }
+void forwardTaskGeneric(const Problem &P, int64_t task) { forwardTask<4>(P, task); }
+void backwardTaskGeneric(const Problem &P, int64_t bh) { backwardTask<4>(P, bh); }
+
+bool cpuHasAvx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+  return yes;
+}
+
+Problem problem(const AttentionShape &s) {
+  Problem P{};
+  P.s = s;
+  P.dhP = roundUp(s.dh, kPad);
+  P.TkP = roundUp(s.Tk, kPad);
+  P.blocks = (s.Tq + kQueryBlock - 1) / kQueryBlock;
+  return P;
+}
+
+/// Work large enough to wake the OpenMP team for.
+bool worthThreads(const AttentionShape &s) { return s.Tq * s.Tk * s.dh * s.B * s.H >= kParallelMin * 4; }
+
+}  // namespace
+
+namespace variant {
+
+void attentionForward(bool avx512, const AttentionShape &s, const float *q, const float *k,
+                      const float *v, const uint8_t *keyPadding, float *out, float *lse) {
+  if (s.B * s.H * s.Tq == 0 || s.dh == 0) return;
+  Problem P = problem(s);
+  P.q = q, P.k = k, P.v = v, P.pad = keyPadding, P.o = out, P.l = lse;
+  auto task = avx512 ? forwardTaskAvx512 : forwardTaskGeneric;
+  const int64_t tasks = s.B * s.H * P.blocks;
+#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && worthThreads(s))
+  for (int64_t i = 0; i < tasks; ++i) task(P, i);
+}
+
+void attentionBackward(bool avx512, const AttentionShape &s, const float *q, const float *k,
+                       const float *v, const uint8_t *keyPadding, const float *out,
+                       const float *lse, const float *dout, const float *dlse, float *dq,
+                       float *dk, float *dv) {
+  if (s.B * s.H == 0 || s.dh == 0) return;
+  Problem P = problem(s);
+  P.q = q, P.k = k, P.v = v, P.pad = keyPadding, P.out = out, P.lse = lse, P.dout = dout,
+  P.dlse = dlse, P.dq = dq, P.dk = dk, P.dv = dv;
+  if (s.Tq == 0) {  // no queries: no gradient reaches k or v
+    std::memset(dk, 0, (size_t)(s.B * s.H * s.Tk * s.dh) * sizeof(float));
+    std::memset(dv, 0, (size_t)(s.B * s.H * s.Tk * s.dh) * sizeof(float));
+    return;
+  }
+  auto task = avx512 ? backwardTaskAvx512 : backwardTaskGeneric;
+  const int64_t tasks = s.B * s.H;
+#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && worthThreads(s))
+  for (int64_t i = 0; i < tasks; ++i) task(P, i);
+}
+
+bool attentionHasAvx512() { return cpuHasAvx512(); }
+
+}  // namespace variant
+
+void attentionForward(const AttentionShape &s, const float *q, const float *k, const float *v,
+                      const uint8_t *keyPadding, float *out, float *lse) {
+  variant::attentionForward(cpuHasAvx512(), s, q, k, v, keyPadding, out, lse);
+}
+
+void attentionBackward(const AttentionShape &s, const float *q, const float *k, const float *v,
+                       const uint8_t *keyPadding, const float *out, const float *lse,
+                       const float *dout, const float *dlse, float *dq, float *dk, float *dv) {
+  variant::attentionBackward(cpuHasAvx512(), s, q, k, v, keyPadding, out, lse, dout, dlse, dq, dk,
+                             dv);
+}
+
+}  // namespace heed::rt::native
