@@ -112,7 +112,7 @@ LmData readLmData(const std::string &path, const TextTokenizer &tok) {
                     " is outside the run's " + std::to_string(tok.size()) + " ids (" + tok.describe() + ")");
     return LmData{TokenDataset(std::move(ids), path), false, 0, 0};
   }
-  const std::string text = readWholeFile(path, "data file");
+  const std::string text = readTextFile(path, "data file");
   if (text.empty()) throw Error("data file '" + path + "' is empty");
   TokenDataset d(tok.encodeDocument(text), path);
   d.setUnit(tok.kind() == "bytes" ? "bytes" : "tokens with " + tok.describe());

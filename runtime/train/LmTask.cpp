@@ -118,6 +118,9 @@ public:
     inputs.at((size_t)tgtIdx) = tgt;
     return batch * layout.seq;
   }
+  int64_t countTargets(const std::vector<rt::Tensor> &inputs) const override {
+    return inputs.at((size_t)tgtIdx).size();
+  }
   int lossIndex() const override { return layout.trainLossIndex; }
   bool hasValid() const override { return valid.has_value(); }
   ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t, bool) override {

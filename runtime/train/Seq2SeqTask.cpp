@@ -188,11 +188,16 @@ public:
     } else {
       data->batch(step, batch, seed, src, tin, tout);
     }
-    int64_t tokens = 0;
-    for (int64_t i = 0; i < tout.size(); ++i) tokens += tout.i32()[i] != rt::Vocab::PAD;
     inputs.at((size_t)srcIdx) = src;
     inputs.at((size_t)tinIdx) = tin;
     inputs.at((size_t)toutIdx) = tout;
+    return countTargets(inputs);
+  }
+  /// The loss is a mean over the non-padding targets (`ignore: pad`).
+  int64_t countTargets(const std::vector<rt::Tensor> &inputs) const override {
+    const rt::Tensor &tout = inputs.at((size_t)toutIdx);
+    int64_t tokens = 0;
+    for (int64_t i = 0; i < tout.size(); ++i) tokens += tout.i32()[i] != rt::Vocab::PAD;
     return tokens;
   }
   std::vector<std::map<std::string, std::string>> extraPrograms() const override {

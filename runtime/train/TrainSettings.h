@@ -53,6 +53,11 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"keep_checkpoints", "NUM", "3", "keep the newest N checkpoints in the run directory", false},
     {"max_minutes", "NUM", "no limit", "stop (with a checkpoint) after this much wall time", false},
     {"log_every", "NUM", "10", "progress line and metrics row every N steps", false},
+    {"micro_batches", "NUM", "1",
+     "gradient accumulation: run each step's batch as N slices of batch/N rows, one after another, and sum "
+     "their gradients in slice order before one optimizer step (the same step up to rounding; mpirun -np N "
+     "runs one slice per process and equals it bit for bit)",
+     false},
     {"tokenizer", "NAME", "bytes",
      "language models: how text becomes tokens: bytes | bpe:N | unigram:N (a SentencePiece model of N pieces "
      "trained on --data) | FILE.model (an existing SentencePiece model) | words:MIN (words seen >= MIN times, "

@@ -60,6 +60,9 @@ public:
   virtual void bindExtra(const std::vector<rt::Program *> &) {}
   /// The program that trains on the last fillBatch's inputs; nullptr: the main one.
   virtual rt::Program *stepProgram() { return nullptr; }
+  /// The targets the loss averages over in these train_step inputs (a slice of
+  /// the batch: its weight in the step's gradient and loss); fillBatch's count.
+  virtual int64_t countTargets(const std::vector<rt::Tensor> &inputs) const = 0;
   virtual int lossIndex() const = 0;
   virtual bool hasValid() const = 0;
   /// Validation at `step`; `final` at the run's last step (or when it stops early).
