@@ -55,4 +55,8 @@ for cfg in tiny small g2p; do
 done
 echo
 echo "sgemm ceiling (oneDNN 1024^3, 2 threads): $ceiling GFLOP/s"
+# Hosts of one machine kind differ (the ratio depends on the CPU): name it.
+cpu=$(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); m=$2} /^CPU family/ {gsub(/ /, "", $2); f=$2}
+                       /^Model:/ {gsub(/ /, "", $2); mo=$2} END {printf "%s (family %s, model %s)", m, f, mo}')
+echo "cpu: $cpu"
 echo "machine: $(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
