@@ -2,6 +2,7 @@
 
 #include "compiler/ModuleProgram.h"
 
+#include "compiler/MemoryEstimate.h"
 #include "compiler/Pipeline.h"
 #include "ops/RuntimeTypes.h"
 #include "ops/HeedDialect.h"
@@ -99,6 +100,17 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
       }
       entries_[e.name] = e;
       funcs_[e.name] = fn;
+    }
+    // Refuse a model that cannot fit before compiling it or allocating anything.
+    if (checksMemory) {
+      try {
+        rt::MemoryNeed need = rt::parameterNeed(params_, options.training);
+        addActivationNeed(mod, options.training, need);
+        rt::checkMemory(need, rt::availableMemory(), info_, options.training ? "train" : "run");
+      } catch (const rt::Error &e) {
+        llvm::errs() << "error: " << e.what() << "\n";
+        return false;
+      }
     }
     return prepare();
 }
