@@ -23,6 +23,9 @@ class NoGradient : public mlir::OpTrait::TraitBase<ConcreteType, NoGradient> {};
 /// Marks layer ops, which heed-decompose rewrites into primitives.
 template <typename ConcreteType>
 class Layer : public mlir::OpTrait::TraitBase<ConcreteType, Layer> {};
+/// Marks layout ops and compile-time data, lowered by HeedToLinalg's templates.
+template <typename ConcreteType>
+class Layout : public mlir::OpTrait::TraitBase<ConcreteType, Layout> {};
 }  // namespace heed
 
 #include "ops/HeedDialect.h.inc"

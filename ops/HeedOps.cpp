@@ -7,7 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "ops/HeedDialect.h"
+#include "ops/ScalarBodies.h"
 #include "ops/ShapeRules.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"

@@ -41,6 +41,20 @@ class Heed_LayerOp<string mnemonic, list<Trait> traits = []>
 defvar Grad = DeclareOpInterfaceMethods<Heed_GradientInterface>;
 defvar NoGrad = Heed_NoGradient;
 
+// How the compiled backend lowers the op (HeedInterfaces.td): an elementwise
+// scalar body, a reduction, a layout template, a library call, or (layers) a
+// decomposition. An elementwise op writes its body in its record:
+//   let extraClassDefinition = Heed_ScalarBody<"return ...;">.impl;
+// with `b` (OpBuilder), `loc` and `args` (the operand elements) in scope.
+defvar ScalarBody = DeclareOpInterfaceMethods<Heed_ScalarBodyInterface>;
+defvar Reduction = Heed_ReductionInterface;
+defvar Library = Heed_LibraryCallInterface;
+defvar Layout = Heed_Layout;
+class Heed_ScalarBody<code body> {
+  code impl = "::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &b, ::mlir::Location loc, "
+              "::mlir::ValueRange args) {\n" # body # "\n}";
+}
+
 def Heed_F32Tensor : RankedTensorOf<[F32]>;
 def Heed_IdTensor : RankedTensorOf<[I32]>;
 def Heed_MaskTensor : RankedTensorOf<[I1]>;
@@ -50,8 +64,10 @@ def Heed_F32Scalar : 0DTensorOf<[F32]>;
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-class Heed_BinaryOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure, Grad]> {
+class Heed_BinaryOp<string mnemonic, string what, string arithOp>
+    : Heed_Op<mnemonic, [Pure, Grad, ScalarBody]> {
+  let extraClassDefinition = Heed_ScalarBody<
+      "return b.create<::mlir::arith::" # arithOp # ">(loc, args[0], args[1]);">.impl;
   let summary = what # ", with numpy broadcasting";
   let arguments = (ins Heed_F32Tensor:$lhs, Heed_F32Tensor:$rhs);
   let results = (outs Heed_F32Tensor:$result);
@@ -61,51 +77,67 @@ class Heed_BinaryOp<string mnemonic, string what>
   }];
 }
 
-def AddOp : Heed_BinaryOp<"add", "elementwise sum">;
-def SubOp : Heed_BinaryOp<"sub", "elementwise difference">;
-def MulOp : Heed_BinaryOp<"mul", "elementwise product">;
-def DivOp : Heed_BinaryOp<"div", "elementwise quotient">;
+def AddOp : Heed_BinaryOp<"add", "elementwise sum", "AddFOp">;
+def SubOp : Heed_BinaryOp<"sub", "elementwise difference", "SubFOp">;
+def MulOp : Heed_BinaryOp<"mul", "elementwise product", "MulFOp">;
+def DivOp : Heed_BinaryOp<"div", "elementwise quotient", "DivFOp">;
 
-class Heed_CompareOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure, NoGrad]> {
+class Heed_CompareOp<string mnemonic, string what, string fpred, string ipred>
+    : Heed_Op<mnemonic, [Pure, NoGrad, ScalarBody]> {
+  let extraClassDefinition = Heed_ScalarBody<
+      "return scalar::compare(b, loc, args[0], args[1], ::mlir::arith::CmpFPredicate::" # fpred #
+      ", ::mlir::arith::CmpIPredicate::" # ipred # ");">.impl;
   let summary = "elementwise " # what # " comparison giving a mask, with broadcasting";
   let arguments = (ins RankedTensorOf<[F32, I32]>:$lhs, RankedTensorOf<[F32, I32]>:$rhs);
   let results = (outs Heed_MaskTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def EqOp : Heed_CompareOp<"eq", "==">;
-def NeOp : Heed_CompareOp<"ne", "!=">;
-def LtOp : Heed_CompareOp<"lt", "<">;
-def LeOp : Heed_CompareOp<"le", "<=">;
-def GtOp : Heed_CompareOp<"gt", ">">;
-def GeOp : Heed_CompareOp<"ge", ">=">;
+def EqOp : Heed_CompareOp<"eq", "==", "OEQ", "eq">;
+def NeOp : Heed_CompareOp<"ne", "!=", "UNE", "ne">;
+def LtOp : Heed_CompareOp<"lt", "<", "OLT", "slt">;
+def LeOp : Heed_CompareOp<"le", "<=", "OLE", "sle">;
+def GtOp : Heed_CompareOp<"gt", ">", "OGT", "sgt">;
+def GeOp : Heed_CompareOp<"ge", ">=", "OGE", "sge">;
 
-def WhereOp : Heed_Op<"where", [Pure, Grad]> {
+def WhereOp : Heed_Op<"where", [Pure, Grad, ScalarBody]> {
+  let extraClassDefinition = Heed_ScalarBody<[{
+    return b.create<::mlir::arith::SelectOp>(loc, args[0], args[1], args[2]);
+  }]>.impl;
   let summary = "cond ? a : b, all three broadcast together";
   let arguments = (ins Heed_MaskTensor:$cond, Heed_F32Tensor:$a, Heed_F32Tensor:$b);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$cond `,` $a `,` $b attr-dict `:` functional-type(operands, results)";
 }
 
-class Heed_UnaryOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure, Grad]> {
+class Heed_UnaryOp<string mnemonic, string what, code body>
+    : Heed_Op<mnemonic, [Pure, Grad, ScalarBody]> {
+  let extraClassDefinition = Heed_ScalarBody<body>.impl;
   let summary = what;
   let arguments = (ins Heed_F32Tensor:$x);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def NegOp : Heed_UnaryOp<"neg", "-x">;
-def ExpOp : Heed_UnaryOp<"exp", "e^x">;
-def LogOp : Heed_UnaryOp<"log", "natural logarithm">;
-def SqrtOp : Heed_UnaryOp<"sqrt", "square root">;
-def RsqrtOp : Heed_UnaryOp<"rsqrt", "1 / sqrt(x)">;
-def TanhOp : Heed_UnaryOp<"tanh", "hyperbolic tangent">;
-def ReluOp : Heed_UnaryOp<"relu", "max(x, 0)">;
-def GeluOp : Heed_UnaryOp<"gelu", "0.5 x (1 + erf(x / sqrt 2)), the exact GELU">;
+def NegOp : Heed_UnaryOp<"neg", "-x",
+    [{ return b.create<::mlir::arith::NegFOp>(loc, args[0]); }]>;
+def ExpOp : Heed_UnaryOp<"exp", "e^x",
+    [{ return b.create<::mlir::math::ExpOp>(loc, args[0]); }]>;
+def LogOp : Heed_UnaryOp<"log", "natural logarithm",
+    [{ return b.create<::mlir::math::LogOp>(loc, args[0]); }]>;
+def SqrtOp : Heed_UnaryOp<"sqrt", "square root",
+    [{ return b.create<::mlir::math::SqrtOp>(loc, args[0]); }]>;
+def RsqrtOp : Heed_UnaryOp<"rsqrt", "1 / sqrt(x)",
+    [{ return scalar::rsqrt(b, loc, args[0]); }]>;
+def TanhOp : Heed_UnaryOp<"tanh", "hyperbolic tangent",
+    [{ return b.create<::mlir::math::TanhOp>(loc, args[0]); }]>;
+def ReluOp : Heed_UnaryOp<"relu", "max(x, 0)",
+    [{ return scalar::relu(b, loc, args[0]); }]>;
+def GeluOp : Heed_UnaryOp<"gelu", "0.5 x (1 + erf(x / sqrt 2)), the exact GELU",
+    [{ return scalar::gelu(b, loc, args[0]); }]>;
 
-def GeluGradOp : Heed_Op<"gelu_grad", [Pure, NoGrad]> {
+def GeluGradOp : Heed_Op<"gelu_grad", [Pure, NoGrad, ScalarBody]> {
+  let extraClassDefinition = Heed_ScalarBody<[{ return scalar::geluGrad(b, loc, args[0], args[1]); }]>.impl;
   let summary = "dy * gelu'(x): the backward of gelu";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$dy);
   let results = (outs Heed_F32Tensor:$result);
@@ -116,7 +148,7 @@ def GeluGradOp : Heed_Op<"gelu_grad", [Pure, NoGrad]> {
 // Linear algebra and layout
 //===----------------------------------------------------------------------===//
 
-def MatmulOp : Heed_Op<"matmul", [Pure, Grad]> {
+def MatmulOp : Heed_Op<"matmul", [Pure, Grad, Library]> {
   let summary = "batched matrix product; leading dims broadcast";
   let description = [{
     `a[..., M, K] @ b[..., K, N] -> [..., M, N]`.
@@ -127,28 +159,29 @@ def MatmulOp : Heed_Op<"matmul", [Pure, Grad]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def TransposeOp : Heed_Op<"transpose", [Pure, Grad]> {
+def TransposeOp : Heed_Op<"transpose", [Pure, Grad, Layout]> {
   let summary = "permutes dimensions: result dim i is operand dim perm[i]";
   let arguments = (ins AnyRankedTensor:$x, DenseI64ArrayAttr:$perm);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x $perm attr-dict `:` functional-type(operands, results)";
 }
 
-def ReshapeOp : Heed_Op<"reshape", [Pure, Grad]> {
+def ReshapeOp : Heed_Op<"reshape", [Pure, Grad, Layout]> {
   let summary = "same elements in row-major order, new shape (the result type)";
   let arguments = (ins AnyRankedTensor:$x);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def BroadcastOp : Heed_Op<"broadcast", [Pure, Grad]> {
+def BroadcastOp : Heed_Op<"broadcast", [Pure, Grad, ScalarBody]> {
+  let extraClassDefinition = Heed_ScalarBody<[{ return args[0]; }]>.impl;
   let summary = "numpy broadcast_to the result type's shape";
   let arguments = (ins AnyRankedTensor:$x);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def SumToOp : Heed_Op<"sum_to", [Pure, Grad]> {
+def SumToOp : Heed_Op<"sum_to", [Pure, Grad, DeclareOpInterfaceMethods<Heed_ReductionInterface, ["reducedAxis"]>]> {
   let summary = "sums away the dims that broadcasting the result shape to x's added";
   let description = [{ The gradient of broadcasting: `sum_to(broadcast(y)) == y * count`. }];
   let arguments = (ins Heed_F32Tensor:$x);
@@ -161,7 +194,7 @@ def SumToOp : Heed_Op<"sum_to", [Pure, Grad]> {
 //===----------------------------------------------------------------------===//
 
 class Heed_ReduceOp<string mnemonic, string what>
-    : Heed_Op<mnemonic, [Pure, Grad]> {
+    : Heed_Op<mnemonic, [Pure, Grad, Reduction]> {
   let summary = what # " over one axis";
   let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis, DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Heed_F32Tensor:$result);
@@ -172,21 +205,21 @@ def SumOp : Heed_ReduceOp<"sum", "sum">;
 def MeanOp : Heed_ReduceOp<"mean", "mean">;
 def MaxOp : Heed_ReduceOp<"max", "maximum">;
 
-def SoftmaxOp : Heed_Op<"softmax", [Pure, Grad]> {
+def SoftmaxOp : Heed_Op<"softmax", [Pure, Grad, Reduction, DeclareOpInterfaceMethods<Heed_LibraryCallInterface, ["prefersLibrary"]>]> {
   let summary = "exp(x - max) / sum(exp(x - max)) along an axis";
   let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def LogSoftmaxOp : Heed_Op<"log_softmax", [Pure, Grad]> {
+def LogSoftmaxOp : Heed_Op<"log_softmax", [Pure, Grad, Reduction]> {
   let summary = "x - max - log(sum(exp(x - max))) along an axis";
   let arguments = (ins Heed_F32Tensor:$x, I64Attr:$axis);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def SoftmaxGradOp : Heed_Op<"softmax_grad", [Pure, NoGrad]> {
+def SoftmaxGradOp : Heed_Op<"softmax_grad", [Pure, NoGrad, Reduction, DeclareOpInterfaceMethods<Heed_LibraryCallInterface, ["prefersLibrary"]>]> {
   let summary = "the backward of softmax: y * (dy - sum(dy * y)) along the axis";
   let description = [{
     A fused backward of its own (one pass over y and dy), so the compiled
@@ -197,7 +230,7 @@ def SoftmaxGradOp : Heed_Op<"softmax_grad", [Pure, NoGrad]> {
   let assemblyFormat = "$y `,` $dy attr-dict `:` functional-type(operands, results)";
 }
 
-def LayerNormOp : Heed_Op<"layer_norm", [Pure, Grad]> {
+def LayerNormOp : Heed_Op<"layer_norm", [Pure, Grad, Library]> {
   let summary = "normalizes the last axis to zero mean, unit (biased) variance, then scales and shifts";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$beta,
                    DefaultValuedAttr<F32Attr, "1e-5">:$eps);
@@ -205,7 +238,7 @@ def LayerNormOp : Heed_Op<"layer_norm", [Pure, Grad]> {
   let assemblyFormat = "$x `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)";
 }
 
-def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure, NoGrad]> {
+def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure, NoGrad, Library]> {
   let summary = "the backward of layer_norm: (dx, dgamma, dbeta)";
   let arguments = (ins Heed_F32Tensor:$x, Heed_F32Tensor:$gamma, Heed_F32Tensor:$dy,
                    DefaultValuedAttr<F32Attr, "1e-5">:$eps);
@@ -213,7 +246,7 @@ def LayerNormGradOp : Heed_Op<"layer_norm_grad", [Pure, NoGrad]> {
   let assemblyFormat = "$x `,` $gamma `,` $dy attr-dict `:` functional-type(operands, results)";
 }
 
-def SdpaOp : Heed_Op<"sdpa", [Pure, Grad]> {
+def SdpaOp : Heed_Op<"sdpa", [Pure, Grad, Library]> {
   let summary = "fused scaled dot-product attention: (out, log-sum-exp) of softmax(masked q k^T * scale) v";
   let description = [{
     `q[B, H, Tq, dh]`, `k[B, H, Tk, dh]`, `v[B, H, Tk, dh]`, optional
@@ -235,7 +268,7 @@ def SdpaOp : Heed_Op<"sdpa", [Pure, Grad]> {
   }];
 }
 
-def SdpaGradOp : Heed_Op<"sdpa_grad", [Pure, NoGrad, AttrSizedOperandSegments]> {
+def SdpaGradOp : Heed_Op<"sdpa_grad", [Pure, NoGrad, AttrSizedOperandSegments, Library]> {
   let summary = "the backward of sdpa: (dq, dk, dv) from the forward's out and lse";
   let description = [{
     Same masks and scale as the `sdpa` it differentiates. `dout` is the
@@ -259,21 +292,21 @@ def SdpaGradOp : Heed_Op<"sdpa_grad", [Pure, NoGrad, AttrSizedOperandSegments]> 
 // Embeddings, constants, randomness, loss
 //===----------------------------------------------------------------------===//
 
-def GatherOp : Heed_Op<"gather", [Pure, Grad]> {
+def GatherOp : Heed_Op<"gather", [Pure, Grad, Library]> {
   let summary = "rows of table[V, D] at ids[...] -> [..., D]";
   let arguments = (ins Heed_F32Tensor:$table, Heed_IdTensor:$ids);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$table `,` $ids attr-dict `:` functional-type(operands, results)";
 }
 
-def ScatterAddOp : Heed_Op<"scatter_add", [Pure, NoGrad]> {
+def ScatterAddOp : Heed_Op<"scatter_add", [Pure, NoGrad, Library]> {
   let summary = "the backward of gather: out[V, D] with out[ids[i]] += dy[i]";
   let arguments = (ins Heed_F32Tensor:$dy, Heed_IdTensor:$ids);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$dy `,` $ids attr-dict `:` functional-type(operands, results)";
 }
 
-def ConstantOp : Heed_Op<"constant", [Pure, NoGrad, ConstantLike, AllTypesMatch<["value", "result"]>]> {
+def ConstantOp : Heed_Op<"constant", [Pure, NoGrad, Layout, ConstantLike, AllTypesMatch<["value", "result"]>]> {
   let summary = "a dense constant tensor";
   let arguments = (ins TypedAttrInterface:$value);
   let results = (outs AnyRankedTensor:$result);
@@ -281,14 +314,14 @@ def ConstantOp : Heed_Op<"constant", [Pure, NoGrad, ConstantLike, AllTypesMatch<
   let hasFolder = 1;
 }
 
-def SinusoidalOp : Heed_Op<"sinusoidal", [Pure, NoGrad]> {
+def SinusoidalOp : Heed_Op<"sinusoidal", [Pure, NoGrad, Layout]> {
   let summary = "the paper's positional table: PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)";
   let arguments = (ins);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
 }
 
-def DropoutOp : Heed_Op<"dropout", [Grad]> {
+def DropoutOp : Heed_Op<"dropout", [Grad, Library]> {
   let summary = "zeroes each element with probability p, scales the rest by 1/(1-p)";
   let description = [{
     The mask is a pure function of (seed, training step, element index), from a
@@ -300,7 +333,7 @@ def DropoutOp : Heed_Op<"dropout", [Grad]> {
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
 }
 
-def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure, Grad]> {
+def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure, Grad, Library]> {
   let summary = "mean token cross-entropy with label smoothing and an ignored id";
   let description = [{
     Mean over positions whose target is not `ignore_index` (-1: none) of
@@ -313,7 +346,7 @@ def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure, Grad]> {
   let assemblyFormat = "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
 }
 
-def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure, NoGrad]> {
+def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure, NoGrad, Library]> {
   let summary = "the backward of cross_entropy with respect to the logits";
   let arguments = (ins Heed_F32Tensor:$logits, Heed_IdTensor:$targets, Heed_F32Scalar:$dloss,
                    DefaultValuedAttr<F32Attr, "0.0">:$smoothing,
@@ -326,7 +359,7 @@ def CrossEntropyGradOp : Heed_Op<"cross_entropy_grad", [Pure, NoGrad]> {
 // Parameters and layers (layers are decomposed by heed-decompose)
 //===----------------------------------------------------------------------===//
 
-def ParamOp : Heed_Op<"param", [Pure, NoGrad]> {
+def ParamOp : Heed_Op<"param", [Pure, NoGrad, Library]> {
   let summary = "a trainable parameter, named by its dot-path";
   let description = [{
     `init` says how it starts: `normal(std)`, `uniform(a, b)`, `zeros`, `ones`,
@@ -391,7 +424,7 @@ def AttentionOp : Heed_LayerOp<"attention", [Pure]> {
 // Training
 //===----------------------------------------------------------------------===//
 
-def OptimizerStepOp : Heed_Op<"optimizer_step", [NoGrad, MemoryEffects<[MemWrite]>]> {
+def OptimizerStepOp : Heed_Op<"optimizer_step", [NoGrad, Library, MemoryEffects<[MemWrite]>]> {
   let summary = "applies the optimizer to every trainable parameter, given its gradient";
   let description = [{
     The last op of `train_step`: `names[i]` is the parameter whose gradient is

@@ -15,59 +15,62 @@ namespace heed {
 
 rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   using Kind = rt::LibraryOp::Kind;
+  // The op's record says it is a library call; the runtime kernel is the one
+  // named by its mnemonic (OpTableTest checks that every such name exists).
+  if (!isa<LibraryCallInterface>(op))
+    throw rt::Error(locationPrefix(op->getLoc()) + "'" + op->getName().getStringRef().str() +
+                    "' has neither a linalg lowering nor a library kernel");
   rt::LibraryOp d;
-  if (isa<MatmulOp>(op)) {
-    d.kind = Kind::Matmul;
+  d.kind = rt::libraryKindFromName(op->getName().stripDialect().str());
+  // The attributes each kernel reads (a switch, so a new kind without them warns).
+  switch (d.kind) {
+  case Kind::Matmul:
     d.transposeLhs = transposeLhs;
     d.transposeRhs = transposeRhs;
-  } else if (auto s = dyn_cast<SoftmaxOp>(op)) {
-    d.kind = Kind::Softmax;
-    d.axis = s.getAxis();
-  } else if (auto s = dyn_cast<SoftmaxGradOp>(op)) {
-    d.kind = Kind::SoftmaxGrad;
-    d.axis = s.getAxis();
-  } else if (auto ln = dyn_cast<LayerNormOp>(op)) {
-    d.kind = Kind::LayerNorm;
-    d.eps = ln.getEps().convertToFloat();
-  } else if (auto lg = dyn_cast<LayerNormGradOp>(op)) {
-    d.kind = Kind::LayerNormGrad;
-    d.eps = lg.getEps().convertToFloat();
-  } else if (auto ce = dyn_cast<CrossEntropyOp>(op)) {
-    d.kind = Kind::CrossEntropy;
+    break;
+  case Kind::Softmax: d.axis = cast<SoftmaxOp>(op).getAxis(); break;
+  case Kind::SoftmaxGrad: d.axis = cast<SoftmaxGradOp>(op).getAxis(); break;
+  case Kind::LayerNorm: d.eps = cast<LayerNormOp>(op).getEps().convertToFloat(); break;
+  case Kind::LayerNormGrad: d.eps = cast<LayerNormGradOp>(op).getEps().convertToFloat(); break;
+  case Kind::CrossEntropy: {
+    auto ce = cast<CrossEntropyOp>(op);
     d.smoothing = ce.getSmoothing().convertToFloat();
     d.ignoreIndex = ce.getIgnoreIndex();
-  } else if (auto cg = dyn_cast<CrossEntropyGradOp>(op)) {
-    d.kind = Kind::CrossEntropyGrad;
+    break;
+  }
+  case Kind::CrossEntropyGrad: {
+    auto cg = cast<CrossEntropyGradOp>(op);
     d.smoothing = cg.getSmoothing().convertToFloat();
     d.ignoreIndex = cg.getIgnoreIndex();
-  } else if (isa<GatherOp>(op)) {
-    d.kind = Kind::Gather;
-  } else if (isa<ScatterAddOp>(op)) {
-    d.kind = Kind::ScatterAdd;
-  } else if (auto dr = dyn_cast<DropoutOp>(op)) {
-    d.kind = Kind::Dropout;
+    break;
+  }
+  case Kind::Gather:
+  case Kind::ScatterAdd: break;
+  case Kind::Dropout: {
+    auto dr = cast<DropoutOp>(op);
     d.p = dr.getP().convertToFloat();
     d.seed = dr.getSeed();
-  } else if (auto a = dyn_cast<SdpaOp>(op)) {
-    d.kind = Kind::Sdpa;
+    break;
+  }
+  case Kind::Sdpa: {
+    auto a = cast<SdpaOp>(op);
     d.causal = a.getCausal();
     d.scale = a.getScale().convertToFloat();
     d.keyPadding = (bool)a.getKeyPadding();
-  } else if (auto a = dyn_cast<SdpaGradOp>(op)) {
-    d.kind = Kind::SdpaGrad;
+    break;
+  }
+  case Kind::SdpaGrad: {
+    auto a = cast<SdpaGradOp>(op);
     d.causal = a.getCausal();
     d.scale = a.getScale().convertToFloat();
     d.keyPadding = (bool)a.getKeyPadding();
     d.dlse = (bool)a.getDlse();
-  } else if (auto p = dyn_cast<ParamOp>(op)) {
-    d.kind = Kind::Param;
-    d.name = p.getName().str();
-  } else if (auto o = dyn_cast<OptimizerStepOp>(op)) {
-    d.kind = Kind::OptimizerStep;
-    for (Attribute a : o.getNames()) d.names.push_back(cast<StringAttr>(a).str());
-  } else {
-    throw rt::Error(locationPrefix(op->getLoc()) + "'" + op->getName().getStringRef().str() +
-                    "' has neither a linalg lowering nor a library kernel");
+    break;
+  }
+  case Kind::Param: d.name = cast<ParamOp>(op).getName().str(); break;
+  case Kind::OptimizerStep:
+    for (Attribute a : cast<OptimizerStepOp>(op).getNames()) d.names.push_back(cast<StringAttr>(a).str());
+    break;
   }
   for (Type t : op->getResultTypes()) {
     d.resultTypes.push_back(dtypeOf(t));

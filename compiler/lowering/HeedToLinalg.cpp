@@ -1,7 +1,8 @@
 //===- HeedToLinalg.cpp - one lowering template per op family -------------===//
 //
+// Which ops lower here, and how, is declared in their HeedOps.td records.
 // Elementwise ops (with numpy broadcasting) become one linalg.generic each,
-// whose indexing maps encode the broadcast; reductions become linalg.generic
+// whose indexing maps encode the broadcast and whose body is the record's; reductions become linalg.generic
 // with reduction iterators; layout ops become linalg.transpose and
 // tensor.collapse_shape/expand_shape. linalg-fuse-elementwise-ops then fuses
 // the chains, so a whole group is a few loops over memory.
@@ -165,82 +166,18 @@ Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis, bool log) {
   });
 }
 
-Value gelu(OpBuilder &b, Location l, Value x) {
-  // 0.5 x (1 + erf(x / sqrt 2))
-  Value t = b.create<math::ErfOp>(l, b.create<arith::MulFOp>(l, x, f32c(b, l, M_SQRT1_2)));
-  return b.create<arith::MulFOp>(l, b.create<arith::MulFOp>(l, x, f32c(b, l, 0.5)),
-                                 b.create<arith::AddFOp>(l, t, f32c(b, l, 1.0)));
-}
-
-Value geluGrad(OpBuilder &b, Location l, Value x, Value dy) {
-  // d/dx = 0.5 (1 + erf(x/sqrt2)) + x * exp(-x^2/2) / sqrt(2 pi)
-  Value cdf = b.create<arith::MulFOp>(
-      l, f32c(b, l, 0.5),
-      b.create<arith::AddFOp>(l, f32c(b, l, 1.0),
-                              b.create<math::ErfOp>(l, b.create<arith::MulFOp>(l, x, f32c(b, l, M_SQRT1_2)))));
-  Value x2 = b.create<arith::MulFOp>(l, x, x);
-  Value pdf = b.create<arith::MulFOp>(
-      l, b.create<math::ExpOp>(l, b.create<arith::MulFOp>(l, x2, f32c(b, l, -0.5))),
-      f32c(b, l, 0.3989422804014327));
-  Value d = b.create<arith::AddFOp>(l, cdf, b.create<arith::MulFOp>(l, x, pdf));
-  return b.create<arith::MulFOp>(l, d, dy);
-}
-
 /// Lowers one op; returns its replacement or null if unsupported.
 Value lowerOp(Operation *op, OpBuilder &b) {
   Location loc = op->getLoc();
   auto resTy = op->getNumResults() ? dyn_cast<RankedTensorType>(op->getResult(0).getType())
                                    : RankedTensorType();
-  auto binary = [&](auto make) {
+  // Elementwise ops: their record's scalar body inside one broadcasting generic.
+  if (auto e = dyn_cast<ScalarBodyInterface>(op))
     return elementwise(b, loc, resTy, op->getOperands(), [&](OpBuilder &nb, Location l, ValueRange v) {
-      return make(nb, l, v[0], v[1]);
+      return e.buildScalar(nb, l, v);
     });
-  };
-  auto unary = [&](auto make) {
-    return elementwise(b, loc, resTy, op->getOperands(), [&](OpBuilder &nb, Location l, ValueRange v) {
-      return make(nb, l, v[0]);
-    });
-  };
-  auto cmp = [&](arith::CmpFPredicate f, arith::CmpIPredicate i) {
-    return binary([=](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      if (isa<FloatType>(x.getType())) return nb.create<arith::CmpFOp>(l, f, x, y);
-      return nb.create<arith::CmpIOp>(l, i, x, y);
-    });
-  };
 
-  if (isa<AddOp>(op)) return binary([](OpBuilder &nb, Location l, Value x, Value y) -> Value { return nb.create<arith::AddFOp>(l, x, y); });
-  if (isa<SubOp>(op)) return binary([](OpBuilder &nb, Location l, Value x, Value y) -> Value { return nb.create<arith::SubFOp>(l, x, y); });
-  if (isa<MulOp>(op)) return binary([](OpBuilder &nb, Location l, Value x, Value y) -> Value { return nb.create<arith::MulFOp>(l, x, y); });
-  if (isa<DivOp>(op)) return binary([](OpBuilder &nb, Location l, Value x, Value y) -> Value { return nb.create<arith::DivFOp>(l, x, y); });
-  if (isa<EqOp>(op)) return cmp(arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
-  if (isa<NeOp>(op)) return cmp(arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne);
-  if (isa<LtOp>(op)) return cmp(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt);
-  if (isa<LeOp>(op)) return cmp(arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle);
-  if (isa<GtOp>(op)) return cmp(arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt);
-  if (isa<GeOp>(op)) return cmp(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge);
-  if (isa<WhereOp>(op))
-    return elementwise(b, loc, resTy, op->getOperands(), [](OpBuilder &nb, Location l, ValueRange v) {
-      return nb.create<arith::SelectOp>(l, v[0], v[1], v[2]).getResult();
-    });
-  if (isa<NegOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<arith::NegFOp>(l, x); });
-  if (isa<ExpOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::ExpOp>(l, x); });
-  if (isa<LogOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::LogOp>(l, x); });
-  if (isa<SqrtOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::SqrtOp>(l, x); });
-  // 1 / sqrt(x), as the reference kernel (math.rsqrt has no LLVM lowering).
-  if (isa<RsqrtOp>(op))
-    return unary([](OpBuilder &nb, Location l, Value x) -> Value {
-      return nb.create<arith::DivFOp>(l, f32c(nb, l, 1.0), nb.create<math::SqrtOp>(l, x));
-    });
-  if (isa<TanhOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) -> Value { return nb.create<math::TanhOp>(l, x); });
-  if (isa<ReluOp>(op))
-    return unary([](OpBuilder &nb, Location l, Value x) -> Value {
-      // max(x, 0) that keeps NaN like the reference (x > 0 ? x : 0).
-      Value pos = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, x, f32c(nb, l, 0.0));
-      return nb.create<arith::SelectOp>(l, pos, x, f32c(nb, l, 0.0));
-    });
-  if (isa<GeluOp>(op)) return unary([](OpBuilder &nb, Location l, Value x) { return gelu(nb, l, x); });
-  if (isa<GeluGradOp>(op)) return binary([](OpBuilder &nb, Location l, Value x, Value dy) { return geluGrad(nb, l, x, dy); });
-
+  // Layout ops, constants and reductions: one template each.
   if (auto c = dyn_cast<ConstantOp>(op))
     return b.create<arith::ConstantOp>(loc, resTy, cast<TypedAttr>(c.getValue()));
   if (isa<SinusoidalOp>(op)) {
@@ -253,9 +190,6 @@ Value lowerOp(Operation *op, OpBuilder &b) {
     return b.create<linalg::TransposeOp>(loc, t.getX(), emptyLike(b, loc, resTy), t.getPerm())
         .getResult()[0];
   if (auto r = dyn_cast<ReshapeOp>(op)) return reshape(b, loc, r.getX(), resTy);
-  if (auto bc = dyn_cast<BroadcastOp>(op))
-    return elementwise(b, loc, resTy, ValueRange{bc.getX()},
-                       [](OpBuilder &, Location, ValueRange v) { return v[0]; });
   if (auto s = dyn_cast<SumToOp>(op)) return reduceTo(b, loc, s.getX(), resTy, 0.0, addf, true);
 
   auto reduceAxis = [&](Value x, int64_t axis, bool keep, double init, auto combine, bool wide) {
@@ -294,10 +228,7 @@ Value lowerOp(Operation *op, OpBuilder &b) {
 }  // namespace
 
 bool hasLinalgLowering(Operation *op) {
-  return isa<AddOp, SubOp, MulOp, DivOp, EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, NegOp, ExpOp,
-             LogOp, SqrtOp, RsqrtOp, TanhOp, ReluOp, GeluOp, GeluGradOp, ConstantOp, SinusoidalOp,
-             TransposeOp, ReshapeOp, BroadcastOp, SumToOp, SumOp, MaxOp, MeanOp, SoftmaxOp,
-             SoftmaxGradOp, LogSoftmaxOp>(op);
+  return isa<ScalarBodyInterface, ReductionInterface>(op) || op->hasTrait<Layout>();
 }
 
 LogicalResult lowerHeedToLinalg(func::FuncOp fn) {

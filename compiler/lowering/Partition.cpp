@@ -35,13 +35,10 @@ static double attentionFlops(Operation *op) {
   return isa<SdpaGradOp>(op) ? 4 * n : 2 * n;
 }
 
-/// Softmax over the last axis runs on oneDNN; other axes are fused loops.
+/// Ops that lower both ways go to the library where their record says so.
 static bool preferLibrary(Operation *op) {
-  if (auto s = dyn_cast<SoftmaxOp>(op))
-    return (int64_t)s.getAxis() == -1 || (int64_t)s.getAxis() == s.getType().getRank() - 1;
-  if (auto s = dyn_cast<SoftmaxGradOp>(op))
-    return (int64_t)s.getAxis() == -1 || (int64_t)s.getAxis() == s.getType().getRank() - 1;
-  return false;
+  auto l = dyn_cast<LibraryCallInterface>(op);
+  return l && l.prefersLibrary();
 }
 
 /// A transpose that only swaps the last two dims and feeds only matmuls is not

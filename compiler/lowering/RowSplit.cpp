@@ -65,24 +65,13 @@ private:
   std::vector<bool> split, whole;
 };
 
-bool isElementwise(Operation *op) {
-  return isa<AddOp, SubOp, MulOp, DivOp, EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, NegOp, ExpOp,
-             LogOp, SqrtOp, RsqrtOp, TanhOp, ReluOp, GeluOp, GeluGradOp, BroadcastOp>(op);
-}
+bool isElementwise(Operation *op) { return isa<ScalarBodyInterface>(op); }
 
 /// The reduced (or normalized) axis of an axis op, in [0, rank), or -1 if `op`
 /// is not one.
 int64_t reducedAxis(Operation *op) {
-  if (op->getNumOperands() == 0) return -1;
-  int64_t axis, rank = (int64_t)shapeOf(op->getOperand(0)).size();
-  if (auto s = dyn_cast<SumOp>(op)) axis = s.getAxis();
-  else if (auto m = dyn_cast<MaxOp>(op)) axis = m.getAxis();
-  else if (auto m = dyn_cast<MeanOp>(op)) axis = m.getAxis();
-  else if (auto s = dyn_cast<SoftmaxOp>(op)) axis = s.getAxis();
-  else if (auto s = dyn_cast<SoftmaxGradOp>(op)) axis = s.getAxis();
-  else if (auto s = dyn_cast<LogSoftmaxOp>(op)) axis = s.getAxis();
-  else return -1;
-  return axis < 0 ? axis + rank : axis;
+  auto r = dyn_cast<ReductionInterface>(op);
+  return r ? r.reducedAxis() : -1;
 }
 
 }  // namespace
