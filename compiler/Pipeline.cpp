@@ -29,6 +29,7 @@ LogicalResult runTrainingPipeline(ModuleOp module) {
   addDecompose(pm);
   pm.addPass(createAutodiffPass());
   pm.addPass(createSplitStagesPass());
+  pm.addPass(createDecodeStepPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   return pm.run(module);
