@@ -144,6 +144,11 @@ int main(int argc, char **argv) {
       ->check(CLI::PositiveNumber);
   auto *promptOpt = generate->add_option("--prompt", gen.prompt, "byte-level LM: text to continue");
   generate->add_option("--max-tokens", gen.maxTokens, "bytes to generate (default 200)");
+  generate->add_option("--stop", gen.stop, "byte-level LM: stop once the output ends with STRING (printed)")
+      ->type_name("STRING");
+  generate->add_flag("--no-cache", gen.noCache,
+                     "recompute the whole window for every token instead of the key/value cache (decode_step); "
+                     "HEED_KV_CACHE=0 does the same");
   generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples");
   generate->add_option("--top-k", gen.topK, "sample among the K likeliest bytes (default: all)");
   generate->add_option("--seed", gen.seed, "sampling seed (default 1)");
