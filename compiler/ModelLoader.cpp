@@ -5,6 +5,8 @@
 #include "frontend/Diagnostics.h"
 #include "frontend/Parser.h"
 #include "ops/HeedDialect.h"
+#include "runtime/AtomicFile.h"
+#include "runtime/Error.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -59,17 +61,20 @@ private:
 }  // namespace
 
 std::unique_ptr<ast::Module> ModelLoader::parse(const std::string &path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buf) {
-    llvm::errs() << "error: cannot read model file '" << path << "': " << buf.getError().message()
-                 << "\n";
+  // rt::readTextFile refuses FIFOs and devices (which would block or never end) and
+  // drops a UTF-8 byte-order mark, which is no character of the model.
+  std::string text;
+  try {
+    text = rt::readTextFile(path, "model file");
+  } catch (const rt::Error &e) {
+    llvm::errs() << "error: " << e.what() << "\n";
     return nullptr;
   }
-  if ((*buf)->getBufferSize() > (64u << 20)) {
+  if (text.size() > (64u << 20)) {
     llvm::errs() << "error: model file '" << path << "' is larger than 64 MiB\n";
     return nullptr;
   }
-  unsigned id = sm.AddNewSourceBuffer(std::move(*buf), llvm::SMLoc());
+  unsigned id = sm.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, path), llvm::SMLoc());
   if (verify)
     handler->verifier = std::make_unique<mlir::SourceMgrDiagnosticVerifierHandler>(sm, &ctx);
   MlirDiagSink sink(ctx, sm);

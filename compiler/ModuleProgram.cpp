@@ -2,6 +2,7 @@
 
 #include "compiler/ModuleProgram.h"
 
+#include "compiler/MemoryEstimate.h"
 #include "compiler/Pipeline.h"
 #include "ops/RuntimeTypes.h"
 #include "ops/HeedDialect.h"
@@ -55,7 +56,8 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
     model = loader->load(path, options);
     if (!model.module) return false;
     ModuleOp mod = *model.module;
-    if (failed(runTrainingPipeline(mod))) return false;
+    // A program that trains never decodes; one rebuilt from a checkpoint may.
+    if (failed(runTrainingPipeline(mod, /*withDecodeStep=*/!options.training))) return false;
 
     info_.sourcePath = path;
     if (auto buf = llvm::MemoryBuffer::getFile(path)) info_.source = (*buf)->getBuffer().str();
@@ -99,6 +101,17 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
       }
       entries_[e.name] = e;
       funcs_[e.name] = fn;
+    }
+    // Refuse a model that cannot fit before compiling it or allocating anything.
+    if (checksMemory) {
+      try {
+        rt::MemoryNeed need = rt::parameterNeed(params_, options.training);
+        addActivationNeed(mod, options.training, need);
+        rt::checkMemory(need, rt::availableMemory(), info_, options.training ? "train" : "run");
+      } catch (const rt::Error &e) {
+        llvm::errs() << "error: " << e.what() << "\n";
+        return false;
+      }
     }
     return prepare();
 }

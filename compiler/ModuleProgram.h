@@ -37,6 +37,9 @@ public:
   mlir::func::FuncOp function(const std::string &entry) const;
 
 protected:
+  /// False for a program that is only compiled, never run here (heed compile):
+  /// build() then skips the memory check.
+  bool checksMemory = true;
   /// Called once after the module is built; a backend compiles here.
   virtual bool prepare() { return true; }
   virtual std::vector<rt::Tensor> runFunction(mlir::func::FuncOp fn, const std::string &entry,

@@ -9,6 +9,11 @@
 
 #include "frontend/Elaborator.h"
 
+#include "runtime/Error.h"
+#include "runtime/Npy.h"
+
+#include "llvm/Support/Path.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -56,7 +61,12 @@ Dim dimArg(BoundArgs &args, const std::string &name) {
 }
 
 bool positive(Elaborator &el, BoundArgs &args, const std::string &name) {
-  if (args[name].num >= 1 && args[name].num <= (double)(1LL << 31)) return true;
+  if (args[name].num >= 1 && args[name].num <= (double)kMaxDim) return true;
+  if (args[name].num > (double)kMaxDim) {
+    el.error(args.locOf(name)) << args.builtin->name << ": '" << name << "' is too large, got "
+                               << args[name].describe() << " (a dimension is at most " << kMaxDim << ")";
+    return false;
+  }
   el.error(args.locOf(name)) << args.builtin->name << ": '" << name
                              << "' must be a positive integer, got " << args[name].describe();
   return false;
@@ -74,8 +84,39 @@ bool symbolIn(Elaborator &el, BoundArgs &args, const std::string &name,
   return false;
 }
 
+/// Checks the file of `init: load("file")` for a parameter of `shape` as the
+/// runtime will (ParamStore): it exists, holds f32 values and has that shape.
+/// Only the header is read.
+bool checkLoadFile(Elaborator &el, llvm::SMLoc l, const std::string &file, const NShape &shape) {
+  if (!el.checkInitFiles) return true;
+  llvm::SmallString<256> path(file);
+  if (llvm::sys::path::is_relative(path)) {
+    path = el.modelDir();
+    llvm::sys::path::append(path, file);
+  }
+  rt::NpyInfo info;
+  try {
+    info = rt::readNpyInfo(path.str().str());
+  } catch (const rt::Error &e) {
+    el.error(l) << "init: " << e.what();
+    return false;
+  }
+  if (info.dtype != rt::DType::F32) {
+    el.error(l) << "init: '" << file << "' holds " << rt::dtypeName(info.dtype)
+                << " values, but parameters are f32 (save it with numpy as float32)";
+    return false;
+  }
+  if (info.shape != sizes(shape)) {
+    el.error(l) << "init: '" << file << "' has shape " << rt::shapeToString(info.shape)
+                << ", but the parameter is " << toStringWithSizes(shape);
+    return false;
+  }
+  return true;
+}
+
 /// Turns an `init:` argument into the attribute string of heed.param, or "" on error.
-std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt) {
+/// `shape` is the parameter's (a load() file must match it).
+std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt, const NShape &shape) {
   if (!args.has("init")) return dflt;
   Val &v = args["init"];
   llvm::SMLoc l = args.locOf("init");
@@ -94,6 +135,14 @@ std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt)
   };
   if (v.kind == Val::Symbol) {
     if (v.text == "zeros" || v.text == "ones") return v.text;
+    // A bare `normal` is a known initializer missing its arguments, not a typo.
+    if (v.text == "normal" || v.text == "uniform" || v.text == "load") {
+      el.error(l) << "init: " << v.text << " takes "
+                  << (v.text == "normal"    ? "one number, the standard deviation: normal(0.02)"
+                      : v.text == "uniform" ? "two numbers, the bounds: uniform(-0.1, 0.1)"
+                                            : "one string, the .npy file: load(\"vectors.npy\")");
+      return "";
+    }
     el.error(l) << "unknown initializer '" << v.text << "'"
                 << Elaborator::didYouMean(v.text, {"zeros", "ones", "normal", "uniform", "load"});
     return "";
@@ -119,6 +168,7 @@ std::string initString(Elaborator &el, BoundArgs &args, const std::string &dflt)
       el.error(l) << "init: load takes one string, the .npy file: load(\"vectors.npy\")";
       return "";
     }
+    if (!checkLoadFile(el, v.items[0].loc, v.items[0].text, shape)) return "";
     return "load(\"" + v.items[0].text + "\")";
   }
   if (v.text == "zeros" || v.text == "ones") {
@@ -251,7 +301,12 @@ bool listShape(Elaborator &el, BoundArgs &args, const std::string &name, const N
       out.push_back({-1, ""});
       continue;
     }
-    if (d.num < 1 || d.num > (double)(1LL << 31)) {
+    if (d.num > (double)kMaxDim) {
+      el.error(d.loc) << args.builtin->name << ": shape entry " << d.describe()
+                      << " is too large (a dimension is at most " << kMaxDim << ")";
+      return false;
+    }
+    if (d.num < 1) {
       el.error(d.loc) << args.builtin->name << ": shape entries must be positive (one may be -1), got "
                       << d.describe();
       return false;
@@ -354,7 +409,8 @@ Val embeddingFn(Elaborator &el, BoundArgs &args) {
   }
   if (!positive(el, args, "vocab") || !positive(el, args, "dim")) return Val::poison();
   Dim vocab = dimArg(args, "vocab"), dim = dimArg(args, "dim");
-  std::string init = initString(el, args, "normal(" + fmtNum(1.0 / std::sqrt((double)dim.size)) + ")");
+  std::string init =
+      initString(el, args, "normal(" + fmtNum(1.0 / std::sqrt((double)dim.size)) + ")", {vocab, dim});
   if (init.empty()) return Val::poison();
   std::string path = el.layerPath(*el.currentScope, "embedding");
   Value table = el.param(*el.currentScope, path, "weight", {vocab, dim}, init,
@@ -378,7 +434,7 @@ Val positionalFn(Elaborator &el, BoundArgs &args) {
   }
   Value table;
   if (kind == "learned") {
-    std::string init = initString(el, args, "normal(0.02)");
+    std::string init = initString(el, args, "normal(0.02)", shape);
     if (init.empty()) return Val::poison();
     std::string path = el.layerPath(*el.currentScope, "positional_encoding");
     table = el.param(*el.currentScope, path, "weight", shape, init, boolArg(args, "frozen", false),
@@ -402,7 +458,7 @@ Val linearFn(Elaborator &el, BoundArgs &args) {
     return Val::poison();
   }
   Dim in = x.shape.back(), out = dimArg(args, "out");
-  std::string init = initString(el, args, uniformInit(in.size));
+  std::string init = initString(el, args, uniformInit(in.size), {in, out});
   if (init.empty()) return Val::poison();
   bool bias = boolArg(args, "bias", true), frozen = boolArg(args, "frozen", false);
   std::string path = el.layerPath(*el.currentScope, "linear");

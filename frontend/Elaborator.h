@@ -76,6 +76,10 @@ struct ArgSpec {
 };
 
 class Elaborator;
+
+/// The largest dimension a model may use (2^31): sizes stay far from int64 overflow
+/// when multiplied, and every i32 id of a dimension fits.
+constexpr int64_t kMaxDim = 1LL << 31;
 struct BoundArgs;
 using BuiltinFn = std::function<Val(Elaborator &, BoundArgs &)>;
 struct Builtin {
@@ -135,6 +139,11 @@ public:
 
   mlir::OwningOpRef<mlir::ModuleOp> run(const std::map<std::string, std::string> &overrides,
                                         std::optional<int64_t> batchOverride);
+
+  /// ImportOptions::checkInitFiles.
+  bool checkInitFiles = true;
+  /// The directory of the model file: `load("x.npy")` paths are relative to it.
+  std::string modelDir() const;
 
   /// Upper bound on ops created, so no model file can make the compiler allocate without bound.
   static constexpr int64_t kMaxOps = 2'000'000;

@@ -12,6 +12,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Path.h"
 
 #include <cmath>
 
@@ -21,6 +22,11 @@ namespace heed {
 
 static bool isIntegral(const Val &v) {
   return v.kind == Val::Number && (v.isInt || (std::floor(v.num) == v.num && std::fabs(v.num) < 1e15));
+}
+
+/// A whole number too large to be an integer here (1e30): "too large", not "not an integer".
+static bool isHugeWhole(const Val &v) {
+  return v.kind == Val::Number && std::floor(v.num) == v.num && !isIntegral(v);
 }
 
 /// Is `name` bound in the block scope or config (so it is a value, not a bare symbol)?
@@ -77,6 +83,12 @@ Elaborator::Elaborator(const ast::Module &m, llvm::SourceMgr &sm, MLIRContext &c
 // Diagnostics
 //===----------------------------------------------------------------------===//
 
+std::string Elaborator::modelDir() const {
+  llvm::StringRef file = sm.getMemoryBuffer(sm.getMainFileID())->getBufferIdentifier();
+  llvm::StringRef dir = llvm::sys::path::parent_path(file);
+  return dir.empty() ? "." : dir.str();
+}
+
 Location Elaborator::loc(llvm::SMLoc l) {
   if (!l.isValid()) l = ast.loc;
   unsigned buf = sm.FindBufferContainingLoc(l);
@@ -97,6 +109,7 @@ std::string Elaborator::didYouMean(const std::string &name,
   std::string best;
   unsigned bestDist = ~0u;
   for (const std::string &o : options) {
+    if (o == name) continue;  // never "did you mean" the very name given
     unsigned d = llvm::StringRef(name).edit_distance(o, true, 3);
     if (d < bestDist) {
       bestDist = d;
@@ -117,7 +130,9 @@ void Elaborator::countOp(llvm::SMLoc l) {
 }
 
 Val Elaborator::shapeError(llvm::SMLoc l, const ShapeResult &r) {
-  error(l) << r.error;
+  auto diag = error(l);
+  diag << r.error;
+  if (!r.hint.empty()) diag.attachNote(loc(l)) << r.hint;
   return Val::poison();
 }
 
@@ -653,6 +668,12 @@ bool Elaborator::bindArgs(const Builtin &bi, const ast::Expr &call, Scope &scope
       if (v.kind != Val::Tensor && v.kind != Val::Number) { bad("a tensor"); continue; }
       break;
     case ArgKind::Int:
+      if (isHugeWhole(v)) {
+        error(expr->loc) << bi.name << ": argument '" << spec->name << "' is too large, got "
+                         << v.describe() << " (a dimension is at most " << kMaxDim << ")";
+        ok = false;
+        continue;
+      }
       if (!isIntegral(v)) { bad("an integer"); continue; }
       v.isInt = true;
       break;
@@ -744,14 +765,13 @@ Val Elaborator::evalBlockCall(const ast::Block &blk, const ast::Expr &call, Scop
 Val Elaborator::evalRepeat(const ast::Expr &e, Scope &scope) {
   Val count = eval(*e.operands[0], scope);
   if (count.isPoison()) return count;
-  if (!isIntegral(count) || count.num < 1) {
+  if ((!isIntegral(count) && !isHugeWhole(count)) || count.num < 1) {
     error(e.operands[0]->loc) << "repeat count must be a positive integer, got "
                               << count.describe();
     return Val::poison();
   }
   if (count.num > 10000) {
-    error(e.operands[0]->loc) << "repeat count " << (long long)count.num
-                              << " is too large (at most 10000)";
+    error(e.operands[0]->loc) << "repeat count " << count.describe() << " is too large (at most 10000)";
     return Val::poison();
   }
   const ast::Expr &call = *e.operands[1];
@@ -811,9 +831,10 @@ bool Elaborator::bindInputs(int64_t batch) {
     bool dimsOk = true;
     for (const ast::DimExpr &d : in.dims) {
       if (d.name.empty()) {
-        if (d.value <= 0 || d.value > (1LL << 31)) {
+        if (d.value <= 0 || d.value > kMaxDim) {
           error(d.loc) << "dimension " << d.value << " of input '" << in.name
-                       << "' must be a positive integer";
+                       << (d.value <= 0 ? "' must be a positive integer"
+                                        : "' is too large (a dimension is at most " + std::to_string(kMaxDim) + ")");
           dimsOk = false;
         }
         shape.push_back({d.value, ""});
@@ -833,7 +854,13 @@ bool Elaborator::bindInputs(int64_t batch) {
         continue;
       }
       if (v->isPoison()) { dimsOk = false; continue; }
-      if (!isIntegral(*v) || v->num < 1 || v->num > (double)(1LL << 31)) {
+      if ((isIntegral(*v) || isHugeWhole(*v)) && v->num > (double)kMaxDim) {
+        error(d.loc) << "dimension '" << d.name << "' of input '" << in.name << "' is too large, "
+                     << v->describe() << " (a dimension is at most " << kMaxDim << ")";
+        dimsOk = false;
+        continue;
+      }
+      if (!isIntegral(*v) || v->num < 1) {
         error(d.loc) << "dimension '" << d.name << "' of input '" << in.name
                      << "' must be a positive integer, but " << v->describe();
         dimsOk = false;
@@ -956,6 +983,7 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
   std::vector<std::pair<std::string, Val>> results;
   std::optional<std::pair<std::string, Val>> lossResult;
   bool haveLoss = false;
+  llvm::SMLoc minimizeLoc;
   for (const ast::TopStmt &s : ast.stmts) {
     if (budgetExceeded) break;
     switch (s.kind) {
@@ -999,11 +1027,20 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
       v.varName = name;
       lossResult = {name, v};  // always the last result, whatever the statement order
       haveLoss = true;
+      minimizeLoc = s.loc;
       break;
     }
     }
   }
   if (numErrors) return nullptr;
+  if (lossResult && results.empty()) {
+    // The forward pass (heed generate, encode, and train's choice of the token input)
+    // returns the outputs without the loss: with none there is nothing to run.
+    error(minimizeLoc) << "model '" << ast.name
+                       << "' minimizes a loss but has no 'output': add 'output NAME' for what the "
+                          "forward pass returns (e.g. 'output logits')";
+    return nullptr;
+  }
   if (lossResult) results.push_back(*lossResult);
   if (results.empty()) {
     error(ast.loc) << "model '" << ast.name
@@ -1054,6 +1091,7 @@ OwningOpRef<ModuleOp> Elaborator::run(const std::map<std::string, std::string> &
 OwningOpRef<ModuleOp> importModel(const ast::Module &module, llvm::SourceMgr &sm,
                                   MLIRContext &ctx, const ImportOptions &options) {
   Elaborator el(module, sm, ctx);
+  el.checkInitFiles = options.checkInitFiles;
   return el.run(options.overrides, options.batch);
 }
 

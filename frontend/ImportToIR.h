@@ -30,6 +30,13 @@ struct ImportOptions {
   /// Binds the `batch` dimension. Otherwise: config `batch`, then `train { batch }`,
   /// then kDefaultBatch.
   std::optional<int64_t> batch;
+  /// Check each `init: load("x.npy")` file (it exists, is f32, has the parameter's
+  /// shape) while importing, so `heed check` reports it at its line. Off only when
+  /// a model is rebuilt from a checkpoint, whose parameters come from the checkpoint.
+  bool checkInitFiles = true;
+  /// The program is built to train: the memory check (runtime/MemoryBudget.h)
+  /// counts Adam's moments and train_step. False to evaluate or decode.
+  bool training = true;
 };
 
 constexpr int64_t kDefaultBatch = 8;

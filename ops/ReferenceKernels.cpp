@@ -191,7 +191,8 @@ void DropoutOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunC
     out.push_back(in[0]);
     return;
   }
-  out.push_back(ref::dropout(in[0], getP().convertToFloat(), (uint64_t)getSeed(), (uint64_t)ctx.step));
+  out.push_back(ref::dropout(in[0], getP().convertToFloat(), (uint64_t)getSeed(), (uint64_t)ctx.step,
+                                ctx.dropoutIndexOffset(in[0].size())));
 }
 
 void CrossEntropyOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {

@@ -70,6 +70,17 @@ static std::string pair(const std::string &op, const std::string &what, const NS
   return op + ": " + what + ": " + sa + " but " + sb;
 }
 
+/// A number where the model means a named dimension (64 vs d_model): say to use the
+/// name where that number was written. "" for any other pair.
+static std::string namingHint(const Dim &a, const Dim &b) {
+  if (a.name.empty() == b.name.empty()) return "";
+  const Dim &anon = a.name.empty() ? a : b, &named = a.name.empty() ? b : a;
+  return "if the " + std::to_string(anon.size) + " should be " + named.name + " (" +
+         std::to_string(named.size) + "), write '" + named.name +
+         "' where it is set, e.g. 'dim: " + named.name + "' of an embedding or 'out: " + named.name +
+         "' of a linear";
+}
+
 static Dim mergeDim(const Dim &a, const Dim &b) {
   // Prefer the side that is not a stretched 1, then a named side.
   if (a.size == 1 && b.size != 1) return b;
@@ -92,7 +103,8 @@ ShapeResult broadcastShapes(const std::string &op, const NShape &a, const std::s
     if (da->size != db->size && da->size != 1 && db->size != 1)
       return ShapeResult::fail(pair(op, "shapes do not broadcast (dimension " + dimStr(*da) +
                                             " vs " + dimStr(*db) + ")",
-                                    a, aName, b, bName));
+                                    a, aName, b, bName),
+                               namingHint(*da, *db));
     o = mergeDim(*da, *db);
   }
   return ShapeResult::ok(out);
@@ -119,7 +131,8 @@ ShapeResult matmulShape(const NShape &a, const std::string &aName, const NShape 
   if (k1.size != k2.size)
     return ShapeResult::fail(pair("matmul", "inner dimensions differ (" + dimStr(k1) + " vs " +
                                                 dimStr(k2) + ")",
-                                  a, aName, b, bName));
+                                  a, aName, b, bName),
+                             namingHint(k1, k2));
   NShape ab(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
   ShapeResult batch = broadcastShapes("matmul", ab, "", bb, "");
   if (!batch)
@@ -243,9 +256,23 @@ ShapeResult attentionShape(const NShape &q, const std::string &qName, const NSha
   if (heads <= 0)
     return ShapeResult::fail("attention: heads must be a positive integer, got " +
                              std::to_string(heads));
-  if (q[2].size % heads != 0)
+  if (q[2].size % heads != 0) {
+    // The fix is a head count that divides the model width: list them.
+    std::vector<int64_t> small, large;
+    for (int64_t d = 1; d * d <= q[2].size; ++d)
+      if (q[2].size % d == 0) {
+        small.push_back(d);
+        if (d != q[2].size / d) large.insert(large.begin(), q[2].size / d);
+      }
+    small.insert(small.end(), large.begin(), large.end());
+    std::string list;
+    for (size_t i = 0; i < small.size() && i < 24; ++i) list += (i ? ", " : "") + std::to_string(small[i]);
+    if (small.size() > 24) list += ", ...";
     return ShapeResult::fail("attention: " + dimStr(q[2]) + " (" + std::to_string(q[2].size) +
-                             ") is not divisible by heads (" + std::to_string(heads) + ")");
+                             ") is not divisible by heads (" + std::to_string(heads) + ")",
+                             "heads must divide " + dimStr(q[2]) + " (" + std::to_string(q[2].size) +
+                                 "): " + list);
+  }
   if (keyPadding) {
     NShape expect = {kv[0], kv[1]};
     if (keyPadding->size() != 2 || (*keyPadding)[0].size != kv[0].size ||

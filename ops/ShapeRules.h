@@ -38,8 +38,12 @@ int64_t numElements(const NShape &s);
 struct ShapeResult {
   std::optional<NShape> shape;
   std::string error;
-  static ShapeResult ok(NShape s) { return {std::move(s), {}}; }
-  static ShapeResult fail(std::string msg) { return {std::nullopt, std::move(msg)}; }
+  /// How to fix it, when the rule can tell (shown as a note), else "".
+  std::string hint;
+  static ShapeResult ok(NShape s) { return {std::move(s), {}, {}}; }
+  static ShapeResult fail(std::string msg, std::string hint = {}) {
+    return {std::nullopt, std::move(msg), std::move(hint)};
+  }
   explicit operator bool() const { return shape.has_value(); }
 };
 

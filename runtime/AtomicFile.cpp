@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <streambuf>
@@ -137,13 +139,23 @@ void writeFileAtomic(const std::string &path, std::string_view bytes) {
   writeFileAtomic(path, [&](std::ostream &os) { os.write(bytes.data(), (std::streamsize)bytes.size()); });
 }
 
-std::string readWholeFile(const std::string &path, const char *what) {
+namespace {
+const char *fileKind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "a special file";
+}
+
+/// Opens `path` for reading if it is a regular file; throws rt::Error otherwise.
+int openRegularFile(const std::string &path, const char *what, struct stat &st) {
   auto fail = [&](int err) {
     throw Error(fmt::format("cannot read {} '{}': {}", what, path, errnoText(err)));
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO that has no writer would otherwise block forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(errno);
-  struct stat st;
   if (::fstat(fd, &st) != 0) {
     int err = errno;
     ::close(fd);
@@ -153,22 +165,60 @@ std::string readWholeFile(const std::string &path, const char *what) {
     ::close(fd);
     fail(EISDIR);
   }
+  // Only regular files: a FIFO can block forever and a device like /dev/zero never
+  // ends, and every reader here needs the whole file (sizes, windows, checksums).
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(fmt::format("cannot read {} '{}': it is {}, not a regular file; heed reads the whole "
+                            "file, so save the stream to a file first",
+                            what, path, fileKind(st.st_mode)));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+/// Reads up to `limit` bytes from fd (all of it if limit is SIZE_MAX), then closes it.
+std::string readFd(int fd, const std::string &path, const char *what, size_t limit, size_t expected) {
   std::string out;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) out.reserve((size_t)st.st_size);
+  out.reserve(std::min(limit, expected));
   char buf[1 << 16];
-  for (;;) {
-    ssize_t r = ::read(fd, buf, sizeof buf);
+  while (out.size() < limit) {
+    ssize_t r = ::read(fd, buf, std::min(sizeof buf, limit - out.size()));
     if (r < 0) {
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
-      fail(err);
+      throw Error(fmt::format("cannot read {} '{}': {}", what, path, errnoText(err)));
     }
     if (r == 0) break;
     out.append(buf, (size_t)r);
   }
   ::close(fd);
   return out;
+}
+}  // namespace
+
+std::string readWholeFile(const std::string &path, const char *what) {
+  struct stat st;
+  int fd = openRegularFile(path, what, st);
+  return readFd(fd, path, what, SIZE_MAX, (size_t)st.st_size);
+}
+
+std::string readFilePrefix(const std::string &path, const char *what, size_t maxBytes, uint64_t &fileSize) {
+  struct stat st;
+  int fd = openRegularFile(path, what, st);
+  fileSize = (uint64_t)st.st_size;
+  return readFd(fd, path, what, maxBytes, (size_t)st.st_size);
+}
+std::string_view stripUtf8Bom(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
+}
+
+std::string readTextFile(const std::string &path, const char *what) {
+  std::string text = readWholeFile(path, what);
+  if (stripUtf8Bom(text).size() != text.size()) text.erase(0, 3);
+  return text;
 }
 
 }  // namespace heed::rt

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -31,8 +32,21 @@ void writeFileAtomic(const std::string &path, const std::function<void(std::ostr
 /// Byte-buffer variant.
 void writeFileAtomic(const std::string &path, std::string_view bytes);
 
-/// Reads a whole file. Errors (missing, unreadable, a directory) throw rt::Error
-/// "cannot read <what> '<path>': <errno text>".
+/// Reads a whole regular file. Errors (missing, unreadable, a directory) throw
+/// rt::Error "cannot read <what> '<path>': <errno text>"; a FIFO, a device
+/// (/dev/zero never ends) or a socket is refused without blocking on it.
 std::string readWholeFile(const std::string &path, const char *what = "file");
+
+/// The first `maxBytes` bytes of a regular file (fewer if it is shorter), and its
+/// size in `fileSize`; errors as readWholeFile.
+std::string readFilePrefix(const std::string &path, const char *what, size_t maxBytes, uint64_t &fileSize);
+
+/// `text` without a leading UTF-8 byte-order mark (EF BB BF), which editors on
+/// Windows write and which is no part of the text.
+std::string_view stripUtf8Bom(std::string_view text);
+
+/// readWholeFile, then stripUtf8Bom: what the text and TSV data readers use, so a
+/// byte-order mark never becomes a symbol (or a byte of training data).
+std::string readTextFile(const std::string &path, const char *what = "file");
 
 }  // namespace heed::rt

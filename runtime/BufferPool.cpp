@@ -2,6 +2,11 @@
 
 #include "runtime/BufferPool.h"
 
+#include "runtime/Error.h"
+#include "runtime/MemoryBudget.h"
+
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -50,11 +55,32 @@ struct ReturnToPool {
   }
 };
 
+/// Gives every cached buffer back to the system (before a failed allocation is retried).
+void releaseCache() {
+  Pool &pl = pool();
+  std::lock_guard<std::mutex> lock(pl.mu);
+  for (auto &[size, list] : pl.free)
+    for (void *p : list) std::free(p);
+  pl.free.clear();
+  pl.stats.cachedBytes = 0;
+}
+
+[[noreturn]] void outOfMemory(size_t bytes) {
+  throw Error(fmt::format("out of memory: allocating a tensor of {} failed (the model, --batch or the "
+                          "data need more memory than this process can get)",
+                          formatMemorySize((int64_t)bytes)));
+}
+
 }  // namespace
 
 std::shared_ptr<uint8_t[]> allocateStorage(size_t bytes, bool zero) {
   if (bytes < kPooledMin) {
-    uint8_t *p = zero ? new uint8_t[bytes ? bytes : 1]() : new uint8_t[bytes ? bytes : 1];
+    uint8_t *p = nullptr;
+    try {
+      p = zero ? new uint8_t[bytes ? bytes : 1]() : new uint8_t[bytes ? bytes : 1];
+    } catch (const std::bad_alloc &) {
+      outOfMemory(bytes);
+    }
     if (!zero && poison()) std::memset(p, 0xFF, bytes);
     return std::shared_ptr<uint8_t[]>(p);
   }
@@ -75,7 +101,11 @@ std::shared_ptr<uint8_t[]> allocateStorage(size_t bytes, bool zero) {
   }
   if (!p) {
     p = std::aligned_alloc(kAlign, size);
-    if (!p) throw std::bad_alloc();
+    if (!p) {
+      releaseCache();
+      p = std::aligned_alloc(kAlign, size);
+    }
+    if (!p) outOfMemory(size);
   }
   if (zero) std::memset(p, 0, bytes);
   else if (poison()) std::memset(p, 0xFF, bytes);

@@ -11,10 +11,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <set>
+#include <type_traits>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -148,19 +151,35 @@ void saveCheckpoint(const std::string &path,
 
 Checkpoint loadCheckpoint(const std::string &path) {
   Fd fd;
-  fd.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO without a writer must not block open(); it is refused below.
+  fd.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd.fd < 0) ckptFail(path, fmt::format("cannot open: {}", std::strerror(errno)));
   struct stat st;
   if (::fstat(fd.fd, &st) != 0) ckptFail(path, fmt::format("cannot stat: {}", std::strerror(errno)));
   if (S_ISDIR(st.st_mode))
     ckptFail(path, "is a directory (use resolveCheckpointPath to pick its latest checkpoint)");
-  const uint64_t fileSize = (uint64_t)st.st_size;
+  if (!S_ISREG(st.st_mode)) ckptFail(path, "is not a regular file (a FIFO or a device)");
+  return parseCheckpoint((uint64_t)st.st_size, path, [&](void *dst, uint64_t n, uint64_t offset) {
+    preadExact(fd.fd, dst, n, offset, path);
+  });
+}
+
+Checkpoint parseCheckpoint(std::string_view bytes, const std::string &name) {
+  return parseCheckpoint(bytes.size(), name, [&](void *dst, uint64_t n, uint64_t offset) {
+    if (offset > bytes.size() || n > bytes.size() - offset)
+      ckptFail(name, "unexpected end of file (was it truncated while reading?)");
+    std::memcpy(dst, bytes.data() + offset, n);
+  });
+}
+
+Checkpoint parseCheckpoint(uint64_t fileSize, const std::string &path,
+                           const std::function<void(void *, uint64_t, uint64_t)> &read) {
   if (fileSize < 8)
     ckptFail(path, fmt::format("file too short ({} bytes; a safetensors file starts with an "
                                "8-byte header length)",
                                fileSize));
   unsigned char lenBytes[8];
-  preadExact(fd.fd, lenBytes, 8, 0, path);
+  read(lenBytes, 8, 0);
   uint64_t n = 0;
   for (int k = 0; k < 8; ++k) n |= (uint64_t)lenBytes[k] << (8 * k);
   if (n > kMaxHeader)
@@ -168,7 +187,7 @@ Checkpoint loadCheckpoint(const std::string &path) {
   if (8 + n > fileSize)
     ckptFail(path, fmt::format("header length {} is beyond the end of the file ({} bytes)", n, fileSize));
   std::string text(n, '\0');
-  preadExact(fd.fd, text.data(), n, 8, path);
+  read(text.data(), n, 8);
   if (n == 0 || text[0] != '{') ckptFail(path, "header does not start with '{' (not a safetensors file?)");
 
   ojson header;
@@ -222,6 +241,8 @@ Checkpoint loadCheckpoint(const std::string &path) {
       bad(fmt::format("data_offsets [{}, {}] out of range (the data section has {} bytes)", e.begin,
                       e.end, dataSize));
     // Byte count implied by dtype * shape, with an overflow guard.
+    // The product of the non-zero dims is bounded even when a zero makes the tensor
+    // empty: [2^40, 2^40, 0] would overflow every element count computed later.
     uint64_t need = dtypeSize(e.dtype);
     bool zero = false, tooBig = false;
     for (int64_t d : e.shape) {
@@ -229,6 +250,9 @@ Checkpoint loadCheckpoint(const std::string &path) {
       else if (!tooBig && need > (1ull << 62) / (uint64_t)d) tooBig = true;
       else if (!tooBig) need *= (uint64_t)d;
     }
+    if (zero && tooBig)
+      bad(fmt::format("'shape' {} is too large (its non-zero dimensions multiply past 2^62)",
+                      shapeToString(e.shape)));
     if (zero) need = 0;
     if (tooBig || need != e.end - e.begin)
       bad(fmt::format("data_offsets [{}, {}] hold {} bytes but {} {} needs {}", e.begin, e.end,
@@ -260,7 +284,7 @@ Checkpoint loadCheckpoint(const std::string &path) {
 
   for (const Entry &e : entries) {
     Tensor t(e.dtype, e.shape);
-    if (t.bytes()) preadExact(fd.fd, t.raw(), t.bytes(), dataStart + e.begin, path);
+    if (t.bytes()) read(t.raw(), t.bytes(), dataStart + e.begin);
     if (e.dtype == DType::Bool) {
       const uint8_t *b = t.b8();
       for (int64_t i = 0; i < t.size(); ++i)
@@ -321,6 +345,52 @@ std::string resolveCheckpointPath(const std::string &fileOrDir) {
   return bestPath.string();
 }
 
+void checkRunFormat(const Checkpoint &ck) {
+  auto it = ck.metadata.find("heed.format");
+  if (it == ck.metadata.end() || it->second == std::to_string(kRunFormatVersion)) return;
+  throw Error(fmt::format("checkpoint '{}' has heed.format '{}', but this heed reads version {}: it was "
+                          "written by another version of heed",
+                          ck.path, it->second, kRunFormatVersion));
+}
+
+namespace {
+/// Parses all of `text` as a decimal integer; "" on success, else why not.
+template <typename T> std::string parseWhole(const std::string &text, T &out) {
+  errno = 0;
+  char *end = nullptr;
+  if (text.empty() || std::isspace((unsigned char)text[0])) return "not an integer";
+  if (std::is_unsigned_v<T> && text[0] == '-') return "not a non-negative integer";
+  if constexpr (std::is_unsigned_v<T>)
+    out = (T)std::strtoull(text.c_str(), &end, 10);
+  else
+    out = (T)std::strtoll(text.c_str(), &end, 10);
+  if (end != text.c_str() + text.size()) return "not an integer";
+  if (errno == ERANGE) return "out of range";
+  return "";
+}
+}  // namespace
+
+int64_t metadataInt(const Checkpoint &ck, const std::string &key, int64_t fallback, int64_t min) {
+  auto it = ck.metadata.find(key);
+  if (it == ck.metadata.end()) return fallback;
+  int64_t v = 0;
+  std::string why = parseWhole(it->second, v);
+  if (why.empty() && v < min) why = fmt::format("below {}", min);
+  if (!why.empty())
+    throw Error(fmt::format("checkpoint '{}': metadata '{}' is '{}', {}", ck.path, key, it->second, why));
+  return v;
+}
+
+uint64_t metadataUnsigned(const Checkpoint &ck, const std::string &key, uint64_t fallback) {
+  auto it = ck.metadata.find(key);
+  if (it == ck.metadata.end()) return fallback;
+  uint64_t v = 0;
+  std::string why = parseWhole(it->second, v);
+  if (!why.empty())
+    throw Error(fmt::format("checkpoint '{}': metadata '{}' is '{}', {}", ck.path, key, it->second, why));
+  return v;
+}
+
 std::vector<int64_t> checkpointSteps(const std::string &dir) {
   std::vector<int64_t> steps;
   std::error_code ec;
@@ -331,7 +401,8 @@ std::vector<int64_t> checkpointSteps(const std::string &dir) {
         n.compare(n.size() - suf.size(), suf.size(), suf) != 0)
       continue;
     std::string mid = n.substr(pre.size(), n.size() - pre.size() - suf.size());
-    if (mid.empty() || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
+    // More than 18 digits would overflow int64 (and is no step heed wrote).
+    if (mid.empty() || mid.size() > 18 || !std::all_of(mid.begin(), mid.end(), ::isdigit)) continue;
     steps.push_back(std::stoll(mid));
   }
   std::sort(steps.begin(), steps.end());

@@ -26,8 +26,10 @@
 #include "runtime/Tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,6 +51,27 @@ void saveCheckpoint(const std::string &path,
 
 /// Reads and validates a safetensors file.
 Checkpoint loadCheckpoint(const std::string &path);
+/// The same from the bytes of a file (`name` stands in for the path in errors).
+Checkpoint parseCheckpoint(std::string_view bytes, const std::string &name = "<memory>");
+/// The same from a file of `fileSize` bytes read by `read(dst, n, offset)`, which
+/// throws rt::Error if it cannot.
+Checkpoint parseCheckpoint(uint64_t fileSize, const std::string &path,
+                           const std::function<void(void *, uint64_t, uint64_t)> &read);
+
+/// The version of heed train's checkpoint metadata ("heed.format"); readers refuse
+/// any other, since the meaning of the keys may have changed.
+constexpr int kRunFormatVersion = 1;
+
+/// Throws "checkpoint '<path>' has heed.format N, but this heed reads version 1"
+/// when ck's "heed.format" is present and is not kRunFormatVersion.
+void checkRunFormat(const Checkpoint &ck);
+
+/// The integer metadata `key` of ck (`fallback` when absent), at least `min`.
+/// Anything else throws "checkpoint '<path>': metadata '<key>' is '<text>', not an
+/// integer" (or "... out of range") instead of a bare std::stoll error.
+int64_t metadataInt(const Checkpoint &ck, const std::string &key, int64_t fallback, int64_t min = 0);
+/// The same for an unsigned 64-bit value (a seed).
+uint64_t metadataUnsigned(const Checkpoint &ck, const std::string &key, uint64_t fallback);
 
 /// "ckpt-<step>.safetensors"
 std::string checkpointFileName(int64_t step);

@@ -129,7 +129,7 @@ uint32_t readLE(const char *p, size_t n) {
 
 }  // namespace
 
-Tensor parseNpy(std::string_view bytes, const std::string &name) {
+NpyInfo parseNpyHeader(std::string_view bytes, uint64_t fileSize, const std::string &name) {
   auto fail = [&](const std::string &what) { npyFail(name, what); };
   if (bytes.size() < kMagicLen || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0)
     fail("bad magic (not a .npy file)");
@@ -147,10 +147,10 @@ Tensor parseNpy(std::string_view bytes, const std::string &name) {
   const size_t headerLen = readLE(bytes.data() + 8, lenBytes);
   if (headerLen > kMaxHeader)
     fail(fmt::format("header too large ({} bytes; the limit is {})", headerLen, kMaxHeader));
-  if (bytes.size() < prefix + headerLen)
+  if (fileSize < prefix + headerLen || bytes.size() < prefix + headerLen)
     fail(fmt::format("truncated header (the header length says {} bytes, the file has {} after the "
                      "prefix)",
-                     headerLen, bytes.size() - prefix));
+                     headerLen, std::min<uint64_t>(fileSize, bytes.size()) - prefix));
 
   HeaderParser p(bytes.substr(prefix, headerLen), name);
   std::optional<std::string> descr;
@@ -194,7 +194,7 @@ Tensor parseNpy(std::string_view bytes, const std::string &name) {
   if (*fortran) fail("fortran_order is True; heed reads only C-order arrays");
 
   // Element count, guarding against overflow.
-  const size_t dataAvail = bytes.size() - prefix - headerLen;
+  const uint64_t dataAvail = fileSize - prefix - headerLen;
   uint64_t count = 1;
   bool empty = false;
   for (int64_t d : *shape) {
@@ -212,17 +212,33 @@ Tensor parseNpy(std::string_view bytes, const std::string &name) {
     fail(fmt::format("{} trailing bytes after the data (shape {} of {} needs {} bytes)",
                      dataAvail - need, shapeToString(*shape), *descr, need));
 
-  Tensor t(dtype, *shape);
-  if (need) std::memcpy(t.raw(), bytes.data() + prefix + headerLen, need);
-  if (dtype == DType::Bool) {
+  NpyInfo info;
+  info.dtype = dtype;
+  info.shape = *shape;
+  info.dataOffset = prefix + headerLen;
+  info.dataBytes = need;
+  return info;
+}
+
+Tensor parseNpy(std::string_view bytes, const std::string &name) {
+  const NpyInfo info = parseNpyHeader(bytes, bytes.size(), name);
+  Tensor t(info.dtype, info.shape);
+  if (info.dataBytes) std::memcpy(t.raw(), bytes.data() + info.dataOffset, info.dataBytes);
+  if (info.dtype == DType::Bool) {
     const uint8_t *b = t.b8();
-    for (uint64_t i = 0; i < count; ++i)
-      if (b[i] > 1) fail(fmt::format("bool element {} has byte value {} (expected 0 or 1)", i, b[i]));
+    for (uint64_t i = 0; i < info.dataBytes; ++i)
+      if (b[i] > 1) npyFail(name, fmt::format("bool element {} has byte value {} (expected 0 or 1)", i, b[i]));
   }
   return t;
 }
 
 Tensor readNpy(const std::string &path) { return parseNpy(readWholeFile(path, "npy file"), path); }
+
+NpyInfo readNpyInfo(const std::string &path) {
+  uint64_t fileSize = 0;
+  std::string head = readFilePrefix(path, "npy file", 12 + kMaxHeader, fileSize);
+  return parseNpyHeader(head, fileSize, path);
+}
 
 std::string encodeNpy(const Tensor &t) {
   if (!t.defined()) throw Error("encodeNpy: undefined tensor");

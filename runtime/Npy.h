@@ -21,8 +21,21 @@
 
 namespace heed::rt {
 
+/// What a .npy header declares, checked against the file's size.
+struct NpyInfo {
+  DType dtype = DType::F32;
+  Shape shape;
+  uint64_t dataOffset = 0, dataBytes = 0;
+};
+
 /// Reads a .npy file.
 Tensor readNpy(const std::string &path);
+/// Reads only the header of a .npy file (the data is not read, its size is
+/// checked): what `heed check` uses to check a `load("x.npy")` initializer.
+NpyInfo readNpyInfo(const std::string &path);
+/// Parses the header at the start of `bytes`, the first bytes of a file of
+/// `fileSize` bytes.
+NpyInfo parseNpyHeader(std::string_view bytes, uint64_t fileSize, const std::string &name = "<memory>");
 /// Parses the bytes of a .npy file; `name` is used in error messages.
 Tensor parseNpy(std::string_view bytes, const std::string &name = "<memory>");
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Error.h"
 #include "runtime/ParamStore.h"
 #include "runtime/Tensor.h"
 
@@ -24,11 +25,29 @@ struct RunContext {
   int64_t step = 0;
   /// Dropout is applied only when training.
   bool training = false;
+  /// A run over a slice of the step's batch (gradient accumulation, a data-parallel
+  /// rank): the slice holds `sliceRows` rows starting at row `rowOffset` of the whole
+  /// batch. Dropout keys its masks by the element's flat index in the whole batch, so
+  /// the slices together draw the masks of one full-batch run. 0: the whole batch.
+  int64_t rowOffset = 0, sliceRows = 0;
   /// Run all float math in double precision (gradient checks): f32 inputs,
   /// constants and tables become f64; parameters are expected as f64 already.
   bool f64 = false;
   /// Called by the optimizer_step op with (parameter name, gradient) pairs.
   std::function<void(std::vector<std::pair<std::string, Tensor>> &)> applyGradients;
+
+  /// The flat index in the whole batch of element 0 of an n-element tensor of this
+  /// slice. Dropped tensors lead with the batch axis (row-major, so the whole batch's
+  /// flat index is rowOffset * (n / sliceRows) + i); one that does not divide into
+  /// the slice's rows cannot be placed and throws.
+  uint64_t dropoutIndexOffset(int64_t n) const {
+    if (sliceRows <= 0 || rowOffset == 0) return 0;
+    if (n % sliceRows != 0)
+      throw Error("dropout on a tensor of " + std::to_string(n) + " elements in a slice of " +
+                  std::to_string(sliceRows) + " batch rows: its masks cannot be keyed by the whole batch's "
+                  "element index (micro-batches and data-parallel training need dropout on batch-major tensors)");
+    return (uint64_t)(rowOffset * (n / sliceRows));
+  }
 };
 
 }  // namespace heed::rt

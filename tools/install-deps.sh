@@ -18,6 +18,10 @@ packages=(
   python3-torch python3-numpy libopenblas0-openmp
   # heed plot draws with gnuplot
   gnuplot-nox
+  # tokenizers: SentencePiece 0.1.97 (found with pkg-config; the CLI spm_train for checks)
+  pkg-config libsentencepiece-dev sentencepiece
+  # OpenMPI: `mpirun -np N heed train` (runtime/dist/MpiCommunicator.cpp)
+  libopenmpi-dev openmpi-bin
 )
 
 SUDO=""

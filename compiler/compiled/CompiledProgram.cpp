@@ -37,7 +37,7 @@ public:
   /// Jit: compile the kernels in memory and run them. Object: only emit the
   /// kernels as a PIC object file (heed compile); entries cannot run.
   enum class Mode { Jit, Object };
-  explicit CompiledProgram(Mode mode) : mode(mode) {}
+  explicit CompiledProgram(Mode mode) : mode(mode) { checksMemory = mode == Mode::Jit; }
 
   CompileStats stats;
   std::string objectCode;  // Mode::Object
@@ -208,6 +208,7 @@ bool compileArtifact(const std::string &modelPath, const ImportOptions &options,
       llvm::errs() << "error: " << error << "\n";
       return false;
     }
+    rt::recordKernelLibrary(m, tmp + "/kernels.so");
     m.compileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rt::writeFileAtomic(tmp + "/manifest.json", rt::manifestToJson(m).dump(1) + "\n");
   } catch (const rt::Error &e) {

@@ -40,11 +40,13 @@ ModelProgramFactory::ModelProgramFactory(std::string backend) : backend_(std::mo
 
 std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model,
                                                         const std::map<std::string, std::string> &overrides,
-                                                        std::optional<int64_t> batch) {
+                                                        std::optional<int64_t> batch,
+                                                        rt::BuildPurpose purpose) {
   if (fs::is_directory(model)) return loadArtifact(model, overrides, batch);
   ImportOptions opts;
   opts.overrides = overrides;
   opts.batch = batch;
+  opts.checkInitFiles = opts.training = purpose == rt::BuildPurpose::Train;
   std::unique_ptr<rt::Program> p = buildProgram(backend_, model, opts);
   if (!p) throw rt::ReportedError{};
   return p;

@@ -20,7 +20,8 @@ public:
   explicit ModelProgramFactory(std::string backend = "compiled");
 
   std::unique_ptr<rt::Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
-                                     std::optional<int64_t> batch) override;
+                                     std::optional<int64_t> batch,
+                                     rt::BuildPurpose purpose = rt::BuildPurpose::Train) override;
   std::string describe(const std::string &model) const override;
 
   const std::string &backend() const { return backend_; }

@@ -4,6 +4,7 @@
 
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
+#include "runtime/MemoryBudget.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,32 @@
 namespace fs = std::filesystem;
 
 namespace heed::rt {
+
+namespace {
+/// The artifact's memory to train: parameters, Adam's moments and the largest
+/// planned live set (plan.peakBytes counts the parameters a step reads too: an
+/// over-estimate by at most their size) plus the entry's inputs.
+MemoryNeed artifactNeed(const Manifest &m) {
+  MemoryNeed need = parameterNeed(m.params, /*training=*/true);
+  const TensorNeed largestParam = need.largest;
+  for (const auto &[name, plan] : m.plans) {
+    int64_t bytes = plan.peakBytes;
+    for (int v : plan.inputs) bytes += plan.values[v].bytes();
+    if (bytes <= need.activationBytes) continue;
+    need.activationBytes = bytes;
+    need.activationEntry = name;
+    need.largest = largestParam;
+    std::vector<char> isParam(plan.values.size(), 0);
+    for (const PlanStep &s : plan.steps)
+      if (s.kind == PlanStep::Kind::Library && s.op.kind == LibraryOp::Kind::Param)
+        for (int v : s.outputs) isParam[v] = 1;
+    for (size_t v = 0; v < plan.values.size(); ++v)
+      if (!isParam[v])
+        need.consider({"a value of " + name, plan.values[v].dtype, plan.values[v].shape});
+  }
+  return need;
+}
+}  // namespace
 
 bool isArtifactDir(const std::string &path) {
   std::error_code ec;
@@ -38,6 +65,8 @@ std::unique_ptr<ArtifactProgram> ArtifactProgram::load(const std::string &dir) {
 
   std::string lib = (fs::path(dir) / p->manifest_.kernelLibrary).string();
   if (!fs::is_regular_file(lib, ec)) throw Error("'" + file + "' names the kernel library '" + lib + "', which does not exist");
+  checkMemory(artifactNeed(p->manifest_), availableMemory(), p->manifest_.info, "train");
+  verifyKernelLibrary(p->manifest_, lib);  // before dlopen: a damaged library crashes the loader
   p->handle_ = dlopen(fs::absolute(lib).c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!p->handle_) throw Error("cannot load the kernel library '" + lib + "': " + dlerror());
   std::string missing;

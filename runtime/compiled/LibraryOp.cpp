@@ -209,7 +209,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     }
     Tensor y = result(0);
     native::dropout(in[0].f32(), y.f32(), in[0].size(), op.p, (uint64_t)op.seed,
-                    (uint64_t)ctx.step);
+                    (uint64_t)ctx.step, ctx.dropoutIndexOffset(in[0].size()));
     out.push_back(y);
     return;
   }

@@ -2,7 +2,9 @@
 
 #include "runtime/compiled/Manifest.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
+#include "runtime/Sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -42,7 +44,11 @@ json manifestToJson(const Manifest &m) {
                 {"train", m.info.train},
                 {"overrides", m.info.overrides}};
   j["target"] = {{"triple", m.targetTriple}, {"cpu", m.targetCpu}};
-  j["kernels"] = {{"library", m.kernelLibrary}, {"object", m.kernelObject}, {"symbols", m.kernelSymbols}};
+  j["kernels"] = {{"library", m.kernelLibrary},
+                  {"library_bytes", m.kernelLibraryBytes},
+                  {"library_sha256", m.kernelLibrarySha256},
+                  {"object", m.kernelObject},
+                  {"symbols", m.kernelSymbols}};
   json params = json::array();
   for (const ParamSpec &p : m.params)
     params.push_back({{"name", p.name}, {"shape", p.shape}, {"init", p.init}, {"frozen", p.frozen}});
@@ -90,6 +96,8 @@ Manifest manifestFromJson(const json &j, const std::string &file) {
     }
     const json &k = j.at("kernels");
     m.kernelLibrary = k.at("library").get<std::string>();
+    m.kernelLibraryBytes = k.at("library_bytes").get<int64_t>();
+    m.kernelLibrarySha256 = k.at("library_sha256").get<std::string>();
     m.kernelObject = k.value("object", std::string());
     m.kernelSymbols = k.value("symbols", std::vector<std::string>());
     for (const json &p : j.at("params"))
@@ -119,6 +127,24 @@ Manifest manifestFromJson(const json &j, const std::string &file) {
     throw Error("'" + file + "': malformed manifest: " + e.what());
   }
   return m;
+}
+
+void recordKernelLibrary(Manifest &m, const std::string &library) {
+  std::string bytes = readWholeFile(library, "kernel library");
+  m.kernelLibraryBytes = (int64_t)bytes.size();
+  m.kernelLibrarySha256 = sha256Hex(bytes);
+}
+
+void verifyKernelLibrary(const Manifest &m, const std::string &library) {
+  std::string bytes = readWholeFile(library, "kernel library");
+  const char *fix = ": the file is truncated or corrupt; recompile the model (heed compile)";
+  if ((int64_t)bytes.size() != m.kernelLibraryBytes)
+    throw Error("the kernel library '" + library + "' has " + std::to_string(bytes.size()) +
+                " bytes, but the manifest recorded " + std::to_string(m.kernelLibraryBytes) + fix);
+  std::string digest = sha256Hex(bytes);
+  if (digest != m.kernelLibrarySha256)
+    throw Error("the kernel library '" + library + "' has SHA-256 " + digest + ", but the manifest recorded " +
+                m.kernelLibrarySha256 + fix);
 }
 
 }  // namespace heed::rt

@@ -125,8 +125,10 @@ Tensor sinusoidal(int64_t len, int64_t dim, DType dtype = DType::F32);
 /// Keeps element i iff uniform01(seed, step, i) >= p, scaling kept ones by 1/(1-p).
 /// p == 0 -> copy; p == 1 -> zeros; p outside [0, 1] throws. The mask depends only
 /// on (seed, step, flat index), so the backward pass is dropout(dy, p, seed, step).
-/// The mask does not depend on x's dtype (f32 or f64).
-Tensor dropout(const Tensor &x, float p, uint64_t seed, uint64_t step);
+/// The mask does not depend on x's dtype (f32 or f64). `indexOffset` is added to
+/// every flat index: a slice of a batch (micro-batches, data-parallel ranks) passes
+/// the flat index of its first element in the whole batch (RunContext::dropoutIndexOffset).
+Tensor dropout(const Tensor &x, float p, uint64_t seed, uint64_t step, uint64_t indexOffset = 0);
 
 //===--- Layer norm -------------------------------------------------------===//
 

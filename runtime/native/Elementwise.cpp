@@ -33,7 +33,7 @@ constexpr int64_t kElemParallelMin = 1 << 16;
 
 //===--- Dropout ----------------------------------------------------------===//
 
-void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step) {
+void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step, uint64_t indexOffset) {
   if (!(p >= 0.0f && p <= 1.0f))
     throw Error(fmt::format("dropout: p = {} is outside [0, 1]", p));
   if (n <= 0) return;
@@ -49,7 +49,7 @@ void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64
   const uint64_t h = mix(mix(seed + kGolden) ^ (step + 2 * kGolden));
 #pragma omp parallel for schedule(static) if (n >= kParallelMin / 4)
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t bits = mix(h ^ ((uint64_t)i + 3 * kGolden));
+    const uint64_t bits = mix(h ^ ((uint64_t)i + indexOffset + 3 * kGolden));
     const float u = (float)(bits >> 40) * (1.0f / 16777216.0f);
     y[i] = u >= p ? x[i] * scale : 0.0f;
   }

@@ -128,8 +128,9 @@ void scatterAdd(const float *dy, const int32_t *ids, float *out, int64_t n, int6
 //===--- Dropout ----------------------------------------------------------===//
 
 /// y[i] = uniform01(seed, step, i) >= p ? x[i] * (1 / (1 - p)) : 0 (as ref::dropout,
-/// bit for bit). p outside [0, 1] throws. y may alias x.
-void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step);
+/// bit for bit, with the same indexOffset added to i). p outside [0, 1] throws. y may alias x.
+void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step,
+             uint64_t indexOffset = 0);
 
 //===--- Optimizer --------------------------------------------------------===//
 

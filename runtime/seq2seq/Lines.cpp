@@ -37,7 +37,7 @@ std::string_view trimWhitespace(std::string_view s) {
 }
 
 std::vector<std::string> readLines(const std::string &path) {
-  const std::string text = readWholeFile(path, "input file");
+  const std::string text = readTextFile(path, "input file");
   std::vector<std::string> out;
   for (std::string_view line : splitLines(text)) {
     line = trimWhitespace(line);

@@ -49,6 +49,7 @@ ParallelData ParallelData::load(const std::string &path, Tokenizer srcTok, Token
 
 ParallelData ParallelData::parse(std::string_view text, Tokenizer srcTok, Tokenizer tgtTok,
                                  const std::string &name) {
+  text = stripUtf8Bom(text);  // a byte-order mark is no symbol of the first line
   if (text.empty()) throw Error(fmt::format("data file '{}' is empty", name));
   ParallelData d;
   d.path_ = name;

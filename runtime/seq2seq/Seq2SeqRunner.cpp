@@ -2,6 +2,8 @@
 
 #include "runtime/seq2seq/Seq2SeqRunner.h"
 
+#include "runtime/text/TokenizerStore.h"
+
 #include "runtime/Error.h"
 #include "runtime/kernels/LogSumExp.h"
 #include "runtime/train/LanguageModel.h"
@@ -126,6 +128,17 @@ void Seq2SeqVocabs::toMetadata(std::map<std::string, std::string> &meta) const {
   meta["heed.tgt_vocab"] = tgt.serialize();
   meta["heed.src_tokens"] = rt::tokenizerName(srcTok);
   meta["heed.tgt_tokens"] = rt::tokenizerName(tgtTok);
+  if (srcTok.model()) rt::storeTokenizer(*srcTok.model(), meta, "heed.src_tokenizer");
+  if (tgtTok.model()) rt::storeTokenizer(*tgtTok.model(), meta, "heed.tgt_tokenizer");
+}
+
+/// chars, space or bytes by name; else the pieces' tokenizer stored under `key`.
+static rt::Tokenizer storedSide(const RunCheckpoint &rc, const std::string &name, const std::string &key) {
+  if (name == "chars" || name == "space" || name == "bytes") return rt::parseTokenizer(name);
+  if (!rc.ckpt.metadata.count(key))
+    throw rt::Error("checkpoint '" + rc.path + "' tokenizes with '" + name + "' but has no '" + key + "' in its metadata");
+  std::shared_ptr<const rt::TextTokenizer> model = rt::tokenizerFromMetadata(rc.ckpt.metadata, "checkpoint '" + rc.path + "'", key);
+  return rt::Tokenizer::pieces(std::move(model), name);
 }
 
 Seq2SeqVocabs Seq2SeqVocabs::fromCheckpoint(const RunCheckpoint &rc) {
@@ -135,8 +148,8 @@ Seq2SeqVocabs Seq2SeqVocabs::fromCheckpoint(const RunCheckpoint &rc) {
       throw rt::Error("checkpoint '" + rc.path + "' has no '" + k + "' in its metadata");
   v.src = rt::Vocab::deserialize(rc.meta("heed.src_vocab"), rc.path + ":heed.src_vocab");
   v.tgt = rt::Vocab::deserialize(rc.meta("heed.tgt_vocab"), rc.path + ":heed.tgt_vocab");
-  v.srcTok = rt::parseTokenizer(rc.meta("heed.src_tokens"));
-  v.tgtTok = rt::parseTokenizer(rc.meta("heed.tgt_tokens"));
+  v.srcTok = storedSide(rc, rc.meta("heed.src_tokens"), "heed.src_tokenizer");
+  v.tgtTok = storedSide(rc, rc.meta("heed.tgt_tokens"), "heed.tgt_tokenizer");
   return v;
 }
 

@@ -9,11 +9,13 @@
 //     `logits`) and inputs named src, tgt_in and tgt_out, all i32, src
 //     [batch, src_len] and tgt_in/tgt_out [batch, tgt_len];
 //   * the vocabularies and tokenizers, stored in the checkpoint metadata:
-//       heed.task        "seq2seq" (byte-level LMs: "lm" or absent)
+//       heed.task        "seq2seq" (LMs: "lm" or absent)
 //       heed.src_vocab   rt::Vocab::serialize() of the source vocabulary
 //       heed.tgt_vocab   ... of the target vocabulary
-//       heed.src_tokens  chars | space | bytes
-//       heed.tgt_tokens  chars | space | bytes
+//       heed.src_tokens  chars | space | bytes | a tokenizer spec (bpe:N, ...)
+//       heed.tgt_tokens  chars | space | bytes | a tokenizer spec
+//       heed.src_tokenizer, heed.tgt_tokenizer (+ _data)
+//                        the pieces' tokenizer (runtime/text/TokenizerStore.h)
 //   * Seq2SeqRunner: teacher-forced loss, batched encoding and batched greedy /
 //     beam-search decoding of a program with loaded parameters.
 //

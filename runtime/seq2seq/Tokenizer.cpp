@@ -2,6 +2,8 @@
 
 #include "runtime/seq2seq/Tokenizer.h"
 
+#include "runtime/text/Tokenizer.h"
+
 #include "runtime/Error.h"
 
 #include <fmt/format.h>
@@ -35,11 +37,25 @@ size_t utf8Length(std::string_view text, size_t i) {
 
 }  // namespace
 
-const char *tokenizerName(Tokenizer t) {
-  switch (t) {
-  case Tokenizer::Chars: return "chars";
-  case Tokenizer::Space: return "space";
-  case Tokenizer::Bytes: return "bytes";
+Tokenizer Tokenizer::pieces(std::shared_ptr<const TextTokenizer> model, std::string spec) {
+  Tokenizer t(Kind::Pieces);
+  t.model_ = std::move(model);
+  t.spec_ = std::move(spec);
+  return t;
+}
+
+bool Tokenizer::operator==(const Tokenizer &o) const {
+  if (kind_ != o.kind_) return false;
+  if (kind_ != Kind::Pieces) return true;
+  return model_ == o.model_ || (model_ && o.model_ && model_->identity() == o.model_->identity());
+}
+
+std::string tokenizerName(const Tokenizer &t) {
+  switch (t.kind()) {
+  case Tokenizer::Kind::Chars: return "chars";
+  case Tokenizer::Kind::Space: return "space";
+  case Tokenizer::Kind::Bytes: return "bytes";
+  case Tokenizer::Kind::Pieces: return t.spec();
   }
   return "?";
 }
@@ -51,14 +67,15 @@ Tokenizer parseTokenizer(std::string_view name) {
   throw Error(fmt::format("unknown tokenizer '{}': expected chars, space or bytes", name));
 }
 
-std::vector<std::string> tokenize(std::string_view text, Tokenizer t) {
+std::vector<std::string> tokenize(std::string_view text, const Tokenizer &t) {
   std::vector<std::string> out;
-  switch (t) {
-  case Tokenizer::Bytes:
+  switch (t.kind()) {
+  case Tokenizer::Kind::Pieces: return t.model()->split(text);
+  case Tokenizer::Kind::Bytes:
     out.reserve(text.size());
     for (char c : text) out.emplace_back(1, c);
     break;
-  case Tokenizer::Chars:
+  case Tokenizer::Kind::Chars:
     out.reserve(text.size());
     for (size_t i = 0; i < text.size();) {
       const size_t n = utf8Length(text, i);
@@ -67,7 +84,7 @@ std::vector<std::string> tokenize(std::string_view text, Tokenizer t) {
       i += n;
     }
     break;
-  case Tokenizer::Space:
+  case Tokenizer::Kind::Space:
     for (size_t i = 0; i < text.size();) {
       while (i < text.size() && isSpace(text[i])) ++i;
       size_t j = i;
@@ -80,7 +97,8 @@ std::vector<std::string> tokenize(std::string_view text, Tokenizer t) {
   return out;
 }
 
-std::string detokenize(const std::vector<std::string> &symbols, Tokenizer t) {
+std::string detokenize(const std::vector<std::string> &symbols, const Tokenizer &t) {
+  if (t.kind() == Tokenizer::Kind::Pieces) return t.model()->join(symbols);
   std::string out;
   for (size_t i = 0; i < symbols.size(); ++i) {
     if (t == Tokenizer::Space && i > 0) out.push_back(' ');

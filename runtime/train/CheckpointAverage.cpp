@@ -129,14 +129,7 @@ AverageResult averageCheckpoints(const AverageRequest &o) {
     return result;
   }
   std::string name = fs::path(base.path).filename().string();
-  auto it = base.metadata.find("heed.step");
-  if (it != base.metadata.end()) {
-    try {
-      name = checkpointFileName(std::stoll(it->second));
-    } catch (const std::exception &) {
-      throw Error("checkpoint '" + base.path + "': its metadata 'heed.step' is not an integer: '" + it->second + "'");
-    }
-  }
+  if (base.metadata.count("heed.step")) name = checkpointFileName(metadataInt(base, "heed.step", 0));
   RunDirectory dir(o.out);  // locked: not while a run writes there
   for (const std::string &f : files)
     if (samePath(dir.file(name), f))

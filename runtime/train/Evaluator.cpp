@@ -3,7 +3,7 @@
 #include "runtime/train/Evaluator.h"
 
 #include "runtime/Error.h"
-#include "runtime/data/ByteDataset.h"
+#include "runtime/text/TokenizerStore.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,13 +11,7 @@
 namespace heed::rt {
 
 int64_t trainingBatch(const RunCheckpoint &rc, int64_t fallback) {
-  int64_t batch = fallback;
-  try {
-    batch = std::stoll(rc.meta("heed.batch", std::to_string(fallback)));
-  } catch (const std::exception &) {
-    batch = fallback;
-  }
-  return batch > 0 ? batch : fallback;
+  return rc.metaInt("heed.batch", fallback, 1);
 }
 
 /// The error for a non-finite loss, naming the checkpoint's first non-finite tensor if it has one.
@@ -31,22 +25,39 @@ static Error nonFiniteLoss(const RunCheckpoint &rc, const std::string &dataPath)
 void requireTask(const RunCheckpoint &rc, const std::string &task, const std::string &command) {
   if (rc.task() == task) return;
   if (task == "seq2seq")
-    throw Error("checkpoint '" + rc.path + "' holds a byte-level language model (" + rc.modelName +
+    throw Error("checkpoint '" + rc.path + "' holds a language model (" + rc.modelName +
                 "), not a sequence-to-sequence model: " + command);
   throw Error("checkpoint '" + rc.path + "' holds a sequence-to-sequence model (" + rc.modelName + "): " + command);
 }
 
-LmEvalResult evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, const std::string &dataPath,
-                                  int64_t batch, int64_t maxBatches) {
+std::unique_ptr<TextTokenizer> checkpointTokenizer(const RunCheckpoint &rc) {
+  return tokenizerFromMetadata(rc.ckpt.metadata, "checkpoint '" + rc.path + "'");
+}
+
+double LmCheckpointEval::pplWord() const { return words > 0 ? std::exp(r.nll / (double)words) : NAN; }
+double LmCheckpointEval::bitsPerByte() const { return bytes > 0 ? r.nll / std::log(2.0) / (double)bytes : NAN; }
+
+LmCheckpointEval evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, const std::string &dataPath,
+                                      int64_t batch, int64_t maxBatches) {
   if (batch <= 0) batch = trainingBatch(rc, 16);
-  ByteDataset data(dataPath);  // before the (slower) build: bad data fails fast
+  std::unique_ptr<TextTokenizer> tok = checkpointTokenizer(rc);
+  LmData data = readLmData(dataPath, *tok);  // before the (slower) build: bad data fails fast
   std::unique_ptr<Program> program = buildFromCheckpoint(factory, rc, batch);
   LmLayout layout = lmLayout(*program, "heed eval");
-  data.checkWindow(layout.seq);
+  checkTokenizerFits(layout, *tok, "model '" + rc.modelName + "'");
+  data.data.checkWindow(layout.seq);
   ParamStore params = loadParams(*program, rc);
-  LmEvalResult r = evaluateLm(*program, layout, params, data, maxBatches);
-  if (!std::isfinite(r.loss)) throw nonFiniteLoss(rc, dataPath);
-  return r;
+  LmCheckpointEval e;
+  e.r = evaluateLm(*program, layout, params, data.data, maxBatches);
+  if (!std::isfinite(e.r.loss)) throw nonFiniteLoss(rc, dataPath);
+  e.tokenizer = tok->describe();
+  // Per word and per byte only when every token was scored.
+  e.text = data.text && e.r.complete;
+  if (e.text) {
+    e.words = data.words;
+    e.bytes = data.bytes;
+  }
+  return e;
 }
 
 LoadedSeq2Seq loadSeq2Seq(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch, const std::string &what) {

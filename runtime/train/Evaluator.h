@@ -4,8 +4,10 @@
 // the model is rebuilt from the source stored in it (ProgramFactory.h) at the
 // requested batch, its parameters loaded, dropout off.
 //
-//   byte-level LMs  evaluateLmCheckpoint: cross-entropy of the next-byte
-//                   predictions over the non-overlapping windows of a text file
+//   LMs             evaluateLmCheckpoint: cross-entropy of the next-token
+//                   predictions over every token of a text file (through the
+//                   checkpoint's tokenizer) or a pre-tokenized one, per token,
+//                   per word and per byte
 //   seq2seq         evaluateSeq2SeqCheckpoint: teacher-forced loss (nats per
 //                   target token, EOS included, no label smoothing) and the
 //                   WER/PER of greedy or beam-search decoding (GNMT length
@@ -38,11 +40,26 @@ int64_t trainingBatch(const RunCheckpoint &rc, int64_t fallback);
 /// Throws if `rc` is not of `task` ("lm" | "seq2seq"), saying what `command` needs.
 void requireTask(const RunCheckpoint &rc, const std::string &task, const std::string &command);
 
-/// Mean nats per byte of a byte-level LM checkpoint on the text file `data`
-/// (at most maxBatches batches of `batch` windows; 0 = all). Throws if not
-/// finite, naming the checkpoint's non-finite parameter if it has one.
-LmEvalResult evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, const std::string &data,
-                                  int64_t batch, int64_t maxBatches);
+/// The checkpoint's tokenizer (TokenizerStore.h; bytes for older runs).
+std::unique_ptr<TextTokenizer> checkpointTokenizer(const RunCheckpoint &rc);
+
+struct LmCheckpointEval {
+  LmEvalResult r;         // per token
+  std::string tokenizer;  // its description
+  bool text = false;      // the data was text (words and bytes are known)
+  int64_t words = 0;      // whitespace words + one end-of-line per line
+  int64_t bytes = 0;
+  /// Word-level perplexity exp(nll / words) and bits per byte nll / ln 2 / bytes
+  /// (text only; the scores of every token from the first on).
+  double pplWord() const;
+  double bitsPerByte() const;
+};
+
+/// An LM checkpoint on the file `data` (at most maxBatches batches of `batch`
+/// windows; 0 = all). Throws if not finite, naming the checkpoint's non-finite
+/// parameter if it has one.
+LmCheckpointEval evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, const std::string &data,
+                                      int64_t batch, int64_t maxBatches);
 
 /// A seq2seq checkpoint's program, layout, parameters and vocabularies.
 struct LoadedSeq2Seq {

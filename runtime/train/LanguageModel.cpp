@@ -1,19 +1,20 @@
-//===- LanguageModel.cpp - byte-level language models ---------------------===//
+//===- LanguageModel.cpp - decoder-only language models -------------------===//
 //
-// Sampling: the context is the prompt's bytes plus everything generated so
-// far; its last `seq` bytes are placed at the start of the tokens input,
-// zero-padded after (causal attention makes the padding invisible to earlier
-// positions), and the next byte is read from the logits at the last real
-// position. Only byte ids 0..255 are candidates. With temperature T > 0 the
-// byte is drawn from softmax(logits / T) over the top-k likeliest bytes; draw i
-// uses uniform01(seed, hashString("heed.generate"), i), so a seed reproduces
-// its text exactly.
+// Sampling: the context is the prompt's tokens (after the tokenizer's start
+// token, as a document's stream begins) plus everything generated so far; its
+// last `seq` tokens are placed at the start of the tokens input, zero-padded
+// after (causal attention makes the padding invisible to earlier positions),
+// and the next token is read from the logits at the last real position. Only
+// the tokenizer's ids are candidates. With temperature T > 0 the token is drawn
+// from softmax(logits / T) over the top-k likeliest; draw i uses
+// uniform01(seed, hashString("heed.generate"), i), so a seed reproduces its
+// text exactly.
 //
-// With the compiler's decode_step (runtime/decode/StepDecoder.h) each new byte
-// costs one position: the window's bytes sit at positions 0.. of a key/value
-// cache. Once the context passes `seq` bytes the window slides by one byte per
-// step and every byte changes its absolute position, so the cache is rebuilt
-// from the window's `seq` bytes (seq steps per byte: slower than one full
+// With the compiler's decode_step (runtime/decode/StepDecoder.h) each new token
+// costs one position: the window's tokens sit at positions 0.. of a key/value
+// cache. Once the context passes `seq` tokens the window slides by one token per
+// step and every token changes its absolute position, so the cache is rebuilt
+// from the window's `seq` tokens (seq steps per token: slower than one full
 // forward, see docs/BENCHMARKS.md); the tokens are those of full recomputation.
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +25,9 @@
 #include "runtime/Random.h"
 #include "runtime/kernels/LogSumExp.h"
 #include "runtime/decode/StepDecoder.h"
+#include "runtime/text/TokenFiles.h"
+#include "runtime/text/Tokenizer.h"
+#include "runtime/AtomicFile.h"
 
 #include <algorithm>
 #include <cmath>
@@ -59,7 +63,7 @@ LmLayout lmLayout(const Program &program, const std::string &what) {
   std::vector<const TensorSpec *> ids, other;
   for (const TensorSpec &s : train->inputs) (s.dtype == DType::I32 ? ids : other).push_back(&s);
   const std::string notLm =
-      ": --data text files train decoder-only byte-level language models, which take two i32 "
+      ": --data text files train decoder-only language models, which take two i32 "
       "[batch, seq] inputs (tokens and targets); encoder-decoders need inputs src, tgt_in and tgt_out "
       "and source<TAB>target data";
   if (ids.size() != 2 || !other.empty()) {
@@ -95,38 +99,67 @@ LmLayout lmLayout(const Program &program, const std::string &what) {
   l.seq = tok->shape[1];
   for (int64_t lim : {tok->idLimit, tgt->idLimit})
     if (lim > 0) l.vocab = l.vocab == 0 ? lim : std::min(l.vocab, lim);
-  if (l.vocab > 0 && l.vocab < 256)
-    throw Error(model + " has a vocabulary of " + std::to_string(l.vocab) +
-                " ids, but byte data has ids up to 255: it needs vocab >= 256 (e.g. --set vocab=256)");
   for (size_t i = 0; i < forward->outputs.size(); ++i) {
     const TensorSpec &o = forward->outputs[i];
-    if (o.dtype != DType::F32 || o.shape.size() != 3 || o.shape[0] != l.batch || o.shape[1] != l.seq ||
-        o.shape[2] < 256)
+    if (o.dtype != DType::F32 || o.shape.size() != 3 || o.shape[0] != l.batch || o.shape[1] != l.seq || o.shape[2] < 2)
       continue;
-    if (l.logitsIndex < 0 || o.name == "logits") l.logitsIndex = (int)i;
+    if (l.logitsIndex < 0 || o.name == "logits") {
+      l.logitsIndex = (int)i;
+      l.logitsVocab = o.shape[2];
+    }
   }
   l.trainLossIndex = trainLossIndex(*train, model);
   return l;
 }
 
-LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &params, const ByteDataset &data,
+LmData readLmData(const std::string &path, const TextTokenizer &tok) {
+  if (isTokenFile(path)) {
+    std::vector<int32_t> ids = readTokenFile(path);
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] >= tok.size())
+        throw Error("token file '" + path + "': id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                    " is outside the run's " + std::to_string(tok.size()) + " ids (" + tok.describe() + ")");
+    return LmData{TokenDataset(std::move(ids), path), false, 0, 0};
+  }
+  const std::string text = readTextFile(path, "data file");
+  if (text.empty()) throw Error("data file '" + path + "' is empty");
+  TokenDataset d(tok.encodeDocument(text), path);
+  d.setUnit(tok.kind() == "bytes" ? "bytes" : "tokens with " + tok.describe());
+  return LmData{std::move(d), true, (int64_t)text.size(), countWords(text)};
+}
+
+void checkTokenizerFits(const LmLayout &layout, const TextTokenizer &tok, const std::string &model) {
+  const int64_t n = tok.size();
+  auto tooSmall = [&](int64_t have, const std::string &what) {
+    std::string hint = tok.kind() == "bytes" ? "" : " or a smaller tokenizer (--tokenizer)";
+    return Error(model + " has " + what + " of " + std::to_string(have) + " but its tokenizer, " + tok.describe() +
+                 ", has " + std::to_string(n) + " ids: give the model vocab >= " + std::to_string(n) +
+                 " (e.g. --set vocab=" + std::to_string(n) + ")" + hint);
+  };
+  if (layout.vocab > 0 && layout.vocab < n) throw tooSmall(layout.vocab, "a vocabulary");
+  if (layout.logitsIndex >= 0 && layout.logitsVocab < n) throw tooSmall(layout.logitsVocab, "logits over a vocabulary");
+}
+
+LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &params, const TokenDataset &data,
                         int64_t maxBatches) {
   const int64_t B = layout.batch, S = layout.seq;
   data.checkWindow(S);
-  int64_t windows = data.evalWindows(S);
-  int64_t batches = (windows + B - 1) / B;
+  const bool viaLogits = layout.logitsIndex >= 0;
+  // The tail row needs per-position scores, which only the logits give.
+  const int64_t rows = viaLogits ? data.evalRows(S) : data.evalWindows(S);
+  int64_t batches = (rows + B - 1) / B;
   if (maxBatches > 0) batches = std::min(batches, maxBatches);
 
   RunContext ctx;
   ctx.params = &params;
   ctx.training = false;
-  const bool viaLogits = layout.logitsIndex >= 0;
   const EntrySpec &entry = *program.entry(viaLogits ? "forward" : "eval");
   double total = 0;
   int64_t tokens = 0;
   Tensor tok, tgt;
+  std::vector<int64_t> firstScored;
   for (int64_t b = 0; b < batches; ++b) {
-    int64_t real = data.evalBatch(b * B, B, S, tok, tgt);
+    int64_t real = viaLogits ? data.evalBatch(b * B, B, S, tok, tgt, firstScored) : data.evalBatch(b * B, B, S, tok, tgt);
     std::vector<Tensor> in;
     for (const TensorSpec &s : entry.inputs) in.push_back(s.name == layout.tokens ? tok : tgt);
     std::vector<Tensor> out = program.run(entry.name, in, ctx);
@@ -135,18 +168,26 @@ LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &pa
       const int64_t V = logits.dim(2);
       const float *L = logits.f32();
       const int32_t *T = tgt.i32();
-      for (int64_t i = 0; i < real * S; ++i) total += crossEntropyRow(L + i * V, V, T[i]);
+      for (int64_t r = 0; r < real; ++r)
+        for (int64_t t = firstScored[(size_t)r]; t < S; ++t) {
+          const int64_t i = r * S + t;
+          if (T[i] >= V) throw Error("token id " + std::to_string(T[i]) + " is outside the model's " + std::to_string(V) + " logits");
+          total += crossEntropyRow(L + i * V, V, T[i]);
+          ++tokens;
+        }
     } else {
       // The eval loss is a mean over the whole batch, padding rows included:
       // weight it by the real rows (exact for full batches).
       const Tensor &loss = out.at(entry.lossIndex >= 0 ? entry.lossIndex : 0);
       total += (double)loss.f32()[0] * (double)(real * S);
+      tokens += real * S;
     }
-    tokens += real * S;
   }
   LmEvalResult r;
   r.tokens = tokens;
+  r.nll = total;
   r.loss = tokens > 0 ? total / (double)tokens : NAN;
+  r.complete = batches * B >= data.evalRows(S);
   return r;
 }
 
@@ -158,32 +199,36 @@ void checkSampleOptions(const std::string &prompt, const SampleOptions &o) {
   if (o.topK < 0) throw Error("--top-k must be >= 0 (0 = all bytes), got " + std::to_string(o.topK));
 }
 
-void sampleBytes(Program &program, const LmLayout &layout, ParamStore &params, const std::string &prompt,
-                 const SampleOptions &o, const std::function<void(std::string_view)> &emit) {
+void sampleTokens(Program &program, const LmLayout &layout, ParamStore &params, const TextTokenizer &tokenizer,
+                  const std::string &prompt, const SampleOptions &o, const std::function<void(std::string_view)> &emit) {
   checkSampleOptions(prompt, o);
   if (layout.logitsIndex < 0)
-    throw Error("model '" + program.info().name + "' has no logits output [batch, seq, vocab >= 256] to sample from");
+    throw Error("model '" + program.info().name + "' has no logits output [batch, seq, vocab] to sample from");
   const int64_t S = layout.seq;
-  std::vector<int32_t> context = ByteDataset::encode(prompt);
+  const int V = (int)std::min<int64_t>(tokenizer.size(), layout.logitsVocab);  // candidates: the tokenizer's ids
+  std::vector<int32_t> context = tokenizer.encodeDocument(prompt);
+  if (context.empty()) throw Error("--prompt encodes to no tokens: give some text to continue");
+  const size_t promptTokens = context.size();
   emit(prompt);
   RunContext ctx;
   ctx.params = &params;
   ctx.training = false;
   const uint64_t stream = hashString("heed.generate");
   Tensor tokens(DType::I32, {1, S});
-  std::vector<double> z(256);  // the candidates' logits / T
+  std::vector<double> z((size_t)V);  // the candidates' logits / T
   std::unique_ptr<StepDecoder> cached;
   if (StepDecoder::usable(program, o.useCache))
     cached = std::make_unique<StepDecoder>(program, ctx, program.entry("forward")->outputs[layout.logitsIndex].name);
   int64_t windowStart = -1, fed = 0;  // the cache holds context[windowStart, windowStart + fed)
   std::vector<Tensor> out;
-  std::string generated;
+  std::vector<int32_t> generated;
+  size_t emitted = 0;  // bytes of decode(generated) already emitted
   for (int64_t i = 0; i < o.maxTokens; ++i) {
     int64_t n = std::min<int64_t>((int64_t)context.size(), S);
     const float *row;
     if (cached) {
       const int64_t first = (int64_t)context.size() - n;
-      if (first != windowStart) {  // first byte, or the window slid: rebuild
+      if (first != windowStart) {  // first token, or the window slid: rebuild
         cached->start();
         windowStart = first;
         fed = 0;
@@ -201,13 +246,13 @@ void sampleBytes(Program &program, const LmLayout &layout, ParamStore &params, c
     }
     int next = 0;
     if (o.temperature <= 0) {
-      for (int v = 1; v < 256; ++v)
+      for (int v = 1; v < V; ++v)
         if (row[v] > row[next]) next = v;
     } else {
-      // Draw from softmax(logits / T) over the k likeliest bytes.
-      std::vector<int> order(256);
+      // Draw from softmax(logits / T) over the k likeliest tokens.
+      std::vector<int> order((size_t)V);
       std::iota(order.begin(), order.end(), 0);
-      int k = o.topK > 0 && o.topK < 256 ? (int)o.topK : 256;
+      int k = o.topK > 0 && o.topK < V ? (int)o.topK : V;
       std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row[a] > row[b]; });
       for (int j = 0; j < k; ++j) z[j] = (double)row[order[j]] / o.temperature;
       const double lse = logSumExp(z.data(), k);
@@ -224,11 +269,19 @@ void sampleBytes(Program &program, const LmLayout &layout, ParamStore &params, c
     }
     if (!std::isfinite(row[next])) throw Error("the model's logits are not finite");
     context.push_back(next);
-    const char c = (char)next;
-    emit(std::string_view(&c, 1));
-    generated += c;
-    if (!o.stop.empty() && generated.size() >= o.stop.size() &&
-        generated.compare(generated.size() - o.stop.size(), o.stop.size(), o.stop) == 0)
+    generated.push_back(next);
+    // Pieces decode in context (a SentencePiece word piece carries its space
+    // only after another piece), so emit what decoding all of it adds.
+    std::vector<int32_t> tail(context.begin() + (long)promptTokens - 1, context.end());
+    std::string text = tokenizer.decode(tail);
+    const std::string head = tokenizer.decode({context[promptTokens - 1]});
+    text = text.substr(std::min(text.size(), head.size()));
+    if (text.size() > emitted) {
+      emit(std::string_view(text).substr(emitted));
+      emitted = text.size();
+    }
+    if (!o.stop.empty() && text.size() >= o.stop.size() &&
+        text.compare(text.size() - o.stop.size(), o.stop.size(), o.stop) == 0)
       break;
   }
 }

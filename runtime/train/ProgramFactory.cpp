@@ -11,7 +11,7 @@ namespace heed::rt {
 std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch) {
   StoredModelFile file(rc);
   try {
-    return factory.build(file.path(), rc.overrides, batch);
+    return factory.build(file.path(), rc.overrides, batch, BuildPurpose::FromCheckpoint);
   } catch (const ReportedError &) {
     throw Error("cannot rebuild the model stored in checkpoint '" + rc.path + "'");
   }

@@ -24,6 +24,11 @@ struct RunCheckpoint;
 /// Thrown after the errors were already printed (located model errors).
 struct ReportedError {};
 
+/// What a program is built for: training (its load() files are read and its
+/// memory check counts Adam's moments and train_step), or running a model rebuilt
+/// from a checkpoint (the parameters come from the checkpoint; no training).
+enum class BuildPurpose { Train, FromCheckpoint };
+
 class ProgramFactory {
 public:
   virtual ~ProgramFactory() = default;
@@ -32,7 +37,8 @@ public:
   /// ReportedError after printing located errors.
   virtual std::unique_ptr<Program> build(const std::string &model,
                                          const std::map<std::string, std::string> &overrides,
-                                         std::optional<int64_t> batch) = 0;
+                                         std::optional<int64_t> batch,
+                                         BuildPurpose purpose = BuildPurpose::Train) = 0;
   /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
   virtual std::string describe(const std::string &model) const = 0;
 };

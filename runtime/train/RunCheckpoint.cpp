@@ -20,19 +20,8 @@ std::string RunCheckpoint::meta(const std::string &key, const std::string &fallb
   return it == ckpt.metadata.end() ? fallback : it->second;
 }
 
-int64_t RunCheckpoint::metaInt(const std::string &key, int64_t fallback) const {
-  auto it = ckpt.metadata.find(key);
-  if (it == ckpt.metadata.end()) return fallback;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(it->second, &used);
-  } catch (const std::exception &) {
-    used = 0;
-  }
-  if (used == 0 || used != it->second.size())
-    throw Error("checkpoint '" + path + "': its metadata '" + key + "' is not an integer: '" + it->second + "'");
-  return v;
+int64_t RunCheckpoint::metaInt(const std::string &key, int64_t fallback, int64_t min) const {
+  return metadataInt(ckpt, key, fallback, min);
 }
 
 std::string RunCheckpoint::task() const {
@@ -44,6 +33,7 @@ RunCheckpoint readRunCheckpoint(const std::string &fileOrDir) {
   RunCheckpoint rc;
   rc.path = resolveCheckpointPath(fileOrDir);
   rc.ckpt = loadCheckpoint(rc.path);
+  checkRunFormat(rc.ckpt);
   rc.source = rc.meta("heed.model_source");
   if (rc.source.empty())
     throw Error("checkpoint '" + rc.path + "' was not written by heed train: its metadata holds no model source");

@@ -4,7 +4,7 @@
 // param/<name>, adam_m/<name>, adam_v/<name> and this metadata (all strings);
 // the Trainer writes it, eval/generate/encode/average/--resume read it:
 //
-//   heed.format          "1"
+//   heed.format          kRunFormatVersion (Checkpoint.h); others are refused
 //   heed.model_name      the model's name
 //   heed.model_file      the model file's path at train time (informational)
 //   heed.model_source    the model file's whole text (a checkpoint alone is
@@ -16,7 +16,10 @@
 //   heed.seed, heed.batch, heed.schedule, heed.lr (peak), heed.warmup,
 //   heed.optimizer, heed.clip, heed.data, heed.valid, heed.train_loss
 //   heed.task            "lm" (or absent) | "seq2seq"
-//   heed.seq             byte-level LMs: the window length
+//   heed.seq             LMs: the window length
+//   heed.tokenizer, heed.tokenizer_data, heed.tokenizer_spec
+//                        LMs: the tokenizer (runtime/text/TokenizerStore.h;
+//                        absent: bytes)
 //   heed.src_vocab, heed.tgt_vocab, heed.src_tokens, heed.tgt_tokens,
 //   heed.src_len, heed.tgt_len, heed.buckets
 //                        seq2seq (runtime/seq2seq/Seq2SeqRunner.h)
@@ -46,8 +49,9 @@ struct RunCheckpoint {
   std::map<std::string, std::string> overrides;
 
   std::string meta(const std::string &key, const std::string &fallback = "") const;
-  /// An integer metadata value; throws naming the key and the file if it is malformed.
-  int64_t metaInt(const std::string &key, int64_t fallback) const;
+  /// An integer metadata value (rt::metadataInt): throws naming the key and the file if it
+  /// is malformed or below `min`.
+  int64_t metaInt(const std::string &key, int64_t fallback, int64_t min = 0) const;
   /// "lm" or "seq2seq" (old checkpoints: "lm").
   std::string task() const;
   bool averaged() const { return ckpt.metadata.count("heed.averaged") != 0; }

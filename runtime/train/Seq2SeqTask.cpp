@@ -11,9 +11,11 @@
 
 #include "runtime/Error.h"
 #include "runtime/seq2seq/LengthBuckets.h"
+#include "runtime/seq2seq/Lines.h"
 #include "runtime/seq2seq/Metrics.h"
 #include "runtime/seq2seq/ParallelData.h"
 #include "runtime/seq2seq/Seq2SeqRunner.h"
+#include "runtime/text/Tokenizer.h"
 #include "runtime/train/Progress.h"
 
 #include <algorithm>
@@ -24,6 +26,23 @@
 namespace heed::rt {
 
 namespace {
+
+bool isSide(const std::string &spec) { return spec == "chars" || spec == "space" || spec == "bytes"; }
+
+/// chars/space/bytes, or a tokenizer trained on (or loaded for) one side of the
+/// training pairs: `column` 0 the sources, 1 the targets.
+rt::Tokenizer sideTokenizer(const std::string &spec, const std::string &where, const std::string &dataPath, int column) {
+  if (isSide(spec)) return rt::parseTokenizer(spec);
+  std::string side;
+  for (const std::string &line : rt::readLines(dataPath)) {
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;  // ParallelData reports it
+    side += (column == 0 ? line.substr(0, tab) : line.substr(tab + 1)) + "\n";
+  }
+  std::shared_ptr<const rt::TextTokenizer> model =
+      rt::makeTokenizerFromText(spec, where, side, dataPath + (column == 0 ? " (sources)" : " (targets)"));
+  return rt::Tokenizer::pieces(std::move(model), spec);
+}
 
 class Seq2SeqTask : public TrainTask {
 public:
@@ -43,8 +62,16 @@ public:
     tgtLenKey = dimName(tinIdx);
   }
   void configure(const Settings &s) override {
-    vocabs.srcTok = rt::parseTokenizer(s.str("src_tokens"));
-    vocabs.tgtTok = rt::parseTokenizer(s.str("tgt_tokens"));
+    srcSpec = s.str("src_tokens");
+    tgtSpec = s.str("tgt_tokens");
+    srcWhere = s.where("src_tokens");
+    tgtWhere = s.where("tgt_tokens");
+    for (const auto &[spec, where] : {std::pair{srcSpec, srcWhere}, std::pair{tgtSpec, tgtWhere}})
+      if (!isSide(spec) && !rt::isTokenizerSpec(spec))
+        throw rt::Error(where + " expects chars, space, " + rt::kTokenizerValues + ", got '" + spec + "'");
+    if (s.fromFlag("tokenizer"))
+      throw rt::Error("--tokenizer applies to language models; model '" + modelName +
+                      "' is a sequence-to-sequence model: use --src-tokens and --tgt-tokens");
     tokFromFlag = s.fromFlag("src_tokens") || s.fromFlag("tgt_tokens");
     evalBatches = s.integer("eval_batches", 1);
     evalWords = s.integer("eval_words", 0);
@@ -61,10 +88,13 @@ public:
         throw rt::Error("--resume: checkpoint '" + resume->path + "' is from a " + resume->task() +
                         " run, not a sequence-to-sequence one");
       Seq2SeqVocabs stored = Seq2SeqVocabs::fromCheckpoint(*resume);
-      if (tokFromFlag && (stored.srcTok != vocabs.srcTok || stored.tgtTok != vocabs.tgtTok))
+      if (tokFromFlag && (rt::tokenizerName(stored.srcTok) != srcSpec || rt::tokenizerName(stored.tgtTok) != tgtSpec))
         throw rt::Error(std::string("--resume: the run tokenized with --src-tokens ") +
                         rt::tokenizerName(stored.srcTok) + " --tgt-tokens " + rt::tokenizerName(stored.tgtTok));
       vocabs = stored;
+    } else {
+      vocabs.srcTok = sideTokenizer(srcSpec, srcWhere, dataPath, 0);
+      vocabs.tgtTok = sideTokenizer(tgtSpec, tgtWhere, dataPath, 1);
     }
     rt::ParallelData train = rt::ParallelData::load(dataPath, vocabs.srcTok, vocabs.tgtTok);
     if (!resume) {
@@ -158,11 +188,16 @@ public:
     } else {
       data->batch(step, batch, seed, src, tin, tout);
     }
-    int64_t tokens = 0;
-    for (int64_t i = 0; i < tout.size(); ++i) tokens += tout.i32()[i] != rt::Vocab::PAD;
     inputs.at((size_t)srcIdx) = src;
     inputs.at((size_t)tinIdx) = tin;
     inputs.at((size_t)toutIdx) = tout;
+    return countTargets(inputs);
+  }
+  /// The loss is a mean over the non-padding targets (`ignore: pad`).
+  int64_t countTargets(const std::vector<rt::Tensor> &inputs) const override {
+    const rt::Tensor &tout = inputs.at((size_t)toutIdx);
+    int64_t tokens = 0;
+    for (int64_t i = 0; i < tout.size(); ++i) tokens += tout.i32()[i] != rt::Vocab::PAD;
     return tokens;
   }
   std::vector<std::map<std::string, std::string>> extraPrograms() const override {
@@ -220,7 +255,7 @@ public:
 
 private:
   Seq2SeqLayout layout;
-  std::string modelName, dataPath, validPath;
+  std::string modelName, dataPath, validPath, srcSpec, tgtSpec, srcWhere, tgtWhere;
   Seq2SeqVocabs vocabs;
   bool tokFromFlag = false;
   int64_t evalBatches = 50, evalWords = 500, decodeEvery = 0;
@@ -243,7 +278,7 @@ std::unique_ptr<TrainTask> makeSeq2SeqTask() { return std::make_unique<Seq2SeqTa
 
 std::unique_ptr<TrainTask> makeTaskFor(const Program &program) {
   if (looksSeq2Seq(program)) return makeSeq2SeqTask();
-  return makeByteLmTask();
+  return makeLmTask();
 }
 
 }  // namespace heed::rt

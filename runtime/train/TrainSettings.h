@@ -31,7 +31,7 @@ struct TrainSetting {
 };
 
 inline constexpr TrainSetting kTrainSettings[] = {
-    {"data", "FILE", "", "training file: text (bytes are the tokens), or source<TAB>target lines for seq2seq models", false},
+    {"data", "FILE", "", "training file: text (tokens from --tokenizer), pre-tokenized ids (.npy int32, llm.c .bin), or source<TAB>target lines for seq2seq models", false},
     {"valid", "FILE", "", "validation file (same format)", false},
     {"out", "DIR", "runs/<model name>", "run directory", false},
     {"steps", "NUM", "1000", "optimizer steps to reach; with schedule_by = time only a bound, none by default", false},
@@ -53,8 +53,18 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"keep_checkpoints", "NUM", "3", "keep the newest N checkpoints in the run directory", false},
     {"max_minutes", "NUM", "no limit", "stop (with a checkpoint) after this much wall time", false},
     {"log_every", "NUM", "10", "progress line and metrics row every N steps", false},
-    {"src_tokens", "NAME", "chars", "seq2seq: source symbols: chars | space | bytes", true},
-    {"tgt_tokens", "NAME", "space", "seq2seq: target symbols: chars | space | bytes", true},
+    {"micro_batches", "NUM", "1",
+     "gradient accumulation: run each step's batch as N slices of batch/N rows, one after another, and sum "
+     "their gradients in slice order before one optimizer step (the same step up to rounding; mpirun -np N "
+     "runs one slice per process and equals it bit for bit)",
+     false},
+    {"tokenizer", "NAME", "bytes",
+     "language models: how text becomes tokens: bytes | bpe:N | unigram:N (a SentencePiece model of N pieces "
+     "trained on --data) | FILE.model (an existing SentencePiece model) | words:MIN (words seen >= MIN times, "
+     "rarer ones <unk>); stored in the checkpoints",
+     false},
+    {"src_tokens", "NAME", "chars", "seq2seq: source symbols: chars | space | bytes, or pieces of bpe:N | unigram:N | words:MIN | FILE.model (trained on the sources)", true},
+    {"tgt_tokens", "NAME", "space", "seq2seq: target symbols: chars | space | bytes, or pieces of bpe:N | unigram:N | words:MIN | FILE.model (trained on the targets)", true},
     {"eval_words", "NUM", "500", "seq2seq: greedy WER/PER on the first N validation words, 0 = off", true},
     {"decode_every", "NUM", "0",
      "seq2seq: also decode (WER/PER) at validation steps that are multiples of N, 0 = only at the end", true},

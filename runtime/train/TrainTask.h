@@ -4,8 +4,9 @@
 // schedule, optimizer, checkpoints, resume, progress and metrics. What differs
 // is behind TrainTask, chosen from the model's inputs:
 //
-//   ByteLmTask     decoder-only byte-level LMs: two i32 [batch, seq] inputs
-//                  (tokens, targets); --data/--valid are text files.
+//   LmTask         decoder-only LMs: two i32 [batch, seq] inputs
+//                  (tokens, targets); --data/--valid are text files (through
+//                  --tokenizer) or pre-tokenized ids.
 //   Seq2SeqTask    encoder-decoders with encode/decode entries and inputs src,
 //                  tgt_in, tgt_out; --data/--valid are source<TAB>target files
 //                  (see runtime/seq2seq/Seq2SeqRunner.h).
@@ -59,6 +60,9 @@ public:
   virtual void bindExtra(const std::vector<rt::Program *> &) {}
   /// The program that trains on the last fillBatch's inputs; nullptr: the main one.
   virtual rt::Program *stepProgram() { return nullptr; }
+  /// The targets the loss averages over in these train_step inputs (a slice of
+  /// the batch: its weight in the step's gradient and loss); fillBatch's count.
+  virtual int64_t countTargets(const std::vector<rt::Tensor> &inputs) const = 0;
   virtual int lossIndex() const = 0;
   virtual bool hasValid() const = 0;
   /// Validation at `step`; `final` at the run's last step (or when it stops early).
@@ -69,11 +73,11 @@ public:
   virtual std::string describeValid(const ValidResult &r) const = 0;
 };
 
-std::unique_ptr<TrainTask> makeByteLmTask();
+std::unique_ptr<TrainTask> makeLmTask();
 std::unique_ptr<TrainTask> makeSeq2SeqTask();
 
 /// The task for a program: seq2seq if it looks like an encoder-decoder (see
-/// looksSeq2Seq), else the byte-level LM.
+/// looksSeq2Seq), else the decoder-only LM.
 std::unique_ptr<TrainTask> makeTaskFor(const rt::Program &program);
 
 }  // namespace heed::rt

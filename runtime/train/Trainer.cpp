@@ -4,10 +4,12 @@
 
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
+#include "runtime/Random.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -45,6 +47,35 @@ std::optional<std::string> firstNonFinite(const ParamStore &params) {
   return std::nullopt;
 }
 
+/// Runs f on every rank; if it throws on any, every rank throws at this point:
+/// the lowest failing rank its own error (naming the rank when there are
+/// several), the others OtherRankFailed (which print nothing).
+template <class F>
+void collectively(Communicator &comm, F &&f) {
+  std::exception_ptr err;
+  try {
+    f();
+  } catch (...) {
+    err = std::current_exception();
+  }
+  if (comm.size() == 1) {
+    if (err) std::rethrow_exception(err);
+    return;
+  }
+  const int first = comm.firstTrue(err != nullptr);
+  if (first < 0) return;
+  if (first != comm.rank()) throw OtherRankFailed{first};
+  try {
+    std::rethrow_exception(err);
+  } catch (const Error &e) {
+    if (comm.rank() == 0) throw;
+    throw Error("rank " + std::to_string(comm.rank()) + " of " + std::to_string(comm.size()) + ": " + e.what());
+  }
+}
+
+/// Stop requests, OR-ed over the ranks after every step.
+enum StopBits : uint32_t { kStopInterrupt = 1, kStopBudget = 2 };
+
 }  // namespace
 
 /// The step bound of a time-budgeted run whose steps are not given.
@@ -56,21 +87,44 @@ static double steadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-Trainer::Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer)
-    : factory(factory), req(std::move(request)), observer(observer ? observer : &silent), now(steadySeconds) {}
+Trainer::Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer, Communicator *comm)
+    : factory(factory), req(std::move(request)), observer(observer ? observer : &silent),
+      comm(comm ? comm : &local), now(steadySeconds) {}
 
 Trainer::~Trainer() = default;
 
 bool Trainer::seq2seq() const { return std::string(task_->name()) == "seq2seq"; }
 
 void Trainer::prepare() {
-  if (!fs::is_regular_file(req.model) && !fs::is_directory(req.model))  // a directory: an artifact
-    throw Error("cannot read model file '" + req.model + "'");
-  resolveConfig();
-  checkResume();
-  buildPrograms();
-  initParams();
-  openRunDirectory();
+  collectively(*comm, [&] {
+    if (!fs::is_regular_file(req.model) && !fs::is_directory(req.model))  // a directory: an artifact
+      throw Error("cannot read model file '" + req.model + "'");
+    resolveConfig();
+    checkResume();
+    buildPrograms();
+    initParams();
+    if (isRoot()) openRunDirectory();
+  });
+  checkSameJob();
+}
+
+/// Every rank must train the same model with the same settings: rank 0 compares
+/// the hashes of the model text, the overrides and the settings of all ranks.
+void Trainer::checkSameJob() {
+  if (comm->size() == 1) return;
+  std::string job = program->info().source + "\n" + overridesToJson(req.overrides) + "\n" +
+                    (req.resume ? "resume\n" : "\n");
+  for (const auto &[k, v] : req.settings) job += k + "=" + v + "\n";
+  std::vector<uint64_t> all = comm->allgatherU64(hashString(job));
+  std::string differ;
+  for (size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0]) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  if (differ.empty()) return;
+  if (!isRoot()) throw OtherRankFailed{0};
+  throw Error("rank" + std::string(differ.find(',') == std::string::npos ? " " : "s ") + differ +
+              " of this mpirun job " + (differ.find(',') == std::string::npos ? "trains" : "train") +
+              " a different model, --set overrides or settings than rank 0; every rank must run the same "
+              "heed train command");
 }
 
 /// The first build (the batch from the flags, else the model's), the task and the settings.
@@ -110,6 +164,7 @@ void Trainer::resolveConfig() {
   task_->configure(s);
   c.ckptEvery = s.integer("checkpoint_every", c.evalEvery > 0 ? c.evalEvery : 500, 1);
   c.logEvery = s.integer("log_every", 1);
+  c.microBatches = s.integer("micro_batches", 1);
   c.keepCheckpoints = s.integer("keep_checkpoints", 1);
   c.maxMinutes = s.number("max_minutes", 0, 0, s.has("max_minutes"));
 }
@@ -121,7 +176,7 @@ void Trainer::resolveConfig() {
 void Trainer::checkResume() {
   Settings &s = *settings;
   const ModelInfo &info = program->info();
-  if (fs::is_directory(c.out)) {
+  if (isRoot() && fs::is_directory(c.out)) {
     dir = std::make_unique<RunDirectory>(c.out);
     removedTemps = dir->removeStaleTemporaries();
   }
@@ -131,7 +186,7 @@ void Trainer::checkResume() {
                   "' already holds checkpoints: pass --resume to continue that run, or choose another --out");
     return;
   }
-  if (!dir) throw Error("--resume: the run directory '" + c.out + "' does not exist");
+  if (!fs::is_directory(c.out)) throw Error("--resume: the run directory '" + c.out + "' does not exist");
   resumeFrom = readRunCheckpoint(c.out);
   const RunCheckpoint &rc = *resumeFrom;
   if (rc.averaged())
@@ -146,7 +201,7 @@ void Trainer::checkResume() {
                 rc.path + "')");
   if (std::optional<std::string> bad = firstNonFinite(rc.ckpt)) {
     std::string earlier;
-    for (int64_t st : dir->checkpointSteps()) {
+    for (int64_t st : dir ? dir->checkpointSteps() : std::vector<int64_t>{}) {
       std::string p = dir->checkpointPath(st);
       if (fs::equivalent(p, rc.path)) continue;
       try {
@@ -157,7 +212,7 @@ void Trainer::checkResume() {
     throw Error("--resume: checkpoint '" + rc.path + "' is not a good checkpoint: " + *bad + " not finite" +
                 (earlier.empty() ? "; the run directory holds no finite checkpoint to resume from"
                                  : "; the newest finite one is " + earlier + " (write that name into '" +
-                                       dir->file("latest") + "' to resume from it)"));
+                                       (fs::path(c.out) / "latest").string() + "' to resume from it)"));
   }
   auto mustMatch = [&](const std::string &key, const std::string &mine, bool given) {
     std::string theirs = rc.meta("heed." + key);
@@ -187,8 +242,8 @@ void Trainer::checkResume() {
   }
   mustMatch("batch", std::to_string(c.batch), s.has("batch"));
   mustMatch("seed", std::to_string(c.seed), s.has("seed"));
-  c.batch = rc.metaInt("heed.batch", c.batch);
-  c.seed = (uint64_t)rc.metaInt("heed.seed", (int64_t)c.seed);
+  c.batch = rc.metaInt("heed.batch", c.batch, 1);
+  c.seed = metadataUnsigned(rc.ckpt, "heed.seed", c.seed);
   startStep_ = rc.metaInt("heed.step", 0);
   if (startStep_ >= c.steps)
     throw Error("--resume: the run in '" + c.out + "' is already at step " + std::to_string(startStep_) +
@@ -243,6 +298,27 @@ void Trainer::buildPrograms() {
 
   task_->load(c.data, c.valid, resumeFrom ? &*resumeFrom : nullptr);
 
+  if (c.microBatches > 1 && comm->size() > 1)
+    throw Error("--micro-batches " + std::to_string(c.microBatches) + " under mpirun: each of the " +
+                std::to_string(comm->size()) +
+                " processes already trains one slice of the batch; use one or the other");
+  slices_ = comm->size() > 1 ? comm->size() : c.microBatches;
+  if (c.batch % slices_ != 0)
+    throw Error("the batch of " + std::to_string(c.batch) + " does not split into " + std::to_string(slices_) +
+                (comm->size() > 1 ? " processes" : " micro-batches") + ": the batch must be a multiple of " +
+                std::to_string(slices_));
+  sliceRows = c.batch / slices_;
+  const int64_t trainBatch = sliceRows;
+  if (slices_ > 1) {
+    if (fs::is_directory(req.model))
+      throw Error("'" + req.model + "' is compiled for batch " + std::to_string(c.batch) +
+                  "; training it in " + std::to_string(slices_) + " slices needs the model at batch " +
+                  std::to_string(sliceRows) + " too: train the .heed file, or without slices");
+    sliceProgram = factory.build(req.model, req.overrides, sliceRows);
+    if (!sliceProgram->entry("train_step")) throw Error("the model at batch " + std::to_string(sliceRows) +
+                                                        " has no train_step");
+  }
+
   std::vector<std::map<std::string, std::string>> extraSets = task_->extraPrograms();
   const bool artifact = fs::is_directory(req.model);
   if (!extraSets.empty() && artifact) {
@@ -258,7 +334,7 @@ void Trainer::buildPrograms() {
   for (const std::map<std::string, std::string> &add : extraSets) {
     std::map<std::string, std::string> merged = req.overrides;
     for (const auto &[k, v] : add) merged[k] = v;
-    extra.push_back(factory.build(req.model, merged, c.batch));
+    extra.push_back(factory.build(req.model, merged, trainBatch));
     checkSameParams(*program, *extra.back(), add);
   }
   if (!extra.empty()) {
@@ -276,7 +352,7 @@ void Trainer::initParams() {
 
   const ModelInfo &info = program->info();
   meta = {
-      {"heed.format", "1"},
+      {"heed.format", std::to_string(kRunFormatVersion)},
       {"heed.model_name", info.name},
       {"heed.model_file", req.model},
       {"heed.model_source", info.source},
@@ -293,6 +369,9 @@ void Trainer::initParams() {
       {"heed.data", c.data},
       {"heed.valid", c.valid},
   };
+  // How the step was split (the step is the same; kept for the record).
+  if (c.microBatches > 1) meta["heed.micro_batches"] = std::to_string(c.microBatches);
+  if (comm->size() > 1) meta["heed.world_size"] = std::to_string(comm->size());
   if (c.byTime) {
     meta["heed.schedule_by"] = "time";
     meta["heed.max_minutes"] = formatNumber("%.17g", c.maxMinutes);
@@ -328,8 +407,50 @@ std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapse
     meta["heed.elapsed_s"] = formatNumber("%.17g", elapsed);
     meta["heed.progress"] = formatNumber("%.17g", progress);
   }
-  lastCkpt = dir->saveTrainingState(step, params_, meta, c.keepCheckpoints);
+  if (isRoot()) lastCkpt = dir->saveTrainingState(step, params_, meta, c.keepCheckpoints);
+  else lastCkpt = (fs::path(c.out) / ("ckpt-" + std::to_string(step) + ".safetensors")).string();  // rank 0's
   return lastCkpt;
+}
+
+double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
+  tokens = task_->fillBatch(step, c.batch, c.seed, inputs);  // the whole batch, on every rank
+  Program *bucket = task_->stepProgram();
+  Program &prog = bucket ? *bucket : *sliceProgram;
+  const EntrySpec &entry = *prog.entry("train_step");
+  // Every slice's inputs and targets (every rank knows all weights without talking).
+  std::vector<std::vector<Tensor>> in((size_t)slices_);
+  std::vector<int64_t> counts((size_t)slices_);
+  int64_t total = 0;
+  for (int64_t s = 0; s < slices_; ++s) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor &t = inputs[i];
+      const Shape &want = entry.inputs.at(i).shape;
+      bool split = t.rank() >= 1 && t.shape()[0] == c.batch && !want.empty() && want[0] == sliceRows;
+      in[(size_t)s].push_back(split ? batchRows(t, s * sliceRows, sliceRows) : t);
+    }
+    counts[(size_t)s] = task_->countTargets(in[(size_t)s]);
+    total += counts[(size_t)s];
+  }
+  if (total <= 0) throw Error("step " + std::to_string(step) + "'s batch has no targets");
+  auto weight = [&](int64_t s) { return (double)counts[(size_t)s] / (double)total; };
+  const int64_t first = comm->size() > 1 ? comm->rank() : 0, end = comm->size() > 1 ? first + 1 : slices_;
+  std::vector<double> losses((size_t)slices_, 0.0);
+  for (int64_t s = first; s < end; ++s) {
+    RunContext ctx;
+    ctx.params = &params_;
+    ctx.step = step;
+    ctx.training = true;
+    ctx.rowOffset = s * sliceRows;
+    ctx.sliceRows = sliceRows;
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) { grads.add(g, (float)weight(s)); };
+    std::vector<Tensor> out = prog.run("train_step", in[(size_t)s], ctx);
+    losses[(size_t)s] = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+  }
+  if (grads.empty()) throw Error("train_step produced no gradients");
+  double loss = 0;
+  if (comm->size() > 1) losses = comm->allgatherDouble(losses[(size_t)comm->rank()]);
+  for (int64_t s = 0; s < slices_; ++s) loss += weight(s) * losses[(size_t)s];
+  return loss;
 }
 
 TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
@@ -355,22 +476,40 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   while (step < c.steps) {
     ++step;
     const double t0 = now();
-    const double progress = c.byTime ? (offset + t0 - start) / budget : NAN;
-    sum.tokens += task_->fillBatch(step, c.batch, c.seed, inputs);
+    double progress = c.byTime ? (offset + t0 - start) / budget : NAN;
+    if (c.byTime && comm->size() > 1) comm->broadcast(&progress, sizeof progress, 0);  // one lr for all ranks
     float lr = c.byTime ? schedule_->lrAtProgress(step, progress) : schedule_->lrAt(step);
     float gradNorm = NAN;
-    RunContext ctx;
-    ctx.params = &params_;
-    ctx.step = step;
-    ctx.training = true;
-    ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) {
-      gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
-    };
-    Program *stepProgram = task_->stepProgram();
-    std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
-    double loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+    double loss = NAN;
+    if (slices_ == 1) {
+      sum.tokens += task_->fillBatch(step, c.batch, c.seed, inputs);
+      RunContext ctx;
+      ctx.params = &params_;
+      ctx.step = step;
+      ctx.training = true;
+      ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) {
+        gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
+      };
+      Program *stepProgram = task_->stepProgram();
+      std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
+      loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+    } else {
+      GradientSum grads;
+      int64_t tokens = 0;
+      collectively(*comm, [&] { loss = runSlices(step, inputs, grads, tokens); });
+      // Deterministic: rank order, the order --micro-batches sums its slices in.
+      if (comm->size() > 1) {
+        const double a0 = now();
+        comm->allreduceSumInRankOrder(grads.data(), grads.size());
+        sum.allreduceSeconds += now() - a0;
+        sum.gradientFloats = grads.size();
+      }
+      sum.tokens += tokens;
+      gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
+    }
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
+    // The loss and the norm are the same on every rank: every rank stops here.
     if (!std::isfinite(loss)) throw Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
     if (!std::isfinite(gradNorm))
       throw Error("gradient norm is not finite at step " + std::to_string(step) + "; " + lastGood());
@@ -378,8 +517,12 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
 
     const double elapsed = offset + t1 - start;
     bool last = step == c.steps;
-    if (!last && c.maxMinutes > 0 && elapsed >= budget) sum.stop = TrainSummary::Stop::MaxMinutes;
-    if (!last && stopRequested && stopRequested()) sum.stop = TrainSummary::Stop::Interrupted;
+    uint32_t stopBits = 0;
+    if (c.maxMinutes > 0 && elapsed >= budget) stopBits |= kStopBudget;
+    if (stopRequested && stopRequested()) stopBits |= kStopInterrupt;
+    if (comm->size() > 1) stopBits = comm->anyBits(stopBits);  // any rank's request stops all at this step
+    if (!last && (stopBits & kStopBudget)) sum.stop = TrainSummary::Stop::MaxMinutes;
+    if (!last && (stopBits & kStopInterrupt)) sum.stop = TrainSummary::Stop::Interrupted;
     const bool stopping = last || sum.stop != TrainSummary::Stop::Finished;
 
     StepStats st;
@@ -391,24 +534,28 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     st.gradNorm = gradNorm;
     const bool evalNow = task_->hasValid() && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
     std::string fields = c.byTime ? ",\"progress\":" + formatNumber("%.9g", progress) : "";
-    if (evalNow) {
-      ValidResult vr = task_->validate(*program, params_, step, stopping);
-      st.validLoss = vr.loss;
-      sum.lastValid = vr;
-      if (vr.wer)
-        fields += ",\"valid_wer\":" + formatNumber("%.6g", *vr.wer) + ",\"valid_per\":" + formatNumber("%.6g", *vr.per) +
-                ",\"valid_words\":" + std::to_string(vr.words);
-      observer->validated(step, vr, stopping);
-    }
-    if (step % c.logEvery == 0 || stopping || evalNow) metrics->write(st, fields);
-    observer->stepDone(st);
-    bool save = step % c.ckptEvery == 0 || stopping;
-    if (c.byTime) {
-      // Inside the averaging window only the marks checkpoint.
-      save = stopping || (step % c.ckptEvery == 0 && elapsed / budget < marks.front());
-      for (; nextMark < marks.size() && elapsed / budget >= marks[nextMark]; ++nextMark) save = true;
-    }
-    if (save) saveCheckpoint(step, sum.lastLoss, elapsed, progress);
+    // Rank 0 validates, logs and checkpoints; the others wait for its verdict.
+    collectively(*comm, [&] {
+      if (!isRoot()) return;
+      if (evalNow) {
+        ValidResult vr = task_->validate(*program, params_, step, stopping);
+        st.validLoss = vr.loss;
+        sum.lastValid = vr;
+        if (vr.wer)
+          fields += ",\"valid_wer\":" + formatNumber("%.6g", *vr.wer) + ",\"valid_per\":" + formatNumber("%.6g", *vr.per) +
+                  ",\"valid_words\":" + std::to_string(vr.words);
+        observer->validated(step, vr, stopping);
+      }
+      if (step % c.logEvery == 0 || stopping || evalNow) metrics->write(st, fields);
+      observer->stepDone(st);
+      bool save = step % c.ckptEvery == 0 || stopping;
+      if (c.byTime) {
+        // Inside the averaging window only the marks checkpoint.
+        save = stopping || (step % c.ckptEvery == 0 && elapsed / budget < marks.front());
+        for (; nextMark < marks.size() && elapsed / budget >= marks[nextMark]; ++nextMark) save = true;
+      }
+      if (save) saveCheckpoint(step, sum.lastLoss, elapsed, progress);
+    });
     if (sum.stop != TrainSummary::Stop::Finished) break;
   }
   sum.step = step;

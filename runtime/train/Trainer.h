@@ -1,6 +1,6 @@
 //===- Trainer.h - a training run as a library ------------------*- C++ -*-===//
 //
-// One loop for every task (TrainTask.h): a byte-level language model on a text
+// One loop for every task (TrainTask.h): a language model on a text
 // file, or an encoder-decoder on source<TAB>target lines; the task is chosen
 // from the model. `heed train` is flag parsing around this class plus printing
 // (tools/heed/Train.cpp); anything else (a test, another front end) drives it
@@ -40,7 +40,28 @@
 // averages the annealed end of the run on any host. What a time-budgeted run cannot
 // reproduce is the number of steps a budget buys, which depends on the host.
 //
-// Validation loss: the cross-entropy of the model's logits in nats per byte
+// Micro-batches and data-parallel ranks (micro_batches = M, or a Communicator
+// of N ranks, one of the two): the step's batch is cut into S = M (or N) slices
+// of batch/S contiguous rows, trained by the model compiled at batch/S (length
+// buckets: all slices take the global batch's bucket). Slice s runs with
+// RunContext::rowOffset = s * batch/S, so its dropout masks are the whole
+// batch's; its gradient is weighted by its share of the step's targets and the
+// weighted gradients are summed in slice order (GradientSum.h; across ranks by
+// Communicator::allreduceSumInRankOrder), then one optimizer step. The logged
+// loss is the targets-weighted sum of the slice losses. So a run under
+// `mpirun -np N` equals --micro-batches N bit for bit, and both equal a plain
+// run up to rounding (the order of the gradient sums). Validation runs the
+// model at the whole batch, on rank 0. A resumed run may use another M or N.
+//
+// With N ranks, every rank does the same work up to its slice, rank 0 alone
+// writes the run directory, and every decision to stop is collective: a stop
+// request or the time budget on any rank stops all after the same step, and
+// an error on one rank makes every rank throw at the same point (the lowest
+// failing rank its own error, the others OtherRankFailed), never a deadlock.
+// prepare() ends by checking that every rank runs the same model, overrides
+// and settings.
+//
+// Validation loss: the cross-entropy of the model's logits in nats per token
 // (seq2seq: per target token, EOS included, teacher forcing), with no label
 // smoothing, so exp(valid loss) is the perplexity; the train loss is the
 // model's own objective (which may include label smoothing). tokens/s counts
@@ -51,12 +72,14 @@
 
 #include "runtime/ParamStore.h"
 #include "runtime/Program.h"
+#include "runtime/dist/Communicator.h"
 #include "runtime/train/Optimizer.h"
 #include "runtime/train/ProgramFactory.h"
 #include "runtime/train/Progress.h"
 #include "runtime/train/RunCheckpoint.h"
 #include "runtime/train/RunDirectory.h"
 #include "runtime/train/Schedule.h"
+#include "runtime/train/GradientSum.h"
 #include "runtime/train/Settings.h"
 #include "runtime/train/TrainTask.h"
 
@@ -82,7 +105,7 @@ struct TrainRequest {
 struct TrainConfig {
   std::string data, valid, out, schedule, optimizer;
   int64_t steps = 0, batch = 0, warmup = 0, evalEvery = 0, evalBatches = 0, ckptEvery = 0, logEvery = 0,
-          keepCheckpoints = 0;
+          keepCheckpoints = 0, microBatches = 1;
   double lr = 0, clip = 0, maxMinutes = 0;
   std::optional<double> weightDecay;
   uint64_t seed = 0;
@@ -106,6 +129,10 @@ struct TrainSummary {
   int64_t startStep = 0, step = 0;
   double wallSeconds = 0, trainSeconds = 0;
   int64_t tokens = 0;  // predicted tokens trained on (tokens/s = tokens / trainSeconds)
+  /// Data-parallel runs: the time in the gradient allreduce (part of trainSeconds;
+  /// not overlapped with the backward) and the gradient floats it sums per step.
+  double allreduceSeconds = 0;
+  int64_t gradientFloats = 0;
   double lastLoss = 0;
   std::optional<ValidResult> lastValid;
   std::string lastCheckpoint;
@@ -113,7 +140,9 @@ struct TrainSummary {
 
 class Trainer {
 public:
-  Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer = nullptr);
+  /// `comm`: the ranks of a data-parallel run (null: this process alone).
+  Trainer(ProgramFactory &factory, TrainRequest request, TrainObserver *observer = nullptr,
+          Communicator *comm = nullptr);
   ~Trainer();
 
   /// Everything before the first step; throws rt::Error (or ReportedError).
@@ -127,6 +156,11 @@ public:
   void setClock(std::function<double()> secondsNow) { now = std::move(secondsNow); }
 
   const TrainConfig &config() const { return c; }
+  /// The processes of the run (1 without mpirun); rank 0 writes and prints.
+  int worldSize() const { return comm->size(); }
+  bool isRoot() const { return comm->rank() == 0; }
+  /// Slices per step: micro_batches, or the world size.
+  int64_t slices() const { return slices_; }
   const ModelInfo &info() const { return program->info(); }
   const TrainTask &task() const { return *task_; }
   bool seq2seq() const;
@@ -149,6 +183,10 @@ private:
   void buildPrograms();
   void initParams();
   void openRunDirectory();
+  void checkSameJob();
+  /// One step's forward and backward over this process's slices; fills `grads`
+  /// (the step's summed gradient) and returns the step's loss and target count.
+  double runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens);
   std::string saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress);
   std::string lastGood() const;
 
@@ -157,7 +195,11 @@ private:
   TrainObserver *observer;
   TrainObserver silent;
 
+  LocalCommunicator local;
+  Communicator *comm;
+  int64_t slices_ = 1, sliceRows = 0;
   std::unique_ptr<Program> program;
+  std::unique_ptr<Program> sliceProgram;  // slices_ > 1: the model at batch / slices_
   std::vector<std::unique_ptr<Program>> extra;  // length buckets
   std::unique_ptr<TrainTask> task_;
   std::optional<Settings> settings;

@@ -18,5 +18,9 @@ config.environment["PATH"] = os.pathsep.join(
     [config.heed_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "/usr/bin:/bin")])
 config.substitutions.append(("%examples", os.path.join(config.heed_source_dir, "examples")))
 config.substitutions.append(("%heed", os.path.join(config.heed_tools_dir, "heed")))
+# AddressSanitizer reserves terabytes of address space: tests that cap it (prlimit --as)
+# say "UNSUPPORTED: asan".
+if getattr(config, "heed_sanitize", False):
+    config.available_features.add("asan")
 # Model files that are inputs of other tests, not tests themselves.
 config.excludes = ["Inputs"]

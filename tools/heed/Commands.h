@@ -52,7 +52,7 @@ struct EvalOptions {
   std::string data;
   bool json = false;
   int64_t batch = 0;        // 0: the checkpoint's training batch
-  int64_t maxBatches = 0;   // 0: every validation window (byte-level LMs)
+  int64_t maxBatches = 0;   // 0: every validation window and the tail (LMs)
   // seq2seq checkpoints:
   int64_t beam = 1;         // 1: greedy
   double lengthPenalty = kDefaultLengthPenalty;
@@ -62,7 +62,7 @@ struct EvalOptions {
 struct GenerateOptions {
   std::string checkpoint;
   std::string backend = "compiled";
-  // byte-level LMs:
+  // LMs (maxTokens: tokens of the checkpoint's tokenizer):
   std::string prompt;
   bool promptGiven = false;
   int64_t maxTokens = 200;

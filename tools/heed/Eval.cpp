@@ -1,9 +1,11 @@
 //===- Eval.cpp - `heed eval`: loss and perplexity of a checkpoint --------===//
 //
-// Byte-level LMs: the mean cross-entropy of the next-byte predictions over the
-// non-overlapping windows of the data file, in nats per byte, and its
-// perplexity exp(loss); computed from the logits, so it is the true negative
-// log-likelihood even when the training objective uses label smoothing.
+// Language models: the mean cross-entropy of the next-token predictions over
+// every token of the data file (through the checkpoint's tokenizer), in nats
+// per token, and its perplexity exp(loss); for text also per word (whitespace
+// words plus one end-of-line per line) and bits per byte, so runs with
+// different tokenizers compare. Computed from the logits, so it is the true
+// negative log-likelihood even when the training objective uses label smoothing.
 // Sequence-to-sequence checkpoints: teacher-forced loss plus the WER/PER of the
 // decoded words. The computation is runtime/train/Evaluator.h; this prints it.
 //
@@ -71,16 +73,25 @@ int runEval(const EvalOptions &o) {
     if (rc.task() == "seq2seq") return evalSeq2Seq(o, rc, factory);
     if (o.beam != 1 || o.maxWords != 0)
       throw rt::Error("--beam and --max-words apply to sequence-to-sequence checkpoints; '" + rc.path +
-                      "' holds a byte-level language model");
-    rt::LmEvalResult r = rt::evaluateLmCheckpoint(factory, rc, o.data, o.batch, o.maxBatches);
+                      "' holds a language model");
+    rt::LmCheckpointEval e = rt::evaluateLmCheckpoint(factory, rc, o.data, o.batch, o.maxBatches);
+    const rt::LmEvalResult &r = e.r;
     if (o.json) {
       nlohmann::json j = {{"loss", r.loss}, {"perplexity", std::exp(r.loss)}, {"tokens", r.tokens}};
+      if (e.text) {
+        j["ppl_word"] = e.pplWord();
+        j["bits_per_byte"] = e.bitsPerByte();
+        j["words"] = e.words;
+        j["bytes"] = e.bytes;
+      }
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("eval %s (model %s, step %s) on %s: %lld tokens\n", rc.path.c_str(), rc.modelName.c_str(),
-                  rc.meta("heed.step", "?").c_str(), o.data.c_str(), (long long)r.tokens);
-      std::printf("loss %.4f nats/byte (%.3f bits/byte), perplexity %.2f\n", r.loss, r.loss / std::log(2.0),
-                  std::exp(r.loss));
+      std::printf("eval %s (model %s, step %s) on %s: %lld tokens (%s)\n", rc.path.c_str(), rc.modelName.c_str(),
+                  rc.meta("heed.step", "?").c_str(), o.data.c_str(), (long long)r.tokens, e.tokenizer.c_str());
+      std::printf("loss %.4f nats/token, perplexity %.2f per token\n", r.loss, std::exp(r.loss));
+      if (e.text)
+        std::printf("per word: perplexity %.2f (%lld words, line ends included); per byte: %.4f bits\n", e.pplWord(),
+                    (long long)e.words, e.bitsPerByte());
     }
     return 0;
   });

@@ -1,7 +1,8 @@
 //===- Generate.cpp - `heed generate` and `heed encode` -------------------===//
 //
-//   heed generate CKPT --prompt TEXT     byte-level LMs: continue the prompt,
-//                                        greedy or sampled (rt::sampleBytes)
+//   heed generate CKPT --prompt TEXT     LMs: continue the prompt by
+//                                        --max-tokens tokens of the checkpoint's
+//                                        tokenizer, greedy or sampled (rt::sampleTokens)
 //   heed generate CKPT WORD... | --input FILE [--beam K] [--length-penalty A]
 //                                        seq2seq: prints WORD<TAB>SYM SYM ... per
 //                                        word, greedy or beam search; decoding
@@ -13,7 +14,7 @@
 //                                        bool [n, src_len] (enc.mask.npy)
 //
 // The program is rebuilt from the checkpoint at --batch, else min(#words *
-// beam, 64) (encode: min(#words, 64)); byte-level LMs at batch 1.
+// beam, 64) (encode: min(#words, 64)); LMs at batch 1.
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,9 +85,9 @@ int runGenerate(const GenerateOptions &o) {
     rt::RunCheckpoint ckpt = rt::readRunCheckpoint(o.checkpoint);
     if (ckpt.task() == "seq2seq") return generateSeq2Seq(o, ckpt, factory);
     if (!o.words.empty() || !o.input.empty())
-      throw rt::Error("checkpoint '" + ckpt.path + "' holds a byte-level language model (" + ckpt.modelName +
+      throw rt::Error("checkpoint '" + ckpt.path + "' holds a language model (" + ckpt.modelName +
                       "): it continues a --prompt TEXT; words and --input are for sequence-to-sequence models");
-    if (!o.promptGiven) throw rt::Error("--prompt TEXT is required to continue text with a byte-level language model");
+    if (!o.promptGiven) throw rt::Error("--prompt TEXT is required to continue text with a language model");
     rt::SampleOptions so;
     so.maxTokens = o.maxTokens;
     so.temperature = o.temperature;
@@ -98,7 +99,9 @@ int runGenerate(const GenerateOptions &o) {
     std::unique_ptr<rt::Program> program = rt::buildFromCheckpoint(factory, ckpt, 1);
     rt::LmLayout layout = rt::lmLayout(*program, "heed generate");
     rt::ParamStore params = rt::loadParams(*program, ckpt);
-    rt::sampleBytes(*program, layout, params, o.prompt, so, [&](std::string_view text) {
+    std::unique_ptr<rt::TextTokenizer> tok = rt::checkpointTokenizer(ckpt);
+    rt::checkTokenizerFits(layout, *tok, "model '" + ckpt.modelName + "'");
+    rt::sampleTokens(*program, layout, params, *tok, o.prompt, so, [&](std::string_view text) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     });

@@ -12,6 +12,7 @@
 
 #include "compiler/ModelLoader.h"
 #include "compiler/session/ModelProgramFactory.h"
+#include "runtime/dist/MpiCommunicator.h"
 #include "runtime/train/Progress.h"
 #include "runtime/train/Trainer.h"
 
@@ -57,6 +58,11 @@ void printHeader(const rt::Trainer &t, const TrainOptions &o, const rt::ProgramF
               c.clip > 0 ? rt::formatNumber("%g", c.clip).c_str() : "off", (unsigned long long)c.seed);
   if (const rt::RunCheckpoint *rc = t.resumedFrom())
     std::printf("resuming from %s at step %lld\n", rc->path.c_str(), (long long)t.startStep());
+  if (t.slices() > 1)
+    std::printf("%s: %lld slices of batch %lld per step, gradients summed in slice order\n",
+                t.worldSize() > 1 ? ("data parallel, " + std::to_string(t.worldSize()) + " processes").c_str()
+                                  : "micro-batches",
+                (long long)t.slices(), (long long)(c.batch / t.slices()));
   std::printf("out: %s\n", c.out.c_str());
   std::fflush(stdout);
 }
@@ -77,9 +83,14 @@ int printSummary(const rt::Trainer &t, const rt::TrainSummary &s) {
   std::printf("trained %lld steps (to step %lld) in %s, %s tok/s\n", (long long)(s.step - s.startStep),
               (long long)s.step, rt::formatDuration(s.wallSeconds).c_str(),
               rt::formatRate(s.trainSeconds > 0 ? (double)s.tokens / s.trainSeconds : 0).c_str());
+  if (t.worldSize() > 1 && s.step > s.startStep)
+    std::printf("allreduce of %s gradient bytes: %.2f ms/step, %.1f%% of the step time (not overlapped)\n",
+                rt::formatBytes(s.gradientFloats * 4).c_str(),
+                1e3 * s.allreduceSeconds / (double)(s.step - s.startStep),
+                s.trainSeconds > 0 ? 100 * s.allreduceSeconds / s.trainSeconds : 0.0);
   std::printf("final train loss %.4f\n", s.lastLoss);
   if (s.lastValid && s.lastValid->loss) {
-    std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *s.lastValid->loss, t.seq2seq() ? "token" : "byte",
+    std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *s.lastValid->loss, "token",
                 std::exp(*s.lastValid->loss));
     if (s.lastValid->wer)
       std::printf("final valid greedy WER %.2f%%, PER %.2f%% (%lld words)\n", 100 * *s.lastValid->wer,
@@ -101,13 +112,22 @@ int runTrain(const TrainOptions &o) {
     req.overrides = parsed.overrides;
     req.settings = o.flags;
     req.resume = o.resume;
+    // Under mpirun: one process per rank, one slice of each batch each; rank 0 prints.
+    std::unique_ptr<rt::Communicator> comm;
+    if (rt::launchedByMpirun()) comm = rt::makeMpiCommunicator();
+    const bool root = !comm || comm->rank() == 0;
     Printer printer;
-    rt::Trainer trainer(factory, req, &printer);
+    rt::TrainObserver quiet;
+    rt::Trainer trainer(factory, req, root ? &printer : &quiet, comm.get());
     printer.trainer = &trainer;
-    trainer.prepare();
+    try {
+      trainer.prepare();
+    } catch (const rt::OtherRankFailed &) {
+      return 1;  // that rank reports it
+    }
     for (const std::string &f : trainer.removedTemporaries())
       std::fprintf(stderr, "note: removed %s, left in the run directory by a process that died\n", f.c_str());
-    if (!o.quiet) {
+    if (!o.quiet && root) {
       printHeader(trainer, o, factory);
       printer.progress.emplace(trainer.config().steps, trainer.config().logEvery, stderr, trainer.startStep());
     }
@@ -117,8 +137,14 @@ int runTrain(const TrainOptions &o) {
       void (*h)(int);
       ~Restore() { std::signal(SIGINT, h); }
     } restore{oldHandler};
-    rt::TrainSummary summary = trainer.run([] { return gInterrupted != 0; });
+    rt::TrainSummary summary;
+    try {
+      summary = trainer.run([] { return gInterrupted != 0; });
+    } catch (const rt::OtherRankFailed &) {
+      return 1;
+    }
     if (printer.progress) printer.progress->finish();
+    if (!root) return summary.stop == rt::TrainSummary::Stop::Interrupted ? 130 : 0;
     return printSummary(trainer, summary);
   });
 }

@@ -5,7 +5,7 @@
 //   heed emit    model.heed --stage S     ast, graph, decomposed, grad, dot
 //   heed compile model.heed -o DIR        the executable artifact (kernels.so +
 //                                         manifest.json) that `heed train DIR` runs
-//   heed train   model.heed --data F      train a byte-level LM on text, or an
+//   heed train   model.heed --data F      train an LM on text (--tokenizer), or an
 //                                         encoder-decoder on source<TAB>target
 //                                         lines (runtime/train/Trainer.h)
 //   heed eval    CKPT --data F [--json]   validation loss and perplexity; for
@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tools/heed/CliOptions.h"
 #include "tools/heed/Commands.h"
 #include "runtime/train/TrainSettings.h"
 
@@ -32,10 +33,12 @@
 
 namespace {
 
+namespace cli = heed::cli;
+
 void addModelArgs(CLI::App *cmd, heed::ModelArgs &m) {
   cmd->add_option("model", m.path, "model file (.heed)")->required();
   cmd->add_option("--set", m.sets, "override a config value: --set d_model=256 (repeatable)");
-  cmd->add_option("--batch", m.batch, "bind the batch dimension")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", m.batch, "bind the batch dimension")->check(cli::positive<int64_t>());
   cmd->add_flag("--verify-diagnostics", m.verifyDiagnostics,
                 "check errors against '# expected-error {{...}}' comments in the model file")
       ->group("");  // for heed's own tests
@@ -82,12 +85,12 @@ int main(int argc, char **argv) {
   auto *gradcheck = app.add_subcommand(
       "gradcheck", "compare autodiff gradients with finite differences, per parameter");
   addModelArgs(gradcheck, m);
-  gradcheck->add_option("--seed", gc.seed, "initialisation and input seed");
-  gradcheck->add_option("--eps", gc.eps, "finite-difference step")->check(CLI::PositiveNumber);
+  gradcheck->add_option("--seed", gc.seed, "initialisation and input seed")->check(cli::number<uint64_t>());
+  gradcheck->add_option("--eps", gc.eps, "finite-difference step")->check(cli::positive<double>());
   gradcheck->add_option("--tolerance", gc.tolerance, "largest relative error accepted")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<double>());
   gradcheck->add_option("--samples", gc.samples, "elements checked per parameter")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<int64_t>());
   gradcheck->add_flag("--f32", gc.f32, "check in float32 (default: float64)");
   gradcheck->add_option("--backend", gc.backend,
                         "autodiff gradients from: reference (default) or compiled (float32 "
@@ -98,7 +101,7 @@ int main(int argc, char **argv) {
   // come from the model's `train { }` block, then from the settings table.
   heed::TrainOptions tr;
   auto *train = app.add_subcommand(
-      "train", "train a model: a byte-level language model on a text file, or an encoder-decoder "
+      "train", "train a model: a language model on a text file (tokens from --tokenizer) or token ids, or an encoder-decoder "
                "(inputs src, tgt_in, tgt_out) on source<TAB>target lines");
   train->add_option("model", tr.model, "model file (.heed), or an artifact directory from heed compile")->required();
   train->add_option("--set", tr.sets, "override a config value: --set d_model=256 (repeatable)");
@@ -114,44 +117,49 @@ int main(int argc, char **argv) {
 
   heed::EvalOptions ev;
   auto *evalCmd = app.add_subcommand(
-      "eval", "validation loss and perplexity of a checkpoint; for seq2seq models also WER and PER");
+      "eval", "validation loss and perplexity of a checkpoint (LMs: per token, per word and per byte, every token scored once); for seq2seq models also WER and PER");
   evalCmd->add_option("checkpoint", ev.checkpoint, "checkpoint file or run directory")->required();
-  evalCmd->add_option("--data", ev.data, "text file (LM) or source<TAB>target file (seq2seq) to evaluate on")
+  evalCmd->add_option("--data", ev.data, "text file or .npy/.bin ids (LM) or source<TAB>target file (seq2seq) to evaluate on")
       ->required();
   evalCmd->add_flag("--json", ev.json,
                     "print one JSON object: {loss, perplexity, tokens}; seq2seq: {wer, per, loss, count, beam, ...}");
-  evalCmd->add_option("--beam", ev.beam, "seq2seq: beam width, 1 = greedy (default)")->check(CLI::PositiveNumber);
+  evalCmd->add_option("--beam", ev.beam, "seq2seq: beam width, 1 = greedy (default)")->check(cli::positive<int64_t>());
   evalCmd->add_option("--length-penalty", ev.lengthPenalty,
-                      "seq2seq beam search: GNMT length penalty alpha (default 0.6)");
+                      "seq2seq beam search: GNMT length penalty alpha (default 0.6)")
+      ->check(cli::number<double>(/*nonNegative=*/true));
   evalCmd->add_option("--max-words", ev.maxWords, "seq2seq: only the first N pairs (default: all)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<int64_t>());
   evalCmd->add_option("--batch", ev.batch, "sequences per batch (default: the training batch)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<int64_t>());
   evalCmd->add_option("--max-batches", ev.maxBatches, "evaluate at most N batches (default: all)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<int64_t>());
 
   heed::GenerateOptions gen;
   auto *generate = app.add_subcommand(
-      "generate", "continue a prompt with a byte-level model, or transcribe words with a seq2seq model "
+      "generate", "continue a prompt with a language model, or transcribe words with a seq2seq model "
                   "(prints WORD<TAB>output per word)");
   generate->add_option("checkpoint", gen.checkpoint, "checkpoint file or run directory")->required();
   generate->add_option("words", gen.words, "seq2seq: words to transcribe");
   generate->add_option("--input", gen.input, "seq2seq: file with one word per line")->type_name("FILE");
-  generate->add_option("--beam", gen.beam, "seq2seq: beam width, 1 = greedy (default)")->check(CLI::PositiveNumber);
+  generate->add_option("--beam", gen.beam, "seq2seq: beam width, 1 = greedy (default)")->check(cli::positive<int64_t>());
   generate->add_option("--length-penalty", gen.lengthPenalty,
-                       "seq2seq beam search: GNMT length penalty alpha, ((5+len)/6)^alpha (default 0.6)");
+                       "seq2seq beam search: GNMT length penalty alpha, ((5+len)/6)^alpha (default 0.6)")
+      ->check(cli::number<double>(/*nonNegative=*/true));
   generate->add_option("--batch", gen.batch, "seq2seq: rows per decoder run (default min(words x beam, 64))")
-      ->check(CLI::PositiveNumber);
-  auto *promptOpt = generate->add_option("--prompt", gen.prompt, "byte-level LM: text to continue");
-  generate->add_option("--max-tokens", gen.maxTokens, "bytes to generate (default 200)");
-  generate->add_option("--stop", gen.stop, "byte-level LM: stop once the output ends with STRING (printed)")
+      ->check(cli::positive<int64_t>());
+  auto *promptOpt = generate->add_option("--prompt", gen.prompt, "language model: text to continue");
+  generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200)")
+      ->check(cli::number<int64_t>());
+  generate->add_option("--stop", gen.stop, "language model: stop once the output ends with STRING (printed)")
       ->type_name("STRING");
   generate->add_flag("--no-cache", gen.noCache,
                      "recompute the whole window for every token instead of the key/value cache (decode_step); "
                      "HEED_KV_CACHE=0 does the same");
-  generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples");
-  generate->add_option("--top-k", gen.topK, "sample among the K likeliest bytes (default: all)");
-  generate->add_option("--seed", gen.seed, "sampling seed (default 1)");
+  generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
+      ->check(cli::number<double>());
+  generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")
+      ->check(cli::number<int64_t>());
+  generate->add_option("--seed", gen.seed, "sampling seed (default 1)")->check(cli::number<uint64_t>());
 
   heed::EncodeOptions enc;
   auto *encode = app.add_subcommand(
@@ -163,7 +171,7 @@ int main(int argc, char **argv) {
   encode->add_option("--input", enc.input, "file with one word per line")->type_name("FILE");
   encode->add_option("-o,--output", enc.output, "the .npy file of the encoder outputs")->required();
   encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<int64_t>());
 
   heed::rt::AverageRequest avg;
   auto *average = app.add_subcommand(
@@ -171,7 +179,7 @@ int main(int argc, char **argv) {
   average->add_option("inputs", avg.inputs, "checkpoint files, or run directories (their newest --last)")
       ->required();
   average->add_option("--last", avg.last, "checkpoints per run directory (default 5)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli::positive<int64_t>());
   average->add_option("-o,--output", avg.out, "OUT.safetensors, or a run directory to write it into")
       ->required();
 
@@ -185,12 +193,9 @@ int main(int argc, char **argv) {
 
   std::function<int()> more[] = {heed::addForwardCommand(app), heed::addExportCommand(app),
                                  heed::addPlotCommand(app)};
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 1;  // every usage error exits 1
-  }
+  // Usage errors: one "error: ..." line and exit 1 (tools/heed/CliOptions.h).
+  if (int code = cli::parse(app, argc, argv); code >= 0) return code;
+  cli::installOutOfMemoryHandlers();
 
   for (auto &run : more)
     if (int rc = run(); rc >= 0) return rc;

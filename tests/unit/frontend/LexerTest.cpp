@@ -11,14 +11,17 @@ using heed::test::Source;
 namespace {
 
 struct Lexed {
+  // Tokens point into the source buffer: keep it alive as long as they are.
+  std::unique_ptr<Source> src;
   std::vector<Token> toks;
   std::vector<std::string> errors;
 };
 
 Lexed lexAll(llvm::StringRef text) {
-  Source src(text);
-  Lexer lex(src.sm, src.bufferId, src.sink);
   Lexed out;
+  out.src = std::make_unique<Source>(text);
+  Source &src = *out.src;
+  Lexer lex(src.sm, src.bufferId, src.sink);
   for (int i = 0; i < 10000; ++i) {
     Token t = lex.next();
     bool eof = t.is(Tok::Eof);

@@ -1,5 +1,6 @@
 // native dropout, adam, sumSquares, scale and gelu against the reference.
 #include "NativeTestUtil.h"
+#include "runtime/RunContext.h"
 #include "runtime/native/Variants.h"
 #include "runtime/train/Optimizer.h"
 
@@ -21,6 +22,33 @@ TEST(NativeDropout, BitExact) {
         expectBitEqual(z, valuesOf(want));
       });
     }
+}
+
+// A slice of a batch (micro-batches, data-parallel ranks) draws the whole batch's
+// masks: rows [r0, r0 + rows) of dropout(x) are dropout(those rows of x) with the
+// index offset of row r0, on the reference and the native kernel.
+TEST(NativeDropout, SliceOfBatchDrawsTheWholeBatchsMasks) {
+  const int64_t batch = 8, row = 37, rows = 2, r0 = 4;
+  auto x = randomVec(batch * row, 3);
+  Tensor whole = ref::dropout(tensorOf({batch, row}, x), 0.3f, 42, 5);
+  std::vector<float> part(x.begin() + r0 * row, x.begin() + (r0 + rows) * row);
+  RunContext ctx;
+  ctx.rowOffset = r0;
+  ctx.sliceRows = rows;
+  const uint64_t off = ctx.dropoutIndexOffset(rows * row);
+  EXPECT_EQ(off, (uint64_t)(r0 * row));
+  const std::vector<float> all = valuesOf(whole);
+  std::vector<float> want(all.begin() + r0 * row, all.begin() + (r0 + rows) * row);
+  expectBitEqual(valuesOf(ref::dropout(tensorOf({rows, row}, part), 0.3f, 42, 5, off)), want);
+  forThreadCounts([&] {
+    std::vector<float> y(part.size());
+    dropout(part.data(), y.data(), (int64_t)part.size(), 0.3f, 42, 5, off);
+    expectBitEqual(y, want);
+  });
+  // A tensor that does not divide into the slice's rows cannot be placed.
+  EXPECT_THROW(ctx.dropoutIndexOffset(rows * row + 1), Error);
+  RunContext whole0;
+  EXPECT_EQ(whole0.dropoutIndexOffset(13), 0u);
 }
 
 TEST(NativeDropout, SeedAndStepMatter) {

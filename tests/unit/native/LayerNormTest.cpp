@@ -118,7 +118,9 @@ TEST(NativeLayerNorm, LargeOffsetAndTinyVariance) {
                         saved ? rstd.data() : nullptr, dy.data(), dx.data(), dg.data(),
                         db.data(), R, D, eps);
       expectClose(dx, grads.dx, 1e-5, "dx");
-      expectClose(dg, grads.dgamma, 1e-5, "dgamma");
+      // dgamma adds R per-row errors of that size: 1.8e-5 when the compiler keeps
+      // the f32 sum in another order (the ASan + UBSan build), ~1e-5 in Release.
+      expectClose(dg, grads.dgamma, 3e-5, "dgamma");
       expectClose(db, grads.dbeta, 1e-5, "dbeta");
     }
   });

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <sys/stat.h>
+
 using namespace heed::rt;
 using namespace heed::rt::test;
 namespace fs = std::filesystem;
@@ -63,6 +65,29 @@ TEST(RuntimeAtomicFile, ReadWholeFileErrors) {
   expectErrorContaining([&] { readWholeFile(d.file("missing"), "data file"); },
                         {"data file", "missing", "No such file"});
   expectErrorContaining([&] { readWholeFile(d.path()); }, {"Is a directory"});
+}
+
+// A FIFO with no writer would block open() forever and /dev/zero never ends:
+// both are refused at once, naming what they are.
+TEST(RuntimeAtomicFile, ReadWholeFileRefusesNonRegularFiles) {
+  TempDir d;
+  const std::string fifo = d.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expectErrorContaining([&] { readWholeFile(fifo, "data file"); },
+                        {"cannot read data file '", "fifo': it is a FIFO (named pipe), not a regular file"});
+  expectErrorContaining([&] { readWholeFile("/dev/zero", "data file"); },
+                        {"'/dev/zero': it is a character device, not a regular file",
+                         "save the stream to a file first"});
+}
+
+TEST(RuntimeAtomicFile, ReadTextFileStripsByteOrderMark) {
+  TempDir d;
+  writeBytes(d.file("bom.txt"), "\xEF\xBB\xBFhello");
+  EXPECT_EQ(readTextFile(d.file("bom.txt")), "hello");
+  EXPECT_EQ(readWholeFile(d.file("bom.txt")), "\xEF\xBB\xBFhello");  // binary reads keep every byte
+  writeBytes(d.file("mid.txt"), "a\xEF\xBB\xBF");                   // only a leading mark is one
+  EXPECT_EQ(readTextFile(d.file("mid.txt")), "a\xEF\xBB\xBF");
+  EXPECT_EQ(stripUtf8Bom("\xEF\xBB"), "\xEF\xBB");
 }
 
 TEST(RuntimeAtomicFile, LargeStreamedWrite) {

@@ -29,11 +29,25 @@ TEST(RuntimeByteDataset, LoadsFileAndEncodes) {
   EXPECT_THROW(ByteDataset::decode({-1}), Error);
 }
 
+// A UTF-8 byte-order mark is not text: it is neither trained on nor counted.
+TEST(RuntimeByteDataset, ByteOrderMarkStripped) {
+  TempDir d;
+  writeBytes(d.file("bom.txt"), "\xEF\xBB\xBF" "ab\n");
+  ByteDataset ds(d.file("bom.txt"));
+  EXPECT_EQ(ds.size(), 3);
+  writeBytes(d.file("plain.txt"), "ab\n");
+  EXPECT_EQ(unigramEntropyNats(d.file("bom.txt")), unigramEntropyNats(d.file("plain.txt")));
+}
+
 TEST(RuntimeByteDataset, FileErrors) {
   TempDir d;
   expectErrorContaining([&] { ByteDataset ds(d.file("missing.txt")); }, {"missing.txt", "No such file"});
   writeBytes(d.file("empty.txt"), "");
   expectErrorContaining([&] { ByteDataset ds(d.file("empty.txt")); }, {"empty.txt", "is empty"});
+  writeBytes(d.file("bom-only.txt"), "\xEF\xBB\xBF");
+  expectErrorContaining([&] { ByteDataset ds(d.file("bom-only.txt")); }, {"bom-only.txt", "is empty"});
+  expectErrorContaining([&] { ByteDataset ds(d.path()); }, {"Is a directory"});
+  expectErrorContaining([&] { ByteDataset ds("/dev/zero"); }, {"character device, not a regular file"});
   writeBytes(d.file("short.txt"), std::string(100, 'x'));
   ByteDataset ds(d.file("short.txt"));
   Tensor tok, tgt;
@@ -65,7 +79,7 @@ TEST(RuntimeByteDataset, BatchesReproducibleAndShifted) {
   ds.batch(17, 2, T, 1234, tok2, tgt2);
   EXPECT_EQ(std::vector<int32_t>(tok.i32(), tok.i32() + 2 * T), ids(tok2));
 
-  const std::string &bytes = ds.bytes();
+  const std::string bytes = ByteDataset::decode(ds.ids());
   for (int64_t r = 0; r < B; ++r) {
     const int32_t *a = tok.i32() + r * T, *b = tgt.i32() + r * T;
     for (int64_t t = 0; t + 1 < T; ++t) EXPECT_EQ(b[t], a[t + 1]);

@@ -1,4 +1,6 @@
 #include "TempDir.h"
+
+#include <sys/stat.h>
 #include "TestUtil.h"
 
 #include "runtime/Checkpoint.h"
@@ -113,6 +115,9 @@ TEST(RuntimeCheckpoint, CorruptFiles) {
             {"'w'", "hold 8 bytes", "F32 [3] needs 12"});
   expectBad(stFile(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", f32Bytes({1, 2})),
             {"non-negative"});
+  // Empty, but its other dimensions would overflow any element count.
+  expectBad(stFile(R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}})", ""),
+            {"'w'", "too large (its non-zero dimensions multiply past 2^62)"});
   expectBad(stFile(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                    R"("v":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
                    f32Bytes({1, 2})),
@@ -124,6 +129,24 @@ TEST(RuntimeCheckpoint, CorruptFiles) {
             {"byte value 7"});
   expectErrorContaining([&] { loadCheckpoint(d.file("missing.safetensors")); },
                         {"missing.safetensors", "No such file"});
+}
+
+// The same reader from memory (what the data fuzzer drives).
+TEST(RuntimeCheckpoint, ParsesFromMemory) {
+  const std::string good = stFile(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", f32Bytes({1, 2}));
+  Checkpoint ck = parseCheckpoint(good, "mem");
+  ASSERT_EQ(ck.order, std::vector<std::string>{"w"});
+  EXPECT_EQ(ck.tensors.at("w").f32()[1], 2.0f);
+  expectErrorContaining([&] { parseCheckpoint(good.substr(0, good.size() - 4), "mem"); },
+                        {"checkpoint 'mem'", "out of range"});
+}
+
+TEST(RuntimeCheckpoint, NonRegularFilesRefused) {
+  TempDir d;
+  const std::string fifo = d.file("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);  // no writer: a blocking open would hang
+  expectErrorContaining([&] { loadCheckpoint(fifo); }, {"fifo.safetensors", "is not a regular file"});
+  expectErrorContaining([&] { loadCheckpoint("/dev/zero"); }, {"/dev/zero", "is not a regular file"});
 }
 
 TEST(RuntimeCheckpoint, ResolvePathInDirectory) {
@@ -216,4 +239,23 @@ TEST(RuntimeCheckpoint, TrainingStateErrors) {
   ok.add("enc.b", {3});
   expectErrorContaining([&] { loadTrainingState(bad, ok, true); }, {"adam_m", "'enc.b'", "[4]", "[3]"});
   loadTrainingState(bad, ok, false);  // optimizer state ignored
+}
+
+TEST(RuntimeCheckpoint, MetadataIntegersAndFormat) {
+  Checkpoint ck;
+  ck.path = "c.safetensors";
+  ck.metadata = {{"a", "42"}, {"b", "4x"}, {"c", "99999999999999999999"}, {"d", "-3"}, {"e", ""}};
+  EXPECT_EQ(metadataInt(ck, "a", 0), 42);
+  EXPECT_EQ(metadataInt(ck, "missing", 7), 7);
+  EXPECT_EQ(metadataUnsigned(ck, "a", 0), 42u);
+  expectErrorContaining([&] { metadataInt(ck, "b", 0); }, {"checkpoint 'c.safetensors'", "'b' is '4x', not an integer"});
+  expectErrorContaining([&] { metadataInt(ck, "c", 0); }, {"out of range"});
+  expectErrorContaining([&] { metadataInt(ck, "d", 0); }, {"'d' is '-3', below 0"});
+  expectErrorContaining([&] { metadataInt(ck, "e", 0); }, {"not an integer"});
+  expectErrorContaining([&] { metadataUnsigned(ck, "d", 0); }, {"not a non-negative integer"});
+  checkRunFormat(ck);  // absent: accepted
+  ck.metadata["heed.format"] = "1";
+  checkRunFormat(ck);
+  ck.metadata["heed.format"] = "7";
+  expectErrorContaining([&] { checkRunFormat(ck); }, {"heed.format '7'", "this heed reads version 1"});
 }

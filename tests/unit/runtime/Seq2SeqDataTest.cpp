@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <set>
 
+#include <sys/stat.h>
+
 using namespace heed::rt;
 using namespace heed::rt::test;
 
@@ -67,7 +69,7 @@ TEST(RuntimeTokenizer, Kinds) {
   EXPECT_EQ(parseTokenizer("chars"), Tokenizer::Chars);
   EXPECT_EQ(parseTokenizer("space"), Tokenizer::Space);
   EXPECT_EQ(parseTokenizer("bytes"), Tokenizer::Bytes);
-  EXPECT_STREQ(tokenizerName(Tokenizer::Space), "space");
+  EXPECT_EQ(tokenizerName(Tokenizer::Space), "space");
   expectErrorContaining([] { parseTokenizer("words"); },
                         {"unknown tokenizer 'words': expected chars, space or bytes"});
   EXPECT_EQ(detokenize({"M", "OW1"}, Tokenizer::Space), "M OW1");
@@ -95,6 +97,24 @@ TEST(RuntimeParallelData, LoadsTsvWithBlankLinesAndCrlf) {
   EXPECT_EQ(sv.symbols(), (Strs{"<pad>", "<bos>", "<eos>", "<unk>", "A", "T", "C", "D", "G", "O"}));
   // Target counts: AE1 2, T 2, AO1 1, D 1, G 1, K 1.
   EXPECT_EQ(tv.symbols(), (Strs{"<pad>", "<bos>", "<eos>", "<unk>", "AE1", "T", "AO1", "D", "G", "K"}));
+}
+
+// A byte-order mark before the first line is not a source symbol (it would take a
+// vocabulary slot and make the first word unknown at test time).
+TEST(RuntimeParallelData, ByteOrderMarkIsNoSymbol) {
+  TempDir d;
+  writeBytes(d.file("bom.tsv"), "\xEF\xBB\xBF" "CAT\tK AE1 T\nAT\tAE1 T\n");
+  ParallelData pd = ParallelData::load(d.file("bom.tsv"), Tokenizer::Chars, Tokenizer::Space);
+  ASSERT_EQ(pd.size(), 2);
+  EXPECT_EQ(pd.pairs()[0].src, (Strs{"C", "A", "T"}));
+  auto [sv, tv] = pd.buildVocabs();
+  EXPECT_EQ(sv.symbols(), (Strs{"<pad>", "<bos>", "<eos>", "<unk>", "A", "T", "C"}));
+  writeBytes(d.file("words.txt"), "\xEF\xBB\xBF" "cat\ndog\n");
+  EXPECT_EQ(readLines(d.file("words.txt")), (Strs{"cat", "dog"}));
+  const std::string fifo = d.file("fifo.tsv");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expectErrorContaining([&] { ParallelData::load(fifo, Tokenizer::Chars, Tokenizer::Space); },
+                        {"fifo.tsv': it is a FIFO (named pipe), not a regular file"});
 }
 
 TEST(RuntimeParallelData, LoadErrors) {

@@ -14,6 +14,7 @@
 #include "runtime/train/CheckpointAverage.h"
 #include "runtime/train/Evaluator.h"
 #include "runtime/train/Trainer.h"
+#include "runtime/text/Tokenizer.h"
 #include "tests/unit/runtime/TempDir.h"
 
 #include <gtest/gtest.h>
@@ -218,7 +219,7 @@ TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
     tr.run();
   }
   RunCheckpoint rc = readRunCheckpoint(t.file("run"));
-  LmEvalResult ev = evaluateLmCheckpoint(factory, rc, kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0);
+  LmEvalResult ev = evaluateLmCheckpoint(factory, rc, kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0).r;
   EXPECT_GT(ev.tokens, 0);
   EXPECT_TRUE(ev.loss > 0 && ev.loss < 10) << ev.loss;
   std::unique_ptr<Program> p = buildFromCheckpoint(factory, rc, 1);
@@ -231,7 +232,7 @@ TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
     o.topK = topK;
     o.seed = seed;
     std::string text;
-    sampleBytes(*p, layout, params, "Call me", o, [&](std::string_view s) { text += s; });
+    sampleTokens(*p, layout, params, *makeByteTokenizer(), "Call me", o, [&](std::string_view s) { text += s; });
     return text;
   };
   std::string greedy = sample(0, 0, 1);
@@ -240,6 +241,63 @@ TEST(Trainer, CheckpointsEvaluateAndSampleThroughTheLibrary) {
   EXPECT_EQ(sample(0.8, 1, 5), greedy);  // top-1 sampling is greedy
   EXPECT_EQ(sample(2.0, 0, 9), sample(2.0, 0, 9));  // a seed reproduces its text
   EXPECT_NE(sample(50.0, 0, 9), sample(50.0, 0, 10));  // near-uniform draws differ by seed
+}
+
+/// A BPE tokenizer trained when the run starts travels in every checkpoint: eval
+/// restores the same pieces, an average keeps it, a resume keeps it (and refuses
+/// another), and a model whose vocabulary is too small is rejected up front.
+TEST(Trainer, TokenizerTravelsWithTheCheckpoint) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  const std::string text = kSrc + "/examples/data/moby-dick/moby_dick.valid.txt";
+  TrainRequest req = tinyRun(t.file("run"), 3);
+  req.overrides["vocab"] = "300";
+  req.settings["tokenizer"] = "bpe:300";
+  req.settings["data"] = text;
+  {
+    Trainer tr(factory, req);
+    tr.prepare();
+    tr.run();
+  }
+  const std::string pieces = makeTokenizer("bpe:300", "test", text)->identity();
+  RunCheckpoint rc = readRunCheckpoint(t.file("run"));
+  EXPECT_EQ(rc.meta("heed.tokenizer"), "sentencepiece");
+  EXPECT_EQ(checkpointTokenizer(rc)->identity(), pieces);
+  LmCheckpointEval ev = evaluateLmCheckpoint(factory, rc, kSrc + "/tests/lit/cli/Inputs/moby_valid.txt", 0, 0);
+  EXPECT_TRUE(ev.r.complete);
+  EXPECT_EQ(ev.words, countWords(readBytes(kSrc + "/tests/lit/cli/Inputs/moby_valid.txt")));
+  EXPECT_NEAR(ev.pplWord(), std::exp(ev.r.nll / (double)ev.words), 1e-9);
+  EXPECT_TRUE(ev.r.loss > 0 && ev.r.loss < 10) << ev.r.loss;
+
+  AverageRequest avg;
+  avg.inputs = {t.file("run")};
+  avg.last = 2;
+  avg.out = t.file("avg.safetensors");
+  averageCheckpoints(avg);
+  EXPECT_EQ(checkpointTokenizer(readRunCheckpoint(t.file("avg.safetensors")))->identity(), pieces);
+
+  TrainRequest more = req;
+  more.resume = true;
+  more.settings["steps"] = "4";
+  more.settings.erase("tokenizer");
+  {
+    Trainer tr(factory, more);
+    tr.prepare();
+    tr.run();
+  }
+  EXPECT_EQ(checkpointTokenizer(readRunCheckpoint(t.file("run")))->identity(), pieces);
+  more.settings["tokenizer"] = "unigram:300";
+  more.settings["steps"] = "5";
+  {
+    Trainer tr(factory, more);
+    expectErrorContaining([&] { tr.prepare(); }, {"--resume", "bpe:300", "unigram:300"});
+  }
+
+  TrainRequest small = req;
+  small.overrides["vocab"] = "256";
+  small.settings["out"] = t.file("small");
+  Trainer tr(factory, small);
+  expectErrorContaining([&] { tr.prepare(); }, {"a vocabulary of 256", "has 300 ids", "--set vocab=300", "--tokenizer"});
 }
 
 /// A time-budgeted run on a fake clock that ticks 1 s per reading: the trainer

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Trains a small BPE language model with `heed train --tokenizer bpe:N` on the Brown
+corpus and checks that its word-level perplexity on (the first lines of) the validation
+split is below that of a unigram word model estimated on the training split: words plus
+one end-of-sentence per line, add-one smoothing with one extra class for unseen words
+(which is generous to the unigram: the BPE model must spell unseen words out).
+
+usage: bpe_lm_beats_unigram.py HEED MODEL TRAIN VALID RUN_DIR
+"""
+import collections
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+VALID_LINES = 1500
+
+
+def words(text):
+    for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+        yield from line.split()
+        yield "</s>"
+
+
+def unigram_word_perplexity(train_text, valid_text):
+    counts = collections.Counter(words(train_text))
+    total, types = sum(counts.values()), len(counts)
+    nll, n = 0.0, 0
+    for w in words(valid_text):
+        nll -= math.log((counts.get(w, 0) + 1) / (total + types + 1))
+        n += 1
+    return math.exp(nll / n), n
+
+
+def main():
+    heed, model, train, valid, run = sys.argv[1:6]
+    shutil.rmtree(run, ignore_errors=True)
+    os.makedirs(run)
+    lines = open(valid, encoding="utf-8").read().split("\n")[:VALID_LINES]
+    subset = os.path.join(run, "valid_subset.txt")
+    with open(subset, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    out = os.path.join(run, "run")
+    cmd = [heed, "train", model, "--data", train, "--out", out, "--tokenizer", "bpe:4000",
+           "--set", "vocab=4000", "--set", "d_model=128", "--set", "layers=2", "--set", "heads=2",
+           "--set", "seq=64", "--set", "p_drop=0.0", "--steps", "2000", "--batch", "16",
+           "--lr", "3e-3", "--warmup", "100", "--eval-every", "0", "--log-every", "100"]
+    print(" ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    res = json.loads(subprocess.run([heed, "eval", out, "--data", subset, "--json"], check=True,
+                                    capture_output=True, text=True).stdout)
+    uni, n = unigram_word_perplexity(open(train, encoding="utf-8").read(), open(subset, encoding="utf-8").read())
+    print(f"BPE LM: word perplexity {res['ppl_word']:.1f} over {res['words']} words "
+          f"({res['tokens']} tokens, {res['loss']:.4f} nats/token, {res['bits_per_byte']:.4f} bits/byte); "
+          f"unigram word model: {uni:.1f} over {n} words")
+    if res["words"] != n:
+        print("FAIL: heed and this script count different numbers of words")
+        return 1
+    if not res["ppl_word"] < uni:
+        print("FAIL: the BPE model did not beat the unigram word model")
+        return 1
+    print("ok: below the unigram word model")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
