@@ -56,7 +56,8 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
     model = loader->load(path, options);
     if (!model.module) return false;
     ModuleOp mod = *model.module;
-    if (failed(runTrainingPipeline(mod))) return false;
+    // A program that trains never decodes; one rebuilt from a checkpoint may.
+    if (failed(runTrainingPipeline(mod, /*withDecodeStep=*/!options.training))) return false;
 
     info_.sourcePath = path;
     if (auto buf = llvm::MemoryBuffer::getFile(path)) info_.source = (*buf)->getBuffer().str();

@@ -24,11 +24,12 @@ LogicalResult runDecomposePipeline(ModuleOp module) {
   return pm.run(module);
 }
 
-LogicalResult runTrainingPipeline(ModuleOp module) {
+LogicalResult runTrainingPipeline(ModuleOp module, bool withDecodeStep) {
   PassManager pm(module.getContext());
   addDecompose(pm);
   pm.addPass(createAutodiffPass());
   pm.addPass(createSplitStagesPass());
+  if (withDecodeStep) pm.addPass(createDecodeStepPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   return pm.run(module);

@@ -9,6 +9,7 @@ void heed::registerHeedPasses() {
   mlir::registerPass([] { return createDecomposePass(); });
   mlir::registerPass([] { return createAutodiffPass(); });
   mlir::registerPass([] { return createSplitStagesPass(); });
+  mlir::registerPass([] { return createDecodeStepPass(); });
   // Upstream passes heed pipelines use (registering all of them costs a minute of build).
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

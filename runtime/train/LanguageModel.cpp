@@ -10,6 +10,13 @@
 // uniform01(seed, hashString("heed.generate"), i), so a seed reproduces its
 // text exactly.
 //
+// With the compiler's decode_step (runtime/decode/StepDecoder.h) each new token
+// costs one position: the window's tokens sit at positions 0.. of a key/value
+// cache. Once the context passes `seq` tokens the window slides by one token per
+// step and every token changes its absolute position, so the cache is rebuilt
+// from the window's `seq` tokens (seq steps per token: slower than one full
+// forward, see docs/BENCHMARKS.md); the tokens are those of full recomputation.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/train/LanguageModel.h"
@@ -17,12 +24,14 @@
 #include "runtime/Error.h"
 #include "runtime/Random.h"
 #include "runtime/kernels/LogSumExp.h"
+#include "runtime/decode/StepDecoder.h"
 #include "runtime/text/TokenFiles.h"
 #include "runtime/text/Tokenizer.h"
 #include "runtime/AtomicFile.h"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <vector>
 
@@ -207,16 +216,34 @@ void sampleTokens(Program &program, const LmLayout &layout, ParamStore &params, 
   const uint64_t stream = hashString("heed.generate");
   Tensor tokens(DType::I32, {1, S});
   std::vector<double> z((size_t)V);  // the candidates' logits / T
+  std::unique_ptr<StepDecoder> cached;
+  if (StepDecoder::usable(program, o.useCache))
+    cached = std::make_unique<StepDecoder>(program, ctx, program.entry("forward")->outputs[layout.logitsIndex].name);
+  int64_t windowStart = -1, fed = 0;  // the cache holds context[windowStart, windowStart + fed)
+  std::vector<Tensor> out;
   std::vector<int32_t> generated;
   size_t emitted = 0;  // bytes of decode(generated) already emitted
   for (int64_t i = 0; i < o.maxTokens; ++i) {
     int64_t n = std::min<int64_t>((int64_t)context.size(), S);
-    int32_t *t = tokens.i32();
-    std::fill(t, t + S, 0);
-    std::copy(context.end() - n, context.end(), t);
-    std::vector<Tensor> out = program.run("forward", {tokens}, ctx);
-    const Tensor &logits = out.at(layout.logitsIndex);
-    const float *row = logits.f32() + (n - 1) * logits.dim(2);
+    const float *row;
+    if (cached) {
+      const int64_t first = (int64_t)context.size() - n;
+      if (first != windowStart) {  // first token, or the window slid: rebuild
+        cached->start();
+        windowStart = first;
+        fed = 0;
+      }
+      const Tensor *logits = nullptr;
+      for (; fed < n; ++fed) logits = &cached->step({context[first + fed]}, {(int32_t)fed});
+      row = logits->f32();
+    } else {
+      int32_t *t = tokens.i32();
+      std::fill(t, t + S, 0);
+      std::copy(context.end() - n, context.end(), t);
+      out = program.run("forward", {tokens}, ctx);
+      const Tensor &logits = out.at(layout.logitsIndex);
+      row = logits.f32() + (n - 1) * logits.dim(2);
+    }
     int next = 0;
     if (o.temperature <= 0) {
       for (int v = 1; v < V; ++v)
@@ -253,6 +280,9 @@ void sampleTokens(Program &program, const LmLayout &layout, ParamStore &params, 
       emit(std::string_view(text).substr(emitted));
       emitted = text.size();
     }
+    if (!o.stop.empty() && text.size() >= o.stop.size() &&
+        text.compare(text.size() - o.stop.size(), o.stop.size(), o.stop) == 0)
+      break;
   }
 }
 

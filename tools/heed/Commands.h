@@ -66,6 +66,8 @@ struct GenerateOptions {
   std::string prompt;
   bool promptGiven = false;
   int64_t maxTokens = 200;
+  std::string stop;        // stop once the output ends with this
+  bool noCache = false;    // --no-cache: recompute the window per token
   double temperature = 0;  // 0: greedy
   int64_t topK = 0;        // 0: the whole vocabulary
   uint64_t seed = 1;

@@ -93,6 +93,8 @@ int runGenerate(const GenerateOptions &o) {
     so.temperature = o.temperature;
     so.topK = o.topK;
     so.seed = o.seed;
+    so.stop = o.stop;
+    so.useCache = !o.noCache;
     rt::checkSampleOptions(o.prompt, so);
     std::unique_ptr<rt::Program> program = rt::buildFromCheckpoint(factory, ckpt, 1);
     rt::LmLayout layout = rt::lmLayout(*program, "heed generate");

@@ -150,6 +150,11 @@ int main(int argc, char **argv) {
   auto *promptOpt = generate->add_option("--prompt", gen.prompt, "language model: text to continue");
   generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200)")
       ->check(cli::number<int64_t>());
+  generate->add_option("--stop", gen.stop, "language model: stop once the output ends with STRING (printed)")
+      ->type_name("STRING");
+  generate->add_flag("--no-cache", gen.noCache,
+                     "recompute the whole window for every token instead of the key/value cache (decode_step); "
+                     "HEED_KV_CACHE=0 does the same");
   generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
       ->check(cli::number<double>());
   generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")
