@@ -17,19 +17,6 @@ using namespace mlir;
 namespace heed {
 namespace {
 
-rt::TensorSpec specOf(Type t, DictionaryAttr attrs) {
-  rt::TensorSpec s;
-  auto rt = cast<RankedTensorType>(t);
-  s.shape.assign(rt.getShape().begin(), rt.getShape().end());
-  s.dtype = dtypeOf(t);
-  if (attrs) {
-    if (auto n = attrs.getAs<StringAttr>("heed.name")) s.name = n.str();
-    if (auto d = attrs.getAs<ArrayAttr>("heed.dims"))
-      for (Attribute a : d) s.dims.push_back(cast<StringAttr>(a).str());
-  }
-  return s;
-}
-
 /// The number of rows (or classes) an id input indexes: the smallest table it
 /// is gathered from or class count it is scored against, looking through reshapes.
 int64_t idLimitOf(Value v) {
@@ -92,11 +79,11 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
       rt::EntrySpec e;
       e.name = fn.getName().str();
       for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-        e.inputs.push_back(specOf(fn.getArgumentTypes()[i], fn.getArgAttrDict(i)));
+        e.inputs.push_back(tensorSpecOf(fn.getArgumentTypes()[i], fn.getArgAttrDict(i)));
         e.inputs.back().idLimit = idLimitOf(fn.getArgument(i));
       }
       for (unsigned i = 0; i < fn.getNumResults(); ++i) {
-        e.outputs.push_back(specOf(fn.getResultTypes()[i], fn.getResultAttrDict(i)));
+        e.outputs.push_back(tensorSpecOf(fn.getResultTypes()[i], fn.getResultAttrDict(i)));
         if (fn.getResultAttr(i, "heed.loss")) e.lossIndex = (int)i;
       }
       entries_[e.name] = e;

@@ -7,8 +7,10 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Program.h"
 #include "runtime/Tensor.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Location.h"
 
@@ -28,6 +30,20 @@ inline rt::DType dtypeOf(mlir::Type t) {
 inline rt::Shape shapeOf(mlir::Type t) {
   auto s = mlir::cast<mlir::RankedTensorType>(t).getShape();
   return rt::Shape(s.begin(), s.end());
+}
+
+/// An entry point's argument or result as the runtime sees it: its type, and the
+/// heed.name / heed.dims attributes the frontend put on it.
+inline rt::TensorSpec tensorSpecOf(mlir::Type t, mlir::DictionaryAttr attrs) {
+  rt::TensorSpec s;
+  s.shape = shapeOf(t);
+  s.dtype = dtypeOf(t);
+  if (attrs) {
+    if (auto n = attrs.getAs<mlir::StringAttr>("heed.name")) s.name = n.str();
+    if (auto d = attrs.getAs<mlir::ArrayAttr>("heed.dims"))
+      for (mlir::Attribute a : d) s.dims.push_back(mlir::cast<mlir::StringAttr>(a).str());
+  }
+  return s;
 }
 
 /// "model.heed:12:5: " for a model-file location (looking through name, call-site

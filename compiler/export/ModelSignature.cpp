@@ -13,18 +13,6 @@ using namespace mlir;
 
 namespace heed {
 
-static rt::TensorSpec specOf(Type t, DictionaryAttr attrs) {
-  rt::TensorSpec s;
-  s.shape = shapeOf(t);
-  s.dtype = dtypeOf(t);
-  if (attrs) {
-    if (auto n = attrs.getAs<StringAttr>("heed.name")) s.name = n.str();
-    if (auto d = attrs.getAs<ArrayAttr>("heed.dims"))
-      for (Attribute a : d) s.dims.push_back(cast<StringAttr>(a).str());
-  }
-  return s;
-}
-
 ModelSignature signatureOf(ModuleOp imported) {
   ModelSignature sig;
   if (auto name = imported->getAttrOfType<StringAttr>("heed.model")) sig.model = name.str();
@@ -33,9 +21,9 @@ ModelSignature signatureOf(ModuleOp imported) {
   auto fn = imported.lookupSymbol<func::FuncOp>("forward");
   if (!fn) return sig;
   for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-    sig.inputs.push_back(specOf(fn.getArgumentTypes()[i], fn.getArgAttrDict(i)));
+    sig.inputs.push_back(tensorSpecOf(fn.getArgumentTypes()[i], fn.getArgAttrDict(i)));
   for (unsigned i = 0; i < fn.getNumResults(); ++i) {
-    rt::TensorSpec s = specOf(fn.getResultTypes()[i], fn.getResultAttrDict(i));
+    rt::TensorSpec s = tensorSpecOf(fn.getResultTypes()[i], fn.getResultAttrDict(i));
     if (fn.getResultAttr(i, "heed.loss")) sig.loss = s.name;
     else sig.outputs.push_back(s);
   }
