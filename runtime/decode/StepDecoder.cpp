@@ -12,7 +12,10 @@ namespace heed::rt {
 bool StepDecoder::usable(const Program &program, bool allowed) {
   const char *env = std::getenv("HEED_KV_CACHE");
   if (env && std::string(env) == "0") return false;
-  return allowed && program.entry("decode_step") != nullptr;
+  // A model with no positions (no positional encoding, no attention) gets a
+  // decode_step without a `position` input: nothing to cache, so recompute.
+  const EntrySpec *step = program.entry("decode_step");
+  return allowed && step != nullptr && step->find("position") >= 0;
 }
 
 StepDecoder::StepDecoder(Program &program, RunContext &ctx, const std::string &logits)

@@ -24,7 +24,7 @@ namespace heed::rt {
 
 class StepDecoder {
 public:
-  /// Does `program` have decode_step, and is the cache not switched off
+  /// Does `program` have a decode_step with positions, and is the cache not switched off
   /// (HEED_KV_CACHE=0, or `allowed` false for --no-cache)?
   static bool usable(const Program &program, bool allowed = true);
 
