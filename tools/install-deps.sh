@@ -16,6 +16,8 @@ packages=(
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   # PyTorch 1.13 (+ numpy), the oracle of the export tests and the other side of bench/compare.sh
   python3-torch python3-numpy libopenblas0-openmp
+  # an exported SentencePiece tokenizer in model.py (and its test)
+  python3-sentencepiece
   # heed plot draws with gnuplot
   gnuplot-nox
   # tokenizers: SentencePiece 0.1.97 (found with pkg-config; the CLI spm_train for checks)

@@ -2,6 +2,9 @@
 
 #include "compiler/export/ModelSource.h"
 
+#include "runtime/text/TokenizerExport.h"
+#include "runtime/text/TokenizerStore.h"
+
 #include "runtime/Error.h"
 #include "runtime/compiled/ArtifactProgram.h"
 
@@ -48,6 +51,11 @@ std::string ModelSource::baseDir() const {
 void ModelSource::fillParams(rt::ParamStore &store, uint64_t seed) const {
   if (checkpoint_) rt::loadTrainingState(checkpoint_->ckpt, store, /*withOptimizer=*/false);
   else store.initializeAll(seed, baseDir());
+}
+
+std::vector<std::pair<std::string, std::string>> ModelSource::tokenizerFiles() const {
+  if (!checkpoint_ || checkpoint_->task() != "lm") return {};
+  return rt::tokenizerExportFiles(*rt::tokenizerFromMetadata(checkpoint_->ckpt.metadata, checkpoint_->path));
 }
 
 }  // namespace heed

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace heed {
@@ -35,6 +36,10 @@ public:
   std::string baseDir() const;
   const std::map<std::string, std::string> &overrides() const { return overrides_; }
   bool isCheckpoint() const { return checkpoint_.has_value(); }
+  /// A language model checkpoint's tokenizer as files for an export
+  /// (runtime/text/TokenizerExport.h); none for a model file (it has no tokenizer
+  /// until it is trained) or a sequence-to-sequence checkpoint.
+  std::vector<std::pair<std::string, std::string>> tokenizerFiles() const;
   /// What the user named, for messages.
   const std::string &given() const { return given_; }
 

@@ -31,7 +31,8 @@ extern const char *const kPyTorchPrelude;
 
 namespace {
 
-/// nn.Module attributes (torch 1.13): a submodule of that name cannot be registered.
+/// nn.Module attributes (torch 1.13) and the generated module's own (`tokenizer`, set
+/// by load()): a submodule of that name cannot be registered.
 const std::set<std::string> kModuleAttributes = {
     "T_destination", "add_module", "apply", "bfloat16", "buffers", "children", "cpu", "cuda", "double",
     "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state",
@@ -39,8 +40,8 @@ const std::set<std::string> kModuleAttributes = {
     "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook",
     "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
     "register_load_state_dict_post_hook", "register_module", "register_parameter", "requires_grad_",
-    "set_extra_state", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
-    "zero_grad"};
+    "set_extra_state", "share_memory", "state_dict", "to", "to_empty", "tokenizer", "train", "training", "type",
+    "xpu", "zero_grad"};
 
 const std::set<std::string> kPythonKeywords = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def",
@@ -501,9 +502,12 @@ LogicalResult Generator::run(PyTorchModel &out) {
   }
   py << "        return out\n\n\n"
      << "def load(directory=os.path.dirname(os.path.abspath(__file__))):\n"
-     << "    \"\"\"The model with the exported parameters, in eval mode (dropout off).\"\"\"\n"
+     << "    \"\"\"The model with the exported parameters, in eval mode (dropout off); model.tokenizer\n"
+     << "    is the run's tokenizer (a Tokenizer) when the export holds one, else None.\"\"\"\n"
      << "    model = Model()\n"
      << "    model.load_state_dict(read_safetensors(os.path.join(directory, \"model.safetensors\")), strict=True)\n"
+     << "    has_tokenizer = os.path.exists(os.path.join(directory, \"tokenizer.json\"))\n"
+     << "    model.tokenizer = Tokenizer(directory) if has_tokenizer else None\n"
      << "    return model.eval()\n";
   out.python = py.str();
   out.params = params;
@@ -534,7 +538,8 @@ FailureOr<PyTorchModel> generatePyTorch(ModuleOp imported, ModuleOp atOtherBatch
 FailureOr<PyTorchModel> generatePyTorch(ModuleOp imported) { return generatePyTorch(imported, ModuleOp()); }
 
 void writePyTorchExport(const std::string &dir, const PyTorchModel &model, const rt::ParamStore &params,
-                        const std::map<std::string, std::string> &metadata) {
+                        const std::map<std::string, std::string> &metadata,
+                        const std::vector<std::pair<std::string, std::string>> &extraFiles) {
   if (fs::exists(dir)) {
     if (!fs::is_directory(dir)) throw rt::Error("'" + dir + "' exists and is not a directory");
     bool earlier = fs::exists(fs::path(dir) / "names.json") && fs::exists(fs::path(dir) / "model.py");
@@ -566,6 +571,7 @@ void writePyTorchExport(const std::string &dir, const PyTorchModel &model, const
     rt::saveCheckpoint(tmp + "/model.safetensors", named, metadata);
     rt::writeFileAtomic(tmp + "/model.py", model.python);
     rt::writeFileAtomic(tmp + "/names.json", names.dump(1) + "\n");
+    for (const auto &[name, bytes] : extraFiles) rt::writeFileAtomic(tmp + "/" + name, bytes);
     std::string old = dir + ".old." + std::to_string(getpid());
     if (fs::exists(dir)) fs::rename(dir, old);
     fs::rename(tmp, dir);

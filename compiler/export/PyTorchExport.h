@@ -60,11 +60,13 @@ mlir::FailureOr<PyTorchModel> generatePyTorch(mlir::ModuleOp imported, mlir::Mod
 mlir::FailureOr<PyTorchModel> generatePyTorch(mlir::ModuleOp imported);
 
 /// Writes DIR (model.py, model.safetensors with the PyTorch names and layouts,
-/// names.json with the mapping) atomically: built in a temporary sibling, then
+/// names.json with the mapping, and `extraFiles` by name: the run's tokenizer,
+/// runtime/text/TokenizerExport.h) atomically: built in a temporary sibling, then
 /// renamed over DIR. Refuses to replace anything but an earlier export or an
 /// empty directory. Throws rt::Error.
 void writePyTorchExport(const std::string &dir, const PyTorchModel &model, const rt::ParamStore &params,
-                        const std::map<std::string, std::string> &metadata);
+                        const std::map<std::string, std::string> &metadata,
+                        const std::vector<std::pair<std::string, std::string>> &extraFiles = {});
 
 /// `--to numpy`: every parameter under its heed name and layout, as an .npz.
 void writeNumpyParams(const std::string &file, const rt::ParamStore &params);

@@ -12,6 +12,7 @@ extern const char *const kPyTorchPrelude = R"PY(
 import json
 import math
 import os
+import re
 import struct
 
 import torch
@@ -37,6 +38,80 @@ def read_safetensors(path):
         t = torch.frombuffer(raw, dtype=dtypes[info["dtype"]]) if raw else torch.empty(0, dtype=dtypes[info["dtype"]])
         out[name] = t.reshape(info["shape"])
     return out
+
+
+class Tokenizer:
+    """The run's tokenizer, as heed uses it (tokenizer.json; a SentencePiece one reads
+    tokenizer.model with python3-sentencepiece, a word one tokenizer.words).
+    encode(text) gives heed's ids, a line end ("\\n") being the line-end token where the
+    kind has one; decode(ids) is its inverse. A training document starts with start_id."""
+
+    _SPACE = re.compile(rb"[ \t\r\f\v]+")
+
+    def __init__(self, directory):
+        with open(os.path.join(directory, "tokenizer.json")) as f:
+            info = json.load(f)
+        self.kind, self.size, self.start_id = info["kind"], info["size"], info["start_id"]
+        if self.kind == "sentencepiece":
+            import sentencepiece  # Debian: python3-sentencepiece
+            self._sp = sentencepiece.SentencePieceProcessor(model_file=os.path.join(directory, "tokenizer.model"))
+            self._eos = self._sp.eos_id()
+        elif self.kind == "words":
+            with open(os.path.join(directory, "tokenizer.words"), "rb") as f:
+                lines = f.read().split(b"\n")
+            if lines[0] != b"heed-words 1":
+                raise ValueError("tokenizer.words does not start with 'heed-words 1'")
+            self._words = [b"<unk>", b"<eos>"] + lines[1:-1]
+            self._index = {w: i for i, w in enumerate(self._words)}
+        elif self.kind not in ("bytes", "ids"):
+            raise ValueError("unknown tokenizer kind %r" % self.kind)
+
+    def encode(self, text):
+        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else bytes(text)
+        if self.kind == "bytes":
+            return list(data)
+        if self.kind == "ids":
+            return [int(t) for t in data.split()]
+        ids = []
+        lines = data.split(b"\n")
+        for i, line in enumerate(lines):
+            if self.kind == "sentencepiece":
+                if line:
+                    ids += self._sp.encode(line.decode("utf-8", "surrogateescape"))
+            else:
+                ids += [self._index.get(w, 0) for w in self._SPACE.split(line) if w]
+            if i + 1 < len(lines):
+                ids.append(self._eos if self.kind == "sentencepiece" else 1)
+        return ids
+
+    def decode(self, ids):
+        ids = [int(i) for i in ids]
+        for i in ids:
+            if not 0 <= i < self.size:
+                raise ValueError("id %d is outside the tokenizer's %d ids" % (i, self.size))
+        if self.kind == "bytes":
+            return bytes(ids).decode("utf-8", "surrogateescape")
+        if self.kind == "ids":
+            return " ".join(str(i) for i in ids)
+        if self.kind == "words":
+            lines, line = [], []
+            for i in ids:
+                if i == 1:
+                    lines.append(b" ".join(line))
+                    line = []
+                else:
+                    line.append(self._words[i])
+            lines.append(b" ".join(line))
+            return b"\n".join(lines).decode("utf-8", "surrogateescape")
+        lines, line = [], []
+        for i in ids:
+            if i == self._eos:
+                lines.append(self._sp.decode(line) if line else "")
+                line = []
+            else:
+                line.append(i)
+        lines.append(self._sp.decode(line) if line else "")
+        return "\n".join(lines)
 
 
 def _f32(v):

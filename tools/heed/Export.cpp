@@ -57,11 +57,17 @@ int exportModel(const ExportOptions &o) {
   LoadedModel twin = twinLoader.load(source->modelPath(), twinOpts);
   mlir::FailureOr<PyTorchModel> py = generatePyTorch(*m.module, twin.module ? *twin.module : mlir::ModuleOp());
   if (mlir::failed(py)) return 1;
+  // A language model's checkpoint carries its tokenizer: model.py then reads and
+  // writes text as heed does.
+  std::vector<std::pair<std::string, std::string>> tokenizerFiles = source->tokenizerFiles();
   writePyTorchExport(o.output, *py, params,
                      {{"heed.model_name", m.module->getOperation()->getAttrOfType<mlir::StringAttr>("heed.model").str()},
-                      {"heed.exported_from", o.model}});
-  std::printf("%s: model.py, model.safetensors (%zu parameters, PyTorch names and layouts), names.json\n",
-              o.output.c_str(), py->params.size());
+                      {"heed.exported_from", o.model}},
+                     tokenizerFiles);
+  std::string extra;
+  for (const auto &f : tokenizerFiles) extra += ", " + f.first;
+  std::printf("%s: model.py, model.safetensors (%zu parameters, PyTorch names and layouts), names.json%s\n",
+              o.output.c_str(), py->params.size(), extra.c_str());
   return 0;
 }
 
