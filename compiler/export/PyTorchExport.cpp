@@ -31,8 +31,8 @@ extern const char *const kPyTorchPrelude;
 
 namespace {
 
-/// nn.Module attributes (torch 1.13) and the generated module's own (`tokenizer`, set
-/// by load()): a submodule of that name cannot be registered.
+/// nn.Module attributes (torch 1.13; tests/export/pytorch_oracle.py compares the list
+/// with torch's): a submodule of that name cannot be registered.
 const std::set<std::string> kModuleAttributes = {
     "T_destination", "add_module", "apply", "bfloat16", "buffers", "children", "cpu", "cuda", "double",
     "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state",
@@ -40,8 +40,10 @@ const std::set<std::string> kModuleAttributes = {
     "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook",
     "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
     "register_load_state_dict_post_hook", "register_module", "register_parameter", "requires_grad_",
-    "set_extra_state", "share_memory", "state_dict", "to", "to_empty", "tokenizer", "train", "training", "type",
-    "xpu", "zero_grad"};
+    "set_extra_state", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad"};
+/// The generated Model's own attributes: load() sets `tokenizer`.
+const std::set<std::string> kGeneratedAttributes = {"tokenizer"};
 
 const std::set<std::string> kPythonKeywords = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def",
@@ -212,6 +214,10 @@ private:
         return (op->emitError() << "heed export: PyTorch cannot name a submodule '" << part << "' (in '" << path
                                 << "'): it is an nn.Module attribute; rename the block or layer"), failure();
     }
+    if (std::string top = path.substr(0, path.find('.')); kGeneratedAttributes.count(top))
+      return (op->emitError() << "heed export: the generated model cannot have a submodule '" << top << "' (in '"
+                              << path << "'): model.py's load() sets model." << top << "; rename the block or layer"),
+             failure();
     for (const std::string &other : moduleOrder) {
       if (other == path)
         return (op->emitError() << "heed export: two layers share the parameter path '" << path << "'"), failure();

@@ -84,5 +84,33 @@ module attributes {heed.model = "m", heed.config = {batch = 2 : i64}} {
   EXPECT_NE(m->python.find("v0 = self._m(\"block.linear\")(x)"), std::string::npos);
 }
 
+// load() sets model.tokenizer: a layer at the top-level path "tokenizer" would be
+// overwritten by it, so it is refused like an nn.Module attribute; deeper down it is fine.
+TEST(PyTorchExport, ATopLevelTokenizerPathIsRefused) {
+  const char *ir = R"(
+module attributes {heed.model = "m", heed.config = {batch = 2 : i64}} {
+  func.func @forward(%x: tensor<2x3xf32> {heed.name = "x", heed.dims = ["batch", ""]})
+      -> (tensor<2x5xf32> {heed.name = "y", heed.dims = ["batch", ""]}) {
+    %w = heed.param "PATH.w" {init = "zeros"} : tensor<3x5xf32>
+    %b = heed.param "PATH.b" {init = "zeros"} : tensor<5xf32>
+    %0 = heed.linear %x, %w, %b : (tensor<2x3xf32>, tensor<3x5xf32>, tensor<5xf32>) -> tensor<2x5xf32>
+    return %0 : tensor<2x5xf32>
+  }
+})";
+  auto with = [&](const std::string &path) {
+    std::string text = ir;
+    for (size_t at; (at = text.find("PATH")) != std::string::npos;) text.replace(at, 4, path);
+    return text;
+  };
+  Parsed top(with("tokenizer.linear").c_str());
+  ASSERT_TRUE(top.module);
+  EXPECT_TRUE(mlir::failed(top.generate()));
+  ASSERT_EQ(top.errors.size(), 1u);
+  EXPECT_NE(top.errors[0].find("cannot have a submodule 'tokenizer'"), std::string::npos) << top.errors[0];
+  Parsed nested(with("block.tokenizer.linear").c_str());
+  ASSERT_TRUE(nested.module);
+  EXPECT_TRUE(mlir::succeeded(nested.generate())) << (nested.errors.empty() ? "" : nested.errors[0]);
+}
+
 }  // namespace
 }  // namespace heed
