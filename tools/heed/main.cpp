@@ -192,7 +192,8 @@ int main(int argc, char **argv) {
                 "padded positions), where OUT.npy is -o without its .npy");
   encode->add_option("checkpoint", enc.checkpoint, "checkpoint file or run directory")->required();
   encode->add_option("words", enc.words, "words to encode");
-  encode->add_option("--input", enc.input, "file with one word per line")->type_name("FILE");
+  encode->add_option("--input", enc.input, "file with one word per line (a blank line: a row of zeros, length 0)")
+      ->type_name("FILE");
   encode->add_option("-o,--output", enc.output, "the .npy file of the encoder outputs")->required();
   encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
       ->check(cli::positive<int64_t>());
