@@ -89,14 +89,24 @@ LoadedModel ModelLoader::load(const std::string &path, const ImportOptions &opti
   return out;
 }
 
-bool parseOverrides(const std::vector<std::string> &sets, ImportOptions &options) {
+std::string parseSetFlags(const std::vector<std::string> &sets, std::map<std::string, std::string> &out) {
+  std::map<std::string, std::string> given;
   for (const std::string &s : sets) {
     size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) {
-      llvm::errs() << "error: --set expects key=value, got '" << s << "'\n";
-      return false;
-    }
-    options.overrides[s.substr(0, eq)] = s.substr(eq + 1);
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return "--set expects key=value, got '" + s + "'";
+    std::string key = s.substr(0, eq), value = s.substr(eq + 1);
+    if (auto it = given.find(key); it != given.end())
+      return "--set " + key + " is given twice (" + it->second + ", " + value + "); give it once";
+    given[key] = value;
+  }
+  for (auto &[k, v] : given) out[k] = v;
+  return "";
+}
+
+bool parseOverrides(const std::vector<std::string> &sets, ImportOptions &options) {
+  if (std::string err = parseSetFlags(sets, options.overrides); !err.empty()) {
+    llvm::errs() << "error: " << err << "\n";
+    return false;
   }
   return true;
 }

@@ -47,8 +47,13 @@ private:
   std::unique_ptr<Handler> handler;
 };
 
-/// Parses `key=value` strings from --set into ImportOptions::overrides; prints and returns
-/// false on malformed ones.
+/// The --set key=value strings as a map; "" or why they are not: a string that
+/// is not key=value, or a key given twice ("--set layers is given twice (2, 3);
+/// give it once").
+std::string parseSetFlags(const std::vector<std::string> &sets, std::map<std::string, std::string> &out);
+
+/// parseSetFlags into ImportOptions::overrides; prints "error: ..." and returns
+/// false on a bad --set.
 bool parseOverrides(const std::vector<std::string> &sets, ImportOptions &options);
 
 }  // namespace heed

@@ -40,9 +40,12 @@ ModuleProgram::ModuleProgram() : loader(std::make_unique<ModelLoader>()) {}
 ModuleProgram::~ModuleProgram() = default;
 
 bool ModuleProgram::build(const std::string &path, const ImportOptions &options) {
+    progress.begin("parse and check shapes");
     model = loader->load(path, options);
     if (!model.module) return false;
     ModuleOp mod = *model.module;
+    progress.setModel(mod->getAttrOfType<StringAttr>("heed.model").str());
+    progress.begin("autodiff and passes");
     // A program that trains never decodes; one rebuilt from a checkpoint may.
     if (failed(runTrainingPipeline(mod, /*withDecodeStep=*/!options.training))) return false;
 
@@ -100,7 +103,9 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
         return false;
       }
     }
-    return prepare();
+    if (!prepare()) return false;
+    progress.finish();
+    return true;
 }
 
 const rt::EntrySpec *ModuleProgram::entry(const std::string &name) const {

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "compiler/CompileProgress.h"
+
 #include "compiler/ModelLoader.h"
 #include "frontend/ImportToIR.h"
 #include "runtime/Program.h"
@@ -40,6 +42,8 @@ protected:
   /// False for a program that is only compiled, never run here (heed compile):
   /// build() then skips the memory check.
   bool checksMemory = true;
+  /// Stages of a long compile on stderr (CompileProgress.h); prepare() adds its own.
+  CompileProgress progress;
   /// Called once after the module is built; a backend compiles here.
   virtual bool prepare() { return true; }
   virtual std::vector<rt::Tensor> runFunction(mlir::func::FuncOp fn, const std::string &entry,

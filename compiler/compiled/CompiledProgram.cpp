@@ -59,6 +59,7 @@ protected:
     ctx->loadAllAvailableDialects();
 
     std::map<std::string, Schedule> schedules;
+    progress.begin("partition into kernels");
     kernels = outlineKernels(module(), schedules);
     try {
       for (auto &[name, schedule] : schedules) plans[name] = makePlan(function(name), schedule);
@@ -66,6 +67,7 @@ protected:
       llvm::errs() << "error: " << e.what() << "\n";
       return false;
     }
+    progress.begin("lower to LLVM");
     for (func::FuncOp k : kernels->getOps<func::FuncOp>())
       if (failed(lowerHeedToLinalg(k))) return false;
     if (failed(lowerKernelsToLLVM(*kernels))) {
@@ -73,6 +75,7 @@ protected:
       return false;
     }
     std::string error;
+    progress.begin("machine code");
     if (mode == Mode::Object) {
       if (failed(emitNative(*kernels, EmitKind::Object, objectCode, error))) {
         llvm::errs() << "error: cannot emit the kernels as an object file: " << error << "\n";

@@ -1,6 +1,7 @@
 //===- ModelSource.cpp ----------------------------------------------------===//
 
 #include "compiler/export/ModelSource.h"
+#include "compiler/ModelLoader.h"
 
 #include "runtime/text/TokenizerExport.h"
 #include "runtime/text/TokenizerStore.h"
@@ -34,18 +35,19 @@ std::unique_ptr<ModelSource> ModelSource::open(const std::string &path, const st
   } else {
     s->modelPath_ = path;
   }
-  for (const std::string &kv : sets) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size())
-      throw rt::Error("--set expects key=value, got '" + kv + "'");
-    s->overrides_[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  if (std::string err = parseSetFlags(sets, s->overrides_); !err.empty()) throw rt::Error(err);
   return s;
 }
 
 std::string ModelSource::baseDir() const {
   std::string dir = fs::path(modelPath_).parent_path().string();
   return dir.empty() ? "." : dir;
+}
+
+void ModelSource::checkSeedApplies(bool seedGiven) const {
+  if (seedGiven && checkpoint_)
+    throw rt::Error("--seed initialises a model file's parameters; '" + given_ +
+                    "' is a checkpoint, whose trained parameters are used");
 }
 
 void ModelSource::fillParams(rt::ParamStore &store, uint64_t seed) const {

@@ -46,6 +46,9 @@ public:
   /// Loads the checkpoint's parameters into `store` (every parameter of the store
   /// must be there with its shape), or initialises them from `seed` for a model file.
   void fillParams(rt::ParamStore &store, uint64_t seed) const;
+  /// Throws if --seed was given for a checkpoint: its parameters are trained,
+  /// not initialised, so the seed would be ignored.
+  void checkSeedApplies(bool seedGiven) const;
 
 private:
   ModelSource() = default;

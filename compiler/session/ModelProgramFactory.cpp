@@ -42,7 +42,13 @@ std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model
                                                         const std::map<std::string, std::string> &overrides,
                                                         std::optional<int64_t> batch,
                                                         rt::BuildPurpose purpose) {
-  if (fs::is_directory(model)) return loadArtifact(model, overrides, batch);
+  if (fs::is_directory(model)) {
+    // An artifact holds compiled kernels: the interpreter cannot run it.
+    if (backend_ == "reference")
+      throw rt::Error("--backend reference runs a model file on the interpreter; '" + model +
+                      "' is a heed compile artifact, which only runs its compiled kernels: give the .heed file");
+    return loadArtifact(model, overrides, batch);
+  }
   ImportOptions opts;
   opts.overrides = overrides;
   opts.batch = batch;

@@ -4,6 +4,8 @@
 
 #include "runtime/AtomicFile.h"
 
+#include <algorithm>
+
 namespace heed::rt {
 
 namespace {
@@ -36,13 +38,16 @@ std::string_view trimWhitespace(std::string_view s) {
   return s;
 }
 
-std::vector<std::string> readLines(const std::string &path) {
+std::vector<std::string> readRows(const std::string &path) {
   const std::string text = readTextFile(path, "input file");
   std::vector<std::string> out;
-  for (std::string_view line : splitLines(text)) {
-    line = trimWhitespace(line);
-    if (!line.empty()) out.emplace_back(line);
-  }
+  for (std::string_view line : splitLines(text)) out.emplace_back(trimWhitespace(line));
+  return out;
+}
+
+std::vector<std::string> readLines(const std::string &path) {
+  std::vector<std::string> out = readRows(path);
+  out.erase(std::remove(out.begin(), out.end(), std::string()), out.end());
   return out;
 }
 

@@ -23,10 +23,14 @@ bool isBlank(std::string_view s);
 /// s without leading and trailing whitespace (as in isBlank).
 std::string_view trimWhitespace(std::string_view s);
 
-/// One item per line, e.g. the words for `heed generate --input words.txt`:
-/// every line of the file with surrounding whitespace trimmed, blank lines
-/// dropped. A missing or unreadable file throws rt::Error ("cannot read input
-/// file '<path>': ..."); an empty file gives an empty vector.
+/// One item per line: every line of the file with surrounding whitespace
+/// trimmed, blank lines dropped. A missing or unreadable file throws rt::Error
+/// ("cannot read input file '<path>': ..."); an empty file gives an empty vector.
 std::vector<std::string> readLines(const std::string &path);
+
+/// One row per line, e.g. the words of `heed generate --input words.txt`: as
+/// readLines, but a blank line is kept as an empty row, so that output row i
+/// belongs to input line i + 1.
+std::vector<std::string> readRows(const std::string &path);
 
 }  // namespace heed::rt

@@ -107,20 +107,48 @@ int64_t decodeBatch(int64_t flag, int64_t n, int64_t beam) {
   return std::max<int64_t>(1, std::min<int64_t>(n * std::max<int64_t>(1, beam), 64));
 }
 
+namespace {
+
+/// The sources that are not empty: an empty row (a blank line of `heed generate
+/// --input`) is not run through the model, it keeps its place in the output.
+std::vector<std::vector<int32_t>> nonEmptySources(const std::vector<std::vector<int32_t>> &srcs,
+                                                  std::vector<size_t> &rows) {
+  std::vector<std::vector<int32_t>> kept;
+  for (size_t i = 0; i < srcs.size(); ++i)
+    if (!srcs[i].empty()) {
+      rows.push_back(i);
+      kept.push_back(srcs[i]);
+    }
+  return kept;
+}
+
+}  // namespace
+
 std::vector<std::string> transcribe(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
                                     double alpha) {
+  std::vector<size_t> rows;
+  std::vector<std::vector<int32_t>> kept = nonEmptySources(srcs, rows);
+  std::vector<std::string> out(srcs.size());
+  if (kept.empty()) return out;
   Seq2SeqRunner runner(*m.program, m.layout, m.params);
-  std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);
-  std::vector<std::string> out;
-  for (const Hypothesis &h : hyps) out.push_back(detokenize(m.vocabs.tgt.decode(h.symbols), m.vocabs.tgtTok));
+  std::vector<Hypothesis> hyps = runner.decode(kept, beam, alpha);
+  for (size_t k = 0; k < rows.size(); ++k)
+    out[rows[k]] = detokenize(m.vocabs.tgt.decode(hyps[k].symbols), m.vocabs.tgtTok);
   return out;
 }
 
 EncoderOutputs encodeSources(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs) {
-  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+  const int64_t n = (int64_t)srcs.size(), S = m.layout.srcLen, D = m.layout.dModel;
+  std::vector<size_t> rows;
+  std::vector<std::vector<int32_t>> kept = nonEmptySources(srcs, rows);
   EncoderOutputs e;
-  e.memory = runner.encode(srcs);
-  const int64_t n = (int64_t)srcs.size(), S = m.layout.srcLen;
+  e.memory = Tensor::zeros(DType::F32, {n, S, D});
+  if (!kept.empty()) {
+    Seq2SeqRunner runner(*m.program, m.layout, m.params);
+    Tensor memory = runner.encode(kept);
+    for (size_t k = 0; k < rows.size(); ++k)
+      std::copy(memory.f32() + k * S * D, memory.f32() + (k + 1) * S * D, e.memory.f32() + rows[k] * S * D);
+  }
   e.lengths = Tensor(DType::I32, {n});
   e.mask = Tensor(DType::Bool, {n, S});
   for (int64_t i = 0; i < n; ++i) {

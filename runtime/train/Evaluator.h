@@ -88,7 +88,8 @@ Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const R
 /// min(n * beam, 64).
 int64_t decodeBatch(int64_t flag, int64_t n, int64_t beam);
 
-/// Detokenized best outputs, one per source.
+/// Detokenized best outputs, one per source; an empty source gives "" (it is not
+/// decoded), so outputs stay aligned with the input rows.
 std::vector<std::string> transcribe(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
                                     double lengthPenalty);
 
@@ -97,6 +98,7 @@ struct EncoderOutputs {
   Tensor lengths;  // i32 [n]: symbols per source
   Tensor mask;     // bool [n, src_len]: true at padded positions
 };
+/// An empty source gets a row of zeros, length 0 and a mask true everywhere.
 EncoderOutputs encodeSources(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs);
 
 }  // namespace heed::rt

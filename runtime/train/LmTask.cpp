@@ -52,9 +52,9 @@ public:
     if (tokenizer) checkTokenizerFits(layout, *tokenizer, "model '" + modelName + "'");
   }
   void configure(const Settings &s) override {
-    for (const char *key : {"src_tokens", "tgt_tokens", "eval_words", "decode_every", "buckets"})
-      if (s.fromFlag(key))
-        throw rt::Error(trainFlagName(key) + " applies to sequence-to-sequence models; model '" + modelName +
+    for (const TrainSetting &t : kTrainSettings)  // the table marks what is seq2seq-only
+      if (t.seq2seqOnly && s.fromFlag(t.key))
+        throw rt::Error(trainFlagName(t.key) + " applies to sequence-to-sequence models; model '" + modelName +
                         "' is a decoder-only language model (its text goes through --tokenizer)");
     evalBatches = s.integer("eval_batches", 1);
     spec = s.str("tokenizer");

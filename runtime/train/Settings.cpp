@@ -7,6 +7,8 @@
 
 #include <cassert>
 #include <cmath>
+#include <limits>
+#include <stdexcept>
 
 namespace heed::rt {
 
@@ -42,6 +44,12 @@ int64_t Settings::integer(const std::string &key, int64_t def, int64_t min) cons
   long long v = 0;
   try {
     v = std::stoll(*r, &used);
+  } catch (const std::out_of_range &) {
+    // A whole number past int64 is too large (or small), not "not an integer".
+    if (r->front() != '-' && r->find_first_not_of("+0123456789") == std::string::npos)
+      throw Error(where(key) + ": '" + *r + "' is too large (at most " +
+                  std::to_string(std::numeric_limits<int64_t>::max()) + ")");
+    used = 0;
   } catch (const std::exception &) {
     used = 0;
   }
@@ -58,6 +66,8 @@ double Settings::number(const std::string &key, double def, double min, bool str
   double v = 0;
   try {
     v = std::stod(*r, &used);
+  } catch (const std::out_of_range &) {
+    throw Error(where(key) + ": '" + *r + "' is out of the range of a double");
   } catch (const std::exception &) {
     used = 0;
   }

@@ -16,6 +16,10 @@ else:
 config.test_exec_root = os.path.join(os.path.dirname(site), "out")
 config.environment["PATH"] = os.pathsep.join(
     [config.heed_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "/usr/bin:/bin")])
+# A compile that takes more than 2 s prints its stages on stderr (compiler/CompileProgress.h);
+# on a loaded machine that would add lines to tests that check stderr line by line, so
+# tests run with it off and compile_progress.test turns it on.
+config.environment["HEED_COMPILE_PROGRESS"] = "0"
 config.substitutions.append(("%examples", os.path.join(config.heed_source_dir, "examples")))
 config.substitutions.append(("%heed", os.path.join(config.heed_tools_dir, "heed")))
 # AddressSanitizer reserves terabytes of address space: tests that cap it (prlimit --as)

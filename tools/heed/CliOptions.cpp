@@ -1,6 +1,8 @@
 //===- CliOptions.cpp - heed's flag checks and usage errors ---------------===//
 
 #include "tools/heed/CliOptions.h"
+#include "tools/heed/Commands.h"
+#include "runtime/Error.h"
 
 #include <cerrno>
 #include <cmath>
@@ -87,6 +89,34 @@ std::string checkNumber(const std::string &text, double lo, bool positive) {
   return "";
 }
 
+CLI::Option *Applicability::only(bool seq2seq, CLI::Option *opt) {
+  kinds_.emplace_back(opt, seq2seq);
+  opt->description((seq2seq ? "seq2seq: " : "language model: ") + opt->get_description());
+  return opt;
+}
+
+CLI::Option *Applicability::onlyWhen(CLI::Option *opt, std::function<bool()> holds, std::string condition) {
+  conditions_.push_back({opt, std::move(holds), std::move(condition)});
+  return opt;
+}
+
+void Applicability::checkConditions() const {
+  for (const Condition &c : conditions_)
+    if (c.opt->count() > 0 && !c.holds())
+      throw CLI::ValidationError(c.opt->get_name() + " applies only " + c.condition);
+}
+
+void Applicability::attach(CLI::App *cmd) {
+  cmd->final_callback([this] { checkConditions(); });
+}
+
+KindFlags Applicability::given() const {
+  KindFlags k;
+  for (auto [opt, seq2seq] : kinds_)
+    if (opt->count() > 0) (seq2seq ? k.seq2seqOnly : k.lmOnly).push_back(opt->get_name());
+  return k;
+}
+
 namespace {
 constexpr const char *kOutOfMemory =
     "error: out of memory: an allocation failed (the model, --batch or the data need more memory "
@@ -130,3 +160,20 @@ int parse(CLI::App &app, int argc, char **argv) {
 }
 
 }  // namespace heed::cli
+
+namespace heed {
+
+void rejectOtherKindFlags(const KindFlags &given, bool seq2seq, const std::string &checkpoint,
+                          const std::string &modelName) {
+  const std::vector<std::string> &wrong = seq2seq ? given.lmOnly : given.seq2seqOnly;
+  if (wrong.empty()) return;
+  std::string flags;
+  for (size_t i = 0; i < wrong.size(); ++i)
+    flags += (i == 0 ? "" : i + 1 == wrong.size() ? " and " : ", ") + wrong[i];
+  throw rt::Error(flags + (wrong.size() == 1 ? " applies" : " apply") + " to " +
+                  (seq2seq ? "language models" : "sequence-to-sequence models") + "; checkpoint '" + checkpoint +
+                  "' holds a " + (seq2seq ? "sequence-to-sequence model" : "language model") + " (" + modelName +
+                  ")");
+}
+
+}  // namespace heed

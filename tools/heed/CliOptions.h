@@ -12,6 +12,10 @@
 //     with the command's --help as the hint; a flag given several times reads
 //     "--steps is given 3 times (10, 20, 30); give it once" instead of "At Most 1
 //     required but received 3".
+//   * Applicability: flags that mean something only for one kind of model (a
+//     language model or a sequence-to-sequence one; known once the checkpoint
+//     is read) or only under another flag's value (--top-k only when sampling).
+//     A flag given where it does not apply is an error, never silently ignored.
 //   * installOutOfMemoryHandlers(): an allocation failure anywhere is one
 //     "error: out of memory" line and exit 1.
 //
@@ -21,9 +25,15 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+namespace heed {
+struct KindFlags;
+}  // namespace heed
 
 namespace heed::cli {
 
@@ -61,6 +71,36 @@ template <typename T> CLI::Validator number(bool nonNegative = false) {
         },
         "", "HEED_NUMBER");
 }
+
+/// Which flags of a command apply when (see the header comment).
+class Applicability {
+public:
+  /// `opt` applies only to language models (seq2seq false) or only to
+  /// sequence-to-sequence models; its help gets the prefix "language model: " or
+  /// "seq2seq: ", so --help and the check say the same.
+  CLI::Option *only(bool seq2seq, CLI::Option *opt);
+  /// `opt` applies only when `holds()` after parsing; `condition` says when, as
+  /// in "--top-k applies only to sampling (--temperature > 0)".
+  CLI::Option *onlyWhen(CLI::Option *opt, std::function<bool()> holds, std::string condition);
+  /// Throws CLI::ValidationError for the first given flag whose condition fails;
+  /// parse() calls it through the command's final callback (see attach()).
+  void checkConditions() const;
+  /// Runs checkConditions() after `cmd` is parsed, so its errors read like
+  /// every other usage error.
+  void attach(CLI::App *cmd);
+  /// The kind-specific flags that were given, for the command to check against
+  /// the checkpoint (heed::rejectOtherKindFlags).
+  KindFlags given() const;
+
+private:
+  struct Condition {
+    CLI::Option *opt;
+    std::function<bool()> holds;
+    std::string condition;
+  };
+  std::vector<std::pair<CLI::Option *, bool>> kinds_;
+  std::vector<Condition> conditions_;
+};
 
 /// Makes an allocation that fails anyway (operator new anywhere, or LLVM's
 /// out-of-memory handler in the compiler) print "error: out of memory ..." and

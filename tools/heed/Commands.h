@@ -19,6 +19,17 @@ class App;
 
 namespace heed {
 
+/// The flags given that apply only to one kind of model (cli::Applicability): a
+/// command that learns the kind from the checkpoint rejects the other kind's.
+struct KindFlags {
+  std::vector<std::string> lmOnly, seq2seqOnly;  // as spelt: "--beam"
+};
+/// Throws rt::Error naming the first flag of `given` that does not apply to the
+/// checkpoint's kind: "--beam applies to sequence-to-sequence models; checkpoint
+/// 'ckpt-2.safetensors' holds a language model (tiny_lm)".
+void rejectOtherKindFlags(const KindFlags &given, bool seq2seq, const std::string &checkpoint,
+                          const std::string &modelName);
+
 /// Flags every model-reading command shares.
 struct ModelArgs {
   std::string path;
@@ -57,6 +68,7 @@ struct EvalOptions {
   int64_t beam = 1;         // 1: greedy
   double lengthPenalty = kDefaultLengthPenalty;
   int64_t maxWords = 0;     // 0: every word of --data
+  KindFlags given;          // kind-specific flags given
 };
 
 struct GenerateOptions {
@@ -77,6 +89,7 @@ struct GenerateOptions {
   int64_t beam = 1;                // 1: greedy
   double lengthPenalty = kDefaultLengthPenalty;
   int64_t batch = 0;               // 0: min(#words * beam, 64)
+  KindFlags given;                 // kind-specific flags given
 };
 
 /// `heed encode`: the encoder outputs of a seq2seq checkpoint as .npy files.
@@ -97,6 +110,16 @@ int runEncode(const EncodeOptions &o);
 int runCheck(const ModelArgs &m, bool json = false);
 int runGradcheck(const ModelArgs &m, const GradcheckOptions &o);
 int runParams(const ModelArgs &m, bool json);
+/// The stages of `heed emit --stage`, in pipeline order: the one list that the
+/// command, its --help and the docs' drift test (tests/lit/cli/docs.test) read.
+inline constexpr const char *kEmitStages[] = {"ast",   "graph",  "decomposed",   "grad", "dot", "fused",
+                                              "linalg", "llvm-dialect", "llvm", "asm", "obj"};
+/// kEmitStages joined by `sep`.
+inline std::string emitStageList(const std::string &sep) {
+  std::string out;
+  for (const char *s : kEmitStages) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations);
 /// `heed compile`: writes the artifact directory `output` (Compile.cpp).

@@ -27,9 +27,6 @@ namespace heed {
 
 int finishVerify(ModelLoader &loader);
 
-static const char *kStages =
-    "ast, graph, decomposed, grad, dot, fused, linalg, llvm-dialect, llvm, asm, obj";
-
 /// Graphviz: one node per op (mnemonic and result shape), edges along operands.
 static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
   std::map<Operation *, int> ids;
@@ -60,10 +57,20 @@ static void printDot(func::FuncOp fn, llvm::raw_ostream &os) {
 
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations) {
-  static const char *stages[] = {"ast",   "graph",  "decomposed",   "grad", "dot", "fused",
-                                 "linalg", "llvm-dialect", "llvm", "asm", "obj"};
-  if (std::find(std::begin(stages), std::end(stages), stage) == std::end(stages)) {
-    llvm::errs() << "error: unknown stage '" << stage << "' (stages: " << kStages << ")\n";
+  if (std::find(std::begin(kEmitStages), std::end(kEmitStages), stage) == std::end(kEmitStages)) {
+    llvm::errs() << "error: unknown stage '" << stage << "' (stages: " << emitStageList(", ") << ")\n";
+    return 1;
+  }
+  // Flags that the stage would ignore are errors.
+  if (locations && stage != "graph" && stage != "decomposed" && stage != "grad") {
+    llvm::errs() << "error: --locations applies to the IR stages graph, decomposed and grad, not '" << stage
+                 << "'\n";
+    return 1;
+  }
+  if (stage == "ast" && (!m.sets.empty() || m.batch > 0)) {
+    llvm::errs() << "error: " << (m.sets.empty() ? "--batch" : "--set")
+                 << " does not apply to --stage ast, which prints the model as parsed, before config values "
+                    "are bound\n";
     return 1;
   }
   if (stage == "obj" && output.empty()) {

@@ -70,10 +70,8 @@ int runEval(const EvalOptions &o) {
   return reportErrors([&] {
     ModelProgramFactory factory(o.backend);
     rt::RunCheckpoint rc = rt::readRunCheckpoint(o.checkpoint);
+    rejectOtherKindFlags(o.given, rc.task() == "seq2seq", rc.path, rc.modelName);
     if (rc.task() == "seq2seq") return evalSeq2Seq(o, rc, factory);
-    if (o.beam != 1 || o.maxWords != 0)
-      throw rt::Error("--beam and --max-words apply to sequence-to-sequence checkpoints; '" + rc.path +
-                      "' holds a language model");
     rt::LmCheckpointEval e = rt::evaluateLmCheckpoint(factory, rc, o.data, o.batch, o.maxBatches);
     const rt::LmEvalResult &r = e.r;
     if (o.json) {

@@ -1,5 +1,6 @@
 //===- Export.cpp - `heed export`: parameters and model.py for PyTorch ----===//
 
+#include "tools/heed/CliOptions.h"
 #include "tools/heed/Commands.h"
 
 #include "compiler/ModelLoader.h"
@@ -23,11 +24,13 @@ struct ExportOptions {
   std::string model, to = "pytorch", output;
   std::vector<std::string> sets;
   uint64_t seed = 1;
+  bool seedGiven = false;
   int64_t batch = 0;
 };
 
 int exportModel(const ExportOptions &o) {
   auto source = ModelSource::open(o.model, o.sets);
+  source->checkSeedApplies(o.seedGiven);
   ImportOptions opts;
   opts.overrides = source->overrides();
   if (o.batch > 0) opts.batch = o.batch;
@@ -82,10 +85,14 @@ std::function<int()> addExportCommand(CLI::App &app) {
   cmd->add_option("model", o->model, "model file (.heed), checkpoint (.safetensors) or run directory")->required();
   cmd->add_option("--to", o->to, "pytorch (default) or numpy")->check(CLI::IsMember({"pytorch", "numpy"}));
   cmd->add_option("-o,--output", o->output, "pytorch: the directory to write; numpy: the .npz file")->required();
-  cmd->add_option("--seed", o->seed, "initialisation seed for a model file (default 1)");
-  cmd->add_option("--batch", o->batch, "the batch the export is made at (model.py runs at any batch when the model's sizes follow it)")->check(CLI::PositiveNumber);
+  auto *seed = cmd->add_option("--seed", o->seed, "initialisation seed for a model file (default 1)")
+                   ->check(cli::number<uint64_t>());
+  cmd->add_option("--batch", o->batch, "the batch the export is made at (model.py runs at any batch when the model's sizes follow it)")->check(cli::positive<int64_t>());
   cmd->add_option("--set", o->sets, "override a config value: --set d_model=256 (repeatable)");
-  return [cmd, o] { return cmd->parsed() ? reportErrors([&] { return exportModel(*o); }) : -1; };
+  return [cmd, o, seed] {
+    o->seedGiven = seed->count() > 0;
+    return cmd->parsed() ? reportErrors([&] { return exportModel(*o); }) : -1;
+  };
 }
 
 }  // namespace heed

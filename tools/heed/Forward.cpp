@@ -1,5 +1,6 @@
 //===- Forward.cpp - `heed forward`: a model on the user's arrays ---------===//
 
+#include "tools/heed/CliOptions.h"
 #include "tools/heed/Commands.h"
 
 #include "compiler/ModelLoader.h"
@@ -21,12 +22,14 @@ struct ForwardOptions {
   std::string model, inputs, output, entry, backend = "compiled";
   std::vector<std::string> sets;
   uint64_t seed = 1;
+  bool seedGiven = false;
   bool grads = false;
 };
 
 int forward(const ForwardOptions &o) {
-  rt::NamedTensors arrays = rt::readNpz(o.inputs);
   auto source = ModelSource::open(o.model, o.sets);
+  source->checkSeedApplies(o.seedGiven);
+  rt::NamedTensors arrays = rt::readNpz(o.inputs);
   ImportOptions opts;
   opts.overrides = source->overrides();
   ModelSignature sig;
@@ -74,7 +77,8 @@ std::function<int()> addForwardCommand(CLI::App &app) {
                   "the batch; f64 arrays become f32 and i64 become i32")
       ->required()->type_name("NPZ");
   cmd->add_option("-o,--output", o->output, "the .npz to write")->required();
-  cmd->add_option("--seed", o->seed, "initialisation seed for a model file (default 1)");
+  auto *seed = cmd->add_option("--seed", o->seed, "initialisation seed for a model file (default 1)")
+                   ->check(cli::number<uint64_t>());
   cmd->add_option("--entry", o->entry, "encoder-decoders: run only encode (outputs memory) or decode")
       ->check(CLI::IsMember({"encode", "decode"}));
   cmd->add_option("--set", o->sets, "override a config value: --set d_model=256 (repeatable)");
@@ -82,7 +86,10 @@ std::function<int()> addForwardCommand(CLI::App &app) {
                 "also write grad/<parameter>: the loss's gradient for every trainable parameter (dropout off)");
   cmd->add_option("--backend", o->backend, "compiled (default) or reference (the interpreter)")
       ->check(CLI::IsMember({"compiled", "reference"}));
-  return [cmd, o] { return cmd->parsed() ? reportErrors([&] { return forward(*o); }) : -1; };
+  return [cmd, o, seed] {
+    o->seedGiven = seed->count() > 0;
+    return cmd->parsed() ? reportErrors([&] { return forward(*o); }) : -1;
+  };
 }
 
 }  // namespace heed

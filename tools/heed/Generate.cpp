@@ -6,7 +6,8 @@
 //   heed generate CKPT WORD... | --input FILE [--beam K] [--length-penalty A]
 //                                        seq2seq: prints WORD<TAB>SYM SYM ... per
 //                                        word, greedy or beam search; decoding
-//                                        stops at EOS or after tgt_len tokens
+//                                        stops at EOS or after tgt_len tokens; a
+//                                        blank line prints an empty row
 //   heed encode CKPT WORD... | --input FILE -o enc.npy
 //                                        the encoder outputs f32 [n, src_len,
 //                                        d_model], the lengths i32 [n]
@@ -33,18 +34,17 @@ namespace heed {
 
 namespace {
 
-/// Positional words plus the lines of --input; errors if there are none.
+/// Positional words plus the lines of --input, one row each: a blank line (or an
+/// empty WORD) is an empty row, printed as an empty output, so that output row i
+/// is input row i. Errors if there are no rows at all.
 std::vector<std::string> gatherWords(const std::vector<std::string> &words, const std::string &input) {
   std::vector<std::string> all;
-  for (const std::string &w : words) {
-    std::string t(rt::trimWhitespace(w));
-    if (!t.empty()) all.push_back(t);
-  }
+  for (const std::string &w : words) all.emplace_back(rt::trimWhitespace(w));
   if (!input.empty())
-    for (std::string &w : rt::readLines(input)) all.push_back(std::move(w));
+    for (std::string &w : rt::readRows(input)) all.push_back(std::move(w));
   if (all.empty())
     throw rt::Error(input.empty() ? "no words given: pass WORD... or --input FILE (one word per line)"
-                                  : "no words to read: input file '" + input + "' has no non-blank line");
+                                  : "no words to read: input file '" + input + "' is empty");
   return all;
 }
 
@@ -83,6 +83,7 @@ int runGenerate(const GenerateOptions &o) {
   return reportErrors([&] {
     ModelProgramFactory factory(o.backend);
     rt::RunCheckpoint ckpt = rt::readRunCheckpoint(o.checkpoint);
+    rejectOtherKindFlags(o.given, ckpt.task() == "seq2seq", ckpt.path, ckpt.modelName);
     if (ckpt.task() == "seq2seq") return generateSeq2Seq(o, ckpt, factory);
     if (!o.words.empty() || !o.input.empty())
       throw rt::Error("checkpoint '" + ckpt.path + "' holds a language model (" + ckpt.modelName +

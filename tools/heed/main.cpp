@@ -2,7 +2,9 @@
 //
 //   heed check   model.heed               parse + check shapes; errors with carets
 //   heed params  model.heed [--json]      parameter names, shapes, counts, init
-//   heed emit    model.heed --stage S     ast, graph, decomposed, grad, dot
+//   heed emit    model.heed --stage S     one stage of the pipeline (heed::kEmitStages,
+//                                         listed by `heed emit --help`)
+//   heed gradcheck model.heed             autodiff vs finite differences, per parameter
 //   heed compile model.heed -o DIR        the executable artifact (kernels.so +
 //                                         manifest.json) that `heed train DIR` runs
 //   heed train   model.heed --data F      train an LM on text (--tokenizer), or an
@@ -13,11 +15,13 @@
 //   heed generate CKPT --prompt TEXT      continue a prompt (greedy or sampled)
 //   heed generate CKPT WORD...            transcribe words (seq2seq; greedy or --beam K)
 //   heed encode  CKPT WORD... -o enc.npy  encoder outputs (seq2seq)
+//   heed average RUN... -o OUT            mean parameters of checkpoints (not resumable)
 //   heed forward MODEL|CKPT --inputs in.npz -o out.npz   outputs, loss, gradients
 //   heed export  MODEL|CKPT --to pytorch -o DIR          model.py + safetensors
 //   heed plot    RUN... -o curves.svg                    training curves (gnuplot)
 //
-// Exit codes: 0 success, 1 any user error (bad model, bad flags, bad files).
+// `heed --help` and `heed CMD --help` are the reference; tests/lit/cli/docs.test
+// checks README.md and docs/*.md against them. Exit codes: 0 success, 1 any user error (bad model, bad flags, bad files).
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +31,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <utility>
@@ -66,9 +72,9 @@ int main(int argc, char **argv) {
   bool locations = false;
   auto *emit = app.add_subcommand("emit", "print a stage of the pipeline");
   addModelArgs(emit, m);
-  emit->add_option("--stage", stage, "ast | graph | decomposed | grad | dot")->required();
+  emit->add_option("--stage", stage, heed::emitStageList(" | "))->required();
   emit->add_option("-o,--output", output, "write to this file instead of stdout");
-  emit->add_flag("--locations", locations, "print each op's model-file location");
+  emit->add_flag("--locations", locations, "graph, decomposed, grad: print each op's model-file location");
 
   std::string compileOut;
   bool compileStats = false;
@@ -115,7 +121,10 @@ int main(int argc, char **argv) {
   train->add_flag("--resume", tr.resume, "continue the run in --out from its latest checkpoint");
   train->add_flag("-q,--quiet", tr.quiet, "no header and progress; only the summary");
 
+  // Flags of one model kind (the checkpoint tells which) or of one mode: given where
+  // they do not apply, they are errors (cli::Applicability).
   heed::EvalOptions ev;
+  cli::Applicability evApplies;
   auto *evalCmd = app.add_subcommand(
       "eval", "validation loss and perplexity of a checkpoint (LMs: per token, per word and per byte, every token scored once); for seq2seq models also WER and PER");
   evalCmd->add_option("checkpoint", ev.checkpoint, "checkpoint file or run directory")->required();
@@ -123,43 +132,58 @@ int main(int argc, char **argv) {
       ->required();
   evalCmd->add_flag("--json", ev.json,
                     "print one JSON object: {loss, perplexity, tokens}; seq2seq: {wer, per, loss, count, beam, ...}");
-  evalCmd->add_option("--beam", ev.beam, "seq2seq: beam width, 1 = greedy (default)")->check(cli::positive<int64_t>());
-  evalCmd->add_option("--length-penalty", ev.lengthPenalty,
-                      "seq2seq beam search: GNMT length penalty alpha (default 0.6)")
-      ->check(cli::number<double>(/*nonNegative=*/true));
-  evalCmd->add_option("--max-words", ev.maxWords, "seq2seq: only the first N pairs (default: all)")
-      ->check(cli::positive<int64_t>());
+  evApplies.only(true, evalCmd->add_option("--beam", ev.beam, "beam width, 1 = greedy (default)")
+                           ->check(cli::positive<int64_t>()));
+  evApplies.onlyWhen(
+      evApplies.only(true, evalCmd->add_option("--length-penalty", ev.lengthPenalty,
+                                               "beam search: GNMT length penalty alpha (default 0.6)")
+                               ->check(cli::number<double>(/*nonNegative=*/true))),
+      [&] { return ev.beam > 1; }, "to beam search (--beam K > 1)");
+  evApplies.only(true, evalCmd->add_option("--max-words", ev.maxWords, "only the first N pairs (default: all)")
+                           ->check(cli::positive<int64_t>()));
   evalCmd->add_option("--batch", ev.batch, "sequences per batch (default: the training batch)")
       ->check(cli::positive<int64_t>());
-  evalCmd->add_option("--max-batches", ev.maxBatches, "evaluate at most N batches (default: all)")
-      ->check(cli::positive<int64_t>());
+  evApplies.only(false, evalCmd->add_option("--max-batches", ev.maxBatches, "evaluate at most N batches (default: all)")
+                            ->check(cli::positive<int64_t>()));
+  evApplies.attach(evalCmd);
 
   heed::GenerateOptions gen;
+  cli::Applicability genApplies;
   auto *generate = app.add_subcommand(
       "generate", "continue a prompt with a language model, or transcribe words with a seq2seq model "
-                  "(prints WORD<TAB>output per word)");
+                  "(prints WORD<TAB>output per word; a blank input line gives an empty row)");
   generate->add_option("checkpoint", gen.checkpoint, "checkpoint file or run directory")->required();
   generate->add_option("words", gen.words, "seq2seq: words to transcribe");
   generate->add_option("--input", gen.input, "seq2seq: file with one word per line")->type_name("FILE");
-  generate->add_option("--beam", gen.beam, "seq2seq: beam width, 1 = greedy (default)")->check(cli::positive<int64_t>());
-  generate->add_option("--length-penalty", gen.lengthPenalty,
-                       "seq2seq beam search: GNMT length penalty alpha, ((5+len)/6)^alpha (default 0.6)")
-      ->check(cli::number<double>(/*nonNegative=*/true));
-  generate->add_option("--batch", gen.batch, "seq2seq: rows per decoder run (default min(words x beam, 64))")
-      ->check(cli::positive<int64_t>());
+  genApplies.only(true, generate->add_option("--beam", gen.beam, "beam width, 1 = greedy (default)")
+                            ->check(cli::positive<int64_t>()));
+  genApplies.onlyWhen(
+      genApplies.only(true, generate->add_option("--length-penalty", gen.lengthPenalty,
+                                                 "beam search: GNMT length penalty alpha, ((5+len)/6)^alpha (default 0.6)")
+                                ->check(cli::number<double>(/*nonNegative=*/true))),
+      [&] { return gen.beam > 1; }, "to beam search (--beam K > 1)");
+  genApplies.only(true, generate->add_option("--batch", gen.batch, "rows per decoder run (default min(words x beam, 64))")
+                            ->check(cli::positive<int64_t>()));
   auto *promptOpt = generate->add_option("--prompt", gen.prompt, "language model: text to continue");
-  generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200)")
-      ->check(cli::number<int64_t>());
-  generate->add_option("--stop", gen.stop, "language model: stop once the output ends with STRING (printed)")
-      ->type_name("STRING");
-  generate->add_flag("--no-cache", gen.noCache,
-                     "recompute the whole window for every token instead of the key/value cache (decode_step); "
-                     "HEED_KV_CACHE=0 does the same");
-  generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
-      ->check(cli::number<double>());
-  generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")
-      ->check(cli::number<int64_t>());
-  generate->add_option("--seed", gen.seed, "sampling seed (default 1)")->check(cli::number<uint64_t>());
+  genApplies.only(false, generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200)")
+                             ->check(cli::number<int64_t>()));
+  genApplies.only(false, generate->add_option("--stop", gen.stop, "stop once the output ends with STRING (printed)")
+                             ->type_name("STRING"));
+  genApplies.only(false, generate->add_flag("--no-cache", gen.noCache,
+                                            "recompute the whole window for every token instead of the key/value "
+                                            "cache (decode_step); HEED_KV_CACHE=0 does the same"));
+  genApplies.only(false, generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
+                             ->check(cli::number<double>()));
+  auto sampling = [&] { return gen.temperature > 0; };
+  genApplies.onlyWhen(
+      genApplies.only(false, generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")
+                                 ->check(cli::number<int64_t>())),
+      sampling, "to sampling (--temperature T > 0)");
+  genApplies.onlyWhen(
+      genApplies.only(false, generate->add_option("--seed", gen.seed, "sampling seed (default 1)")
+                                 ->check(cli::number<uint64_t>())),
+      sampling, "to sampling (--temperature T > 0)");
+  genApplies.attach(generate);
 
   heed::EncodeOptions enc;
   auto *encode = app.add_subcommand(
@@ -168,7 +192,8 @@ int main(int argc, char **argv) {
                 "padded positions), where OUT.npy is -o without its .npy");
   encode->add_option("checkpoint", enc.checkpoint, "checkpoint file or run directory")->required();
   encode->add_option("words", enc.words, "words to encode");
-  encode->add_option("--input", enc.input, "file with one word per line")->type_name("FILE");
+  encode->add_option("--input", enc.input, "file with one word per line (a blank line: a row of zeros, length 0)")
+      ->type_name("FILE");
   encode->add_option("-o,--output", enc.output, "the .npy file of the encoder outputs")->required();
   encode->add_option("--batch", enc.batch, "rows per encoder run (default min(words, 64))")
       ->check(cli::positive<int64_t>());
@@ -178,8 +203,15 @@ int main(int argc, char **argv) {
       "average", "average the parameters of several checkpoints of one run into one checkpoint");
   average->add_option("inputs", avg.inputs, "checkpoint files, or run directories (their newest --last)")
       ->required();
-  average->add_option("--last", avg.last, "checkpoints per run directory (default 5)")
-      ->check(cli::positive<int64_t>());
+  cli::Applicability avgApplies;
+  avgApplies.onlyWhen(average->add_option("--last", avg.last, "checkpoints per run directory (default 5)")
+                          ->check(cli::positive<int64_t>()),
+                      [&] {
+                        return std::any_of(avg.inputs.begin(), avg.inputs.end(),
+                                           [](const std::string &p) { return std::filesystem::is_directory(p); });
+                      },
+                      "to run directories among the inputs (checkpoint files are averaged as given)");
+  avgApplies.attach(average);
   average->add_option("-o,--output", avg.out, "OUT.safetensors, or a run directory to write it into")
       ->required();
 
@@ -209,9 +241,13 @@ int main(int argc, char **argv) {
       if (opt->count() == 0) tr.flags.erase(key);  // keep only the flags given
     return heed::runTrain(tr);
   }
-  if (*evalCmd) return heed::runEval(ev);
+  if (*evalCmd) {
+    ev.given = evApplies.given();
+    return heed::runEval(ev);
+  }
   if (*generate) {
     gen.promptGiven = promptOpt->count() > 0;
+    gen.given = genApplies.given();
     return heed::runGenerate(gen);
   }
   if (*encode) return heed::runEncode(enc);

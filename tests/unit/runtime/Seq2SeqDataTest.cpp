@@ -50,7 +50,10 @@ TEST(RuntimeLines, SplitLinesAndReadLines) {
   TempDir d;
   writeBytes(d.file("words.txt"), "hello\r\n\n  world \n   \nlast");
   EXPECT_EQ(readLines(d.file("words.txt")), (Strs{"hello", "world", "last"}));
+  // readRows keeps blank lines as empty rows: row i is line i + 1.
+  EXPECT_EQ(readRows(d.file("words.txt")), (Strs{"hello", "", "world", "", "last"}));
   writeBytes(d.file("empty.txt"), "");
+  EXPECT_TRUE(readRows(d.file("empty.txt")).empty());
   EXPECT_TRUE(readLines(d.file("empty.txt")).empty());
   expectErrorContaining([&] { readLines(d.file("nope.txt")); }, {"cannot read input file", "nope.txt"});
 }

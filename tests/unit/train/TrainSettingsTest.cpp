@@ -68,6 +68,11 @@ TEST(TrainSettings, PrecedenceAndTableDefaults) {
   EXPECT_EQ(s.where("clip"), "the model's train setting 'clip'");
   Settings bad({{"warmup", "x"}}, {});
   test::expectErrorContaining([&] { bad.integer("warmup", 0, 1); }, {"--warmup expects a positive integer, got 'x'"});
+  // Out of int64's range: too large, not "not an integer".
+  Settings huge({{"steps", "99999999999999999999"}, {"lr", "1e400"}}, {});
+  test::expectErrorContaining([&] { huge.integer("steps", 0, 1); },
+                              {"--steps: '99999999999999999999' is too large (at most 9223372036854775807)"});
+  test::expectErrorContaining([&] { huge.number("lr", 0, 0); }, {"--lr: '1e400' is out of the range of a double"});
 }
 
 }  // namespace
