@@ -476,7 +476,9 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   while (step < c.steps) {
     ++step;
     const double t0 = now();
-    double progress = c.byTime ? (offset + t0 - start) / budget : NAN;
+    // Capped at 1: a step can start just past the budget (the previous one ended
+    // inside it, then a checkpoint or a validation ran); it trains at the floor.
+    double progress = c.byTime ? std::min(1.0, (offset + t0 - start) / budget) : NAN;
     if (c.byTime && comm->size() > 1) comm->broadcast(&progress, sizeof progress, 0);  // one lr for all ranks
     float lr = c.byTime ? schedule_->lrAtProgress(step, progress) : schedule_->lrAt(step);
     float gradNorm = NAN;
