@@ -5,6 +5,8 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
+#include "runtime/train/Divergence.h"
+#include "runtime/train/StepReplay.h"
 
 #include <algorithm>
 #include <chrono>
@@ -158,6 +160,7 @@ void Trainer::resolveConfig() {
   kind = parseScheduleKind(c.schedule);
   c.optimizer = s.str("optimizer");
   c.clip = s.number("clip", 0);
+  c.divergence = s.number("divergence", 0);
   if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
   c.evalEvery = s.integer("eval_every", 0);
   c.evalBatches = s.integer("eval_batches", 1);
@@ -335,6 +338,7 @@ void Trainer::buildPrograms() {
     std::map<std::string, std::string> merged = req.overrides;
     for (const auto &[k, v] : add) merged[k] = v;
     extra.push_back(factory.build(req.model, merged, trainBatch));
+    extraOverrides.push_back(merged);
     checkSameParams(*program, *extra.back(), add);
   }
   if (!extra.empty()) {
@@ -412,22 +416,54 @@ std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapse
   return lastCkpt;
 }
 
-double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
-  tokens = task_->fillBatch(step, c.batch, c.seed, inputs);  // the whole batch, on every rank
-  Program *bucket = task_->stepProgram();
-  Program &prog = bucket ? *bucket : *sliceProgram;
-  const EntrySpec &entry = *prog.entry("train_step");
-  // Every slice's inputs and targets (every rank knows all weights without talking).
+std::vector<std::vector<Tensor>> Trainer::sliceInputs(const std::vector<Tensor> &inputs,
+                                                      const EntrySpec &entry) const {
   std::vector<std::vector<Tensor>> in((size_t)slices_);
-  std::vector<int64_t> counts((size_t)slices_);
-  int64_t total = 0;
-  for (int64_t s = 0; s < slices_; ++s) {
+  for (int64_t s = 0; s < slices_; ++s)
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor &t = inputs[i];
       const Shape &want = entry.inputs.at(i).shape;
       bool split = t.rank() >= 1 && t.shape()[0] == c.batch && !want.empty() && want[0] == sliceRows;
       in[(size_t)s].push_back(split ? batchRows(t, s * sliceRows, sliceRows) : t);
     }
+  return in;
+}
+
+std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs, bool stateKept) {
+  if (!isRoot()) return "";
+  if (!stateKept)
+    return "\nnote: step " + std::to_string(step) +
+           " was not replayed: its gradients were finite, so the optimizer applied them and the state "
+           "before the step is gone";
+  StepReplayRequest r;
+  r.model = req.model;
+  r.overrides = req.overrides;
+  r.step = step;
+  r.params = &params_;
+  Program *bucket = task_->stepProgram();
+  for (size_t i = 0; i < extra.size(); ++i)
+    if (extra[i].get() == bucket) r.overrides = extraOverrides[i];
+  if (slices_ == 1) {
+    r.batch = c.batch;
+    r.slices = {inputs};
+  } else {
+    r.batch = sliceRows;
+    r.sliceRows = sliceRows;
+    r.slices = sliceInputs(inputs, *(bucket ? bucket : sliceProgram.get())->entry("train_step"));
+  }
+  return replayNonFiniteStep(factory, r);
+}
+
+double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
+  tokens = task_->fillBatch(step, c.batch, c.seed, inputs);  // the whole batch, on every rank
+  Program *bucket = task_->stepProgram();
+  Program &prog = bucket ? *bucket : *sliceProgram;
+  const EntrySpec &entry = *prog.entry("train_step");
+  // Every slice's inputs and targets (every rank knows all weights without talking).
+  std::vector<std::vector<Tensor>> in = sliceInputs(inputs, entry);
+  std::vector<int64_t> counts((size_t)slices_);
+  int64_t total = 0;
+  for (int64_t s = 0; s < slices_; ++s) {
     counts[(size_t)s] = task_->countTargets(in[(size_t)s]);
     total += counts[(size_t)s];
   }
@@ -469,6 +505,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     for (int64_t j = c.keepCheckpoints - 1; j >= 0; --j) marks.push_back(std::max(0.0, 1.0 - kMarkSpacing * (double)j));
   size_t nextMark = 0;
   while (nextMark < marks.size() && offset / budget >= marks[nextMark]) ++nextMark;
+  const DivergenceRule divergence(c.divergence, task_->lossClasses(), c.warmup);
   TrainSummary sum;
   sum.startStep = startStep_;
   sum.lastLoss = NAN;
@@ -509,10 +546,20 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     }
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
-    // The loss and the norm are the same on every rank: every rank stops here.
-    if (!std::isfinite(loss)) throw Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
-    if (!std::isfinite(gradNorm))
-      throw Error("gradient norm is not finite at step " + std::to_string(step) + "; " + lastGood());
+    // The loss and the norm are the same on every rank: every rank stops here
+    // (rank 0 reports, after replaying the step while the others wait).
+    if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
+      std::string why = std::string(std::isfinite(loss) ? "gradient norm" : "loss") + " is not finite at step " +
+                        std::to_string(step) + "; " + lastGood();
+      why += replayStep(step, inputs, /*stateKept=*/!std::isfinite(gradNorm));
+      if (comm->size() > 1) comm->barrier();
+      if (!isRoot()) throw OtherRankFailed{0};
+      throw Error(why);
+    }
+    if (std::optional<std::string> diverged = divergence.check(step, loss)) {
+      if (!isRoot()) throw OtherRankFailed{0};
+      throw Error(*diverged + "; " + lastGood());
+    }
     sum.lastLoss = loss;
 
     const double elapsed = offset + t1 - start;
