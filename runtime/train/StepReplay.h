@@ -4,12 +4,11 @@
 // step in the factory's checked mode (CheckedStep.h: a finiteness check after
 // every op) to name the first op that produced a NaN or an infinity, at its
 // model line. The replay needs the state before the step: the parameters and
-// Adam's moments are still that state when the gradient norm is not finite,
-// because the optimizer refuses to apply a non-finite gradient (applyUpdate
-// returns before touching them); the batch is the step's own (the trainer
-// keeps it), and dropout masks are a pure function of (seed, step, index), so
-// the replay draws the same ones. A non-finite loss with a finite gradient
-// (its update was applied) is not replayed, and says so.
+// Adam's moments are still that state, because the trainer applies a step's
+// gradients only once its loss is finite and the optimizer refuses a
+// non-finite gradient (applyUpdate returns before touching them); the batch is
+// the step's own (the trainer keeps it), and dropout masks are a pure function
+// of (seed, step, index), so the replay draws the same ones.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

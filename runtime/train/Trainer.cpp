@@ -37,14 +37,18 @@ void checkSameParams(const Program &main, const Program &other, const std::map<s
 }
 
 /// The first parameter or moment of the store that holds a NaN or an infinity.
-std::optional<std::string> firstNonFinite(const ParamStore &params) {
+struct NonFinite {
+  const Param *param;
+  std::string what;  // "parameter 'x'" or "Adam moment of 'x'"
+};
+std::optional<NonFinite> firstNonFinite(const ParamStore &params) {
   for (const Param &p : params)
     for (const Tensor *t : {&p.value, &p.m, &p.v}) {
       if (!t->defined() || t->dtype() != DType::F32) continue;
       const float *x = t->f32();
       for (int64_t i = 0; i < t->size(); ++i)
         if (!std::isfinite(x[i]))
-          return std::string(t == &p.value ? "parameter" : "Adam moment of") + " '" + p.name + "'";
+          return NonFinite{&p, std::string(t == &p.value ? "parameter" : "Adam moment of") + " '" + p.name + "'"};
     }
   return std::nullopt;
 }
@@ -353,6 +357,10 @@ void Trainer::initParams() {
   std::string modelDir = fs::path(req.model).parent_path().string();
   params_ = createParams(*program, c.seed, modelDir.empty() ? "." : modelDir);
   if (resumeFrom) loadTrainingState(resumeFrom->ckpt, params_, /*withOptimizer=*/true);
+  // A non-finite initial value (a load() file holding a NaN) could never be checkpointed.
+  else if (std::optional<NonFinite> bad = firstNonFinite(params_))
+    throw Error("the " + bad->what + " is not finite before step 1 (its init is " + bad->param->init +
+                "): training could never write a good checkpoint");
 
   const ModelInfo &info = program->info();
   meta = {
@@ -402,8 +410,8 @@ std::string Trainer::describeSchedule() const {
 }
 
 std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress) {
-  if (std::optional<std::string> bad = firstNonFinite(params_))
-    throw Error("the " + *bad + " is not finite after step " + std::to_string(step) +
+  if (std::optional<NonFinite> bad = firstNonFinite(params_))
+    throw Error("the " + bad->what + " is not finite after step " + std::to_string(step) +
                 ": not writing that checkpoint; " + lastGood());
   meta["heed.step"] = std::to_string(step);
   meta["heed.train_loss"] = formatNumber("%.9g", lastLoss);
@@ -429,12 +437,8 @@ std::vector<std::vector<Tensor>> Trainer::sliceInputs(const std::vector<Tensor> 
   return in;
 }
 
-std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs, bool stateKept) {
+std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs) {
   if (!isRoot()) return "";
-  if (!stateKept)
-    return "\nnote: step " + std::to_string(step) +
-           " was not replayed: its gradients were finite, so the optimizer applied them and the state "
-           "before the step is gone";
   StepReplayRequest r;
   r.model = req.model;
   r.overrides = req.overrides;
@@ -524,12 +528,15 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       ctx.params = &params_;
       ctx.step = step;
       ctx.training = true;
-      ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) {
-        gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
-      };
+      // Applied once the loss is known to be finite, so that a non-finite step
+      // leaves the state before it for the replay (the gradients are alive until
+      // the optimizer step anyway: it takes them all).
+      std::vector<std::pair<std::string, Tensor>> stepGrads;
+      ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) { stepGrads = g; };
       Program *stepProgram = task_->stepProgram();
       std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
       loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, stepGrads, oc, lr, step, updateKernels);
     } else {
       GradientSum grads;
       int64_t tokens = 0;
@@ -542,16 +549,18 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
         sum.gradientFloats = grads.size();
       }
       sum.tokens += tokens;
-      gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
+      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
     }
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
     // The loss and the norm are the same on every rank: every rank stops here
-    // (rank 0 reports, after replaying the step while the others wait).
+    // (rank 0 reports, after replaying the step while the others wait). Neither
+    // a non-finite loss nor a non-finite gradient was applied (applyUpdate
+    // refuses the latter), so the parameters and moments are the step's start.
     if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
       std::string why = std::string(std::isfinite(loss) ? "gradient norm" : "loss") + " is not finite at step " +
                         std::to_string(step) + "; " + lastGood();
-      why += replayStep(step, inputs, /*stateKept=*/!std::isfinite(gradNorm));
+      why += replayStep(step, inputs);
       if (comm->size() > 1) comm->barrier();
       if (!isRoot()) throw OtherRankFailed{0};
       throw Error(why);

@@ -155,7 +155,8 @@ public:
   void prepare();
   /// Trains to config().steps, or until `stopRequested` returns true after a
   /// step (then checkpoints and stops), or until --max-minutes. Throws rt::Error
-  /// when the loss or the gradient norm is not finite, naming the last good checkpoint.
+  /// when the loss or the gradient norm is not finite (with the op the replay
+  /// located) or the loss breaks the divergence rule, naming the last good checkpoint.
   TrainSummary run(const std::function<bool()> &stopRequested = {});
   /// The clock (seconds, monotonic) that times steps and the budget; tests pass
   /// a fake one to make time-budgeted runs deterministic.
@@ -195,9 +196,9 @@ private:
   double runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens);
   /// Each slice's train_step inputs: the rows of `inputs` (the whole batch) it trains.
   std::vector<std::vector<Tensor>> sliceInputs(const std::vector<Tensor> &inputs, const EntrySpec &entry) const;
-  /// What the error of a non-finite step adds: the replay's report (StepReplay.h).
-  /// `stateKept`: the optimizer did not apply the step (its gradient norm is not finite).
-  std::string replayStep(int64_t step, const std::vector<Tensor> &inputs, bool stateKept);
+  /// What the error of a non-finite step adds: the replay's report (StepReplay.h),
+  /// from the parameters and moments before the step (it was not applied).
+  std::string replayStep(int64_t step, const std::vector<Tensor> &inputs);
   std::string saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress);
   std::string lastGood() const;
 
