@@ -46,17 +46,23 @@ inline rt::TensorSpec tensorSpecOf(mlir::Type t, mlir::DictionaryAttr attrs) {
   return s;
 }
 
-/// "model.heed:12:5: " for a model-file location (looking through name, call-site
-/// and fused locations), "" if there is none.
-inline std::string locationPrefix(mlir::Location loc) {
-  if (auto f = mlir::dyn_cast<mlir::FileLineColLoc>(loc))
-    return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
-           std::to_string(f.getColumn()) + ": ";
-  if (auto n = mlir::dyn_cast<mlir::NameLoc>(loc)) return locationPrefix(n.getChildLoc());
-  if (auto c = mlir::dyn_cast<mlir::CallSiteLoc>(loc)) return locationPrefix(c.getCallee());
+/// The model-file location inside `loc` (looking through name, call-site and
+/// fused locations), or null if there is none.
+inline mlir::FileLineColLoc modelFileLoc(mlir::Location loc) {
+  if (auto f = mlir::dyn_cast<mlir::FileLineColLoc>(loc)) return f;
+  if (auto n = mlir::dyn_cast<mlir::NameLoc>(loc)) return modelFileLoc(n.getChildLoc());
+  if (auto c = mlir::dyn_cast<mlir::CallSiteLoc>(loc)) return modelFileLoc(c.getCallee());
   if (auto f = mlir::dyn_cast<mlir::FusedLoc>(loc))
     for (mlir::Location l : f.getLocations())
-      if (std::string s = locationPrefix(l); !s.empty()) return s;
+      if (mlir::FileLineColLoc s = modelFileLoc(l)) return s;
+  return {};
+}
+
+/// "model.heed:12:5: " for a model-file location, "" if there is none.
+inline std::string locationPrefix(mlir::Location loc) {
+  if (mlir::FileLineColLoc f = modelFileLoc(loc))
+    return f.getFilename().str() + ":" + std::to_string(f.getLine()) + ":" +
+           std::to_string(f.getColumn()) + ": ";
   return "";
 }
 

@@ -14,7 +14,7 @@ using namespace mlir;
 namespace heed {
 
 std::vector<rt::Tensor> interpret(func::FuncOp fn, llvm::ArrayRef<rt::Tensor> inputs,
-                                  rt::RunContext &ctx) {
+                                  rt::RunContext &ctx, AfterOp afterOp) {
   Block &body = fn.getBody().front();
   if (inputs.size() != body.getNumArguments())
     throw rt::Error(fn.getName().str() + ": expected " + std::to_string(body.getNumArguments()) +
@@ -67,6 +67,7 @@ std::vector<rt::Tensor> interpret(func::FuncOp fn, llvm::ArrayRef<rt::Tensor> in
     } catch (const rt::Error &e) {
       throw rt::Error(locationPrefix(op.getLoc()) + e.what());
     }
+    if (afterOp) afterOp(op, operands, results);
     for (unsigned i = 0; i < op.getNumResults(); ++i) values[op.getResult(i)] = results[i];
     auto it = releaseAfter.find(&op);
     if (it != releaseAfter.end())

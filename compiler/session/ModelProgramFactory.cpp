@@ -3,6 +3,7 @@
 #include "compiler/session/ModelProgramFactory.h"
 
 #include "compiler/compiled/CompiledProgram.h"
+#include "compiler/session/NanReplay.h"
 #include "runtime/Error.h"
 #include "runtime/compiled/ArtifactProgram.h"
 #include "runtime/train/RunCheckpoint.h"
@@ -54,6 +55,20 @@ std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model
   opts.batch = batch;
   opts.checkInitFiles = opts.training = purpose == rt::BuildPurpose::Train;
   std::unique_ptr<rt::Program> p = buildProgram(backend_, model, opts);
+  if (!p) throw rt::ReportedError{};
+  return p;
+}
+
+std::unique_ptr<rt::CheckedStep> ModelProgramFactory::buildChecked(const std::string &model,
+                                                                 const std::map<std::string, std::string> &overrides,
+                                                                 int64_t batch) {
+  if (fs::is_directory(model)) return nullptr;
+  ImportOptions opts;
+  opts.overrides = overrides;
+  opts.batch = batch;
+  opts.training = true;
+  opts.checkInitFiles = false;  // the parameters are the run's
+  std::unique_ptr<rt::CheckedStep> p = buildCheckedStep(model, opts);
   if (!p) throw rt::ReportedError{};
   return p;
 }

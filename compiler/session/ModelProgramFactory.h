@@ -23,6 +23,11 @@ public:
                                      std::optional<int64_t> batch,
                                      rt::BuildPurpose purpose = rt::BuildPurpose::Train) override;
   std::string describe(const std::string &model) const override;
+  /// A model file's train_step on the reference interpreter with a finiteness
+  /// check after every op (NanReplay.h), whichever backend trains; null for artifacts.
+  std::unique_ptr<rt::CheckedStep> buildChecked(const std::string &model,
+                                                const std::map<std::string, std::string> &overrides,
+                                                int64_t batch) override;
 
   const std::string &backend() const { return backend_; }
 

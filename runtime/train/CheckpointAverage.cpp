@@ -4,6 +4,7 @@
 
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
+#include "runtime/train/RunCheckpoint.h"
 #include "runtime/train/RunDirectory.h"
 
 #include <fmt/format.h>
@@ -71,6 +72,11 @@ AverageResult averageCheckpoints(const AverageRequest &o) {
                   "another file or directory");
   std::vector<Checkpoint> ckpts;
   for (const std::string &f : files) ckpts.push_back(loadCheckpoint(f));
+  // A NaN or an infinity in one input would be in the mean: refuse it, as --resume does.
+  for (const Checkpoint &c : ckpts)
+    if (std::optional<std::string> bad = firstNonFinite(c))
+      throw Error("checkpoint '" + c.path + "' is not finite: " + *bad +
+                  " not finite; the mean would be too, so leave it out of the average");
 
   // The newest (last) checkpoint decides the parameter set; every other must match it.
   const Checkpoint &base = ckpts.back();

@@ -122,6 +122,7 @@ public:
     return inputs.at((size_t)tgtIdx).size();
   }
   int lossIndex() const override { return layout.trainLossIndex; }
+  int64_t lossClasses() const override { return layout.logitsVocab > 0 ? layout.logitsVocab : layout.vocab; }
   bool hasValid() const override { return valid.has_value(); }
   ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t, bool) override {
     ValidResult r;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "runtime/Program.h"
+#include "runtime/train/CheckedStep.h"
 
 #include <cstdint>
 #include <map>
@@ -41,6 +42,14 @@ public:
                                          BuildPurpose purpose = BuildPurpose::Train) = 0;
   /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
   virtual std::string describe(const std::string &model) const = 0;
+  /// The model's train_step in a checked mode (CheckedStep.h), built like
+  /// build(model, overrides, batch); nullptr when this factory has none (an
+  /// artifact: its IR is not kept). Throws like build().
+  virtual std::unique_ptr<CheckedStep> buildChecked(const std::string &model,
+                                                    const std::map<std::string, std::string> &overrides,
+                                                    int64_t batch) {
+    return nullptr;
+  }
 };
 
 /// Rebuilds the checkpoint's model (its stored source and overrides) at `batch`:

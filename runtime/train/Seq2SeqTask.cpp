@@ -217,6 +217,7 @@ public:
   }
   rt::Program *stepProgram() override { return current; }
   int lossIndex() const override { return layout.trainLossIndex; }
+  int64_t lossClasses() const override { return layout.tgtVocab; }
   bool hasValid() const override { return valid.has_value(); }
   ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final) override {
     ValidResult r;

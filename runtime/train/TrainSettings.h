@@ -51,6 +51,7 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"eval_batches", "NUM", "50", "at most N validation batches", false},
     {"checkpoint_every", "NUM", "eval_every, or 500 if that is 0", "checkpoint every N steps; with schedule_by = time, not in the budget's last keep_checkpoints twentieths, which get one each", false},
     {"keep_checkpoints", "NUM", "3", "keep the newest N checkpoints in the run directory", false},
+    {"divergence", "NUM", "2", "stop with an error when a training loss after the warm-up exceeds N x ln(classes), N times the loss of a uniform guess; 0 = off", false},
     {"max_minutes", "NUM", "no limit", "stop (with a checkpoint) after this much wall time", false},
     {"log_every", "NUM", "10", "progress line and metrics row every N steps", false},
     {"micro_batches", "NUM", "1",

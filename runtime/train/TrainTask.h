@@ -64,6 +64,9 @@ public:
   /// the batch: its weight in the step's gradient and loss); fillBatch's count.
   virtual int64_t countTargets(const std::vector<rt::Tensor> &inputs) const = 0;
   virtual int lossIndex() const = 0;
+  /// The classes the loss scores (the logits' last dimension), 0 if unknown:
+  /// ln of it is the loss of a uniform guess (Divergence.h).
+  virtual int64_t lossClasses() const = 0;
   virtual bool hasValid() const = 0;
   /// Validation at `step`; `final` at the run's last step (or when it stops early).
   virtual ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final) = 0;

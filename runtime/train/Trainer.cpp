@@ -5,6 +5,8 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
+#include "runtime/train/Divergence.h"
+#include "runtime/train/StepReplay.h"
 
 #include <algorithm>
 #include <chrono>
@@ -35,14 +37,18 @@ void checkSameParams(const Program &main, const Program &other, const std::map<s
 }
 
 /// The first parameter or moment of the store that holds a NaN or an infinity.
-std::optional<std::string> firstNonFinite(const ParamStore &params) {
+struct NonFinite {
+  const Param *param;
+  std::string what;  // "parameter 'x'" or "Adam moment of 'x'"
+};
+std::optional<NonFinite> firstNonFinite(const ParamStore &params) {
   for (const Param &p : params)
     for (const Tensor *t : {&p.value, &p.m, &p.v}) {
       if (!t->defined() || t->dtype() != DType::F32) continue;
       const float *x = t->f32();
       for (int64_t i = 0; i < t->size(); ++i)
         if (!std::isfinite(x[i]))
-          return std::string(t == &p.value ? "parameter" : "Adam moment of") + " '" + p.name + "'";
+          return NonFinite{&p, std::string(t == &p.value ? "parameter" : "Adam moment of") + " '" + p.name + "'"};
     }
   return std::nullopt;
 }
@@ -158,6 +164,7 @@ void Trainer::resolveConfig() {
   kind = parseScheduleKind(c.schedule);
   c.optimizer = s.str("optimizer");
   c.clip = s.number("clip", 0);
+  c.divergence = s.number("divergence", 0);
   if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
   c.evalEvery = s.integer("eval_every", 0);
   c.evalBatches = s.integer("eval_batches", 1);
@@ -335,6 +342,7 @@ void Trainer::buildPrograms() {
     std::map<std::string, std::string> merged = req.overrides;
     for (const auto &[k, v] : add) merged[k] = v;
     extra.push_back(factory.build(req.model, merged, trainBatch));
+    extraOverrides.push_back(merged);
     checkSameParams(*program, *extra.back(), add);
   }
   if (!extra.empty()) {
@@ -349,6 +357,10 @@ void Trainer::initParams() {
   std::string modelDir = fs::path(req.model).parent_path().string();
   params_ = createParams(*program, c.seed, modelDir.empty() ? "." : modelDir);
   if (resumeFrom) loadTrainingState(resumeFrom->ckpt, params_, /*withOptimizer=*/true);
+  // A non-finite initial value (a load() file holding a NaN) could never be checkpointed.
+  else if (std::optional<NonFinite> bad = firstNonFinite(params_))
+    throw Error("the " + bad->what + " is not finite before step 1 (its init is " + bad->param->init +
+                "): training could never write a good checkpoint");
 
   const ModelInfo &info = program->info();
   meta = {
@@ -398,8 +410,8 @@ std::string Trainer::describeSchedule() const {
 }
 
 std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress) {
-  if (std::optional<std::string> bad = firstNonFinite(params_))
-    throw Error("the " + *bad + " is not finite after step " + std::to_string(step) +
+  if (std::optional<NonFinite> bad = firstNonFinite(params_))
+    throw Error("the " + bad->what + " is not finite after step " + std::to_string(step) +
                 ": not writing that checkpoint; " + lastGood());
   meta["heed.step"] = std::to_string(step);
   meta["heed.train_loss"] = formatNumber("%.9g", lastLoss);
@@ -412,22 +424,50 @@ std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapse
   return lastCkpt;
 }
 
-double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
-  tokens = task_->fillBatch(step, c.batch, c.seed, inputs);  // the whole batch, on every rank
-  Program *bucket = task_->stepProgram();
-  Program &prog = bucket ? *bucket : *sliceProgram;
-  const EntrySpec &entry = *prog.entry("train_step");
-  // Every slice's inputs and targets (every rank knows all weights without talking).
+std::vector<std::vector<Tensor>> Trainer::sliceInputs(const std::vector<Tensor> &inputs,
+                                                      const EntrySpec &entry) const {
   std::vector<std::vector<Tensor>> in((size_t)slices_);
-  std::vector<int64_t> counts((size_t)slices_);
-  int64_t total = 0;
-  for (int64_t s = 0; s < slices_; ++s) {
+  for (int64_t s = 0; s < slices_; ++s)
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor &t = inputs[i];
       const Shape &want = entry.inputs.at(i).shape;
       bool split = t.rank() >= 1 && t.shape()[0] == c.batch && !want.empty() && want[0] == sliceRows;
       in[(size_t)s].push_back(split ? batchRows(t, s * sliceRows, sliceRows) : t);
     }
+  return in;
+}
+
+std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs) {
+  if (!isRoot()) return "";
+  StepReplayRequest r;
+  r.model = req.model;
+  r.overrides = req.overrides;
+  r.step = step;
+  r.params = &params_;
+  Program *bucket = task_->stepProgram();
+  for (size_t i = 0; i < extra.size(); ++i)
+    if (extra[i].get() == bucket) r.overrides = extraOverrides[i];
+  if (slices_ == 1) {
+    r.batch = c.batch;
+    r.slices = {inputs};
+  } else {
+    r.batch = sliceRows;
+    r.sliceRows = sliceRows;
+    r.slices = sliceInputs(inputs, *(bucket ? bucket : sliceProgram.get())->entry("train_step"));
+  }
+  return replayNonFiniteStep(factory, r);
+}
+
+double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
+  tokens = task_->fillBatch(step, c.batch, c.seed, inputs);  // the whole batch, on every rank
+  Program *bucket = task_->stepProgram();
+  Program &prog = bucket ? *bucket : *sliceProgram;
+  const EntrySpec &entry = *prog.entry("train_step");
+  // Every slice's inputs and targets (every rank knows all weights without talking).
+  std::vector<std::vector<Tensor>> in = sliceInputs(inputs, entry);
+  std::vector<int64_t> counts((size_t)slices_);
+  int64_t total = 0;
+  for (int64_t s = 0; s < slices_; ++s) {
     counts[(size_t)s] = task_->countTargets(in[(size_t)s]);
     total += counts[(size_t)s];
   }
@@ -469,6 +509,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     for (int64_t j = c.keepCheckpoints - 1; j >= 0; --j) marks.push_back(std::max(0.0, 1.0 - kMarkSpacing * (double)j));
   size_t nextMark = 0;
   while (nextMark < marks.size() && offset / budget >= marks[nextMark]) ++nextMark;
+  const DivergenceRule divergence(c.divergence, task_->lossClasses(), c.warmup);
   TrainSummary sum;
   sum.startStep = startStep_;
   sum.lastLoss = NAN;
@@ -489,12 +530,15 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       ctx.params = &params_;
       ctx.step = step;
       ctx.training = true;
-      ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) {
-        gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
-      };
+      // Applied once the loss is known to be finite, so that a non-finite step
+      // leaves the state before it for the replay (the gradients are alive until
+      // the optimizer step anyway: it takes them all).
+      std::vector<std::pair<std::string, Tensor>> stepGrads;
+      ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) { stepGrads = g; };
       Program *stepProgram = task_->stepProgram();
       std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
       loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, stepGrads, oc, lr, step, updateKernels);
     } else {
       GradientSum grads;
       int64_t tokens = 0;
@@ -507,14 +551,26 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
         sum.gradientFloats = grads.size();
       }
       sum.tokens += tokens;
-      gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
+      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
     }
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
-    // The loss and the norm are the same on every rank: every rank stops here.
-    if (!std::isfinite(loss)) throw Error("loss is not finite at step " + std::to_string(step) + "; " + lastGood());
-    if (!std::isfinite(gradNorm))
-      throw Error("gradient norm is not finite at step " + std::to_string(step) + "; " + lastGood());
+    // The loss and the norm are the same on every rank: every rank stops here
+    // (rank 0 reports, after replaying the step while the others wait). Neither
+    // a non-finite loss nor a non-finite gradient was applied (applyUpdate
+    // refuses the latter), so the parameters and moments are the step's start.
+    if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
+      std::string why = std::string(std::isfinite(loss) ? "gradient norm" : "loss") + " is not finite at step " +
+                        std::to_string(step) + "; " + lastGood();
+      why += replayStep(step, inputs);
+      if (comm->size() > 1) comm->barrier();
+      if (!isRoot()) throw OtherRankFailed{0};
+      throw Error(why);
+    }
+    if (std::optional<std::string> diverged = divergence.check(step, loss)) {
+      if (!isRoot()) throw OtherRankFailed{0};
+      throw Error(*diverged + "; " + lastGood());
+    }
     sum.lastLoss = loss;
 
     const double elapsed = offset + t1 - start;

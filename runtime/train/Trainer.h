@@ -28,6 +28,11 @@
 // that is not, and --resume checks the checkpoint it continues from (and
 // refuses averaged ones, which have no optimizer state).
 //
+// A step whose loss or gradient norm is not finite stops the run; that step is
+// then replayed in the factory's checked mode (StepReplay.h), and the error
+// names the first op that produced a NaN or an infinity, at its model line. A
+// finite loss above the divergence rule's limit (Divergence.h) stops it too.
+//
 // Time-budgeted runs (schedule_by = time, with max_minutes and the cosine
 // schedule): after the warm-up (in steps), the decay's progress is the fraction
 // of the budget used when a step starts, so the learning rate reaches its floor
@@ -107,6 +112,7 @@ struct TrainConfig {
   int64_t steps = 0, batch = 0, warmup = 0, evalEvery = 0, evalBatches = 0, ckptEvery = 0, logEvery = 0,
           keepCheckpoints = 0, microBatches = 1;
   double lr = 0, clip = 0, maxMinutes = 0;
+  double divergence = 2;  // the divergence rule's factor (Divergence.h), 0 = off
   std::optional<double> weightDecay;
   uint64_t seed = 0;
   bool byTime = false;  // schedule_by = time: progress is elapsed / (maxMinutes * 60)
@@ -149,7 +155,8 @@ public:
   void prepare();
   /// Trains to config().steps, or until `stopRequested` returns true after a
   /// step (then checkpoints and stops), or until --max-minutes. Throws rt::Error
-  /// when the loss or the gradient norm is not finite, naming the last good checkpoint.
+  /// when the loss or the gradient norm is not finite (with the op the replay
+  /// located) or the loss breaks the divergence rule, naming the last good checkpoint.
   TrainSummary run(const std::function<bool()> &stopRequested = {});
   /// The clock (seconds, monotonic) that times steps and the budget; tests pass
   /// a fake one to make time-budgeted runs deterministic.
@@ -187,6 +194,11 @@ private:
   /// One step's forward and backward over this process's slices; fills `grads`
   /// (the step's summed gradient) and returns the step's loss and target count.
   double runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens);
+  /// Each slice's train_step inputs: the rows of `inputs` (the whole batch) it trains.
+  std::vector<std::vector<Tensor>> sliceInputs(const std::vector<Tensor> &inputs, const EntrySpec &entry) const;
+  /// What the error of a non-finite step adds: the replay's report (StepReplay.h),
+  /// from the parameters and moments before the step (it was not applied).
+  std::string replayStep(int64_t step, const std::vector<Tensor> &inputs);
   std::string saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress);
   std::string lastGood() const;
 
@@ -201,6 +213,7 @@ private:
   std::unique_ptr<Program> program;
   std::unique_ptr<Program> sliceProgram;  // slices_ > 1: the model at batch / slices_
   std::vector<std::unique_ptr<Program>> extra;  // length buckets
+  std::vector<std::map<std::string, std::string>> extraOverrides;  // each bucket's --set values
   std::unique_ptr<TrainTask> task_;
   std::optional<Settings> settings;
   TrainConfig c;

@@ -148,6 +148,24 @@ mismatch)
   [ "$(grep -c '^error:' $t/out)" = 1 ] || { cat $t/out; fail "not exactly one error line"; }
   [ ! -f $t/mm/latest ] || fail "a checkpoint was written"
   ;;
+diverge_nan)
+  # A NaN is replayed by rank 0 over every slice and reported once; so is a divergence.
+  rc=0
+  "${mpirun[@]}" -np 2 "$heed" train $in/nan_forward.heed --data $in/moby_train.txt --batch 2 --steps 3 -q \
+    --out $t/n > $t/out 2>&1 || rc=$?
+  [ $rc -ne 0 ] || fail "a NaN run exited 0"
+  grep -q "^error: loss is not finite at step 1" $t/out || { cat $t/out; fail "no non-finite loss error"; }
+  grep -q "nan_forward.heed:6:5: error: sqrt produced NaN in the forward of step 1" $t/out || { cat $t/out; fail "not located"; }
+  grep -q "(slice 1 of 2 of the batch)" $t/out || { cat $t/out; fail "no slice"; }
+  [ "$(grep -c '^error:' $t/out)" = 1 ] || { cat $t/out; fail "not exactly one error line"; }
+  rc=0
+  "${mpirun[@]}" -np 2 "$heed" train $src/examples/tiny_lm.heed --set d_model=32 --set heads=2 --set layers=1 \
+    --set seq=16 --batch 4 --lr 1e3 --schedule constant --warmup 1 --steps 10 --data $in/moby_train.txt -q \
+    --out $t/dv > $t/out 2>&1 || rc=$?
+  [ $rc -ne 0 ] || fail "a diverging run exited 0"
+  grep -q "^error: training diverged at step 2: " $t/out || { cat $t/out; fail "no divergence error"; }
+  [ "$(grep -c '^error:' $t/out)" = 1 ] || { cat $t/out; fail "not exactly one error line"; }
+  ;;
 bad_setup)
   # A batch the processes do not divide: one error, not one per rank.
   rc=0

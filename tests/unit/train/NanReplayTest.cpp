@@ -1,0 +1,146 @@
+//===- NanReplayTest.cpp - a non-finite step located at its op -------------===//
+//
+// rt::Trainer on tiny models that produce a NaN at a known op: the step is
+// replayed on the reference interpreter with a check after every op, and the
+// error names the op's model line and column with a caret, forward or
+// backward, and its inputs' ranges; on both backends, whole and in
+// micro-batches. A NaN the replay does not see is reported as not reproduced.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/session/ModelProgramFactory.h"
+#include "runtime/Error.h"
+#include "runtime/train/Trainer.h"
+#include "tests/unit/runtime/TempDir.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#ifndef HEED_SOURCE_DIR
+#error "HEED_SOURCE_DIR must be defined"
+#endif
+
+namespace heed::rt {
+namespace {
+
+using test::expectErrorContaining;
+using test::TempDir;
+
+const std::string kSrc = HEED_SOURCE_DIR;
+
+/// A byte-level LM whose line 6 is `line6`.
+std::string model(const std::string &line6) {
+  return "model nan_at_a_line\n"
+         "config { vocab = 256  d_model = 8  seq = 8 }\n"
+         "input tokens  : i32[batch, seq]\n"
+         "input targets : i32[batch, seq]\n"
+         "h = embedding(tokens, vocab: vocab, dim: d_model)\n" +
+         line6 + "\n" +
+         "logits = linear(r, out: vocab)\n"
+         "loss = cross_entropy(logits, targets)\n"
+         "output logits\n"
+         "minimize loss\n";
+}
+
+TrainRequest run(const TempDir &t, const std::string &source, const std::string &micro = "1") {
+  test::writeBytes(t.file("m.heed"), source);
+  TrainRequest r;
+  r.model = t.file("m.heed");
+  r.settings = {{"data", kSrc + "/tests/lit/cli/Inputs/moby_train.txt"},
+                {"batch", "2"},
+                {"steps", "3"},
+                {"warmup", "1"},
+                {"micro_batches", micro},
+                {"out", t.file("run")}};
+  return r;
+}
+
+class NanReplay : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(NanReplay, ForwardNaNIsLocatedAtItsOp) {
+  TempDir t;
+  ModelProgramFactory factory(GetParam());
+  Trainer tr(factory, run(t, model("r = sqrt(h)")));
+  tr.prepare();
+  expectErrorContaining([&] { tr.run(); },
+                        {"loss is not finite at step 1; no checkpoint was written yet\n",
+                         "m.heed:6:5: error: sqrt produced NaN in the forward of step 1 (",
+                         "\nr = sqrt(h)\n    ^\n", "note: sqrt's input 1 of 1: f32[2, 8, 8] in [-",
+                         "], finite\n",
+                         "note: found by replaying step 1 on the reference interpreter, a finiteness check after "
+                         "every op"});
+}
+
+TEST_P(NanReplay, BackwardInfIsLocatedAtTheForwardOpWhoseGradientMadeIt) {
+  TempDir t;
+  ModelProgramFactory factory(GetParam());
+  // sqrt(0) is finite, its gradient 0.5 / sqrt(0) is not; h - h turns that into NaN for h.
+  Trainer tr(factory, run(t, model("r = h + sqrt(h - h)")));
+  tr.prepare();
+  expectErrorContaining([&] { tr.run(); },
+                        {"gradient norm is not finite at step 1; ", "m.heed:6:9: error: sqrt produced ",
+                         " in the backward of step 1 (", ", in its gradient's div)",
+                         "\nr = h + sqrt(h - h)\n        ^\n", "note: div's input 2 of 2: f32[2, 8, 8] in [0, 0], finite"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, NanReplay, ::testing::Values("reference", "compiled"));
+
+TEST(NanReplaySlices, MicroBatchesReplayEachSlice) {
+  TempDir t;
+  ModelProgramFactory factory("reference");
+  Trainer tr(factory, run(t, model("r = sqrt(h)"), "2"));
+  tr.prepare();
+  expectErrorContaining([&] { tr.run(); },
+                        {"m.heed:6:5: error: sqrt produced NaN in the forward of step 1",
+                         "f32[1, 8, 8]", "(slice 1 of 2 of the batch)"});
+}
+
+/// The tools' factory, whose programs put a NaN into the first gradient: a
+/// non-finite step that a replay of the model itself cannot reproduce.
+class PoisonedGradients : public ProgramFactory {
+public:
+  ModelProgramFactory inner{"reference"};
+  struct Poisoned : Program {
+    std::unique_ptr<Program> p;
+    const ModelInfo &info() const override { return p->info(); }
+    const std::vector<ParamSpec> &params() const override { return p->params(); }
+    const EntrySpec *entry(const std::string &name) const override { return p->entry(name); }
+    std::vector<Tensor> run(const std::string &entry, const std::vector<Tensor> &inputs, RunContext &ctx) override {
+      auto apply = ctx.applyGradients;
+      RunContext c = ctx;
+      c.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) {
+        g.at(0).second = g.at(0).second.clone();
+        g.at(0).second.f32()[0] = NAN;
+        apply(g);
+      };
+      return p->run(entry, inputs, entry == "train_step" ? c : ctx);
+    }
+  };
+  std::unique_ptr<Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
+                                 std::optional<int64_t> batch, BuildPurpose purpose) override {
+    auto p = std::make_unique<Poisoned>();
+    p->p = inner.build(model, overrides, batch, purpose);
+    return p;
+  }
+  std::string describe(const std::string &model) const override { return "a poisoned backend"; }
+  std::unique_ptr<CheckedStep> buildChecked(const std::string &model,
+                                            const std::map<std::string, std::string> &overrides,
+                                            int64_t batch) override {
+    return inner.buildChecked(model, overrides, batch);
+  }
+};
+
+TEST(NanReplayNotReproduced, SaysSo) {
+  TempDir t;
+  PoisonedGradients factory;
+  Trainer tr(factory, run(t, model("r = h")));
+  tr.prepare();
+  expectErrorContaining([&] { tr.run(); },
+                        {"gradient norm is not finite at step 1; ",
+                         "note: the replay of step 1 (on the reference interpreter, a finiteness check after every "
+                         "op) did not reproduce it: every op's result was finite (the step ran on a poisoned backend)"});
+}
+
+}  // namespace
+}  // namespace heed::rt
