@@ -5,6 +5,7 @@
 #include "ops/RuntimeTypes.h"
 
 #include "ops/HeedDialect.h"
+#include "ops/ModulePrecision.h"
 #include "runtime/Error.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -27,6 +28,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   case Kind::Matmul:
     d.transposeLhs = transposeLhs;
     d.transposeRhs = transposeRhs;
+    d.bf16 = precisionOf(op) == rt::Precision::BF16;
     break;
   case Kind::Softmax: d.axis = cast<SoftmaxOp>(op).getAxis(); break;
   case Kind::SoftmaxGrad: d.axis = cast<SoftmaxGradOp>(op).getAxis(); break;

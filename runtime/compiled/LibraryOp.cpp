@@ -12,6 +12,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/kernels/Reference.h"
+#include "runtime/native/Bf16.h"
 #include "runtime/native/Native.h"
 
 #include <nlohmann/json.hpp>
@@ -31,7 +32,9 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
 bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
-                  const float *bias, native::Act act) {
+                  const float *bias, native::Act act, bool bf16) {
+  // The bf16 kernel (runtime/native/Bf16.h) takes native::matmul's arguments.
+  auto *matmul = bf16 ? &native::matmulBf16 : static_cast<decltype(&native::matmulBf16)>(&native::matmul);
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
   int64_t M = cs[cs.size() - 2], N = cs.back();
   int64_t K = ta ? as[as.size() - 2] : as.back();
@@ -41,7 +44,7 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
   float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act);
+    matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act, false, 0, 0);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -50,12 +53,12 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
+    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
                    batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
+    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
     return true;
   }
   return false;
@@ -109,12 +112,14 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
                                                : native::Act::None;
     Tensor c = result(0);
     if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
-                     op.bias ? in[2].f32() : nullptr, act)) {
+                     op.bias ? in[2].f32() : nullptr, act, op.bf16)) {
       out.push_back(c);
       return;
     }
-    Tensor r = ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
-                           op.transposeRhs ? swapLast(in[1]) : in[1]);
+    Tensor r = op.bf16 ? ref::matmulBf16(op.transposeLhs ? swapLast(in[0]) : in[0],
+                                         op.transposeRhs ? swapLast(in[1]) : in[1])
+                       : ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
+                                     op.transposeRhs ? swapLast(in[1]) : in[1]);
     if (op.bias) r = ref::binary(ref::BinaryKind::Add, r, in[2]);
     if (act == native::Act::Relu) r = ref::unary(ref::UnaryKind::Relu, r);
     if (act == native::Act::Gelu) r = ref::unary(ref::UnaryKind::Gelu, r);
@@ -318,6 +323,7 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["transpose_rhs"] = op.transposeRhs;
     if (op.bias) j["bias"] = true;
     if (!op.act.empty()) j["act"] = op.act;
+    if (op.bf16) j["precision"] = "bf16";
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -358,6 +364,7 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.transposeRhs = j.value("transpose_rhs", false);
   op.bias = j.value("bias", false);
   op.act = j.value("act", std::string());
+  op.bf16 = j.value("precision", std::string("fp32")) == "bf16";
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);

@@ -51,6 +51,9 @@ struct LibraryOp {
   /// ("relu", "gelu" exact erf, or ""), as oneDNN post-ops.
   bool bias = false;
   std::string act;
+  /// Matmul of a program compiled at bf16 precision (runtime/Precision.h): both
+  /// inputs rounded to bfloat16, float32 accumulation and result. JSON "precision": "bf16".
+  bool bf16 = false;
   float eps = 1e-5f, smoothing = 0, p = 0;
   int64_t ignoreIndex = -1, seed = 0, axis = -1;
   /// Sdpa, SdpaGrad: the causal mask, the score scale, and which optional inputs are present.

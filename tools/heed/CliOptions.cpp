@@ -1,6 +1,9 @@
 //===- CliOptions.cpp - heed's flag checks and usage errors ---------------===//
 
 #include "tools/heed/CliOptions.h"
+#include "tools/heed/Commands.h"
+
+#include "runtime/Error.h"
 
 #include <cerrno>
 #include <cmath>
@@ -130,3 +133,13 @@ int parse(CLI::App &app, int argc, char **argv) {
 }
 
 }  // namespace heed::cli
+
+namespace heed {
+
+std::optional<rt::Precision> precisionFlag(const std::string &text) {
+  if (text.empty()) return std::nullopt;
+  if (std::optional<rt::Precision> p = rt::parsePrecision(text)) return p;
+  throw rt::Error("--precision expects fp32 or bf16, got '" + text + "'");
+}
+
+}  // namespace heed
