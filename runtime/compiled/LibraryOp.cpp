@@ -111,6 +111,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
                             : op.act == "gelu" ? native::Act::Gelu
                                                : native::Act::None;
     Tensor c = result(0);
+    native::Bf16ShadowInputs shadows(op.shadowLhs, op.shadowRhs);
     if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
                      op.bias ? in[2].f32() : nullptr, act, op.bf16)) {
       out.push_back(c);
@@ -249,6 +250,8 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
       throw Error("param '" + op.name + "': stored shape " + shapeToString(p.value.shape()) +
                   " but the model needs " + shapeToString(want));
     out.push_back(ctx.f64 ? castTo(p.value, DType::F64) : p.value);
+    // Rounded once per run for all the bf16 matmuls that read it.
+    if (op.bf16 && !ctx.f64) native::writeBf16Shadow(p.value.f32(), p.value.size());
     return;
   }
   case Kind::OptimizerStep: {
@@ -324,6 +327,8 @@ nlohmann::json toJson(const LibraryOp &op) {
     if (op.bias) j["bias"] = true;
     if (!op.act.empty()) j["act"] = op.act;
     if (op.bf16) j["precision"] = "bf16";
+    if (op.shadowLhs) j["shadow_lhs"] = true;
+    if (op.shadowRhs) j["shadow_rhs"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -338,7 +343,10 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["p"] = op.p;
     j["seed"] = op.seed;
     break;
-  case Kind::Param: j["name"] = op.name; break;
+  case Kind::Param:
+    j["name"] = op.name;
+    if (op.bf16) j["precision"] = "bf16";
+    break;
   case Kind::OptimizerStep: j["names"] = op.names; break;
   case Kind::Sdpa:
   case Kind::SdpaGrad:
@@ -365,6 +373,8 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.bias = j.value("bias", false);
   op.act = j.value("act", std::string());
   op.bf16 = j.value("precision", std::string("fp32")) == "bf16";
+  op.shadowLhs = j.value("shadow_lhs", false);
+  op.shadowRhs = j.value("shadow_rhs", false);
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);

@@ -35,7 +35,28 @@ void matmulBf16(const float *a, const float *b, float *c, int64_t batch, int64_t
                 int64_t K, bool transA, bool transB, const float *bias, Act act, bool accumulate,
                 int64_t batchStrideA, int64_t batchStrideB);
 
-/// Drop the calling thread's bf16 matmul primitives and scratch buffers.
+/// Drop the calling thread's bf16 matmul primitives, scratch buffers and weight shadows.
 void clearMatmulBf16Cache();
+
+/// Weights are rounded once per run, not at every matmul that reads them: the
+/// param library call writes the bf16 shadow of the parameter's buffer
+/// (writeBf16Shadow), and a matmul whose operand is that parameter reads it
+/// (Bf16ShadowInputs). A shadow is only looked up for an operand that a param
+/// call of the same run produced, so it is never stale; the optimizer updates
+/// the float32 master weights after the last matmul of a step.
+void writeBf16Shadow(const float *x, int64_t n);
+
+/// While alive, matmulBf16 on this thread reads a (lhs) and/or b (rhs) from
+/// their shadows instead of rounding them (falling back to rounding if none).
+class Bf16ShadowInputs {
+public:
+  Bf16ShadowInputs(bool lhs, bool rhs);
+  ~Bf16ShadowInputs();
+  Bf16ShadowInputs(const Bf16ShadowInputs &) = delete;
+  Bf16ShadowInputs &operator=(const Bf16ShadowInputs &) = delete;
+
+private:
+  bool saved_[2];
+};
 
 }  // namespace heed::rt::native

@@ -2,7 +2,8 @@
 //
 // The bf16 path beside Matmul.cpp's float32 one (same layout and caching; see
 // there). Each call rounds a and b into this thread's scratch buffers (one
-// pass over each input, vectorised and threaded), then runs a cached oneDNN
+// pass over each input, vectorised and threaded; a parameter operand is read
+// from the bf16 shadow its param call wrote, Bf16.h), then runs a cached oneDNN
 // matmul whose source and weights are bf16 and whose bias, destination and
 // sum post-op are float32; on AVX512_BF16 oneDNN 2.6 dispatches it to
 // brg:avx512_core_bf16 (check with DNNL_VERBOSE=1).
@@ -19,6 +20,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 namespace heed::rt::native {
@@ -36,6 +38,10 @@ struct MatmulBf16Entry {
 thread_local PrimCache<13, MatmulBf16Entry> bf16Cache;
 /// The rounded copies of a and b, reused by every call on this thread.
 thread_local std::vector<uint16_t> scratchA, scratchB;
+/// Parameters' bf16 copies, by the float32 buffer they round (writeBf16Shadow).
+thread_local std::unordered_map<const float *, std::vector<uint16_t>> shadows;
+/// Which operands of the next matmulBf16 calls have shadows (Bf16ShadowInputs).
+thread_local bool shadowed[2] = {false, false};
 
 MatmulBf16Entry makeMatmulBf16(int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
                                bool hasBias, Act act, bool accumulate, int64_t sA, int64_t sB) {
@@ -71,7 +77,9 @@ int64_t spanOf(int64_t batch, int64_t elems, int64_t stride) {
   return stride == 0 || batch == 1 ? elems : (batch - 1) * stride + elems;
 }
 
-const uint16_t *castInto(std::vector<uint16_t> &buf, const float *x, int64_t n) {
+const uint16_t *castInto(std::vector<uint16_t> &buf, const float *x, int64_t n, bool shadow) {
+  if (shadow)
+    if (auto it = shadows.find(x); it != shadows.end() && (int64_t)it->second.size() >= n) return it->second.data();
   if ((int64_t)buf.size() < n) buf.resize(n);
   castToBf16(x, buf.data(), n);
   return buf.data();
@@ -93,8 +101,24 @@ void castToBf16(const float *x, uint16_t *y, int64_t n) {
   }
 }
 
+void writeBf16Shadow(const float *x, int64_t n) {
+  std::vector<uint16_t> &s = shadows[x];
+  s.resize(n);
+  castToBf16(x, s.data(), n);
+}
+
+Bf16ShadowInputs::Bf16ShadowInputs(bool lhs, bool rhs) : saved_{shadowed[0], shadowed[1]} {
+  shadowed[0] = lhs;
+  shadowed[1] = rhs;
+}
+Bf16ShadowInputs::~Bf16ShadowInputs() {
+  shadowed[0] = saved_[0];
+  shadowed[1] = saved_[1];
+}
+
 void clearMatmulBf16Cache() {
   bf16Cache.clear();
+  shadows.clear();
   std::vector<uint16_t>().swap(scratchA);
   std::vector<uint16_t>().swap(scratchB);
 }
@@ -117,8 +141,8 @@ void matmulBf16(const float *a, const float *b, float *c, int64_t batch, int64_t
     return;
   }
   if (batch == 1) batchStrideA = batchStrideB = 1;  // irrelevant: keep the key canonical
-  const uint16_t *a16 = castInto(scratchA, a, spanOf(batch, M * K, batch == 1 ? 0 : batchStrideA));
-  const uint16_t *b16 = castInto(scratchB, b, spanOf(batch, K * N, batch == 1 ? 0 : batchStrideB));
+  const uint16_t *a16 = castInto(scratchA, a, spanOf(batch, M * K, batch == 1 ? 0 : batchStrideA), shadowed[0]);
+  const uint16_t *b16 = castInto(scratchB, b, spanOf(batch, K * N, batch == 1 ? 0 : batchStrideB), shadowed[1]);
   SerialIfSmall serial(2.0 * (double)batch * M * N * K < kDnnlSerialFlops);
   Key<13> key{{batch, M, N, K, transA, transB, bias != nullptr, (int64_t)act, accumulate, batchStrideA,
                batchStrideB, omp_get_max_threads(), 0}};
