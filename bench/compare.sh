@@ -53,6 +53,33 @@ for cfg in tiny small g2p; do
   printf "| %s | %.1f | %.1f | %.0f | %.0f | %.2fx | %s | %s | %.0f | %.0f | %s |\n" \
     "$cfg" "$hm" "$pm" "$ht" "$pt" "$ratio" "$hg" "$pct" "$hr" "$pr" "$hc"
 done
+
+# bf16 mixed precision (docs/PRECISION.md): heed --precision bf16 against heed fp32 and
+# PyTorch under torch.autocast("cpu", dtype=torch.bfloat16), alternating; n/a on a
+# host without avx512_bf16 (heed refuses bf16 there). BENCH_BF16=0 skips it.
+if [ "${BENCH_BF16:-1}" != 0 ]; then
+  echo
+  echo "| config | heed fp32 ms/step | heed bf16 ms/step | PyTorch autocast bf16 ms/step | heed bf16 / heed fp32 speed-up | heed bf16 vs PyTorch bf16 |"
+  echo "|---|---|---|---|---|---|"
+  for cfg in tiny small g2p; do
+    if ! grep -qw avx512_bf16 /proc/cpuinfo; then
+      echo "| $cfg | n/a | n/a | n/a | n/a (no avx512_bf16) | n/a |"
+      continue
+    fi
+    best_f="" best_b="" best_t=""
+    for ((r = 0; r < rounds; r++)); do
+      f=$(run $bench ${heed_args[$cfg]} --steps "$steps" --backend compiled)
+      b=$(run $bench ${heed_args[$cfg]} --steps "$steps" --backend compiled --precision bf16)
+      t=$(run /usr/bin/python3 bench/torch_models.py "$cfg" --steps "$steps" --autocast)
+      if [ -z "$best_f" ] || awk -v a="${f%% *}" -v b="${best_f%% *}" 'BEGIN{exit !(a<b)}'; then best_f=$f; fi
+      if [ -z "$best_b" ] || awk -v a="${b%% *}" -v b="${best_b%% *}" 'BEGIN{exit !(a<b)}'; then best_b=$b; fi
+      if [ -z "$best_t" ] || awk -v a="${t%% *}" -v b="${best_t%% *}" 'BEGIN{exit !(a<b)}'; then best_t=$t; fi
+    done
+    fm=${best_f%% *} bm=${best_b%% *} tm=${best_t%% *}
+    printf "| %s | %.1f | %.1f | %.1f | %.2fx | %.2fx |\n" "$cfg" "$fm" "$bm" "$tm" \
+      "$(awk -v a="$fm" -v b="$bm" 'BEGIN{print a/b}')" "$(awk -v a="$tm" -v b="$bm" 'BEGIN{print a/b}')"
+  done
+fi
 echo
 echo "sgemm ceiling (oneDNN 1024^3, 2 threads): $ceiling GFLOP/s"
 # Hosts of one machine kind differ (the ratio depends on the CPU): name it.

@@ -99,6 +99,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("config", choices=CONFIGS)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--autocast", action="store_true",
+                    help='bf16 mixed precision: the forward under torch.autocast("cpu", dtype=torch.bfloat16)')
     args = ap.parse_args()
     c = CONFIGS[args.config]
     torch.manual_seed(0)
@@ -117,14 +119,15 @@ def main():
     for step in range(args.steps + 2):
         t = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model.loss(*inputs)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+            loss = model.loss(*inputs)
         loss.backward()
         opt.step()
         if step >= 2:
             times.append(time.perf_counter() - t)
     times.sort()
     ms = times[len(times) // 2] * 1000
-    print(f"pytorch   {torch.__version__}  {ms:.1f} ms/step  {tokens / (ms / 1000):.0f} tok/s")
+    print(f"pytorch{'-bf16' if args.autocast else ''}   {torch.__version__}  {ms:.1f} ms/step  {tokens / (ms / 1000):.0f} tok/s")
 
 
 if __name__ == "__main__":

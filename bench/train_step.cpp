@@ -1,6 +1,6 @@
 //===- train_step.cpp - ms per training step, reference vs compiled -------===//
 //
-// usage: heed_bench_step MODEL.heed [--batch N] [--steps N] [--set k=v ...] [--backend B]
+// usage: heed_bench_step MODEL.heed [--batch N] [--steps N] [--set k=v ...] [--backend B] [--precision fp32|bf16]
 // Prints compile time, ms/step (median of the timed steps after 2 warm-up steps),
 // tokens/s and matmul GFLOP/s, for each backend asked for (default both).
 //
@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL.heed [--batch N] [--steps N] [--set k=v] [--backend B]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL.heed [--batch N] [--steps N] [--set k=v] [--backend B] [--precision P]\n", argv[0]);
     return 1;
   }
   std::string model = argv[1];
@@ -37,6 +37,13 @@ int main(int argc, char **argv) {
     if (!std::strcmp(argv[i], "--batch")) opts.batch = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--backend")) backends = {argv[i + 1]};
+    else if (!std::strcmp(argv[i], "--precision")) {
+      opts.precision = rt::parsePrecision(argv[i + 1]);
+      if (!opts.precision) {
+        std::fprintf(stderr, "--precision expects fp32 or bf16, got '%s'\n", argv[i + 1]);
+        return 1;
+      }
+    }
     else if (!std::strcmp(argv[i], "--set")) {
       std::string kv = argv[i + 1];
       opts.overrides[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);

@@ -6,6 +6,7 @@
 #include "compiler/Pipeline.h"
 #include "ops/RuntimeTypes.h"
 #include "ops/HeedDialect.h"
+#include "ops/ModulePrecision.h"
 #include "runtime/Error.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -69,6 +70,19 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
       info_.train[a.getName().str()] = text;
     }
     info_.overrides = options.overrides;
+    // The precision: the caller's (a flag, a checkpoint's), else the train block's.
+    if (options.precision) {
+      info_.precision = *options.precision;
+    } else if (auto t = info_.train.find("precision"); t != info_.train.end()) {
+      std::optional<rt::Precision> p = rt::parsePrecision(t->second);
+      if (!p) {
+        llvm::errs() << "error: the model's train setting 'precision' expects fp32 or bf16, got '" << t->second
+                     << "'\n";
+        return false;
+      }
+      info_.precision = *p;
+    }
+    setModulePrecision(mod, info_.precision);
 
     // Parameters, in model order (from whichever entry has them all: train_step or forward).
     std::set<std::string> seen;

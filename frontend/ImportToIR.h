@@ -10,6 +10,7 @@
 #pragma once
 
 #include "frontend/AST.h"
+#include "runtime/Precision.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -37,6 +38,9 @@ struct ImportOptions {
   /// The program is built to train: the memory check (runtime/MemoryBudget.h)
   /// counts Adam's moments and train_step. False to evaluate or decode.
   bool training = true;
+  /// The matmul precision to compile (runtime/Precision.h); nullopt: the model's
+  /// `train { precision }`, else fp32. Applied by ModuleProgram, not the importer.
+  std::optional<rt::Precision> precision;
 };
 
 constexpr int64_t kDefaultBatch = 8;

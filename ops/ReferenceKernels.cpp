@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ops/HeedDialect.h"
+#include "ops/ModulePrecision.h"
 #include "ops/RuntimeTypes.h"
 
 #include "runtime/Error.h"
@@ -65,7 +66,9 @@ void GeluGradOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, Run
 }
 
 void MatmulOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
-  out.push_back(ref::matmul(in[0], in[1]));
+  // At bf16 the inputs are rounded as the compiled backend's bf16 matmul rounds them.
+  out.push_back(precisionOf(*this) == rt::Precision::BF16 ? ref::matmulBf16(in[0], in[1])
+                                                          : ref::matmul(in[0], in[1]));
 }
 
 void TransposeOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "runtime/ParamStore.h"
+#include "runtime/Precision.h"
 #include "runtime/RunContext.h"
 #include "runtime/Tensor.h"
 
@@ -55,6 +56,7 @@ struct ModelInfo {
   std::map<std::string, double> config;     // config values after --set, plus batch
   std::map<std::string, std::string> train; // the `train { }` block, as text
   std::map<std::string, std::string> overrides;  // --set key=value, as given
+  Precision precision = Precision::F32;           // matmul precision compiled in (Precision.h)
 };
 
 struct UpdateKernels;  // runtime/train/Optimizer.h

@@ -14,6 +14,7 @@
 #include "runtime/compiled/ArtifactProgram.h"
 #include "runtime/compiled/NativeUpdateKernels.h"
 #include "runtime/compiled/Manifest.h"
+#include "runtime/native/Bf16.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "llvm/Support/Program.h"
@@ -52,6 +53,14 @@ public:
 protected:
   bool prepare() override {
     auto start = std::chrono::steady_clock::now();
+    if (info().precision == rt::Precision::BF16) {
+      try {  // never a silent fp32 run or a slow emulation
+        rt::native::requireBf16Cpu("bf16 precision");
+      } catch (const rt::Error &e) {
+        llvm::errs() << "error: " << e.what() << "\n";
+        return false;
+      }
+    }
     MLIRContext *ctx = module().getContext();
     DialectRegistry registry;
     registerCodegenDialects(registry);
@@ -104,6 +113,7 @@ protected:
     stats.libraryCalls = train.libraryCalls;
     stats.flopsPerStep = train.flops;
     stats.plannedPeakBytes = train.peakBytes;
+    stats.precision = info().precision;
     stats.compileSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return true;

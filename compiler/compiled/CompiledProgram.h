@@ -24,6 +24,7 @@ struct CompileStats {
   double flopsPerStep = 0;       // matmul FLOPs of train_step
   int64_t plannedPeakBytes = 0;  // largest live set of train_step's buffers
   double compileSeconds = 0;
+  rt::Precision precision = rt::Precision::F32;  // the matmul precision compiled in
 };
 
 /// Null after printing located errors.

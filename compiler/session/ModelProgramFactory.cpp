@@ -18,9 +18,13 @@ namespace {
 
 /// A directory written by `heed compile`: its compiled batch and --set values are fixed.
 std::unique_ptr<rt::Program> loadArtifact(const std::string &dir, const std::map<std::string, std::string> &overrides,
-                                          std::optional<int64_t> batch) {
+                                          std::optional<int64_t> batch, std::optional<rt::Precision> precision) {
   std::unique_ptr<rt::ArtifactProgram> p = rt::ArtifactProgram::load(dir);
   const rt::ModelInfo &info = p->info();
+  if (precision && *precision != info.precision)
+    throw rt::Error("'" + dir + "' was compiled at precision " + rt::precisionName(info.precision) + ", not " +
+                    rt::precisionName(*precision) + ": pass --precision " + rt::precisionName(info.precision) +
+                    " or recompile it with heed compile --precision " + rt::precisionName(*precision));
   auto b = info.config.find("batch");
   if (batch && b != info.config.end() && (int64_t)b->second != *batch)
     throw rt::Error("'" + dir + "' was compiled for batch " + std::to_string((int64_t)b->second) + ", not " +
@@ -34,7 +38,8 @@ std::unique_ptr<rt::Program> loadArtifact(const std::string &dir, const std::map
 
 }  // namespace
 
-ModelProgramFactory::ModelProgramFactory(std::string backend) : backend_(std::move(backend)) {
+ModelProgramFactory::ModelProgramFactory(std::string backend, std::optional<rt::Precision> precision)
+    : backend_(std::move(backend)), precision_(precision) {
   if (backend_ != "compiled" && backend_ != "reference")
     throw rt::Error("unknown backend '" + backend_ + "' (backends: compiled, reference)");
 }
@@ -42,15 +47,18 @@ ModelProgramFactory::ModelProgramFactory(std::string backend) : backend_(std::mo
 std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model,
                                                         const std::map<std::string, std::string> &overrides,
                                                         std::optional<int64_t> batch,
-                                                        rt::BuildPurpose purpose) {
+                                                        rt::BuildPurpose purpose,
+                                                        std::optional<rt::Precision> precision) {
+  if (precision_) precision = precision_;
   if (fs::is_directory(model)) {
     // An artifact holds compiled kernels: the interpreter cannot run it.
     if (backend_ == "reference")
       throw rt::Error("--backend reference runs a model file on the interpreter; '" + model +
                       "' is a heed compile artifact, which only runs its compiled kernels: give the .heed file");
-    return loadArtifact(model, overrides, batch);
+    return loadArtifact(model, overrides, batch, precision);
   }
   ImportOptions opts;
+  opts.precision = precision;
   opts.overrides = overrides;
   opts.batch = batch;
   opts.checkInitFiles = opts.training = purpose == rt::BuildPurpose::Train;

@@ -17,11 +17,15 @@ namespace heed {
 class ModelProgramFactory : public rt::ProgramFactory {
 public:
   /// `backend`: "compiled" (MLIR-generated kernels + oneDNN) or "reference" (the interpreter).
-  explicit ModelProgramFactory(std::string backend = "compiled");
+  /// `precision`: every program at this precision, whatever build() asks (eval,
+  /// generate and encode --precision); nullopt: as build() asks.
+  explicit ModelProgramFactory(std::string backend = "compiled",
+                               std::optional<rt::Precision> precision = std::nullopt);
 
   std::unique_ptr<rt::Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
                                      std::optional<int64_t> batch,
-                                     rt::BuildPurpose purpose = rt::BuildPurpose::Train) override;
+                                     rt::BuildPurpose purpose = rt::BuildPurpose::Train,
+                                     std::optional<rt::Precision> precision = std::nullopt) override;
   std::string describe(const std::string &model) const override;
   /// A model file's train_step on the reference interpreter with a finiteness
   /// check after every op (NanReplay.h), whichever backend trains; null for artifacts.
@@ -33,6 +37,7 @@ public:
 
 private:
   std::string backend_;
+  std::optional<rt::Precision> precision_;
 };
 
 }  // namespace heed

@@ -2,6 +2,8 @@
 
 #include "runtime/compiled/ArtifactProgram.h"
 
+#include "runtime/native/Bf16.h"
+
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/MemoryBudget.h"
@@ -65,6 +67,8 @@ std::unique_ptr<ArtifactProgram> ArtifactProgram::load(const std::string &dir) {
 
   std::string lib = (fs::path(dir) / p->manifest_.kernelLibrary).string();
   if (!fs::is_regular_file(lib, ec)) throw Error("'" + file + "' names the kernel library '" + lib + "', which does not exist");
+  if (p->manifest_.info.precision == Precision::BF16)
+    native::requireBf16Cpu("the artifact '" + dir + "', compiled at bf16 precision,");
   checkMemory(artifactNeed(p->manifest_), availableMemory(), p->manifest_.info, "train");
   verifyKernelLibrary(p->manifest_, lib);  // before dlopen: a damaged library crashes the loader
   p->handle_ = dlopen(fs::absolute(lib).c_str(), RTLD_NOW | RTLD_LOCAL);

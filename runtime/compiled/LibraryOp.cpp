@@ -12,6 +12,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/kernels/Reference.h"
+#include "runtime/native/Bf16.h"
 #include "runtime/native/Native.h"
 
 #include <nlohmann/json.hpp>
@@ -31,7 +32,9 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
 bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
-                  const float *bias, native::Act act) {
+                  const float *bias, native::Act act, bool bf16) {
+  // The bf16 kernel (runtime/native/Bf16.h) takes native::matmul's arguments.
+  auto *matmul = bf16 ? &native::matmulBf16 : static_cast<decltype(&native::matmulBf16)>(&native::matmul);
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
   int64_t M = cs[cs.size() - 2], N = cs.back();
   int64_t K = ta ? as[as.size() - 2] : as.back();
@@ -41,7 +44,7 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
   float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act);
+    matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act, false, 0, 0);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -50,12 +53,12 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
+    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
                    batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
+    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
     return true;
   }
   return false;
@@ -108,13 +111,16 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
                             : op.act == "gelu" ? native::Act::Gelu
                                                : native::Act::None;
     Tensor c = result(0);
+    native::Bf16ShadowInputs shadows(op.shadowLhs, op.shadowRhs);
     if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
-                     op.bias ? in[2].f32() : nullptr, act)) {
+                     op.bias ? in[2].f32() : nullptr, act, op.bf16)) {
       out.push_back(c);
       return;
     }
-    Tensor r = ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
-                           op.transposeRhs ? swapLast(in[1]) : in[1]);
+    Tensor r = op.bf16 ? ref::matmulBf16(op.transposeLhs ? swapLast(in[0]) : in[0],
+                                         op.transposeRhs ? swapLast(in[1]) : in[1])
+                       : ref::matmul(op.transposeLhs ? swapLast(in[0]) : in[0],
+                                     op.transposeRhs ? swapLast(in[1]) : in[1]);
     if (op.bias) r = ref::binary(ref::BinaryKind::Add, r, in[2]);
     if (act == native::Act::Relu) r = ref::unary(ref::UnaryKind::Relu, r);
     if (act == native::Act::Gelu) r = ref::unary(ref::UnaryKind::Gelu, r);
@@ -244,6 +250,8 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
       throw Error("param '" + op.name + "': stored shape " + shapeToString(p.value.shape()) +
                   " but the model needs " + shapeToString(want));
     out.push_back(ctx.f64 ? castTo(p.value, DType::F64) : p.value);
+    // Rounded once per run for all the bf16 matmuls that read it.
+    if (op.bf16 && !ctx.f64) native::writeBf16Shadow(p.value.f32(), p.value.size());
     return;
   }
   case Kind::OptimizerStep: {
@@ -318,6 +326,9 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["transpose_rhs"] = op.transposeRhs;
     if (op.bias) j["bias"] = true;
     if (!op.act.empty()) j["act"] = op.act;
+    if (op.bf16) j["precision"] = "bf16";
+    if (op.shadowLhs) j["shadow_lhs"] = true;
+    if (op.shadowRhs) j["shadow_rhs"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -332,7 +343,10 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["p"] = op.p;
     j["seed"] = op.seed;
     break;
-  case Kind::Param: j["name"] = op.name; break;
+  case Kind::Param:
+    j["name"] = op.name;
+    if (op.bf16) j["precision"] = "bf16";
+    break;
   case Kind::OptimizerStep: j["names"] = op.names; break;
   case Kind::Sdpa:
   case Kind::SdpaGrad:
@@ -358,6 +372,9 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.transposeRhs = j.value("transpose_rhs", false);
   op.bias = j.value("bias", false);
   op.act = j.value("act", std::string());
+  op.bf16 = j.value("precision", std::string("fp32")) == "bf16";
+  op.shadowLhs = j.value("shadow_lhs", false);
+  op.shadowRhs = j.value("shadow_rhs", false);
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);

@@ -51,6 +51,14 @@ struct LibraryOp {
   /// ("relu", "gelu" exact erf, or ""), as oneDNN post-ops.
   bool bias = false;
   std::string act;
+  /// Matmul of a program compiled at bf16 precision (runtime/Precision.h): both
+  /// inputs rounded to bfloat16, float32 accumulation and result. Param: the
+  /// parameter feeds such matmuls, so the call also writes its bf16 shadow
+  /// (runtime/native/Bf16.h). JSON "precision": "bf16".
+  bool bf16 = false;
+  /// bf16 Matmul: that operand is a parameter (a param call's result, perhaps
+  /// through an absorbed transpose): read its shadow. JSON "shadow_lhs"/"shadow_rhs".
+  bool shadowLhs = false, shadowRhs = false;
   float eps = 1e-5f, smoothing = 0, p = 0;
   int64_t ignoreIndex = -1, seed = 0, axis = -1;
   /// Sdpa, SdpaGrad: the causal mask, the score scale, and which optional inputs are present.

@@ -42,7 +42,8 @@ json manifestToJson(const Manifest &m) {
                 {"source", m.info.source},
                 {"config", m.info.config},
                 {"train", m.info.train},
-                {"overrides", m.info.overrides}};
+                {"overrides", m.info.overrides},
+                {"precision", precisionName(m.info.precision)}};
   j["target"] = {{"triple", m.targetTriple}, {"cpu", m.targetCpu}};
   j["kernels"] = {{"library", m.kernelLibrary},
                   {"library_bytes", m.kernelLibraryBytes},
@@ -90,6 +91,9 @@ Manifest manifestFromJson(const json &j, const std::string &file) {
     m.info.config = model.value("config", std::map<std::string, double>());
     m.info.train = model.value("train", std::map<std::string, std::string>());
     m.info.overrides = model.value("overrides", std::map<std::string, std::string>());
+    const std::string precision = model.value("precision", std::string("fp32"));
+    if (std::optional<Precision> pr = parsePrecision(precision)) m.info.precision = *pr;
+    else throw Error("'" + file + "': unknown precision '" + precision + "' (fp32 or bf16)");
     if (j.contains("target")) {
       m.targetTriple = j["target"].value("triple", std::string());
       m.targetCpu = j["target"].value("cpu", std::string());

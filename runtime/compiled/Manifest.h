@@ -7,7 +7,8 @@
 //   {
 //     "format": "heed-artifact", "version": 2,
 //     "model": {"name", "source_path", "source", "config": {k: number},
-//               "train": {k: text}, "overrides": {k: text}},
+//               "train": {k: text}, "overrides": {k: text},
+//               "precision": "fp32" | "bf16"},   // absent: fp32 (Precision.h)
 //     "target": {"triple", "cpu"},          // what kernels.o was compiled for
 //     "kernels": {"library": "kernels.so", "library_bytes", "library_sha256",
 //                 "object": "kernels.o", "symbols": [..]},

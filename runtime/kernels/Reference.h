@@ -61,6 +61,12 @@ Tensor geluGrad(const Tensor &x, const Tensor &dy);
 
 /// a[..., M, K] @ b[..., K, N] -> [..., M, N]; both rank >= 2; batch dims broadcast.
 Tensor matmul(const Tensor &a, const Tensor &b);
+/// matmul at bf16 precision (runtime/Precision.h): f32 inputs rounded to bfloat16
+/// (nearest even) first, products summed in f32. f64 inputs are not rounded
+/// (gradient checks stay float64).
+Tensor matmulBf16(const Tensor &a, const Tensor &b);
+/// x with every f32 element rounded to bfloat16 (a copy; f64 and ints unchanged).
+Tensor roundToBf16(const Tensor &x);
 
 //===--- Shape ops (any dtype) --------------------------------------------===//
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Precision.h"
 #include "runtime/Program.h"
 #include "runtime/train/CheckedStep.h"
 
@@ -34,12 +35,15 @@ class ProgramFactory {
 public:
   virtual ~ProgramFactory() = default;
   /// The model in `model` (a model file or an artifact directory) with the
-  /// overrides, at `batch` (nullopt: the model's own). Throws rt::Error, or
-  /// ReportedError after printing located errors.
+  /// overrides, at `batch` (nullopt: the model's own), compiled at `precision`
+  /// (nullopt: the model's train block, else fp32; an artifact's is fixed and
+  /// another is an error). Throws rt::Error, or ReportedError after printing
+  /// located errors.
   virtual std::unique_ptr<Program> build(const std::string &model,
                                          const std::map<std::string, std::string> &overrides,
                                          std::optional<int64_t> batch,
-                                         BuildPurpose purpose = BuildPurpose::Train) = 0;
+                                         BuildPurpose purpose = BuildPurpose::Train,
+                                         std::optional<Precision> precision = std::nullopt) = 0;
   /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
   virtual std::string describe(const std::string &model) const = 0;
   /// The model's train_step in a checked mode (CheckedStep.h), built like
@@ -52,7 +56,12 @@ public:
   }
 };
 
-/// Rebuilds the checkpoint's model (its stored source and overrides) at `batch`:
+/// The precision a checkpoint was trained at (`heed.precision`; absent: fp32).
+/// Throws on an unknown value.
+Precision checkpointPrecision(const RunCheckpoint &rc);
+
+/// Rebuilds the checkpoint's model (its stored source and overrides) at `batch`
+/// and at the checkpoint's precision (unless the factory overrides it):
 /// the source is written under its original file name to a private temporary
 /// directory, so that diagnostics name it.
 std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch);

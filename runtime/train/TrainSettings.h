@@ -59,6 +59,11 @@ inline constexpr TrainSetting kTrainSettings[] = {
      "their gradients in slice order before one optimizer step (the same step up to rounding; mpirun -np N "
      "runs one slice per process and equals it bit for bit)",
      false},
+    {"precision", "NAME", "fp32",
+     "matmul precision: fp32, or bf16 (mixed precision: matmul inputs rounded to bfloat16, float32 accumulation "
+     "and results; master weights, Adam state and every other op float32; needs a CPU with AVX512_BF16); a "
+     "resumed run keeps its own unless given",
+     false},
     {"tokenizer", "NAME", "bytes",
      "language models: how text becomes tokens: bytes | bpe:N | unigram:N (a SentencePiece model of N pieces "
      "trained on --data) | FILE.model (an existing SentencePiece model) | words:MIN (words seen >= MIN times, "

@@ -133,17 +133,27 @@ void Trainer::checkSameJob() {
               "heed train command");
 }
 
-/// The first build (the batch from the flags, else the model's), the task and the settings.
+/// The precision setting (fp32 | bf16), with the error naming where it came from.
+static Precision precisionSetting(const Settings &s) {
+  const std::string text = s.str("precision");
+  if (std::optional<Precision> p = parsePrecision(text)) return *p;
+  throw Error(s.where("precision") + " expects fp32 or bf16, got '" + text + "'");
+}
+
+/// The first build (the batch and precision from the flags, else the model's), the task and the settings.
 void Trainer::resolveConfig() {
   std::optional<int64_t> flagBatch;
+  std::optional<Precision> flagPrecision;
   {
     Settings s(req.settings, {});
     if (s.has("batch")) flagBatch = s.integer("batch", 1);
+    if (s.has("precision")) flagPrecision = precisionSetting(s);
   }
-  program = factory.build(req.model, req.overrides, flagBatch);
+  program = factory.build(req.model, req.overrides, flagBatch, BuildPurpose::Train, flagPrecision);
   const ModelInfo &info = program->info();
   settings.emplace(req.settings, info.train);
   Settings &s = *settings;
+  c.precision = info.precision;  // the flag's, else the train block's (or an artifact's), else fp32
   task_ = makeTaskFor(*program);
   task_->bind(*program);  // reject models that do not fit before anything else
 
@@ -262,6 +272,18 @@ void Trainer::checkResume() {
   kind = parseScheduleKind(c.schedule);
   c.optimizer = s.str("optimizer", c.optimizer);
   c.clip = s.number("clip", c.clip, 0);
+  // The run's precision unless --precision says otherwise: the master weights and
+  // Adam's moments are fp32 at either precision, so a switch is allowed (and recorded).
+  const Precision runPrecision = checkpointPrecision(rc);
+  c.precisionHistory = rc.meta("heed.precision_history");
+  if (!s.fromFlag("precision")) {
+    c.precision = runPrecision;
+  } else if (c.precision != runPrecision) {
+    if (c.precisionHistory.empty()) c.precisionHistory = std::string(precisionName(runPrecision)) + "@0";
+    c.precisionHistory += std::string(",") + precisionName(c.precision) + "@" + std::to_string(startStep_);
+    observer->note(std::string("--resume: the run trained at ") + precisionName(runPrecision) + "; it continues at " +
+                   precisionName(c.precision) + " from step " + std::to_string(startStep_));
+  }
 }
 
 /// The program at the run's batch, the schedule, the optimizer, the data, and
@@ -269,8 +291,9 @@ void Trainer::checkResume() {
 void Trainer::buildPrograms() {
   Settings &s = *settings;
   const ModelInfo info0 = program->info();
-  if (info0.config.count("batch") && (int64_t)info0.config.at("batch") != c.batch)
-    program = factory.build(req.model, req.overrides, c.batch);
+  if ((info0.config.count("batch") && (int64_t)info0.config.at("batch") != c.batch) ||
+      info0.precision != c.precision)
+    program = factory.build(req.model, req.overrides, c.batch, BuildPurpose::Train, c.precision);
   task_->bind(*program);
   const ModelInfo &info = program->info();
 
@@ -321,7 +344,7 @@ void Trainer::buildPrograms() {
       throw Error("'" + req.model + "' is compiled for batch " + std::to_string(c.batch) +
                   "; training it in " + std::to_string(slices_) + " slices needs the model at batch " +
                   std::to_string(sliceRows) + " too: train the .heed file, or without slices");
-    sliceProgram = factory.build(req.model, req.overrides, sliceRows);
+    sliceProgram = factory.build(req.model, req.overrides, sliceRows, BuildPurpose::Train, c.precision);
     if (!sliceProgram->entry("train_step")) throw Error("the model at batch " + std::to_string(sliceRows) +
                                                         " has no train_step");
   }
@@ -341,7 +364,7 @@ void Trainer::buildPrograms() {
   for (const std::map<std::string, std::string> &add : extraSets) {
     std::map<std::string, std::string> merged = req.overrides;
     for (const auto &[k, v] : add) merged[k] = v;
-    extra.push_back(factory.build(req.model, merged, trainBatch));
+    extra.push_back(factory.build(req.model, merged, trainBatch, BuildPurpose::Train, c.precision));
     extraOverrides.push_back(merged);
     checkSameParams(*program, *extra.back(), add);
   }
@@ -380,7 +403,9 @@ void Trainer::initParams() {
       {"heed.clip", formatNumber("%.9g", c.clip)},
       {"heed.data", c.data},
       {"heed.valid", c.valid},
+      {"heed.precision", precisionName(c.precision)},
   };
+  if (!c.precisionHistory.empty()) meta["heed.precision_history"] = c.precisionHistory;
   // How the step was split (the step is the same; kept for the record).
   if (c.microBatches > 1) meta["heed.micro_batches"] = std::to_string(c.microBatches);
   if (comm->size() > 1) meta["heed.world_size"] = std::to_string(comm->size());

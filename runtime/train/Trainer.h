@@ -75,6 +75,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Precision.h"
+
 #include "runtime/ParamStore.h"
 #include "runtime/Program.h"
 #include "runtime/dist/Communicator.h"
@@ -116,6 +118,8 @@ struct TrainConfig {
   std::optional<double> weightDecay;
   uint64_t seed = 0;
   bool byTime = false;  // schedule_by = time: progress is elapsed / (maxMinutes * 60)
+  Precision precision = Precision::F32;  // the matmul precision every program is compiled at
+  std::string precisionHistory;          // resumed runs that switched: "bf16@0,fp32@200"
 };
 
 /// Receives what happens during a run (the CLI prints it).

@@ -26,5 +26,11 @@ config.substitutions.append(("%heed", os.path.join(config.heed_tools_dir, "heed"
 # say "UNSUPPORTED: asan".
 if getattr(config, "heed_sanitize", False):
     config.available_features.add("asan")
+# bf16 precision runs only on CPUs with AVX512_BF16 (docs/PRECISION.md): "REQUIRES: avx512_bf16".
+try:
+    if any(l.startswith("flags") and " avx512_bf16" in l for l in open("/proc/cpuinfo")):
+        config.available_features.add("avx512_bf16")
+except OSError:
+    pass
 # Model files that are inputs of other tests, not tests themselves.
 config.excludes = ["Inputs"]

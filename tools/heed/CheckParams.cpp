@@ -124,6 +124,13 @@ int runCheck(const ModelArgs &m, bool json) {
   return 0;
 }
 
+/// The model's `train { precision }`, or fp32 (what `heed train` compiles unless --precision says otherwise).
+static std::string trainPrecision(ModuleOp mod) {
+  if (auto train = mod->getAttrOfType<DictionaryAttr>("heed.train"))
+    if (auto p = train.getAs<StringAttr>("precision")) return p.str();
+  return "fp32";
+}
+
 int runParams(const ModelArgs &m, bool json) {
   ModelLoader loader(m.verifyDiagnostics);
   LoadedModel model;
@@ -137,6 +144,7 @@ int runParams(const ModelArgs &m, bool json) {
     nlohmann::json out = nlohmann::json::object();
     out["model"] = model.module->getOperation()->getAttrOfType<StringAttr>("heed.model").str();
     out["total"] = total;
+    out["precision"] = trainPrecision(*model.module);
     out["params"] = nlohmann::json::array();
     for (auto &p : params)
       out["params"].push_back({{"name", p.name}, {"shape", p.shape}, {"count", p.count},
@@ -156,6 +164,8 @@ int runParams(const ModelArgs &m, bool json) {
     row(p.name, shapeStr(p.shape), withThousands(p.count), p.init + (p.frozen ? " (frozen)" : ""));
   llvm::outs() << llvm::formatv("{0} parameter tensors, {1} values ({2:f2} MiB as f32)\n",
                                 params.size(), withThousands(total), total * 4.0 / (1 << 20));
+  // Master weights are f32 at either precision; bf16 only changes the matmul inputs.
+  llvm::outs() << "precision: " << trainPrecision(*model.module) << " (matmuls; weights are stored as f32)\n";
   return 0;
 }
 

@@ -176,4 +176,10 @@ void rejectOtherKindFlags(const KindFlags &given, bool seq2seq, const std::strin
                   ")");
 }
 
+std::optional<rt::Precision> precisionFlag(const std::string &text) {
+  if (text.empty()) return std::nullopt;
+  if (std::optional<rt::Precision> p = rt::parsePrecision(text)) return p;
+  throw rt::Error("--precision expects fp32 or bf16, got '" + text + "'");
+}
+
 }  // namespace heed

@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ constexpr double kDefaultLengthPenalty = 0.6;
 struct EvalOptions {
   std::string checkpoint;  // file or run directory
   std::string backend = "compiled";
+  std::string precision;  // --precision fp32|bf16 ("": the checkpoint's)
   std::string data;
   bool json = false;
   int64_t batch = 0;        // 0: the checkpoint's training batch
@@ -74,6 +76,7 @@ struct EvalOptions {
 struct GenerateOptions {
   std::string checkpoint;
   std::string backend = "compiled";
+  std::string precision;  // --precision fp32|bf16 ("": the checkpoint's)
   // LMs (maxTokens: tokens of the checkpoint's tokenizer):
   std::string prompt;
   bool promptGiven = false;
@@ -96,6 +99,7 @@ struct GenerateOptions {
 struct EncodeOptions {
   std::string checkpoint;
   std::string backend = "compiled";
+  std::string precision;  // --precision fp32|bf16 ("": the checkpoint's)
   std::vector<std::string> words;
   std::string input;
   std::string output;
@@ -123,7 +127,10 @@ inline std::string emitStageList(const std::string &sep) {
 int runEmit(const ModelArgs &m, const std::string &stage, const std::string &output,
             bool locations);
 /// `heed compile`: writes the artifact directory `output` (Compile.cpp).
-int runCompile(const ModelArgs &m, const std::string &output, bool stats);
+int runCompile(const ModelArgs &m, const std::string &output, bool stats, const std::string &precision);
+
+/// --precision's value as a factory override (nullopt for ""); throws on anything but fp32/bf16.
+std::optional<rt::Precision> precisionFlag(const std::string &text);
 
 /// Runs a command body: an exception becomes "error: ..." on stderr and exit
 /// code 1; rt::ReportedError (already printed) becomes exit code 1.

@@ -68,7 +68,7 @@ int evalSeq2Seq(const EvalOptions &o, const rt::RunCheckpoint &rc, rt::ProgramFa
 
 int runEval(const EvalOptions &o) {
   return reportErrors([&] {
-    ModelProgramFactory factory(o.backend);
+    ModelProgramFactory factory(o.backend, precisionFlag(o.precision));
     rt::RunCheckpoint rc = rt::readRunCheckpoint(o.checkpoint);
     rejectOtherKindFlags(o.given, rc.task() == "seq2seq", rc.path, rc.modelName);
     if (rc.task() == "seq2seq") return evalSeq2Seq(o, rc, factory);

@@ -81,7 +81,7 @@ int generateSeq2Seq(const GenerateOptions &o, const rt::RunCheckpoint &rc, rt::P
 
 int runGenerate(const GenerateOptions &o) {
   return reportErrors([&] {
-    ModelProgramFactory factory(o.backend);
+    ModelProgramFactory factory(o.backend, precisionFlag(o.precision));
     rt::RunCheckpoint ckpt = rt::readRunCheckpoint(o.checkpoint);
     rejectOtherKindFlags(o.given, ckpt.task() == "seq2seq", ckpt.path, ckpt.modelName);
     if (ckpt.task() == "seq2seq") return generateSeq2Seq(o, ckpt, factory);
@@ -114,7 +114,7 @@ int runGenerate(const GenerateOptions &o) {
 int runEncode(const EncodeOptions &o) {
   return reportErrors([&] {
     if (o.output.empty()) throw rt::Error("heed encode needs -o FILE.npy");
-    ModelProgramFactory factory(o.backend);
+    ModelProgramFactory factory(o.backend, precisionFlag(o.precision));
     rt::RunCheckpoint rc = rt::readRunCheckpoint(o.checkpoint);
     rt::requireTask(rc, "seq2seq", "heed encode needs an encoder-decoder checkpoint");
     std::vector<std::string> words = gatherWords(o.words, o.input);

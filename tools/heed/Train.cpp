@@ -49,9 +49,10 @@ public:
 
 void printHeader(const rt::Trainer &t, const TrainOptions &o, const rt::ProgramFactory &factory) {
   const rt::TrainConfig &c = t.config();
-  std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: %s\n", t.info().name.c_str(),
-              o.model.c_str(), rt::formatCount((double)t.params().totalCount()).c_str(),
-              rt::formatCount((double)t.params().trainableCount()).c_str(), factory.describe(o.model).c_str());
+  std::printf("heed train: model %s (%s), %s parameters (%s trainable), backend: %s, precision %s\n",
+              t.info().name.c_str(), o.model.c_str(), rt::formatCount((double)t.params().totalCount()).c_str(),
+              rt::formatCount((double)t.params().trainableCount()).c_str(), factory.describe(o.model).c_str(),
+              rt::precisionName(c.precision));
   std::printf("%s", t.task().describeData().c_str());
   std::printf("%s; %s; %s, clip %s; seed %llu\n", t.task().describeStep(c.steps, c.batch).c_str(),
               t.describeSchedule().c_str(), c.optimizer.c_str(),

@@ -84,8 +84,13 @@ int main(int argc, char **argv) {
   addModelArgs(compile, m);
   compile->add_option("-o,--output", compileOut, "the artifact directory to write")->required();
   compile->add_flag("--stats", compileStats,
-                    "print kernel count, library calls, planned peak bytes, matmul FLOPs per "
+                    "print the precision, kernel count, library calls, planned peak bytes, matmul FLOPs per "
                     "train step and the compile time");
+  std::string compilePrecision;
+  compile->add_option("--precision", compilePrecision,
+                      "matmul precision compiled in: fp32 or bf16 (default: the model's train block, else fp32; "
+                      "docs/PRECISION.md)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
 
   heed::GradcheckOptions gc;
   auto *gradcheck = app.add_subcommand(
@@ -223,6 +228,13 @@ int main(int argc, char **argv) {
                     "compiled (default: MLIR-generated kernels + oneDNN) or reference (the interpreter)")
         ->check(CLI::IsMember({"compiled", "reference"}));
 
+  // Checkpoints run at the precision they were trained at unless told otherwise.
+  for (auto [cmd, precision] : {std::pair{evalCmd, &ev.precision}, std::pair{generate, &gen.precision},
+                                 std::pair{encode, &enc.precision}})
+    cmd->add_option("--precision", *precision,
+                    "matmul precision: fp32 or bf16 (default: the checkpoint's; docs/PRECISION.md)")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
+
   std::function<int()> more[] = {heed::addForwardCommand(app), heed::addExportCommand(app),
                                  heed::addPlotCommand(app)};
   // Usage errors: one "error: ..." line and exit 1 (tools/heed/CliOptions.h).
@@ -235,7 +247,7 @@ int main(int argc, char **argv) {
   if (*params) return heed::runParams(m, json);
   if (*emit) return heed::runEmit(m, stage, output, locations);
   if (*gradcheck) return heed::runGradcheck(m, gc);
-  if (*compile) return heed::runCompile(m, compileOut, compileStats);
+  if (*compile) return heed::runCompile(m, compileOut, compileStats, compilePrecision);
   if (*train) {
     for (auto &[key, opt] : trainOpts)
       if (opt->count() == 0) tr.flags.erase(key);  // keep only the flags given

@@ -4,6 +4,7 @@
 #include "runtime/compiled/Executor.h"
 #include "runtime/compiled/LibraryOp.h"
 #include "runtime/kernels/Reference.h"
+#include "runtime/native/Bf16.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -220,6 +221,52 @@ TEST(Plan, ExecutesAndRoundTrips) {
   nlohmann::json bad = toJson(plan);
   bad["steps"][0]["in"] = {0, 7};
   EXPECT_THROW(planFromJson(bad), Error);
+}
+
+}  // namespace
+}  // namespace heed::rt
+
+namespace heed::rt {
+namespace {
+
+// A bf16 param call rounds its weight once (the shadow); the bf16 matmuls that
+// read that parameter use the shadow instead of rounding the weight again.
+TEST(LibraryOp, Bf16ParamShadowIsWhatTheMatmulReads) {
+  if (!native::bf16Unsupported().empty()) GTEST_SKIP() << native::bf16Unsupported();
+  ParamStore store;
+  store.add("w", {24, 40}, "zeros", false);
+  Tensor &w = store.get("w").value;
+  const Tensor w0 = randn({24, 40}, 1);
+  std::copy(w0.f32(), w0.f32() + w0.size(), w.f32());
+  RunContext ctx;
+  ctx.params = &store;
+  LibraryOp p = op(LibraryOp::Kind::Param, {24, 40});
+  p.name = "w";
+  p.bf16 = true;
+  LibraryOp m = op(LibraryOp::Kind::Matmul, {16, 40});
+  m.bf16 = m.shadowRhs = true;
+  m = libraryOpFromJson(nlohmann::json::parse(toJson(m).dump()));
+  p = libraryOpFromJson(nlohmann::json::parse(toJson(p).dump()));
+  ASSERT_TRUE(m.bf16 && m.shadowRhs && !m.shadowLhs && p.bf16);
+  Tensor x = randn({16, 24}, 2);
+  std::vector<Tensor> pw, out;
+  runLibraryOp(p, {}, pw, ctx);
+  runLibraryOp(m, {x, pw[0]}, out, ctx);
+  EXPECT_LT(maxDiff(out[0], ref::matmulBf16(x, w0)), 1e-5);
+  // The master weight changes (an optimizer step): until its param call runs
+  // again, the matmul still reads the step's shadow ...
+  for (int64_t i = 0; i < w.size(); ++i) w.f32()[i] *= 2;
+  runLibraryOp(m, {x, pw[0]}, out, ctx);
+  EXPECT_LT(maxDiff(out[0], ref::matmulBf16(x, w0)), 1e-5);
+  // ... and the next run's param call refreshes it.
+  runLibraryOp(p, {}, pw, ctx);
+  runLibraryOp(m, {x, pw[0]}, out, ctx);
+  EXPECT_LT(maxDiff(out[0], ref::matmulBf16(x, w)), 1e-5);
+  // Without the flag the operand is rounded at the call.
+  m.shadowRhs = false;
+  for (int64_t i = 0; i < w.size(); ++i) w.f32()[i] *= -1;
+  runLibraryOp(m, {x, pw[0]}, out, ctx);
+  EXPECT_LT(maxDiff(out[0], ref::matmulBf16(x, w)), 1e-5);
 }
 
 }  // namespace
