@@ -69,9 +69,12 @@ std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model
 
 std::unique_ptr<rt::CheckedStep> ModelProgramFactory::buildChecked(const std::string &model,
                                                                  const std::map<std::string, std::string> &overrides,
-                                                                 int64_t batch) {
+                                                                 int64_t batch,
+                                                                 std::optional<rt::Precision> precision) {
   if (fs::is_directory(model)) return nullptr;
+  if (precision_) precision = precision_;
   ImportOptions opts;
+  opts.precision = precision;
   opts.overrides = overrides;
   opts.batch = batch;
   opts.training = true;

@@ -31,7 +31,7 @@ public:
   /// check after every op (NanReplay.h), whichever backend trains; null for artifacts.
   std::unique_ptr<rt::CheckedStep> buildChecked(const std::string &model,
                                                 const std::map<std::string, std::string> &overrides,
-                                                int64_t batch) override;
+                                                int64_t batch, std::optional<rt::Precision> precision) override;
 
   const std::string &backend() const { return backend_; }
 

@@ -47,11 +47,12 @@ public:
   /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
   virtual std::string describe(const std::string &model) const = 0;
   /// The model's train_step in a checked mode (CheckedStep.h), built like
-  /// build(model, overrides, batch); nullptr when this factory has none (an
-  /// artifact: its IR is not kept). Throws like build().
+  /// build(model, overrides, batch, Train, precision) (a bf16 run replays with
+  /// its matmul inputs rounded as they were); nullptr when this factory has none
+  /// (an artifact: its IR is not kept). Throws like build().
   virtual std::unique_ptr<CheckedStep> buildChecked(const std::string &model,
                                                     const std::map<std::string, std::string> &overrides,
-                                                    int64_t batch) {
+                                                    int64_t batch, std::optional<Precision> precision) {
     return nullptr;
   }
 };

@@ -13,7 +13,7 @@ std::string replayNonFiniteStep(ProgramFactory &factory, const StepReplayRequest
   const std::string step = std::to_string(r.step);
   std::unique_ptr<CheckedStep> checked;
   try {
-    checked = factory.buildChecked(r.model, r.overrides, r.batch);
+    checked = factory.buildChecked(r.model, r.overrides, r.batch, r.precision);
   } catch (const ReportedError &) {
     return "\nnote: step " + step + " was not replayed: the model did not build for the replay";
   } catch (const Error &e) {

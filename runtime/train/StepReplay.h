@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct StepReplayRequest {
   std::string model;                             // the model file the step was trained from
   std::map<std::string, std::string> overrides;  // its --set values (a length bucket's included)
   int64_t batch = 0;                             // the batch the step's program was built at (a slice's)
+  std::optional<Precision> precision;            // the run's (its matmul inputs' rounding)
   int64_t step = 0;
   /// The train_step inputs of each slice (one entry for an unsliced step) and
   /// where each slice starts in the whole batch (RunContext::rowOffset).

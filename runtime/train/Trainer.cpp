@@ -469,6 +469,7 @@ std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs)
   r.overrides = req.overrides;
   r.step = step;
   r.params = &params_;
+  r.precision = c.precision;
   Program *bucket = task_->stepProgram();
   for (size_t i = 0; i < extra.size(); ++i)
     if (extra[i].get() == bucket) r.overrides = extraOverrides[i];

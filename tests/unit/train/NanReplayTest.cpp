@@ -118,16 +118,17 @@ public:
     }
   };
   std::unique_ptr<Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
-                                 std::optional<int64_t> batch, BuildPurpose purpose) override {
+                                 std::optional<int64_t> batch, BuildPurpose purpose,
+                                 std::optional<Precision> precision) override {
     auto p = std::make_unique<Poisoned>();
-    p->p = inner.build(model, overrides, batch, purpose);
+    p->p = inner.build(model, overrides, batch, purpose, precision);
     return p;
   }
   std::string describe(const std::string &model) const override { return "a poisoned backend"; }
   std::unique_ptr<CheckedStep> buildChecked(const std::string &model,
                                             const std::map<std::string, std::string> &overrides,
-                                            int64_t batch) override {
-    return inner.buildChecked(model, overrides, batch);
+                                            int64_t batch, std::optional<Precision> precision) override {
+    return inner.buildChecked(model, overrides, batch, precision);
   }
 };
 
