@@ -12,6 +12,7 @@
 
 #include "frontend/ImportToIR.h"
 #include "runtime/Program.h"
+#include "runtime/compiled/GradientBuckets.h"
 
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ struct CompileStats {
   double flopsPerStep = 0;       // matmul FLOPs of train_step
   int64_t plannedPeakBytes = 0;  // largest live set of train_step's buffers
   double compileSeconds = 0;
+  /// train_step's gradient buckets (runtime/compiled/GradientBuckets.h).
+  std::vector<rt::GradientBucketInfo> gradientBuckets;
 };
 
 /// Null after printing located errors.

@@ -55,8 +55,8 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"log_every", "NUM", "10", "progress line and metrics row every N steps", false},
     {"micro_batches", "NUM", "1",
      "gradient accumulation: run each step's batch as N slices of batch/N rows, one after another, and sum "
-     "their gradients in slice order before one optimizer step (the same step up to rounding; mpirun -np N "
-     "runs one slice per process and equals it bit for bit)",
+     "their gradients in slice order before one optimizer step (the same step up to rounding; under mpirun -np P "
+     "each process runs N slices, and the run equals --micro-batches P*N bit for bit)",
      false},
     {"tokenizer", "NAME", "bytes",
      "language models: how text becomes tokens: bytes | bpe:N | unigram:N (a SentencePiece model of N pieces "
