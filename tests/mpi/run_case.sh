@@ -93,7 +93,9 @@ np2_buckets)
 np2_micro2)
   # 2 processes x 2 micro-batches = 4 slices: bit-identical to --micro-batches 4.
   "$heed" train "${tiny16[@]}" --steps 20 --micro-batches 4 --out $t/m4 > /dev/null
-  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 20 --micro-batches 2 --out $t/np2m2 > $t/out
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 20 --micro-batches 2 --out $t/np2m2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny[@]}" --batch 16 --data $in/moby_train.txt --micro-batches 2 --steps 1 \
+    --out $t/hdr > $t/out 2>&1
   grep -q "data parallel, 2 processes x 2 micro-batches: 4 slices of batch 4 per step" $t/out || { cat $t/out; fail "no header"; }
   python3 $same $t/m4/metrics.jsonl $t/np2m2/metrics.jsonl
   python3 $samec $t/m4/ckpt-20.safetensors $t/np2m2/ckpt-20.safetensors
