@@ -35,6 +35,14 @@ struct RunContext {
   bool f64 = false;
   /// Called by the optimizer_step op with (parameter name, gradient) pairs.
   std::function<void(std::vector<std::pair<std::string, Tensor>> &)> applyGradients;
+  /// Data-parallel training (both optional; the compiled backend calls them):
+  /// bucketReady gets a gradient bucket of the schedule (runtime/compiled/
+  /// GradientBuckets.h) as soon as its last gradient is computed, so that its
+  /// sum across ranks starts while the backward runs; betweenSteps runs after
+  /// every step of the schedule (nonblocking MPI progresses only inside MPI calls).
+  /// The optimizer step still receives every gradient (applyGradients).
+  std::function<void(int64_t bucket, std::vector<std::pair<std::string, Tensor>> &)> bucketReady;
+  std::function<void()> betweenSteps;
 
   /// The flat index in the whole batch of element 0 of an n-element tensor of this
   /// slice. Dropped tensors lead with the batch axis (row-major, so the whole batch's

@@ -12,6 +12,7 @@
 #include "runtime/Error.h"
 #include "runtime/compiled/Executor.h"
 #include "runtime/compiled/ArtifactProgram.h"
+#include "runtime/compiled/GradientBuckets.h"
 #include "runtime/compiled/NativeUpdateKernels.h"
 #include "runtime/compiled/Manifest.h"
 #include "runtime/native/Bf16.h"
@@ -71,7 +72,10 @@ protected:
     progress.begin("partition into kernels");
     kernels = outlineKernels(module(), schedules);
     try {
-      for (auto &[name, schedule] : schedules) plans[name] = makePlan(function(name), schedule);
+      for (auto &[name, schedule] : schedules) {
+        plans[name] = makePlan(function(name), schedule);
+        rt::addGradientBucketSteps(plans[name]);  // train_step: the data-parallel allreduce's buckets
+      }
     } catch (const rt::Error &e) {
       llvm::errs() << "error: " << e.what() << "\n";
       return false;
@@ -114,6 +118,7 @@ protected:
     stats.flopsPerStep = train.flops;
     stats.plannedPeakBytes = train.peakBytes;
     stats.precision = info().precision;
+    stats.gradientBuckets = rt::gradientBuckets(train);
     stats.compileSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return true;

@@ -12,6 +12,7 @@
 
 #include "frontend/ImportToIR.h"
 #include "runtime/Program.h"
+#include "runtime/compiled/GradientBuckets.h"
 
 #include <memory>
 #include <string>
@@ -25,6 +26,8 @@ struct CompileStats {
   int64_t plannedPeakBytes = 0;  // largest live set of train_step's buffers
   double compileSeconds = 0;
   rt::Precision precision = rt::Precision::F32;  // the matmul precision compiled in
+  /// train_step's gradient buckets (runtime/compiled/GradientBuckets.h).
+  std::vector<rt::GradientBucketInfo> gradientBuckets;
 };
 
 /// Null after printing located errors.

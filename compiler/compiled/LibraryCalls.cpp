@@ -100,6 +100,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   case Kind::OptimizerStep:
     for (Attribute a : cast<OptimizerStepOp>(op).getNames()) d.names.push_back(cast<StringAttr>(a).str());
     break;
+  case Kind::GradientBucket: break;  // no heed op: added to the plan by rt::addGradientBucketSteps
   }
   for (Type t : op->getResultTypes()) {
     d.resultTypes.push_back(dtypeOf(t));

@@ -187,6 +187,7 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
     }
     for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
     for (int v : s.release) values[v] = Tensor();
+    if (ctx.betweenSteps) ctx.betweenSteps();  // progresses the gradient buckets' sums
   }
   std::vector<Tensor> results;
   results.reserve(plan.outputs.size());

@@ -265,6 +265,17 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     ctx.applyGradients(grads);
     return;
   }
+  case Kind::GradientBucket: {
+    if (!ctx.bucketReady) return;  // one process: the optimizer step takes every gradient at once
+    if (in.size() != op.names.size())
+      throw Error("gradient_bucket: " + std::to_string(op.names.size()) + " names for " +
+                  std::to_string(in.size()) + " gradients");
+    std::vector<std::pair<std::string, Tensor>> grads;
+    grads.reserve(in.size());
+    for (size_t i = 0; i < in.size(); ++i) grads.push_back({op.names[i], in[i]});
+    ctx.bucketReady(op.bucket, grads);
+    return;
+  }
   }
   throw Error("library call: unknown kind " + std::to_string((int)op.kind));
 }
@@ -282,6 +293,7 @@ const std::pair<Kind, const char *> kKindNames[] = {
     {Kind::Dropout, "dropout"},
     {Kind::Param, "param"},
     {Kind::OptimizerStep, "optimizer_step"},
+    {Kind::GradientBucket, "gradient_bucket"},
     {Kind::Sdpa, "sdpa"},
     {Kind::SdpaGrad, "sdpa_grad"},
 };
@@ -348,6 +360,10 @@ nlohmann::json toJson(const LibraryOp &op) {
     if (op.bf16) j["precision"] = "bf16";
     break;
   case Kind::OptimizerStep: j["names"] = op.names; break;
+  case Kind::GradientBucket:
+    j["bucket"] = op.bucket;
+    j["names"] = op.names;
+    break;
   case Kind::Sdpa:
   case Kind::SdpaGrad:
     j["causal"] = op.causal;
@@ -386,6 +402,7 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.scale = j.value("scale", 1.0f);
   op.keyPadding = j.value("key_padding", false);
   op.dlse = j.value("dlse", false);
+  op.bucket = j.value("bucket", (int64_t)0);
   if (j.contains("names")) op.names = j.at("names").get<std::vector<std::string>>();
   for (const nlohmann::json &r : j.at("results")) {
     op.resultTypes.push_back(dtypeFromName(r.at("dtype").get<std::string>()));

@@ -42,6 +42,10 @@ struct LibraryOp {
     Sdpa,              // causal, scale, keyPadding; inputs (q, k, v, [key_padding]) -> (out, lse)
     SdpaGrad,          // causal, scale, keyPadding, dlse; inputs (q, k, v, out, lse, dout,
                        // [dlse], [key_padding]) -> (dq, dk, dv)
+    GradientBucket,    // bucket, names (one per gradient input); no results. Inserted by
+                       // addGradientBucketSteps (GradientBuckets.h) after the step that
+                       // produces the bucket's last gradient: hands the bucket to
+                       // RunContext::bucketReady (data-parallel training starts its sum)
   };
   Kind kind = Kind::Matmul;
   /// Matmul: that input holds the operand with its last two dims swapped (an
@@ -65,7 +69,8 @@ struct LibraryOp {
   bool causal = false, keyPadding = false, dlse = false;
   float scale = 1.0f;
   std::string name;                // Param
-  std::vector<std::string> names;  // OptimizerStep
+  std::vector<std::string> names;  // OptimizerStep, GradientBucket
+  int64_t bucket = 0;              // GradientBucket: its index in the schedule
   std::vector<DType> resultTypes;
   std::vector<Shape> resultShapes;
   /// "file:line:col: " of the model text it came from ("" if unknown); prefixes errors.

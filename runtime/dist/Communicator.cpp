@@ -35,6 +35,55 @@ std::vector<uint64_t> Communicator::allgatherU64(uint64_t mine) {
   return all;
 }
 
+void Communicator::allreduceSumInRankOrder(float *data, int64_t n) {
+  if (n == 0) return;
+  const int id = startSum(data, n, 1);
+  float *term = termBuffer(id, 0);
+  if (term != data) std::memcpy(term, data, (size_t)n * sizeof(float));
+  addTerm(id, 0);
+  waitSums();
+}
+
+std::vector<double> shardedBatchSums(Communicator *comm, int64_t batches, int width,
+                                     const std::function<void(int64_t, double *)> &score) {
+  const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
+  const size_t row = (size_t)width, per = (size_t)batches * row;
+  std::vector<double> mine(per, 0.0);
+  for (int64_t b = rank; b < batches; b += size) score(b, mine.data() + (size_t)b * row);
+  std::vector<double> all;
+  if (size > 1) {
+    all.resize(per * (size_t)size);
+    comm->allgather(mine.data(), per * sizeof(double), all.data());
+  } else {
+    all = std::move(mine);
+  }
+  std::vector<double> sum(row, 0.0);
+  for (int64_t b = 0; b < batches; ++b) {
+    const double *x = all.data() + (size_t)(b % size) * per + (size_t)b * row;  // from its scorer
+    for (size_t k = 0; k < row; ++k) sum[k] += x[k];
+  }
+  return sum;
+}
+
+int LocalCommunicator::startSum(float *result, int64_t n, int) {
+  sums.push_back({result, n});
+  return (int)sums.size() - 1;
+}
+
+float *LocalCommunicator::termBuffer(int id, int term) {
+  const Sum &s = sums.at((size_t)id);
+  if (term == 0) return s.result;
+  scratch.resize((size_t)s.n);
+  return scratch.data();
+}
+
+void LocalCommunicator::addTerm(int id, int term) {
+  if (term == 0) return;
+  const Sum &s = sums.at((size_t)id);
+  // The term was rounded when it was stored: a plain add (no fused multiply-add).
+  for (int64_t i = 0; i < s.n; ++i) s.result[i] += scratch[(size_t)i];
+}
+
 void LocalCommunicator::allgather(const void *mine, size_t bytes, void *all) {
   if (bytes) std::memcpy(all, mine, bytes);
 }

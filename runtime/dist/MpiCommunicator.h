@@ -3,11 +3,13 @@
 // For `mpirun -np N heed train ...` (OpenMPI). No MPI header here, so that only
 // MpiCommunicator.cpp (library heed_dist_mpi) needs it.
 //
-// allreduceSumInRankOrder is a reduce-scatter and an allgather, as a ring
-// allreduce is, but with a fixed order: the buffer is cut into size() chunks,
-// MPI_Alltoallv gives rank c every rank's copy of chunk c, rank c adds them in
-// rank order, and MPI_Allgatherv returns the sums to every rank. Each rank
-// sends and receives 2 (N-1)/N of the buffer, the ring's volume.
+// A sum (startSum .. waitSums; allreduceSumInRankOrder is one) is a
+// reduce-scatter and an allgather, as a ring allreduce is, but with a fixed
+// order: the buffer is cut into size() chunks, MPI_Ialltoallv gives rank c
+// every rank's copy of chunk c (one call per term), rank c adds them in rank
+// order, and MPI_Iallgatherv returns the sums to every rank. Each rank sends
+// and receives 2 (N-1)/N of the buffer, the ring's volume (with M terms per
+// rank, (M+1) (N-1)/N). Both are nonblocking: progressSums() tests them.
 // (MPI_Allreduce's order of summation is the implementation's; it need not be
 // rank order for N > 2.)
 //

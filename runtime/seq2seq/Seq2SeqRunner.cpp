@@ -193,7 +193,7 @@ EncodedWords encodeWords(const std::vector<std::string> &words, const Seq2SeqVoc
 // Seq2SeqRunner
 //===----------------------------------------------------------------------===//
 
-Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t maxWords) {
+Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t maxWords, rt::Communicator *comm) {
   const int64_t B = layout.batch, T = layout.tgtLen;
   int64_t n = data.size();
   if (maxWords > 0) n = std::min(n, maxWords);
@@ -201,10 +201,10 @@ Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t ma
   rt::RunContext ctx;
   ctx.params = &params;
   ctx.training = false;
-  Seq2SeqEval r;
-  double total = 0;
   rt::Tensor src, tin, tout;
-  for (int64_t first = 0; first < n; first += B) {
+  // Per batch: the summed nats, the target tokens and the words.
+  std::vector<double> sums = rt::shardedBatchSums(comm, (n + B - 1) / B, 3, [&](int64_t b, double *score) {
+    const int64_t first = b * B;
     int64_t real = std::min(data.evalBatch(first, B, src, tin, tout), n - first);
     std::vector<rt::Tensor> in;
     for (const rt::TensorSpec &s : fwd.inputs) in.push_back(s.name == "src" ? src : tin);
@@ -213,16 +213,23 @@ Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t ma
     const int64_t V = logits.dim(2);
     const float *L = logits.f32();
     const int32_t *Y = tout.i32();
+    double total = 0;
+    int64_t tokens = 0;
     for (int64_t row = 0; row < real; ++row)
       for (int64_t t = 0; t < T; ++t) {
         int32_t y = Y[row * T + t];
         if (y == rt::Vocab::PAD) continue;
         total += crossEntropyRow(L + (row * T + t) * V, V, y);
-        ++r.tokens;
+        ++tokens;
       }
-    r.words += real;
-  }
-  r.loss = r.tokens > 0 ? total / (double)r.tokens : NAN;
+    score[0] = total;
+    score[1] = (double)tokens;
+    score[2] = (double)real;
+  });
+  Seq2SeqEval r;
+  r.tokens = (int64_t)sums[1];
+  r.words = (int64_t)sums[2];
+  r.loss = r.tokens > 0 ? sums[0] / (double)r.tokens : NAN;
   return r;
 }
 

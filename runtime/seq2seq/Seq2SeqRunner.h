@@ -32,6 +32,7 @@
 #pragma once
 
 #include "runtime/Program.h"
+#include "runtime/dist/Communicator.h"
 #include "runtime/seq2seq/BeamSearch.h"
 #include "runtime/seq2seq/ParallelData.h"
 #include "runtime/seq2seq/Tokenizer.h"
@@ -87,7 +88,8 @@ public:
       : program(program), layout(layout), params(params) {}
 
   /// Teacher-forced cross-entropy over the first maxWords examples (0: all).
-  Seq2SeqEval teacherForced(const rt::EncodedData &data, int64_t maxWords = 0);
+  /// `comm`: the ranks share the batches out (the same result, bit for bit).
+  Seq2SeqEval teacherForced(const rt::EncodedData &data, int64_t maxWords = 0, rt::Communicator *comm = nullptr);
 
   /// Encoder outputs f32 [n, src_len, d_model] of n source id sequences (each <= src_len).
   rt::Tensor encode(const std::vector<std::vector<int32_t>> &srcs);

@@ -141,7 +141,7 @@ void checkTokenizerFits(const LmLayout &layout, const TextTokenizer &tok, const 
 }
 
 LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &params, const TokenDataset &data,
-                        int64_t maxBatches) {
+                        int64_t maxBatches, Communicator *comm) {
   const int64_t B = layout.batch, S = layout.seq;
   data.checkWindow(S);
   const bool viaLogits = layout.logitsIndex >= 0;
@@ -154,11 +154,12 @@ LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &pa
   ctx.params = &params;
   ctx.training = false;
   const EntrySpec &entry = *program.entry(viaLogits ? "forward" : "eval");
-  double total = 0;
-  int64_t tokens = 0;
   Tensor tok, tgt;
   std::vector<int64_t> firstScored;
-  for (int64_t b = 0; b < batches; ++b) {
+  // Per batch: the summed nats and the tokens scored.
+  std::vector<double> sums = shardedBatchSums(comm, batches, 2, [&](int64_t b, double *score) {
+    double total = 0;
+    int64_t tokens = 0;
     int64_t real = viaLogits ? data.evalBatch(b * B, B, S, tok, tgt, firstScored) : data.evalBatch(b * B, B, S, tok, tgt);
     std::vector<Tensor> in;
     for (const TensorSpec &s : entry.inputs) in.push_back(s.name == layout.tokens ? tok : tgt);
@@ -182,11 +183,13 @@ LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &pa
       total += (double)loss.f32()[0] * (double)(real * S);
       tokens += real * S;
     }
-  }
+    score[0] = total;
+    score[1] = (double)tokens;
+  });
   LmEvalResult r;
-  r.tokens = tokens;
-  r.nll = total;
-  r.loss = tokens > 0 ? total / (double)tokens : NAN;
+  r.tokens = (int64_t)sums[1];
+  r.nll = sums[0];
+  r.loss = r.tokens > 0 ? r.nll / (double)r.tokens : NAN;
   r.complete = batches * B >= data.evalRows(S);
   return r;
 }

@@ -16,6 +16,7 @@
 
 #include "runtime/ParamStore.h"
 #include "runtime/Program.h"
+#include "runtime/dist/Communicator.h"
 #include "runtime/data/TokenDataset.h"
 #include "runtime/text/Tokenizer.h"
 
@@ -69,9 +70,11 @@ struct LmEvalResult {
 /// most `maxBatches` batches; 0 = all), dropout off. Computed from the forward
 /// logits (the true negative log-likelihood, without the training loss' label
 /// smoothing) when the model outputs logits; otherwise the mean of the "eval"
-/// entry's loss over the full windows (no tail).
+/// entry's loss over the full windows (no tail). `comm` (data-parallel
+/// validation): its ranks share the batches out and get the same result, bit
+/// for bit, as one process (shardedBatchSums, Communicator.h).
 LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &params, const TokenDataset &data,
-                        int64_t maxBatches);
+                        int64_t maxBatches, Communicator *comm = nullptr);
 
 struct SampleOptions {
   int64_t maxTokens = 200;  // tokens to generate

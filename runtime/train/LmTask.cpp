@@ -124,9 +124,9 @@ public:
   int lossIndex() const override { return layout.trainLossIndex; }
   int64_t lossClasses() const override { return layout.logitsVocab > 0 ? layout.logitsVocab : layout.vocab; }
   bool hasValid() const override { return valid.has_value(); }
-  ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t, bool) override {
+  ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t, bool, rt::Communicator &comm) override {
     ValidResult r;
-    r.loss = evaluateLm(program, layout, params, valid->data, evalBatches).loss;
+    r.loss = evaluateLm(program, layout, params, valid->data, evalBatches, &comm).loss;
     return r;
   }
   void addMetadata(std::map<std::string, std::string> &meta) const override {

@@ -219,11 +219,12 @@ public:
   int lossIndex() const override { return layout.trainLossIndex; }
   int64_t lossClasses() const override { return layout.tgtVocab; }
   bool hasValid() const override { return valid.has_value(); }
-  ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final) override {
+  ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final,
+                       rt::Communicator &comm) override {
     ValidResult r;
     Seq2SeqRunner runner(program, layout, params);
-    r.loss = runner.teacherForced(*valid, evalBatches * layout.batch).loss;
-    if (evalWords > 0 && (final || (decodeEvery > 0 && step % decodeEvery == 0))) {
+    r.loss = runner.teacherForced(*valid, evalBatches * layout.batch, &comm).loss;
+    if (comm.rank() == 0 && evalWords > 0 && (final || (decodeEvery > 0 && step % decodeEvery == 0))) {
       int64_t n = std::min<int64_t>(evalWords, valid->size());
       std::vector<std::vector<int32_t>> srcs;
       for (int64_t i = 0; i < n; ++i) srcs.push_back(valid->examples()[(size_t)i].src);

@@ -56,8 +56,8 @@ inline constexpr TrainSetting kTrainSettings[] = {
     {"log_every", "NUM", "10", "progress line and metrics row every N steps", false},
     {"micro_batches", "NUM", "1",
      "gradient accumulation: run each step's batch as N slices of batch/N rows, one after another, and sum "
-     "their gradients in slice order before one optimizer step (the same step up to rounding; mpirun -np N "
-     "runs one slice per process and equals it bit for bit)",
+     "their gradients in slice order before one optimizer step (the same step up to rounding; under mpirun -np P "
+     "each process runs N slices, and the run equals --micro-batches P*N bit for bit)",
      false},
     {"precision", "NAME", "fp32",
      "matmul precision: fp32, or bf16 (mixed precision: matmul inputs rounded to bfloat16, float32 accumulation "

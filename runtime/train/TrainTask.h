@@ -16,6 +16,7 @@
 
 #include "runtime/ParamStore.h"
 #include "runtime/Program.h"
+#include "runtime/dist/Communicator.h"
 #include "runtime/train/RunCheckpoint.h"
 #include "runtime/train/Settings.h"
 
@@ -69,7 +70,11 @@ public:
   virtual int64_t lossClasses() const = 0;
   virtual bool hasValid() const = 0;
   /// Validation at `step`; `final` at the run's last step (or when it stops early).
-  virtual ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final) = 0;
+  /// Collective: every rank calls it and scores its share of the batches
+  /// (Communicator.h shardedBatchSums); the result is meant for rank 0 (seq2seq's
+  /// greedy decoding runs there alone).
+  virtual ValidResult validate(rt::Program &program, rt::ParamStore &params, int64_t step, bool final,
+                               rt::Communicator &comm) = 0;
   /// Task metadata for the checkpoints (heed.task, vocabularies, ...).
   virtual void addMetadata(std::map<std::string, std::string> &meta) const = 0;
   /// One line describing a validation result (progress notes and the summary).

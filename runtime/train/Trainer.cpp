@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 
@@ -149,7 +150,9 @@ void Trainer::resolveConfig() {
     if (s.has("batch")) flagBatch = s.integer("batch", 1);
     if (s.has("precision")) flagPrecision = precisionSetting(s);
   }
-  program = factory.build(req.model, req.overrides, flagBatch, BuildPurpose::Train, flagPrecision);
+  // An artifact's batch is checked against the slices in buildPrograms.
+  program = factory.build(req.model, req.overrides, fs::is_directory(req.model) ? std::nullopt : flagBatch,
+                          BuildPurpose::Train, flagPrecision);
   const ModelInfo &info = program->info();
   settings.emplace(req.settings, info.train);
   Settings &s = *settings;
@@ -291,9 +294,24 @@ void Trainer::checkResume() {
 void Trainer::buildPrograms() {
   Settings &s = *settings;
   const ModelInfo info0 = program->info();
-  if ((info0.config.count("batch") && (int64_t)info0.config.at("batch") != c.batch) ||
-      info0.precision != c.precision)
+  const bool artifact = fs::is_directory(req.model);
+  const int64_t slices = comm->size() * c.microBatches;
+  // An artifact is compiled for one batch: trained in slices, that is the slice's batch.
+  const bool artifactSlices = artifact && slices > 1;
+  if (artifactSlices) {
+    const int64_t b = info0.config.count("batch") ? (int64_t)info0.config.at("batch") : 0;
+    if (b * slices != c.batch)
+      throw Error("'" + req.model + "' was compiled for batch " + std::to_string(b) + "; trained in " +
+                  std::to_string(slices) + " slices (" +
+                  (comm->size() > 1 ? std::to_string(comm->size()) + " processes x " : std::string()) +
+                  std::to_string(c.microBatches) + " micro-batches), each slice runs it, so the batch is " +
+                  std::to_string(b * slices) + ", not " + std::to_string(c.batch) + ": pass --batch " +
+                  std::to_string(b * slices) + " or recompile it with heed compile --batch " +
+                  std::to_string(c.batch / slices));
+  } else if ((info0.config.count("batch") && (int64_t)info0.config.at("batch") != c.batch) ||
+             info0.precision != c.precision) {
     program = factory.build(req.model, req.overrides, c.batch, BuildPurpose::Train, c.precision);
+  }
   task_->bind(*program);
   const ModelInfo &info = program->info();
 
@@ -328,29 +346,25 @@ void Trainer::buildPrograms() {
 
   task_->load(c.data, c.valid, resumeFrom ? &*resumeFrom : nullptr);
 
-  if (c.microBatches > 1 && comm->size() > 1)
-    throw Error("--micro-batches " + std::to_string(c.microBatches) + " under mpirun: each of the " +
-                std::to_string(comm->size()) +
-                " processes already trains one slice of the batch; use one or the other");
-  slices_ = comm->size() > 1 ? comm->size() : c.microBatches;
-  if (c.batch % slices_ != 0)
-    throw Error("the batch of " + std::to_string(c.batch) + " does not split into " + std::to_string(slices_) +
-                (comm->size() > 1 ? " processes" : " micro-batches") + ": the batch must be a multiple of " +
-                std::to_string(slices_));
+  // N processes x M micro-batches: N*M slices, rank r training r*M .. r*M+M-1.
+  slices_ = comm->size() * c.microBatches;
+  if (c.batch % slices_ != 0) {
+    std::string into = comm->size() == 1   ? std::to_string(slices_) + " micro-batches"
+                       : c.microBatches == 1 ? std::to_string(slices_) + " processes"
+                                             : std::to_string(comm->size()) + " processes x " +
+                                                   std::to_string(c.microBatches) + " micro-batches";
+    throw Error("the batch of " + std::to_string(c.batch) + " does not split into " + into +
+                ": the batch must be a multiple of " + std::to_string(slices_));
+  }
   sliceRows = c.batch / slices_;
   const int64_t trainBatch = sliceRows;
-  if (slices_ > 1) {
-    if (fs::is_directory(req.model))
-      throw Error("'" + req.model + "' is compiled for batch " + std::to_string(c.batch) +
-                  "; training it in " + std::to_string(slices_) + " slices needs the model at batch " +
-                  std::to_string(sliceRows) + " too: train the .heed file, or without slices");
+  if (slices_ > 1 && !artifactSlices) {
     sliceProgram = factory.build(req.model, req.overrides, sliceRows, BuildPurpose::Train, c.precision);
     if (!sliceProgram->entry("train_step")) throw Error("the model at batch " + std::to_string(sliceRows) +
                                                         " has no train_step");
   }
 
   std::vector<std::map<std::string, std::string>> extraSets = task_->extraPrograms();
-  const bool artifact = fs::is_directory(req.model);
   if (!extraSets.empty() && artifact) {
     if (s.fromFlag("buckets"))
       throw Error("length buckets compile the model at each bucket's lengths, so they need the .heed "
@@ -479,7 +493,8 @@ std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs)
   } else {
     r.batch = sliceRows;
     r.sliceRows = sliceRows;
-    r.slices = sliceInputs(inputs, *(bucket ? bucket : sliceProgram.get())->entry("train_step"));
+    Program *prog = bucket ? bucket : sliceProgram ? sliceProgram.get() : program.get();  // an artifact: itself
+    r.slices = sliceInputs(inputs, *prog->entry("train_step"));
   }
   return replayNonFiniteStep(factory, r);
 }
@@ -487,7 +502,7 @@ std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs)
 double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
   tokens = task_->fillBatch(step, c.batch, c.seed, inputs);  // the whole batch, on every rank
   Program *bucket = task_->stepProgram();
-  Program &prog = bucket ? *bucket : *sliceProgram;
+  Program &prog = bucket ? *bucket : sliceProgram ? *sliceProgram : *program;  // an artifact: itself
   const EntrySpec &entry = *prog.entry("train_step");
   // Every slice's inputs and targets (every rank knows all weights without talking).
   std::vector<std::vector<Tensor>> in = sliceInputs(inputs, entry);
@@ -499,22 +514,40 @@ double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum
   }
   if (total <= 0) throw Error("step " + std::to_string(step) + "'s batch has no targets");
   auto weight = [&](int64_t s) { return (double)counts[(size_t)s] / (double)total; };
-  const int64_t first = comm->size() > 1 ? comm->rank() : 0, end = comm->size() > 1 ? first + 1 : slices_;
+  // This process's slices: rank r trains slices r*M .. r*M+M-1 (M = micro_batches).
+  const int64_t perRank = slices_ / comm->size(), first = comm->rank() * perRank, end = first + perRank;
+  // Overlap the gradient sums with the backward (HEED_OVERLAP_ALLREDUCE=0: sum after it, for measuring).
+  static const bool overlap = [] {
+    const char *e = std::getenv("HEED_OVERLAP_ALLREDUCE");
+    return !e || std::string(e) != "0";
+  }();
   std::vector<double> losses((size_t)slices_, 0.0);
   for (int64_t s = first; s < end; ++s) {
+    const int term = (int)(s - first);
+    const float w = (float)weight(s);
     RunContext ctx;
     ctx.params = &params_;
     ctx.step = step;
     ctx.training = true;
     ctx.rowOffset = s * sliceRows;
     ctx.sliceRows = sliceRows;
-    ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) { grads.add(g, (float)weight(s)); };
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) { grads.addRest(term, g, w); };
+    if (comm->size() > 1 && overlap) {
+      ctx.bucketReady = [&](int64_t b, std::vector<std::pair<std::string, Tensor>> &g) {
+        grads.addBucket(term, b, g, w);
+      };
+      ctx.betweenSteps = [&] { grads.progress(); };
+    }
     std::vector<Tensor> out = prog.run("train_step", in[(size_t)s], ctx);
     losses[(size_t)s] = (double)out.at((size_t)task_->lossIndex()).f32()[0];
   }
   if (grads.empty()) throw Error("train_step produced no gradients");
   double loss = 0;
-  if (comm->size() > 1) losses = comm->allgatherDouble(losses[(size_t)comm->rank()]);
+  if (comm->size() > 1) {
+    std::vector<double> all((size_t)slices_);
+    comm->allgather(losses.data() + first, (size_t)perRank * sizeof(double), all.data());
+    losses = std::move(all);
+  }
   for (int64_t s = 0; s < slices_; ++s) loss += weight(s) * losses[(size_t)s];
   return loss;
 }
@@ -566,18 +599,22 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
       if (std::isfinite(loss)) gradNorm = applyUpdate(params_, stepGrads, oc, lr, step, updateKernels);
     } else {
-      GradientSum grads;
+      GradientSum grads(*comm, (int)(slices_ / comm->size()));
       int64_t tokens = 0;
       collectively(*comm, [&] { loss = runSlices(step, inputs, grads, tokens); });
-      // Deterministic: rank order, the order --micro-batches sums its slices in.
+      // Deterministic: slice order, across ranks rank order (Communicator.h).
+      std::vector<std::pair<std::string, Tensor>> g = grads.finish();
       if (comm->size() > 1) {
-        const double a0 = now();
-        comm->allreduceSumInRankOrder(grads.data(), grads.size());
-        sum.allreduceSeconds += now() - a0;
-        sum.gradientFloats = grads.size();
+        const GradientSum::Timing &tm = grads.timing();
+        sum.allreduce.issueSeconds += tm.issue;
+        sum.allreduce.progressSeconds += tm.progress;
+        sum.allreduce.waitSeconds += tm.wait;
+        sum.allreduce.buckets += tm.buckets;
+        sum.allreduce.doneBeforeWait += tm.doneBeforeWait;
+        sum.gradientFloats = tm.floats;
       }
       sum.tokens += tokens;
-      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, grads.tensors(), oc, lr, step, updateKernels);
+      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
     }
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
@@ -618,11 +655,14 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     st.gradNorm = gradNorm;
     const bool evalNow = task_->hasValid() && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
     std::string fields = c.byTime ? ",\"progress\":" + formatNumber("%.9g", progress) : "";
-    // Rank 0 validates, logs and checkpoints; the others wait for its verdict.
+    // Every rank validates its share of the batches; rank 0 logs and checkpoints,
+    // the others wait for its verdict.
+    std::optional<ValidResult> shared;
+    if (evalNow) collectively(*comm, [&] { shared = task_->validate(*program, params_, step, stopping, *comm); });
     collectively(*comm, [&] {
       if (!isRoot()) return;
       if (evalNow) {
-        ValidResult vr = task_->validate(*program, params_, step, stopping);
+        ValidResult vr = *shared;
         st.validLoss = vr.loss;
         sum.lastValid = vr;
         if (vr.wer)

@@ -45,18 +45,22 @@
 // averages the annealed end of the run on any host. What a time-budgeted run cannot
 // reproduce is the number of steps a budget buys, which depends on the host.
 //
-// Micro-batches and data-parallel ranks (micro_batches = M, or a Communicator
-// of N ranks, one of the two): the step's batch is cut into S = M (or N) slices
-// of batch/S contiguous rows, trained by the model compiled at batch/S (length
+// Micro-batches and data-parallel ranks (micro_batches = M and a Communicator
+// of N ranks): the step's batch is cut into S = N x M slices
+// of batch/S contiguous rows (rank r trains slices r*M .. r*M+M-1), trained by the model compiled at batch/S (length
 // buckets: all slices take the global batch's bucket). Slice s runs with
 // RunContext::rowOffset = s * batch/S, so its dropout masks are the whole
 // batch's; its gradient is weighted by its share of the step's targets and the
 // weighted gradients are summed in slice order (GradientSum.h; across ranks by
-// Communicator::allreduceSumInRankOrder), then one optimizer step. The logged
+// Communicator's nonblocking sums, bucket by bucket as the compiled schedule
+// produces them, overlapping the backward), then one optimizer step. The logged
 // loss is the targets-weighted sum of the slice losses. So a run under
-// `mpirun -np N` equals --micro-batches N bit for bit, and both equal a plain
-// run up to rounding (the order of the gradient sums). Validation runs the
-// model at the whole batch, on rank 0. A resumed run may use another M or N.
+// `mpirun -np N` with M micro-batches equals --micro-batches N*M bit for bit,
+// and both equal a plain run up to rounding (the order of the gradient sums).
+// Validation runs the model at the whole batch, its batches shared out among
+// the ranks (batch b on rank b % N) and their losses summed in batch order, so
+// it is the single-process validation loss bit for bit (seq2seq's greedy
+// decoding for WER runs on rank 0). A resumed run may use another M or N.
 //
 // With N ranks, every rank does the same work up to its slice, rank 0 alone
 // writes the run directory, and every decision to stop is collective: a stop
@@ -139,10 +143,17 @@ struct TrainSummary {
   int64_t startStep = 0, step = 0;
   double wallSeconds = 0, trainSeconds = 0;
   int64_t tokens = 0;  // predicted tokens trained on (tokens/s = tokens / trainSeconds)
-  /// Data-parallel runs: the time in the gradient allreduce (part of trainSeconds;
-  /// not overlapped with the backward) and the gradient floats it sums per step.
-  double allreduceSeconds = 0;
-  int64_t gradientFloats = 0;
+  /// Data-parallel runs: the gradient allreduce (GradientSum.h), summed over the
+  /// steps: seconds issuing the buckets' sums (the products and the nonblocking
+  /// calls, during the backward), progressing them between schedule steps, and
+  /// waiting for them before the optimizer step (the part the backward did not
+  /// hide); the buckets, and those already complete when the wait began.
+  struct Allreduce {
+    double issueSeconds = 0, progressSeconds = 0, waitSeconds = 0;
+    int64_t buckets = 0, doneBeforeWait = 0;
+    double seconds() const { return issueSeconds + progressSeconds + waitSeconds; }
+  } allreduce;
+  int64_t gradientFloats = 0;  // per step
   double lastLoss = 0;
   std::optional<ValidResult> lastValid;
   std::string lastCheckpoint;
@@ -215,7 +226,7 @@ private:
   Communicator *comm;
   int64_t slices_ = 1, sliceRows = 0;
   std::unique_ptr<Program> program;
-  std::unique_ptr<Program> sliceProgram;  // slices_ > 1: the model at batch / slices_
+  std::unique_ptr<Program> sliceProgram;  // slices_ > 1: the model at batch / slices_ (an artifact: `program`)
   std::vector<std::unique_ptr<Program>> extra;  // length buckets
   std::vector<std::map<std::string, std::string>> extraOverrides;  // each bucket's --set values
   std::unique_ptr<TrainTask> task_;

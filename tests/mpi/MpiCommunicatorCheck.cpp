@@ -31,6 +31,46 @@ int main() {
       }
     }
   }
+  // Nonblocking sums of two buckets with three terms per rank, their terms
+  // interleaved and progressed as the trainer does: each element is the sum of
+  // the N*3 terms in global order (rank-major), as one process summing N*3 slices.
+  {
+    const int terms = 3;
+    const int64_t lens[2] = {5, 40001};
+    std::vector<float> result[2];
+    int id[2];
+    for (int b = 0; b < 2; ++b) {
+      result[b].assign((size_t)lens[b], -1.0f);
+      id[b] = comm->startSum(result[b].data(), lens[b], terms);
+    }
+    for (int j = 0; j < terms; ++j)
+      for (int b = 0; b < 2; ++b) {
+        float *t = comm->termBuffer(id[b], j);
+        for (int64_t i = 0; i < lens[b]; ++i) t[i] = valueOf(r * terms + j, i + 17 * b);
+        comm->addTerm(id[b], j);
+        comm->progressSums();
+      }
+    comm->waitSums();
+    for (int b = 0; b < 2; ++b)
+      for (int64_t i = 0; i < lens[b]; ++i) {
+        float want = valueOf(0, i + 17 * b);
+        for (int q = 1; q < n * terms; ++q) want += valueOf(q, i + 17 * b);
+        if (result[b][(size_t)i] != want && bad++ < 3)
+          std::fprintf(stderr, "rank %d: bucket %d [%lld] = %a, want %a\n", r, b, (long long)i, result[b][(size_t)i],
+                       want);
+      }
+  }
+  // Sharded batch sums: batch b scored by rank b % n, summed in batch order.
+  {
+    std::vector<double> s = shardedBatchSums(comm.get(), 7, 2, [&](int64_t b, double *out) {
+      if (b % n != r) ++bad;
+      out[0] = 0.1 * (double)(b + 1);
+      out[1] = 1.0;
+    });
+    double want = 0;
+    for (int b = 0; b < 7; ++b) want += 0.1 * (double)(b + 1);
+    bad += s[0] != want || s[1] != 7.0;
+  }
   if (comm->anyBits(1u << r) != (n >= 32 ? ~0u : (1u << n) - 1)) ++bad;
   if (comm->firstTrue(r == n - 1) != n - 1) ++bad;
   std::vector<uint64_t> all = comm->allgatherU64((uint64_t)r * 10);

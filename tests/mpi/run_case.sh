@@ -20,12 +20,22 @@ tiny=($src/examples/tiny_lm.heed --set d_model=32 --set heads=2 --set layers=1 -
       --valid $in/moby_valid.txt)
 # Every tiny run but the bad one uses batch 16.
 tiny16=("${tiny[@]}" --batch 16 --data $in/moby_train.txt -q)
+# The same settings without the model and its --set values (for an artifact).
+opts16=("${tiny16[@]:9}")
 # g2p with length buckets and validation (teacher-forced loss).
 g2p=($src/examples/g2p.heed --set d_model=32 --set layers=1 --set heads=2 --set d_ff=64 --buckets "6 9"
      --schedule constant --lr 1e-4 --warmup 0 --batch 16 --eval-every 10 --log-every 1 --eval-words 0
      --data $in/g2p_train.tsv --valid $in/g2p_dev.tsv -q)
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The arguments after $1 without option $1 and its value (heed refuses an option given twice).
+without() {
+  local f=$1 skip=0 a
+  shift
+  for a in "$@"; do
+    if [ $skip = 1 ]; then skip=0; elif [ "$a" = "$f" ]; then skip=1; else printf '%s\n' "$a"; fi
+  done
+}
 
 case $case_ in
 micro_vs_plain)
@@ -56,6 +66,79 @@ np2_tiny)
   grep -q "data parallel, 2 processes: 2 slices of batch 8 per step" $t/hdr.out || { cat $t/hdr.out; fail "no world size"; }
   python3 $same $t/m2/metrics.jsonl $t/np2/metrics.jsonl
   python3 $samec $t/m2/ckpt-30.safetensors $t/np2/ckpt-30.safetensors
+  ;;
+np2_buckets)
+  # Several gradient buckets (small ones) whose sums overlap the backward and each
+  # other: still bit-identical to --micro-batches 2, on 4 ranks to 4, and to the
+  # same run with the sums after the backward (HEED_OVERLAP_ALLREDUCE=0).
+  export HEED_BUCKET_BYTES=4096,16384
+  "$heed" train "${tiny16[@]}" --steps 10 --micro-batches 2 --out $t/m2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 10 --out $t/np2 > $t/np2.out
+  grep -q "allreduce of .* gradient bytes in [3-9] buckets" $t/np2.out || { cat $t/np2.out; fail "not several buckets"; }
+  python3 $same $t/m2/metrics.jsonl $t/np2/metrics.jsonl
+  python3 $samec $t/m2/ckpt-10.safetensors $t/np2/ckpt-10.safetensors
+  HEED_OVERLAP_ALLREDUCE=0 "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 10 --out $t/after > $t/after.out
+  grep -q "in 1 buckets" $t/after.out || { cat $t/after.out; fail "HEED_OVERLAP_ALLREDUCE=0 still bucketed"; }
+  cmp $t/np2/ckpt-10.safetensors $t/after/ckpt-10.safetensors
+  "$heed" train "${tiny16[@]}" --steps 10 --micro-batches 4 --out $t/m4 > /dev/null
+  "${mpirun[@]}" -np 4 "$heed" train "${tiny16[@]}" --steps 10 --out $t/np4 > /dev/null
+  python3 $same $t/m4/metrics.jsonl $t/np4/metrics.jsonl
+  python3 $samec $t/m4/ckpt-10.safetensors $t/np4/ckpt-10.safetensors
+  # The reference backend sums after the backward, with the same result.
+  "$heed" train "${tiny16[@]}" --steps 5 --backend reference --micro-batches 2 --out $t/rm2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 5 --backend reference --out $t/rnp2 > /dev/null
+  python3 $same $t/rm2/metrics.jsonl $t/rnp2/metrics.jsonl
+  python3 $samec $t/rm2/ckpt-5.safetensors $t/rnp2/ckpt-5.safetensors
+  ;;
+np2_micro2)
+  # 2 processes x 2 micro-batches = 4 slices: bit-identical to --micro-batches 4.
+  "$heed" train "${tiny16[@]}" --steps 20 --micro-batches 4 --out $t/m4 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny16[@]}" --steps 20 --micro-batches 2 --out $t/np2m2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tiny[@]}" --batch 16 --data $in/moby_train.txt --micro-batches 2 --steps 1 \
+    --out $t/hdr > $t/out 2>&1
+  grep -q "data parallel, 2 processes x 2 micro-batches: 4 slices of batch 4 per step" $t/out || { cat $t/out; fail "no header"; }
+  python3 $same $t/m4/metrics.jsonl $t/np2m2/metrics.jsonl
+  python3 $samec $t/m4/ckpt-20.safetensors $t/np2m2/ckpt-20.safetensors
+  rc=0
+  mapfile -t tinyb < <(without --batch "${tiny16[@]}")
+  "${mpirun[@]}" -np 2 "$heed" train "${tinyb[@]}" --batch 12 --micro-batches 4 --steps 2 --out $t/bad > $t/out 2>&1 || rc=$?
+  [ $rc -ne 0 ] || fail "batch 12 in 2 processes x 4 micro-batches was accepted"
+  grep -q "error: the batch of 12 does not split into 2 processes x 4 micro-batches" $t/out || { cat $t/out; fail "no batch error"; }
+  ;;
+np2_valid)
+  # Sharded validation (3 batches: rank 0 scores 0 and 2, rank 1 scores 1) equals
+  # the single-process validation of --micro-batches 2, bit for bit.
+  mapfile -t tv < <(without --eval-every "${tiny16[@]}")
+  mapfile -t tv < <(without --eval-batches "${tv[@]}")
+  "$heed" train "${tv[@]}" --steps 10 --eval-every 5 --eval-batches 3 --micro-batches 2 --out $t/m2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${tv[@]}" --steps 10 --eval-every 5 --eval-batches 3 --out $t/np2 > /dev/null
+  [ "$(grep -c valid_loss $t/np2/metrics.jsonl)" = 2 ] || fail "no validation rows"
+  python3 $same $t/m2/metrics.jsonl $t/np2/metrics.jsonl
+  # g2p: the teacher-forced loss, sharded, and the greedy decoding on rank 0.
+  mapfile -t gw < <(without --eval-words "${g2p[@]}")
+  "$heed" train "${gw[@]}" --steps 10 --eval-words 8 --micro-batches 2 --out $t/g2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train "${gw[@]}" --steps 10 --eval-words 8 --out $t/gnp2 > /dev/null
+  python3 $same $t/g2/metrics.jsonl $t/gnp2/metrics.jsonl
+  grep -q valid_wer $t/gnp2/metrics.jsonl || fail "no WER row"
+  [ "$(grep valid_wer $t/g2/metrics.jsonl | sed 's/.*valid_wer//')" = "$(grep valid_wer $t/gnp2/metrics.jsonl | sed 's/.*valid_wer//')" ] ||
+    fail "WER differs"
+  ;;
+np2_artifact)
+  # A compiled artifact (at the slice's batch) under mpirun: bit-identical to
+  # the artifact trained in 2 micro-batches in one process.
+  "$heed" compile $src/examples/tiny_lm.heed --set d_model=32 --set heads=2 --set layers=1 --set seq=16 \
+    --batch 8 -o $t/lm.hx > /dev/null
+  "$heed" train $t/lm.hx "${opts16[@]}" --steps 10 --micro-batches 2 --out $t/m2 > /dev/null
+  "${mpirun[@]}" -np 2 "$heed" train $t/lm.hx "${opts16[@]}" --steps 10 --out $t/np2 > /dev/null
+  python3 $same $t/m2/metrics.jsonl $t/np2/metrics.jsonl
+  python3 $samec $t/m2/ckpt-10.safetensors $t/np2/ckpt-10.safetensors
+  rc=0
+  mapfile -t ob < <(without --batch "${opts16[@]}")
+  "${mpirun[@]}" -np 2 "$heed" train $t/lm.hx "${ob[@]}" --batch 8 --steps 2 --out $t/bad > $t/out 2>&1 || rc=$?
+  [ $rc -ne 0 ] || fail "an artifact of batch 8 on 2 processes at batch 8 was accepted"
+  grep -q "error: '.*lm.hx' was compiled for batch 8; trained in 2 slices .* so the batch is 16, not 8" $t/out ||
+    { cat $t/out; fail "no artifact batch error"; }
+  [ "$(grep -c '^error:' $t/out)" = 1 ] || { cat $t/out; fail "not exactly one error line"; }
   ;;
 np2_g2p)
   "$heed" train "${g2p[@]}" --steps 30 --micro-batches 2 --out $t/m2 > /dev/null

@@ -5,8 +5,9 @@
 // Writes DIR (manifest.json, kernels.o, kernels.so; runtime/compiled/Manifest.h)
 // that `heed train DIR` runs without MLIR: the runtime loads kernels.so and
 // executes the stored schedules (runtime/compiled/ArtifactProgram.h).
-// --stats prints the precision and, for train_step (or the first entry): fused kernels, library
-// calls, the planned peak of live buffers, matmul FLOPs, and the compile time.
+// --stats prints the precision and, for train_step (or the first entry): fused kernels,
+// library calls, the planned peak of live buffers, matmul FLOPs, the gradient buckets of
+// the data-parallel allreduce (runtime/compiled/GradientBuckets.h) and the compile time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,21 @@ int runCompile(const ModelArgs &m, const std::string &output, bool stats, const 
     std::printf("planned peak bytes: %lld (%.1f MiB)\n", (long long)st.plannedPeakBytes,
                 st.plannedPeakBytes / 1048576.0);
     std::printf("matmul FLOPs per step: %.0f (%.3f GFLOP)\n", st.flopsPerStep, st.flopsPerStep / 1e9);
+    if (!st.gradientBuckets.empty()) {
+      // The data-parallel allreduce, as steps of train_step's schedule.
+      int64_t bytes = 0;
+      for (const rt::GradientBucketInfo &b : st.gradientBuckets) bytes += b.bytes;
+      std::printf("gradient buckets: %zu (%.2f MiB of gradients; the first 1 MiB, then 25 MiB, in the order the "
+                  "schedule produces them)\n",
+                  st.gradientBuckets.size(), bytes / 1048576.0);
+      for (size_t i = 0; i < st.gradientBuckets.size(); ++i) {
+        const rt::GradientBucketInfo &b = st.gradientBuckets[i];
+        std::printf("  bucket %zu: %lld gradients, %.2f MiB, after step %lld; %lld steps (%.0f%% of the matmul "
+                    "FLOPs) left to hide its allreduce\n",
+                    i, (long long)b.gradients, b.bytes / 1048576.0, (long long)b.stepsBefore, (long long)b.stepsAfter,
+                    100 * b.flopsAfterShare);
+      }
+    }
     std::printf("compile time: %.2f s\n", st.compileSeconds);
   }
   std::printf("wrote %s\n", output.c_str());

@@ -12,6 +12,7 @@
 
 #include "compiler/ModelLoader.h"
 #include "compiler/session/ModelProgramFactory.h"
+#include "runtime/compiled/Executor.h"
 #include "runtime/dist/MpiCommunicator.h"
 #include "runtime/train/Progress.h"
 #include "runtime/train/Trainer.h"
@@ -19,6 +20,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 namespace heed {
@@ -59,11 +61,15 @@ void printHeader(const rt::Trainer &t, const TrainOptions &o, const rt::ProgramF
               c.clip > 0 ? rt::formatNumber("%g", c.clip).c_str() : "off", (unsigned long long)c.seed);
   if (const rt::RunCheckpoint *rc = t.resumedFrom())
     std::printf("resuming from %s at step %lld\n", rc->path.c_str(), (long long)t.startStep());
-  if (t.slices() > 1)
-    std::printf("%s: %lld slices of batch %lld per step, gradients summed in slice order\n",
-                t.worldSize() > 1 ? ("data parallel, " + std::to_string(t.worldSize()) + " processes").c_str()
-                                  : "micro-batches",
+  if (t.slices() > 1) {
+    std::string how = "micro-batches";
+    if (t.worldSize() > 1) {
+      how = "data parallel, " + std::to_string(t.worldSize()) + " processes";
+      if (c.microBatches > 1) how += " x " + std::to_string(c.microBatches) + " micro-batches";
+    }
+    std::printf("%s: %lld slices of batch %lld per step, gradients summed in slice order\n", how.c_str(),
                 (long long)t.slices(), (long long)(c.batch / t.slices()));
+  }
   std::printf("out: %s\n", c.out.c_str());
   std::fflush(stdout);
 }
@@ -84,11 +90,22 @@ int printSummary(const rt::Trainer &t, const rt::TrainSummary &s) {
   std::printf("trained %lld steps (to step %lld) in %s, %s tok/s\n", (long long)(s.step - s.startStep),
               (long long)s.step, rt::formatDuration(s.wallSeconds).c_str(),
               rt::formatRate(s.trainSeconds > 0 ? (double)s.tokens / s.trainSeconds : 0).c_str());
-  if (t.worldSize() > 1 && s.step > s.startStep)
-    std::printf("allreduce of %s gradient bytes: %.2f ms/step, %.1f%% of the step time (not overlapped)\n",
-                rt::formatBytes(s.gradientFloats * 4).c_str(),
-                1e3 * s.allreduceSeconds / (double)(s.step - s.startStep),
-                s.trainSeconds > 0 ? 100 * s.allreduceSeconds / s.trainSeconds : 0.0);
+  if (t.worldSize() > 1 && s.step > s.startStep) {
+    // What the backward did not hide is the wait before the optimizer step.
+    const rt::TrainSummary::Allreduce &a = s.allreduce;
+    const double steps = (double)(s.step - s.startStep);
+    std::printf("allreduce of %s gradient bytes in %.0f buckets: %.2f ms/step (%.1f%% of the step time): issue "
+                "%.2f, progress %.2f, wait %.2f ms; %.0f%% of the buckets done before the optimizer step\n",
+                rt::formatBytes(s.gradientFloats * 4).c_str(), (double)a.buckets / steps, 1e3 * a.seconds() / steps,
+                s.trainSeconds > 0 ? 100 * a.seconds() / s.trainSeconds : 0.0, 1e3 * a.issueSeconds / steps,
+                1e3 * a.progressSeconds / steps, 1e3 * a.waitSeconds / steps,
+                a.buckets > 0 ? 100.0 * (double)a.doneBeforeWait / (double)a.buckets : 0.0);
+    if (std::getenv("HEED_PROFILE"))
+      rt::printProfile({{"allreduce issue", a.issueSeconds},
+                        {"allreduce progress", a.progressSeconds},
+                        {"allreduce wait", a.waitSeconds}},
+                       "gradient allreduce, rank 0");
+  }
   std::printf("final train loss %.4f\n", s.lastLoss);
   if (s.lastValid && s.lastValid->loss) {
     std::printf("final valid loss %.4f nats/%s, perplexity %.2f\n", *s.lastValid->loss, "token",

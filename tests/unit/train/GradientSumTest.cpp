@@ -19,28 +19,66 @@ Tensor vec(std::vector<float> v) {
 }
 
 TEST(GradientSum, WeightedSumInSliceOrder) {
-  GradientSum s;
-  s.add({{"a", vec({1.0f, 2.0f})}, {"b", vec({3.0f})}}, 0.25f);
-  s.add({{"a", vec({0.1f, 1e8f})}, {"b", vec({-1.0f})}}, 0.75f);
-  ASSERT_EQ(s.size(), 3);
+  LocalCommunicator c;
+  GradientSum s(c, 2);
+  s.addRest(0, {{"a", vec({1.0f, 2.0f})}, {"b", vec({3.0f})}}, 0.25f);
+  s.addRest(1, {{"a", vec({0.1f, 1e8f})}, {"b", vec({-1.0f})}}, 0.75f);
+  auto t = s.finish();
+  EXPECT_EQ(s.timing().floats, 3);
   // Each product rounded to f32, then added: what a rank-order allreduce of
   // the ranks' own products computes.
   const float p0 = 0.25f * 2.0f, p1 = 0.75f * 1e8f;
-  EXPECT_EQ(s.data()[1], p0 + p1);
-  auto t = s.tensors();
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[0].first, "a");
   EXPECT_EQ(t[1].first, "b");
+  EXPECT_EQ(t[0].second.f32()[1], p0 + p1);
   EXPECT_EQ(t[1].second.f32()[0], 0.25f * 3.0f + 0.75f * -1.0f);
   EXPECT_EQ(t[0].second.f32()[0], 0.25f * 1.0f + 0.75f * 0.1f);
 }
 
+TEST(GradientSum, BucketsGiveTheSameSumInTheOptimizerOrder) {
+  // The schedule hands "b" over first (bucket 0), then the optimizer step all
+  // three; "a" and "c" form the rest. The result is the unbucketed sum.
+  LocalCommunicator c;
+  GradientSum s(c, 3);
+  const float w[3] = {0.5f, 0.3f, 0.2f};
+  auto grads = [](int k) -> GradientSum::Grads {
+    float f = 1.0f + 0.37f * (float)k;
+    return {{"a", vec({f, -f})}, {"b", vec({3.0f * f})}, {"c", vec({f * f, 1e-3f, 7.0f})}};
+  };
+  for (int k = 0; k < 3; ++k) {
+    GradientSum::Grads g = grads(k);
+    s.addBucket(k, 0, {g[1]}, w[k]);
+    s.addRest(k, g, w[k]);
+  }
+  auto t = s.finish();
+  EXPECT_EQ(s.timing().buckets, 2);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].first, "a");
+  EXPECT_EQ(t[1].first, "b");
+  EXPECT_EQ(t[2].first, "c");
+  LocalCommunicator c2;
+  GradientSum plain(c2, 3);
+  for (int k = 0; k < 3; ++k) plain.addRest(k, grads(k), w[k]);
+  auto u = plain.finish();
+  for (size_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < t[i].second.size(); ++j) EXPECT_EQ(t[i].second.f32()[j], u[i].second.f32()[j]);
+}
+
 TEST(GradientSum, SlicesMustAgree) {
-  GradientSum s;
-  s.add({{"a", vec({1.0f, 2.0f})}}, 0.5f);
-  EXPECT_THROW(s.add({{"b", vec({1.0f, 2.0f})}}, 0.5f), Error);
-  EXPECT_THROW(s.add({{"a", vec({1.0f})}}, 0.5f), Error);
-  EXPECT_THROW(s.add({}, 0.5f), Error);
+  LocalCommunicator c;
+  GradientSum s(c, 2);
+  s.addRest(0, {{"a", vec({1.0f, 2.0f})}}, 0.5f);
+  EXPECT_THROW(s.addRest(1, {{"b", vec({1.0f, 2.0f})}}, 0.5f), Error);
+  GradientSum s2(c, 2);
+  s2.addRest(0, {{"a", vec({1.0f, 2.0f})}}, 0.5f);
+  EXPECT_THROW(s2.addRest(1, {{"a", vec({1.0f})}}, 0.5f), Error);
+  GradientSum s3(c, 2);
+  s3.addRest(0, {{"a", vec({1.0f, 2.0f})}}, 0.5f);
+  EXPECT_THROW(s3.addRest(1, {}, 0.5f), Error);
+  GradientSum s4(c, 2);
+  s4.addRest(0, {{"a", vec({1.0f, 2.0f})}}, 0.5f);
+  EXPECT_THROW(s4.finish(), Error);  // slice 1 never came
 }
 
 TEST(GradientSum, BatchRows) {
@@ -64,6 +102,18 @@ TEST(LocalCommunicator, IsOneRank) {
   EXPECT_EQ(c.firstTrue(true), 0);
   EXPECT_EQ(c.allgatherU64(7).at(0), 7u);
   EXPECT_EQ(c.allgatherDouble(0.5).size(), 1u);
+}
+
+TEST(ShardedBatchSums, OneProcessAddsInBatchOrder) {
+  std::vector<int64_t> seen;
+  std::vector<double> s = shardedBatchSums(nullptr, 3, 2, [&](int64_t b, double *out) {
+    seen.push_back(b);
+    out[0] = 0.1 * (double)(b + 1);
+    out[1] = (double)b;
+  });
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(s[0], (0.1 + 0.2) + 0.30000000000000004);
+  EXPECT_EQ(s[1], 3.0);
 }
 
 }  // namespace
