@@ -196,6 +196,26 @@ int main(int argc, char **argv) {
           threads);
   }
 
+  // --- layer norm as the compiled step calls it: g2p's [64*24, 128], no saved statistics
+  {
+    const int64_t R = 64 * 24, D = 128;
+    const float eps = 1e-5f;
+    auto x = rnd(R * D, 4, -2.f, 3.f), g = rnd(D, 5), b = rnd(D, 6), dy = rnd(R * D, 7);
+    std::vector<float> y(R * D), dx(R * D), dg(D), db(D);
+    bench("layernorm fwd [1536,128] no stats", 2.0 * R * D * 4, false, nullptr,
+          {{"public", [&] {
+              nat::layerNormForward(x.data(), g.data(), b.data(), y.data(), nullptr, nullptr, R,
+                                    D, eps);
+            }}},
+          threads);
+    bench("layernorm bwd [1536,128] no stats", 3.0 * R * D * 4, false, nullptr,
+          {{"public", [&] {
+              nat::layerNormBackward(x.data(), g.data(), nullptr, nullptr, dy.data(), dx.data(),
+                                     dg.data(), db.data(), R, D, eps);
+            }}},
+          threads);
+  }
+
   // --- softmax [16*4*128, 128] -------------------------------------------------
   {
     const int64_t R = 16 * 4 * 128, N = 128;

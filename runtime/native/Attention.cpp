@@ -60,8 +60,6 @@ struct Vec<4> {
   typedef float U __attribute__((vector_size(16), aligned(4), may_alias));
 };
 
-#define HEED_AI inline __attribute__((always_inline))
-
 /// C[R, NV*W] (=|+=) A[R, K] @ B[K, NV*W], accumulators in registers.
 /// A(r, k) is A[r * lda + k], or A[k * lda + r] when TA.
 template <int W, int R, int NV, bool TA>
@@ -310,18 +308,10 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   }
 }
 
-#define HEED_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")))
-
 HEED_AVX512 void forwardTaskAvx512(const Problem &P, int64_t task) { forwardTask<16>(P, task); }
 HEED_AVX512 void backwardTaskAvx512(const Problem &P, int64_t bh) { backwardTask<16>(P, bh); }
 void forwardTaskGeneric(const Problem &P, int64_t task) { forwardTask<4>(P, task); }
 void backwardTaskGeneric(const Problem &P, int64_t bh) { backwardTask<4>(P, bh); }
-
-bool cpuHasAvx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-  return yes;
-}
 
 Problem problem(const AttentionShape &s) {
   Problem P{};
