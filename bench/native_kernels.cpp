@@ -312,6 +312,46 @@ int main(int argc, char **argv) {
     bench("sumSquares [1M]", 1.0 * n * 4, false, [&] { ref::globalNorm({&tg}); },
           {{"native", [&] { nat::sumSquares(g.data(), n); }}}, threads);
   }
+  {
+    // The optimizer step over g2p's parameters (translate.heed, d_model 128, d_ff 512,
+    // 3 + 3 layers): the norm, then Adam, tensor by tensor or batched in one pass.
+    std::vector<int64_t> sizes = {64 * 128, 64 * 128, 128 * 64, 64};
+    auto attn = [&] {
+      for (int i = 0; i < 4; ++i) sizes.insert(sizes.end(), {128 * 128, 128});
+    };
+    auto block = [&] {
+      sizes.insert(sizes.end(), {128 * 512, 512, 512 * 128, 128, 128, 128, 128, 128});
+    };
+    for (int l = 0; l < 3; ++l) attn(), block();
+    for (int l = 0; l < 3; ++l) attn(), attn(), block(), sizes.insert(sizes.end(), {128, 128});
+    int64_t total = 0;
+    for (int64_t n : sizes) total += n;
+    std::vector<std::vector<float>> p, m, v, g;
+    std::vector<AdamBuffers> bufs;
+    std::vector<const float *> gp;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      p.push_back(rnd(sizes[i], 30 + i)), m.push_back(rnd(sizes[i], 31 + i, -.1f, .1f));
+      v.push_back(rnd(sizes[i], 32 + i, 0.f, .01f)), g.push_back(rnd(sizes[i], 33 + i));
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      bufs.push_back({p[i].data(), m[i].data(), v[i].data(), g[i].data(), sizes[i]});
+      gp.push_back(g[i].data());
+    }
+    bench(fmt::format("optimizer step g2p ({} tensors, {} floats)", sizes.size(), total),
+          8.0 * total * 4, false, nullptr,
+          {{"each", [&] {
+              double sq = 0;
+              for (size_t i = 0; i < sizes.size(); ++i) sq += nat::sumSquares(gp[i], sizes[i]);
+              for (auto &b : bufs)
+                nat::adam(b.param, b.m, b.v, b.grad, b.n, 1e-4f, 0.9f, 0.98f, 1e-9f, 0.f, 3);
+            }},
+           {"batched", [&] {
+              nat::sumSquaresAll(gp.data(), sizes.data(), (int64_t)sizes.size());
+              nat::adamAll(bufs.data(), (int64_t)bufs.size(), 1.f, 0.f, 1e-4f, 0.9f, 0.98f,
+                           1e-9f, 0.f, 3);
+            }}},
+          threads);
+  }
   for (bool causal : {true, false}) {
     // tiny's attention shape; GFLOP/s count the nominal dense products (as the
     // step's matmul FLOPs do): 4 B H T T dh forward, 8 backward.

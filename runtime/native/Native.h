@@ -22,6 +22,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/train/Optimizer.h"  // AdamBuffers
+
 #include <cstdint>
 
 namespace heed::rt::native {
@@ -138,9 +140,16 @@ void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64
 /// One Adam/AdamW step in place, as ref::adamUpdate (step is 1-based).
 void adam(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
           float beta2, float eps, float weightDecay, int64_t step);
+/// adam over count tensors in one threaded pass (fixed chunks of each tensor),
+/// with the gradient g * gradScale + gradDecay * param as UpdateKernels::adamAll
+/// describes. Bit for bit ref::adamUpdate on that gradient, for any thread count.
+void adamAll(const AdamBuffers *t, int64_t count, float gradScale, float gradDecay, float lr,
+             float beta1, float beta2, float eps, float weightDecay, int64_t step);
 /// sum of x[i]^2 (float partial sums over fixed blocks, added in double): the
 /// same result for any thread count.
 double sumSquares(const float *x, int64_t n);
+/// sum over i in order of sumSquares(x[i], n[i]), in one threaded pass.
+double sumSquaresAll(const float *const *x, const int64_t *n, int64_t count);
 /// x *= factor, in place.
 void scale(float *x, int64_t n, float factor);
 
