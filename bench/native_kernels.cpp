@@ -1,10 +1,12 @@
 //===- native_kernels.cpp - reference vs native kernel timings ------------===//
 //
-// heed_bench_native [--quick] [--filter=SUBSTRING]: times the reference kernels (single-threaded
+// heed_bench_native [--quick] [--cpu-time] [--filter=SUBSTRING]: times the reference kernels (single-threaded
 // oracles) against the native ones at 1 and 2 threads (or the OpenMP default),
 // plus the loop / oneDNN variants where both exist. Prints milliseconds per
 // call (best of several trials) and GFLOP/s or GB/s. Run on an idle machine,
-// with OMP_WAIT_POLICY left at its default (active) for the best numbers.
+// with OMP_WAIT_POLICY left at its default (active) for the best numbers. On a
+// shared machine, --cpu-time (with OMP_WAIT_POLICY=passive) counts CPU seconds
+// instead: at 1 thread close to the wall time of an idle machine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +19,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cmath>
 #include <chrono>
 #include <cstring>
@@ -47,18 +50,29 @@ std::vector<int32_t> rndIds(int64_t n, int64_t V, uint64_t seed) {
 
 /// Seconds per call: warm up once, then best of 5 trials, each repeating f for
 /// about gMinSeconds / 5.
+/// Seconds now: wall clock, or with --cpu-time the process's CPU time (all
+/// threads' together), which a machine shared with other work inflates less.
+bool gCpuTime = false;
+double now() {
+  if (gCpuTime) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 double timeIt(const std::function<void()> &f) {
-  using clk = std::chrono::steady_clock;
   f();
-  auto t0 = clk::now();
+  double t0 = now();
   f();
-  double one = std::chrono::duration<double>(clk::now() - t0).count();
+  double one = now() - t0;
   const int reps = std::max(1, (int)(gMinSeconds / 5 / std::max(one, 1e-9)));
   double best = 1e30;
   for (int trial = 0; trial < 5; ++trial) {
-    auto s = clk::now();
+    double s = now();
     for (int r = 0; r < reps; ++r) f();
-    best = std::min(best, std::chrono::duration<double>(clk::now() - s).count() / reps);
+    best = std::min(best, (now() - s) / reps);
   }
   return best;
 }
@@ -124,6 +138,7 @@ int main(int argc, char **argv) {
   bool quick = false;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--quick") quick = true;
+    else if (std::string(argv[i]) == "--cpu-time") gCpuTime = true;
     else if (std::string(argv[i]).rfind("--filter=", 0) == 0) gFilter = argv[i] + 9;
   if (quick) gMinSeconds = 0.05;
   const int maxThreads = omp_get_max_threads();
@@ -352,34 +367,46 @@ int main(int argc, char **argv) {
             }}},
           threads);
   }
-  for (bool causal : {true, false}) {
-    // tiny's attention shape; GFLOP/s count the nominal dense products (as the
-    // step's matmul FLOPs do): 4 B H T T dh forward, 8 backward.
+  // Fused attention: tiny's shape, and g2p's (T = 24: short rows, little work per
+  // (batch, head)) causal and with key padding (a quarter of each row padded).
+  struct AttnCase {
+    int64_t B, H, T, dh;
+    bool causal, padding;
+  };
+  for (const AttnCase &ac : {AttnCase{16, 4, 128, 32, true, false}, AttnCase{16, 4, 128, 32, false, false},
+                             AttnCase{64, 4, 24, 32, true, false}, AttnCase{64, 4, 24, 32, false, true}}) {
+    // GFLOP/s count the nominal dense products (as the step's matmul FLOPs do):
+    // 4 B H T T dh forward, 8 backward.
     nat::AttentionShape sh;
-    sh.B = 16, sh.H = 4, sh.Tq = 128, sh.Tk = 128, sh.dh = 32, sh.causal = causal;
-    sh.scale = 1.0f / std::sqrt(32.0f);
+    sh.B = ac.B, sh.H = ac.H, sh.Tq = ac.T, sh.Tk = ac.T, sh.dh = ac.dh, sh.causal = ac.causal;
+    sh.scale = 1.0f / std::sqrt((float)ac.dh);
     const int64_t nq = sh.B * sh.H * sh.Tq * sh.dh, nl = sh.B * sh.H * sh.Tq;
     auto q = rnd(nq, 21), k = rnd(nq, 22), v = rnd(nq, 23), dout = rnd(nq, 24);
     std::vector<float> o(nq), lse(nl), dq(nq), dk(nq), dv(nq);
+    std::vector<uint8_t> pad((size_t)(sh.B * sh.Tk), 0);
+    for (int64_t b = 0; b < sh.B; ++b)
+      for (int64_t j = sh.Tk - (b % 4) * sh.Tk / 8; j < sh.Tk; ++j) pad[b * sh.Tk + j] = 1;
+    const uint8_t *kp = ac.padding ? pad.data() : nullptr;
     const double dense = (double)sh.B * sh.H * sh.Tq * sh.Tk * sh.dh;
-    const std::string tag = causal ? " causal" : "";
+    const std::string tag = fmt::format("[{},{},{},{},{}]{}{}", sh.B, sh.H, sh.Tq, sh.Tk, sh.dh,
+                                        ac.causal ? " causal" : "", ac.padding ? " padding" : "");
     std::vector<std::pair<std::string, std::function<void()>>> fwd, bwd;
     for (bool avx : {true, false}) {
       if (avx && !nat::variant::attentionHasAvx512()) continue;
       const std::string isa = avx ? "avx512" : "baseline";
       fwd.push_back({isa, [&, avx] {
-                       nat::variant::attentionForward(avx, sh, q.data(), k.data(), v.data(), nullptr,
+                       nat::variant::attentionForward(avx, sh, q.data(), k.data(), v.data(), kp,
                                                       o.data(), lse.data());
                      }});
       bwd.push_back({isa, [&, avx] {
-                       nat::variant::attentionBackward(avx, sh, q.data(), k.data(), v.data(), nullptr,
+                       nat::variant::attentionBackward(avx, sh, q.data(), k.data(), v.data(), kp,
                                                        o.data(), lse.data(), dout.data(), nullptr,
                                                        dq.data(), dk.data(), dv.data());
                      }});
     }
-    nat::attentionForward(sh, q.data(), k.data(), v.data(), nullptr, o.data(), lse.data());
-    bench("sdpa fwd [16,4,128,128,32]" + tag, 4 * dense, true, nullptr, fwd, threads);
-    bench("sdpa bwd [16,4,128,128,32]" + tag, 8 * dense, true, nullptr, bwd, threads);
+    nat::attentionForward(sh, q.data(), k.data(), v.data(), kp, o.data(), lse.data());
+    bench("sdpa fwd " + tag, 4 * dense, true, nullptr, fwd, threads);
+    bench("sdpa bwd " + tag, 8 * dense, true, nullptr, bwd, threads);
   }
   return 0;
 }
