@@ -251,15 +251,15 @@ int main(int argc, char **argv) {
           threads);
   }
 
-  // --- cross entropy [2048, 256] ---------------------------------------------
-  {
-    const int64_t R = 2048, V = 256;
+  // --- cross entropy [2048, 256], and small's [8*256, 4096] --------------------
+  for (const int64_t V : {256, 4096}) {
+    const int64_t R = 2048;
     auto x = rnd(R * V, 10, -4.f, 4.f);
     auto t = rndIds(R, V, 11);
     std::vector<float> g(R * V);
     Tensor tx = Tensor::fromF32({R, V}, x), tt = Tensor::fromI32({R}, t);
     Tensor one = Tensor::scalarF32(1.f);
-    bench("cross entropy fwd+bwd [2048,256] s=0.1", 2.0 * R * V * 4, false,
+    bench(fmt::format("cross entropy fwd+bwd [{},{}] s=0.1", R, V), 2.0 * R * V * 4, false,
           [&] {
             ref::crossEntropy(tx, tt, 0.1f, -1);
             ref::crossEntropyGrad(tx, tt, one, 0.1f, -1);

@@ -8,10 +8,10 @@
 //   * Results match the reference kernels up to float rounding (normwise
 //     relative error <= 1e-5); dropout, gather and scatterAdd match bit for bit.
 //   * Threaded with OpenMP (GNU libgomp, the runtime oneDNN uses). matmul,
-//     softmax, cross entropy and gelu run on oneDNN primitives (JIT,
-//     dispatched at run time to the CPU's ISA), cached per thread by shape and
-//     thread count; the rest are OpenMP loops compiled for baseline x86-64,
-//     except fused attention and layer norm, which also have an AVX-512 build
+//     softmax and gelu run on oneDNN primitives (JIT, dispatched at run time
+//     to the CPU's ISA), cached per thread by shape and thread count; the rest
+//     are OpenMP loops compiled for baseline x86-64, and fused attention,
+//     layer norm, cross entropy and the optimizer loops also for AVX-512,
 //     chosen at run time (VecMath.h's HEED_AVX512).
 //     runtime/native/Variants.h has the loop/oneDNN alternatives the bench compares.
 //   * Reductions that the callers see (cross-entropy loss, sumSquares, the
