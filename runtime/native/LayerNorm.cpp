@@ -26,10 +26,54 @@ namespace {
 
 constexpr int64_t kRowBlock = 32;  // rows per task; fixed, whatever the thread count
 
-/// Mean and rstd of a row: float SIMD sums over 256 elements, added in double.
+/// Sums of a row's deviations d = x - x0 from a point x0, and of g = dy * gamma
+/// (dy null: not wanted), in one loop: float SIMD sums over 256 elements,
+/// added in double.
+struct RowSums {
+  double d = 0, dd = 0, g = 0, gd = 0;
+};
+HEED_AI RowSums rowSums(const float *xr, const float *dyr, const float *gamma, int64_t dim,
+                        float x0) {
+  RowSums t;
+  for (int64_t j0 = 0; j0 < dim; j0 += 256) {
+    const int64_t j1 = std::min(dim, j0 + 256);
+    float s = 0.0f, ss = 0.0f, sg = 0.0f, sgd = 0.0f;
+    if (dyr) {
+#pragma omp simd reduction(+ : s, ss, sg, sgd)
+      for (int64_t j = j0; j < j1; ++j) {
+        const float d = xr[j] - x0, g = dyr[j] * gamma[j];
+        s += d;
+        ss += d * d;
+        sg += g;
+        sgd += g * d;
+      }
+    } else {
+#pragma omp simd reduction(+ : s, ss)
+      for (int64_t j = j0; j < j1; ++j) {
+        const float d = xr[j] - x0;
+        s += d;
+        ss += d * d;
+      }
+    }
+    t.d += s, t.dd += ss, t.g += sg, t.gd += sgd;
+  }
+  return t;
+}
+
+/// Mean and rstd from sums of deviations from x0, a value of the row: the
+/// shifted sums keep E[d^2] - E[d]^2 free of the cancellation E[x^2] - E[x]^2
+/// suffers at a large mean, and both come from one visit of the row.
+HEED_AI void statsFrom(const RowSums &t, int64_t dim, float x0, float eps, float &mean,
+                       float &rstd, double &meanD) {
+  meanD = t.d / (double)dim;
+  const double var = std::max(0.0, t.dd / (double)dim - meanD * meanD);
+  mean = (float)((double)x0 + meanD);
+  rstd = (float)(1.0 / std::sqrt(var + (double)eps));
+}
+
 HEED_AI void rowStats(const float *xr, int64_t dim, float eps, float &mean, float &rstd) {
-  mean = (float)(sumBlocked(xr, dim) / (double)dim);
-  rstd = (float)(1.0 / std::sqrt(sumSqDevBlocked(xr, dim, mean) / (double)dim + (double)eps));
+  double meanD;
+  statsFrom(rowSums(xr, nullptr, nullptr, dim, xr[0]), dim, xr[0], eps, mean, rstd, meanD);
 }
 
 /// Rows [r0, r1) of the forward: statistics and y in one visit of each row
@@ -65,26 +109,20 @@ HEED_AI void backwardBlock(const float *x, const float *gamma, const float *mean
   for (int64_t r = r0; r < r1; ++r) {
     const float *xr = x + r * dim, *dyr = dy + r * dim;
     float *dxr = dx + r * dim;
+    // One loop gives the statistics (unless saved) and both sums of g:
+    // sum g xhat = rstd (sum g d - (mean - x0) sum g), d = x - x0.
+    const bool saved = meanIn && rstdIn;
+    const float x0 = saved ? meanIn[r] : xr[0];
+    const RowSums t = rowSums(xr, dyr, gamma, dim, x0);
     float mean, rstd;
-    if (meanIn && rstdIn) {
+    double shift = 0.0;  // mean - x0
+    if (saved) {
       mean = meanIn[r];
       rstd = rstdIn[r];
     } else {
-      rowStats(xr, dim, eps, mean, rstd);
+      statsFrom(t, dim, x0, eps, mean, rstd, shift);
     }
-    double sumG = 0.0, sumGX = 0.0;
-    for (int64_t j0 = 0; j0 < dim; j0 += 256) {
-      const int64_t j1 = std::min(dim, j0 + 256);
-      float s = 0.0f, sx = 0.0f;
-#pragma omp simd reduction(+ : s, sx)
-      for (int64_t j = j0; j < j1; ++j) {
-        const float g = dyr[j] * gamma[j];
-        s += g;
-        sx += g * ((xr[j] - mean) * rstd);
-      }
-      sumG += s;
-      sumGX += sx;
-    }
+    const double sumG = t.g, sumGX = (double)rstd * (t.gd - shift * t.g);
     const float meanG = (float)(sumG / (double)dim), meanGX = (float)(sumGX / (double)dim);
     if (pg) {
 #pragma omp simd
