@@ -85,6 +85,7 @@ const Case kCases[] = {
     // Tq = 1 / heads = 1 / odd lengths with a head_dim that needs no padded copies.
     {4, 4, 24, 24, 32, true, false},  {4, 4, 24, 24, 32, false, true},
     {2, 1, 1, 24, 32, true, true},    {2, 1, 33, 47, 16, true, true},
+    {4, 2, 32, 32, 16, true, false},
 };
 
 TEST(Attention, MatchesReferenceOnEveryMaskForm) {
