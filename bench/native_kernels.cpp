@@ -1,10 +1,12 @@
 //===- native_kernels.cpp - reference vs native kernel timings ------------===//
 //
-// heed_bench_native [--quick] [--filter=SUBSTRING]: times the reference kernels (single-threaded
+// heed_bench_native [--quick] [--cpu-time] [--filter=SUBSTRING]: times the reference kernels (single-threaded
 // oracles) against the native ones at 1 and 2 threads (or the OpenMP default),
 // plus the loop / oneDNN variants where both exist. Prints milliseconds per
 // call (best of several trials) and GFLOP/s or GB/s. Run on an idle machine,
-// with OMP_WAIT_POLICY left at its default (active) for the best numbers.
+// with OMP_WAIT_POLICY left at its default (active) for the best numbers. On a
+// shared machine, --cpu-time (with OMP_WAIT_POLICY=passive) counts CPU seconds
+// instead: at 1 thread close to the wall time of an idle machine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +19,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cmath>
 #include <chrono>
 #include <cstring>
@@ -47,18 +50,29 @@ std::vector<int32_t> rndIds(int64_t n, int64_t V, uint64_t seed) {
 
 /// Seconds per call: warm up once, then best of 5 trials, each repeating f for
 /// about gMinSeconds / 5.
+/// Seconds now: wall clock, or with --cpu-time the process's CPU time (all
+/// threads' together), which a machine shared with other work inflates less.
+bool gCpuTime = false;
+double now() {
+  if (gCpuTime) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 double timeIt(const std::function<void()> &f) {
-  using clk = std::chrono::steady_clock;
   f();
-  auto t0 = clk::now();
+  double t0 = now();
   f();
-  double one = std::chrono::duration<double>(clk::now() - t0).count();
+  double one = now() - t0;
   const int reps = std::max(1, (int)(gMinSeconds / 5 / std::max(one, 1e-9)));
   double best = 1e30;
   for (int trial = 0; trial < 5; ++trial) {
-    auto s = clk::now();
+    double s = now();
     for (int r = 0; r < reps; ++r) f();
-    best = std::min(best, std::chrono::duration<double>(clk::now() - s).count() / reps);
+    best = std::min(best, (now() - s) / reps);
   }
   return best;
 }
@@ -124,6 +138,7 @@ int main(int argc, char **argv) {
   bool quick = false;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--quick") quick = true;
+    else if (std::string(argv[i]) == "--cpu-time") gCpuTime = true;
     else if (std::string(argv[i]).rfind("--filter=", 0) == 0) gFilter = argv[i] + 9;
   if (quick) gMinSeconds = 0.05;
   const int maxThreads = omp_get_max_threads();
@@ -196,6 +211,26 @@ int main(int argc, char **argv) {
           threads);
   }
 
+  // --- layer norm as the compiled step calls it: g2p's [64*24, 128], no saved statistics
+  {
+    const int64_t R = 64 * 24, D = 128;
+    const float eps = 1e-5f;
+    auto x = rnd(R * D, 4, -2.f, 3.f), g = rnd(D, 5), b = rnd(D, 6), dy = rnd(R * D, 7);
+    std::vector<float> y(R * D), dx(R * D), dg(D), db(D);
+    bench("layernorm fwd [1536,128] no stats", 2.0 * R * D * 4, false, nullptr,
+          {{"public", [&] {
+              nat::layerNormForward(x.data(), g.data(), b.data(), y.data(), nullptr, nullptr, R,
+                                    D, eps);
+            }}},
+          threads);
+    bench("layernorm bwd [1536,128] no stats", 3.0 * R * D * 4, false, nullptr,
+          {{"public", [&] {
+              nat::layerNormBackward(x.data(), g.data(), nullptr, nullptr, dy.data(), dx.data(),
+                                     dg.data(), db.data(), R, D, eps);
+            }}},
+          threads);
+  }
+
   // --- softmax [16*4*128, 128] -------------------------------------------------
   {
     const int64_t R = 16 * 4 * 128, N = 128;
@@ -216,15 +251,15 @@ int main(int argc, char **argv) {
           threads);
   }
 
-  // --- cross entropy [2048, 256] ---------------------------------------------
-  {
-    const int64_t R = 2048, V = 256;
+  // --- cross entropy [2048, 256], and small's [8*256, 4096] --------------------
+  for (const int64_t V : {256, 4096}) {
+    const int64_t R = 2048;
     auto x = rnd(R * V, 10, -4.f, 4.f);
     auto t = rndIds(R, V, 11);
     std::vector<float> g(R * V);
     Tensor tx = Tensor::fromF32({R, V}, x), tt = Tensor::fromI32({R}, t);
     Tensor one = Tensor::scalarF32(1.f);
-    bench("cross entropy fwd+bwd [2048,256] s=0.1", 2.0 * R * V * 4, false,
+    bench(fmt::format("cross entropy fwd+bwd [{},{}] s=0.1", R, V), 2.0 * R * V * 4, false,
           [&] {
             ref::crossEntropy(tx, tt, 0.1f, -1);
             ref::crossEntropyGrad(tx, tt, one, 0.1f, -1);
@@ -292,34 +327,86 @@ int main(int argc, char **argv) {
     bench("sumSquares [1M]", 1.0 * n * 4, false, [&] { ref::globalNorm({&tg}); },
           {{"native", [&] { nat::sumSquares(g.data(), n); }}}, threads);
   }
-  for (bool causal : {true, false}) {
-    // tiny's attention shape; GFLOP/s count the nominal dense products (as the
-    // step's matmul FLOPs do): 4 B H T T dh forward, 8 backward.
+  {
+    // The optimizer step over g2p's parameters (translate.heed, d_model 128, d_ff 512,
+    // 3 + 3 layers): the norm, then Adam, tensor by tensor or batched in one pass.
+    std::vector<int64_t> sizes = {64 * 128, 64 * 128, 128 * 64, 64};
+    auto attn = [&] {
+      for (int i = 0; i < 4; ++i) sizes.insert(sizes.end(), {128 * 128, 128});
+    };
+    auto block = [&] {
+      sizes.insert(sizes.end(), {128 * 512, 512, 512 * 128, 128, 128, 128, 128, 128});
+    };
+    for (int l = 0; l < 3; ++l) attn(), block();
+    for (int l = 0; l < 3; ++l) attn(), attn(), block(), sizes.insert(sizes.end(), {128, 128});
+    int64_t total = 0;
+    for (int64_t n : sizes) total += n;
+    std::vector<std::vector<float>> p, m, v, g;
+    std::vector<AdamBuffers> bufs;
+    std::vector<const float *> gp;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      p.push_back(rnd(sizes[i], 30 + i)), m.push_back(rnd(sizes[i], 31 + i, -.1f, .1f));
+      v.push_back(rnd(sizes[i], 32 + i, 0.f, .01f)), g.push_back(rnd(sizes[i], 33 + i));
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      bufs.push_back({p[i].data(), m[i].data(), v[i].data(), g[i].data(), sizes[i]});
+      gp.push_back(g[i].data());
+    }
+    bench(fmt::format("optimizer step g2p ({} tensors, {} floats)", sizes.size(), total),
+          8.0 * total * 4, false, nullptr,
+          {{"each", [&] {
+              double sq = 0;
+              for (size_t i = 0; i < sizes.size(); ++i) sq += nat::sumSquares(gp[i], sizes[i]);
+              for (auto &b : bufs)
+                nat::adam(b.param, b.m, b.v, b.grad, b.n, 1e-4f, 0.9f, 0.98f, 1e-9f, 0.f, 3);
+            }},
+           {"batched", [&] {
+              nat::sumSquaresAll(gp.data(), sizes.data(), (int64_t)sizes.size());
+              nat::adamAll(bufs.data(), (int64_t)bufs.size(), 1.f, 0.f, 1e-4f, 0.9f, 0.98f,
+                           1e-9f, 0.f, 3);
+            }}},
+          threads);
+  }
+  // Fused attention: tiny's shape, and g2p's (T = 24: short rows, little work per
+  // (batch, head)) causal and with key padding (a quarter of each row padded).
+  struct AttnCase {
+    int64_t B, H, T, dh;
+    bool causal, padding;
+  };
+  for (const AttnCase &ac : {AttnCase{16, 4, 128, 32, true, false}, AttnCase{16, 4, 128, 32, false, false},
+                             AttnCase{64, 4, 24, 32, true, false}, AttnCase{64, 4, 24, 32, false, true}}) {
+    // GFLOP/s count the nominal dense products (as the step's matmul FLOPs do):
+    // 4 B H T T dh forward, 8 backward.
     nat::AttentionShape sh;
-    sh.B = 16, sh.H = 4, sh.Tq = 128, sh.Tk = 128, sh.dh = 32, sh.causal = causal;
-    sh.scale = 1.0f / std::sqrt(32.0f);
+    sh.B = ac.B, sh.H = ac.H, sh.Tq = ac.T, sh.Tk = ac.T, sh.dh = ac.dh, sh.causal = ac.causal;
+    sh.scale = 1.0f / std::sqrt((float)ac.dh);
     const int64_t nq = sh.B * sh.H * sh.Tq * sh.dh, nl = sh.B * sh.H * sh.Tq;
     auto q = rnd(nq, 21), k = rnd(nq, 22), v = rnd(nq, 23), dout = rnd(nq, 24);
     std::vector<float> o(nq), lse(nl), dq(nq), dk(nq), dv(nq);
+    std::vector<uint8_t> pad((size_t)(sh.B * sh.Tk), 0);
+    for (int64_t b = 0; b < sh.B; ++b)
+      for (int64_t j = sh.Tk - (b % 4) * sh.Tk / 8; j < sh.Tk; ++j) pad[b * sh.Tk + j] = 1;
+    const uint8_t *kp = ac.padding ? pad.data() : nullptr;
     const double dense = (double)sh.B * sh.H * sh.Tq * sh.Tk * sh.dh;
-    const std::string tag = causal ? " causal" : "";
+    const std::string tag = fmt::format("[{},{},{},{},{}]{}{}", sh.B, sh.H, sh.Tq, sh.Tk, sh.dh,
+                                        ac.causal ? " causal" : "", ac.padding ? " padding" : "");
     std::vector<std::pair<std::string, std::function<void()>>> fwd, bwd;
     for (bool avx : {true, false}) {
       if (avx && !nat::variant::attentionHasAvx512()) continue;
       const std::string isa = avx ? "avx512" : "baseline";
       fwd.push_back({isa, [&, avx] {
-                       nat::variant::attentionForward(avx, sh, q.data(), k.data(), v.data(), nullptr,
+                       nat::variant::attentionForward(avx, sh, q.data(), k.data(), v.data(), kp,
                                                       o.data(), lse.data());
                      }});
       bwd.push_back({isa, [&, avx] {
-                       nat::variant::attentionBackward(avx, sh, q.data(), k.data(), v.data(), nullptr,
+                       nat::variant::attentionBackward(avx, sh, q.data(), k.data(), v.data(), kp,
                                                        o.data(), lse.data(), dout.data(), nullptr,
                                                        dq.data(), dk.data(), dv.data());
                      }});
     }
-    nat::attentionForward(sh, q.data(), k.data(), v.data(), nullptr, o.data(), lse.data());
-    bench("sdpa fwd [16,4,128,128,32]" + tag, 4 * dense, true, nullptr, fwd, threads);
-    bench("sdpa bwd [16,4,128,128,32]" + tag, 8 * dense, true, nullptr, bwd, threads);
+    nat::attentionForward(sh, q.data(), k.data(), v.data(), kp, o.data(), lse.data());
+    bench("sdpa fwd " + tag, 4 * dense, true, nullptr, fwd, threads);
+    bench("sdpa bwd " + tag, 8 * dense, true, nullptr, bwd, threads);
   }
   return 0;
 }

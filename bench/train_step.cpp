@@ -9,7 +9,6 @@
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "runtime/Random.h"
-#include "runtime/native/Native.h"
 #include "runtime/train/Optimizer.h"
 
 #include <algorithm>
@@ -69,11 +68,7 @@ int main(int argc, char **argv) {
     }
     rt::OptimizerConfig oc;
     // The optimizer loops heed train uses for this backend (threaded for compiled).
-    rt::UpdateKernels native;
-    native.adam = rt::native::adam;
-    native.sumSquares = rt::native::sumSquares;
-    native.scale = rt::native::scale;
-    const rt::UpdateKernels *kernels = backend == "compiled" ? &native : nullptr;
+    const rt::UpdateKernels *kernels = p->updateKernels();
     std::vector<double> ms;
     for (int step = 1; step <= steps + 2; ++step) {
       rt::RunContext ctx;

@@ -12,6 +12,8 @@ const UpdateKernels &nativeUpdateKernels() {
     u.adam = native::adam;
     u.sumSquares = native::sumSquares;
     u.scale = native::scale;
+    u.adamAll = native::adamAll;
+    u.sumSquaresAll = native::sumSquaresAll;
     return u;
   }();
   return k;

@@ -1,6 +1,7 @@
 //===- NativeUpdateKernels.h - the compiled backend's optimizer loops -*- C++ -*-===//
 //
-// runtime/native's threaded Adam, sum of squares and scale as rt::UpdateKernels:
+// runtime/native's threaded Adam, sum of squares and scale (single and batched
+// over all parameters) as rt::UpdateKernels:
 // what Program::updateKernels() returns for the compiled backend and artifacts.
 //
 //===----------------------------------------------------------------------===//

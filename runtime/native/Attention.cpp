@@ -17,9 +17,15 @@
 //
 // The block products are register-tiled loops over GCC vector types, compiled
 // twice: for AVX-512 (chosen at run time when the CPU has it) and for baseline
-// x86-64 (SSE2). Operands are copied into zero-padded scratch (head_dim and key
-// counts rounded up to 16) so every tile is full; the copies cost O(T dh) per
-// task against O(T^2 dh) of arithmetic.
+// x86-64 (SSE2). Key counts are padded to 16 so every tile is full: k and v
+// are transposed into zero-padded scratch (16 x 16 register transposes in the
+// AVX-512 build), and the row loops (mask, exp, sums) run the padded width in
+// whole vectors, masking by a loaded step function rather than an index test.
+// A head_dim that is a multiple of 16 (g2p's and tiny's 32) is used in place:
+// q, v, dout and the outputs are read and written directly, dk and dv
+// accumulate in the output; other head_dims go through zero-padded copies.
+// At short lengths (g2p: T = 24) these fixed costs per (batch, head) are what
+// the kernel spends most of its time on, not the products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +33,7 @@
 #include "runtime/native/Variants.h"
 #include "runtime/native/VecMath.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -59,8 +66,6 @@ struct Vec<4> {
   typedef float V __attribute__((vector_size(16)));
   typedef float U __attribute__((vector_size(16), aligned(4), may_alias));
 };
-
-#define HEED_AI inline __attribute__((always_inline))
 
 /// C[R, NV*W] (=|+=) A[R, K] @ B[K, NV*W], accumulators in registers.
 /// A(r, k) is A[r * lda + k], or A[k * lda + r] when TA.
@@ -135,7 +140,7 @@ struct Problem {
 
 /// Per-thread scratch, grown as needed and fully rewritten by each task.
 struct Scratch {
-  std::vector<float> kt, vt, kp, vp, qp, gp, sc, dp, acc1, acc2, madd;
+  std::vector<float> kt, vt, kp, vp, qp, gp, sc, dp, acc1, acc2, madd, step;
   static float *get(std::vector<float> &v, int64_t n) {
     if ((int64_t)v.size() < n) v.resize((size_t)n);
     return v.data();
@@ -152,6 +157,7 @@ HEED_AI void copyPadded(const float *src, int64_t rows, int64_t cols, float *dst
 }
 
 /// dst[cols, ldd] = src[rows, cols]^T (row stride cols), zero in columns >= rows.
+template <int W>
 HEED_AI void transposePadded(const float *src, int64_t rows, int64_t cols, float *dst, int64_t ldd) {
   for (int64_t c = 0; c < cols; ++c) {
     for (int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * cols + c];
@@ -159,9 +165,66 @@ HEED_AI void transposePadded(const float *src, int64_t rows, int64_t cols, float
   }
 }
 
-/// madd[j] = 0 for a key query rows may see, -inf for padding; j < n.
+// GCC 12's AVX-512 intrinsic headers trip -Wmaybe-uninitialized on their own
+// _mm512_undefined operands (GCC bug 105593); nothing here is uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+/// Per 128-bit lane: the low (high) float pairs of a and b.
+HEED_AVX512 HEED_AI __m512 unpackLoPairs(__m512 a, __m512 b) {
+  return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+HEED_AVX512 HEED_AI __m512 unpackHiPairs(__m512 a, __m512 b) {
+  return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+}
+
+/// The AVX-512 build (not inlined: its intrinsics need the target attribute
+/// on the caller): 16 x 16 blocks transposed in registers (unpack, then
+/// 128-bit lane shuffles); rows past the end load as zeros, which fills the
+/// padding when ldd == roundUp(rows, 16), as every caller's is.
+template <>
+HEED_AVX512 void transposePadded<16>(const float *src, int64_t rows, int64_t cols,
+                                             float *dst, int64_t ldd) {
+  for (int64_t r0 = 0; r0 < ldd; r0 += 16) {
+    for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+      const int64_t nc = std::min<int64_t>(16, cols - c0);
+      const __mmask16 cm = (__mmask16)((1u << nc) - 1);
+      __m512 r[16], t[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = r0 + i < rows ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * cols + c0)
+                             : _mm512_setzero_ps();
+      for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (int i = 0; i < 16; i += 4) {
+        r[i] = unpackLoPairs(t[i], t[i + 2]);
+        r[i + 1] = unpackHiPairs(t[i], t[i + 2]);
+        r[i + 2] = unpackLoPairs(t[i + 1], t[i + 3]);
+        r[i + 3] = unpackHiPairs(t[i + 1], t[i + 3]);
+      }
+      for (int g = 0; g < 2; ++g)
+        for (int k = 0; k < 4; ++k) {
+          t[8 * g + k] = _mm512_shuffle_f32x4(r[8 * g + k], r[8 * g + 4 + k], 0x88);
+          t[8 * g + 4 + k] = _mm512_shuffle_f32x4(r[8 * g + k], r[8 * g + 4 + k], 0xdd);
+        }
+      for (int k = 0; k < 8; ++k) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+      }
+      for (int64_t c = 0; c < nc; ++c) _mm512_storeu_ps(dst + (c0 + c) * ldd + r0, r[c]);
+    }
+  }
+}
+
+#pragma GCC diagnostic pop
+
+/// madd[j] = 0 for a key query rows may see, -inf for padding; j < n, and 0
+/// for the columns past Tk (they are masked by each row's limit).
 HEED_AI void keyMask(const Problem &P, int64_t b, float *madd, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) madd[j] = P.pad && P.pad[b * P.s.Tk + j] ? kNegInf : 0.0f;
+  const int64_t m = std::min(n, P.s.Tk);
+  for (int64_t j = 0; j < m; ++j) madd[j] = P.pad && P.pad[b * P.s.Tk + j] ? kNegInf : 0.0f;
+  for (int64_t j = m; j < n; ++j) madd[j] = 0.0f;
 }
 
 /// out_i = mean of v over all keys (a fully masked row), in double like the reference.
@@ -176,61 +239,93 @@ HEED_AI void uniformRow(const Problem &P, int64_t bh, float *orow) {
 
 float uniformLse(int64_t Tk) { return (float)(-1e9 + std::log((double)Tk)); }
 
+/// step[0, 2n) = n zeros then n -infs: step + n - L is 0 for j < L and -inf
+/// after. The row loops test that (a load) rather than j < L, which GCC would
+/// split into a vector loop and a scalar one at L.
+HEED_AI float *stepMask(std::vector<float> &buf, int64_t n) {
+  float *m = Scratch::get(buf, 2 * n);
+  std::fill(m, m + n, 0.0f);
+  std::fill(m + n, m + 2 * n, kNegInf);
+  return m;
+}
+
+/// Row r of a score block, full width n (a multiple of kPad, so the loops run
+/// whole vectors): x_j = score_j * scale + madd_j for the L keys the row sees,
+/// -inf past them. Returns the row's max (-inf: every key masked).
+HEED_AI float maskedScores(float *row, int64_t n, int64_t L, const float *madd, const float *step,
+                           float scale) {
+  const float *lim = step + n - L;
+  float m = kNegInf;
+#pragma omp simd reduction(max : m)
+  for (int64_t j = 0; j < n; ++j) {
+    const float x = lim[j] == 0.0f ? row[j] * scale + madd[j] : kNegInf;
+    row[j] = x;
+    m = x > m ? x : m;
+  }
+  return m;
+}
+
 template <int W>
 HEED_AI void forwardTask(const Problem &P, int64_t task) {
   const AttentionShape &s = P.s;
-  const int64_t bh = task / P.blocks, b = bh / s.H;
+  const int64_t bh = task / P.blocks, b = bh / s.H, dh = s.dh;
   const int64_t q0 = task % P.blocks * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - q0);
   const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
-  const float *qb = P.q + P.qOffset(bh) + q0 * s.dh;
-  float *ob = P.o + P.qOffset(bh) + q0 * s.dh;
+  // A head_dim that is a multiple of kPad needs no padded copies: v is read
+  // and the output written in place.
+  const bool direct = P.dhP == dh;
+  const float *qb = P.q + P.qOffset(bh) + q0 * dh;
+  float *ob = P.o + P.qOffset(bh) + q0 * dh;
   float *lb = P.l + bh * s.Tq + q0;
   Scratch &t = tScratch;
-  float *sc = Scratch::get(t.sc, rows * kEndP), *op = Scratch::get(t.acc1, rows * P.dhP);
+  float *sc = Scratch::get(t.sc, rows * kEndP);
+  float *op = direct ? ob : Scratch::get(t.acc1, rows * P.dhP);
+  const int64_t ldo = direct ? dh : P.dhP;
   float *madd = Scratch::get(t.madd, kEndP);
   bool uniform[kQueryBlock];
+  float inv[kQueryBlock];
   std::fill(uniform, uniform + rows, true);
   if (kEnd > 0) {
-    float *kt = Scratch::get(t.kt, s.dh * kEndP), *vp = Scratch::get(t.vp, kEnd * P.dhP);
-    transposePadded(P.k + P.kOffset(bh), kEnd, s.dh, kt, kEndP);
-    copyPadded(P.v + P.kOffset(bh), kEnd, s.dh, vp, P.dhP);
-    keyMask(P, b, madd, kEnd);
-    gemm<W, false>(rows, kEndP, s.dh, qb, s.dh, kt, kEndP, sc, kEndP, false);
+    float *kt = Scratch::get(t.kt, dh * kEndP);
+    const float *vb = P.v + P.kOffset(bh);
+    if (!direct) {
+      float *vp = Scratch::get(t.vp, kEnd * P.dhP);
+      copyPadded(vb, kEnd, dh, vp, P.dhP);
+      vb = vp;
+    }
+    transposePadded<W>(P.k + P.kOffset(bh), kEnd, dh, kt, kEndP);
+    keyMask(P, b, madd, kEndP);
+    const float *step = stepMask(t.step, kEndP);
+    gemm<W, false>(rows, kEndP, dh, qb, dh, kt, kEndP, sc, kEndP, false);
     for (int64_t r = 0; r < rows; ++r) {
-      uniform[r] = true;
       float *row = sc + r * kEndP;
-      const int64_t L = P.limit(q0 + r);
-      float m = kNegInf;
-#pragma omp simd reduction(max : m)
-      for (int64_t j = 0; j < L; ++j) {
-        const float x = row[j] * s.scale + madd[j];
-        m = x > m ? x : m;
-      }
+      const float m = maskedScores(row, kEndP, P.limit(q0 + r), madd, step, s.scale);
       if (m == kNegInf) {  // every key masked: uniform, below
         std::memset(row, 0, (size_t)kEndP * sizeof(float));
         continue;
       }
       float sum = 0;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < L; ++j) {
-        const float e = fastExp(row[j] * s.scale + madd[j] - m);
+      for (int64_t j = 0; j < kEndP; ++j) {
+        const float e = fastExp(row[j] - m);  // exp(-inf) = 0 past the visible keys
         row[j] = e;
         sum += e;
       }
-      const float inv = 1.0f / sum;
-#pragma omp simd
-      for (int64_t j = 0; j < L; ++j) row[j] *= inv;
-      std::memset(row + L, 0, (size_t)(kEndP - L) * sizeof(float));
+      inv[r] = 1.0f / sum;  // applied to the output row: one pass fewer over the scores
       lb[r] = m + std::log(sum);
       uniform[r] = false;
     }
-    gemm<W, false>(rows, P.dhP, kEnd, sc, kEndP, vp, P.dhP, op, P.dhP, false);
+    gemm<W, false>(rows, P.dhP, kEnd, sc, kEndP, vb, direct ? dh : P.dhP, op, ldo, false);
   }
   for (int64_t r = 0; r < rows; ++r) {
     if (!uniform[r]) {
-      std::memcpy(ob + r * s.dh, op + r * P.dhP, (size_t)s.dh * sizeof(float));
+      float *orow = ob + r * dh;
+      const float *prow = op + r * ldo;
+      const float f = inv[r];
+#pragma omp simd
+      for (int64_t c = 0; c < dh; ++c) orow[c] = prow[c] * f;
     } else {
-      uniformRow(P, bh, ob + r * s.dh);
+      uniformRow(P, bh, ob + r * dh);
       lb[r] = uniformLse(s.Tk);
     }
   }
@@ -240,19 +335,27 @@ template <int W>
 HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   const AttentionShape &s = P.s;
   const int64_t b = bh / s.H, Tk = s.Tk, dh = s.dh, dhP = P.dhP, TkP = P.TkP;
+  const bool direct = dhP == dh;  // as in forwardTask: no padded copies
   const float *qb = P.q + P.qOffset(bh), *gb = P.dout + P.qOffset(bh), *ob = P.out + P.qOffset(bh);
   const float *lb = P.lse + bh * s.Tq, *dlb = P.dlse ? P.dlse + bh * s.Tq : nullptr;
+  float *dkb = P.dk + P.kOffset(bh), *dvb = P.dv + P.kOffset(bh);
   Scratch &t = tScratch;
   float *kt = Scratch::get(t.kt, dh * TkP), *vt = Scratch::get(t.vt, dh * TkP);
-  float *kp = Scratch::get(t.kp, Tk * dhP);
-  float *qp = Scratch::get(t.qp, kQueryBlock * dhP), *gp = Scratch::get(t.gp, kQueryBlock * dhP);
   float *sc = Scratch::get(t.sc, kQueryBlock * TkP), *dp = Scratch::get(t.dp, kQueryBlock * TkP);
-  float *dka = Scratch::get(t.acc1, Tk * dhP), *dva = Scratch::get(t.acc2, Tk * dhP);
-  float *dqa = Scratch::get(t.vp, kQueryBlock * dhP), *madd = Scratch::get(t.madd, TkP);
-  transposePadded(P.k + P.kOffset(bh), Tk, dh, kt, TkP);
-  transposePadded(P.v + P.kOffset(bh), Tk, dh, vt, TkP);
-  copyPadded(P.k + P.kOffset(bh), Tk, dh, kp, dhP);
-  keyMask(P, b, madd, Tk);
+  float *madd = Scratch::get(t.madd, TkP);
+  const float *kp = P.k + P.kOffset(bh);
+  float *dka = dkb, *dva = dvb, *qp = nullptr, *gp = nullptr, *dqa = nullptr;
+  if (!direct) {
+    float *kc = Scratch::get(t.kp, Tk * dhP);
+    copyPadded(kp, Tk, dh, kc, dhP);
+    kp = kc;
+    dka = Scratch::get(t.acc1, Tk * dhP), dva = Scratch::get(t.acc2, Tk * dhP);
+    qp = Scratch::get(t.qp, kQueryBlock * dhP), gp = Scratch::get(t.gp, kQueryBlock * dhP);
+    dqa = Scratch::get(t.vp, kQueryBlock * dhP);
+  }
+  transposePadded<W>(P.k + P.kOffset(bh), Tk, dh, kt, TkP);
+  transposePadded<W>(P.v + P.kOffset(bh), Tk, dh, vt, TkP);
+  keyMask(P, b, madd, TkP);
   std::memset(dka, 0, (size_t)(Tk * dhP) * sizeof(float));
   std::memset(dva, 0, (size_t)(Tk * dhP) * sizeof(float));
   float D[kQueryBlock];
@@ -270,30 +373,36 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
       D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
     }
     if (kEnd > 0) {
-      copyPadded(qr, rows, dh, qp, dhP);
-      copyPadded(gr, rows, dh, gp, dhP);
+      const float *qs = qr, *gs = gr;
+      if (!direct) {
+        copyPadded(qr, rows, dh, qp, dhP);
+        copyPadded(gr, rows, dh, gp, dhP);
+        qs = qp, gs = gp;
+      }
       gemm<W, false>(rows, kEndP, dh, qr, dh, kt, TkP, sc, kEndP, false);  // scores
       gemm<W, false>(rows, kEndP, dh, gr, dh, vt, TkP, dp, kEndP, false);  // dout v^T
+      const float *step = stepMask(t.step, kEndP);
       for (int64_t r = 0; r < rows; ++r) {
         float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
         const int64_t L = uniform[r] ? 0 : P.limit(q0 + r);
         const float lse = lb[q0 + r], Dr = D[r];
+        const float *lim = step + kEndP - L;
+        // Full width (kEndP): p = 0 past the keys the row sees.
 #pragma omp simd
-        for (int64_t j = 0; j < L; ++j) {
-          const float p = fastExp(pr[j] * s.scale + madd[j] - lse);
+        for (int64_t j = 0; j < kEndP; ++j) {
+          const float p = lim[j] == 0.0f ? fastExp(pr[j] * s.scale + madd[j] - lse) : 0.0f;
           pr[j] = p;
           dr[j] = p * (dr[j] - Dr) * s.scale;
         }
-        std::memset(pr + L, 0, (size_t)(kEndP - L) * sizeof(float));
-        std::memset(dr + L, 0, (size_t)(kEndP - L) * sizeof(float));
       }
-      gemm<W, true>(kEnd, dhP, rows, sc, kEndP, gp, dhP, dva, dhP, true);   // dv += p^T dout
-      gemm<W, true>(kEnd, dhP, rows, dp, kEndP, qp, dhP, dka, dhP, true);   // dk += ds^T q
-      gemm<W, false>(rows, dhP, kEnd, dp, kEndP, kp, dhP, dqa, dhP, false);  // dq = ds k
+      const int64_t ld = direct ? dh : dhP;
+      gemm<W, true>(kEnd, dhP, rows, sc, kEndP, gs, ld, dva, ld, true);   // dv += p^T dout
+      gemm<W, true>(kEnd, dhP, rows, dp, kEndP, qs, ld, dka, ld, true);   // dk += ds^T q
+      gemm<W, false>(rows, dhP, kEnd, dp, kEndP, kp, ld, direct ? dqr : dqa, ld, false);  // dq = ds k
     }
     for (int64_t r = 0; r < rows; ++r) {
       if (!uniform[r]) {
-        std::memcpy(dqr + r * dh, dqa + r * dhP, (size_t)dh * sizeof(float));
+        if (!direct) std::memcpy(dqr + r * dh, dqa + r * dhP, (size_t)dh * sizeof(float));
         continue;
       }
       // Every key masked: p = 1/Tk on all keys, no gradient reaches the scores.
@@ -303,25 +412,17 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
         for (int64_t c = 0; c < dh; ++c) dva[j * dhP + c] += w * gr[r * dh + c];
     }
   }
-  float *dkb = P.dk + P.kOffset(bh), *dvb = P.dv + P.kOffset(bh);
+  if (direct) return;
   for (int64_t j = 0; j < Tk; ++j) {
     std::memcpy(dkb + j * dh, dka + j * dhP, (size_t)dh * sizeof(float));
     std::memcpy(dvb + j * dh, dva + j * dhP, (size_t)dh * sizeof(float));
   }
 }
 
-#define HEED_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")))
-
 HEED_AVX512 void forwardTaskAvx512(const Problem &P, int64_t task) { forwardTask<16>(P, task); }
 HEED_AVX512 void backwardTaskAvx512(const Problem &P, int64_t bh) { backwardTask<16>(P, bh); }
 void forwardTaskGeneric(const Problem &P, int64_t task) { forwardTask<4>(P, task); }
 void backwardTaskGeneric(const Problem &P, int64_t bh) { backwardTask<4>(P, bh); }
-
-bool cpuHasAvx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-  return yes;
-}
 
 Problem problem(const AttentionShape &s) {
   Problem P{};

@@ -1,4 +1,4 @@
-//===- Elementwise.cpp - dropout, adam, sum of squares, scale, gelu -------===//
+//===- Elementwise.cpp - dropout and gelu ---------------------------------===//
 
 #include "runtime/Error.h"
 #include "runtime/native/Dnnl.h"
@@ -27,8 +27,6 @@ namespace {
 constexpr uint64_t kGolden = kHashGolden;
 inline uint64_t mix(uint64_t z) { return mix64(z); }
 
-constexpr int64_t kElemParallelMin = 1 << 16;
-
 }  // namespace
 
 //===--- Dropout ----------------------------------------------------------===//
@@ -53,58 +51,6 @@ void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64
     const float u = (float)(bits >> 40) * (1.0f / 16777216.0f);
     y[i] = u >= p ? x[i] * scale : 0.0f;
   }
-}
-
-//===--- Optimizer --------------------------------------------------------===//
-
-void adam(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
-          float beta2, float eps, float weightDecay, int64_t step) {
-  if (step < 1) throw Error(fmt::format("adam: step must be >= 1 (1-based), got {}", step));
-  // The same float expressions as ref::adamUpdate, in the same order.
-  const float bc1 = (float)(1.0 - std::pow((double)beta1, (double)step));
-  const float bc2 = (float)(1.0 - std::pow((double)beta2, (double)step));
-  const float decay = 1.0f - lr * weightDecay;
-#pragma omp parallel for simd schedule(static) if (n >= kElemParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = grad[i];
-    const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-    const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const float mhat = mi / bc1;
-    const float vhat = vi / bc2;
-    param[i] = param[i] * decay - lr * mhat / (std::sqrt(vhat) + eps);
-  }
-}
-
-double sumSquares(const float *x, int64_t n) {
-  if (n <= 0) return 0.0;
-  // A fixed partition into blocks (independent of the thread count), float SIMD
-  // partial sums over 256 elements, added in double, blocks added in order.
-  constexpr int64_t kBlock = 1 << 14;
-  const int64_t nb = (n + kBlock - 1) / kBlock;
-  std::vector<double> partial((size_t)nb);
-#pragma omp parallel for schedule(static) if (n >= kElemParallelMin)
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t i1 = std::min(n, (b + 1) * kBlock);
-    double total = 0.0;
-    for (int64_t i0 = b * kBlock; i0 < i1; i0 += 256) {
-      const int64_t e = std::min(i1, i0 + 256);
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = i0; i < e; ++i) s += x[i] * x[i];
-      total += s;
-    }
-    partial[b] = total;
-  }
-  double s = 0.0;
-  for (double p : partial) s += p;
-  return s;
-}
-
-void scale(float *x, int64_t n, float factor) {
-#pragma omp parallel for simd schedule(static) if (n >= kElemParallelMin)
-  for (int64_t i = 0; i < n; ++i) x[i] *= factor;
 }
 
 //===--- GELU -------------------------------------------------------------===//

@@ -1,8 +1,9 @@
 //===- LayerNorm.cpp - layer norm forward/backward ------------------------===//
 //
 // Two implementations (Variants.h): threaded loops, and oneDNN's
-// layer_normalization primitives. The public entry points use oneDNN, which
-// measured faster (bench/native_kernels.cpp).
+// layer_normalization primitives (kept for bench/native_kernels.cpp to compare).
+// The public entry points use the loops: one task per fixed block of rows, each
+// row visited once, built for AVX-512 and for baseline x86-64.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,20 +22,70 @@ namespace heed::rt::native {
 
 using namespace detail;
 
-namespace variant {
+namespace {
 
-void layerNormForwardLoops(const float *x, const float *gamma, const float *beta, float *y,
-                           float *meanOut, float *rstdOut, int64_t rows, int64_t dim,
-                           float eps) {
-  if (rows <= 0 || dim <= 0) return;
-#pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
+constexpr int64_t kRowBlock = 32;  // rows per task; fixed, whatever the thread count
+
+/// Sums of a row's deviations d = x - x0 from a point x0, and of g = dy * gamma
+/// (dy null: not wanted), in one loop: float SIMD sums over 256 elements,
+/// added in double.
+struct RowSums {
+  double d = 0, dd = 0, g = 0, gd = 0;
+};
+HEED_AI RowSums rowSums(const float *xr, const float *dyr, const float *gamma, int64_t dim,
+                        float x0) {
+  RowSums t;
+  for (int64_t j0 = 0; j0 < dim; j0 += 256) {
+    const int64_t j1 = std::min(dim, j0 + 256);
+    float s = 0.0f, ss = 0.0f, sg = 0.0f, sgd = 0.0f;
+    if (dyr) {
+#pragma omp simd reduction(+ : s, ss, sg, sgd)
+      for (int64_t j = j0; j < j1; ++j) {
+        const float d = xr[j] - x0, g = dyr[j] * gamma[j];
+        s += d;
+        ss += d * d;
+        sg += g;
+        sgd += g * d;
+      }
+    } else {
+#pragma omp simd reduction(+ : s, ss)
+      for (int64_t j = j0; j < j1; ++j) {
+        const float d = xr[j] - x0;
+        s += d;
+        ss += d * d;
+      }
+    }
+    t.d += s, t.dd += ss, t.g += sg, t.gd += sgd;
+  }
+  return t;
+}
+
+/// Mean and rstd from sums of deviations from x0, a value of the row: the
+/// shifted sums keep E[d^2] - E[d]^2 free of the cancellation E[x^2] - E[x]^2
+/// suffers at a large mean, and both come from one visit of the row.
+HEED_AI void statsFrom(const RowSums &t, int64_t dim, float x0, float eps, float &mean,
+                       float &rstd, double &meanD) {
+  meanD = t.d / (double)dim;
+  const double var = std::max(0.0, t.dd / (double)dim - meanD * meanD);
+  mean = (float)((double)x0 + meanD);
+  rstd = (float)(1.0 / std::sqrt(var + (double)eps));
+}
+
+HEED_AI void rowStats(const float *xr, int64_t dim, float eps, float &mean, float &rstd) {
+  double meanD;
+  statsFrom(rowSums(xr, nullptr, nullptr, dim, xr[0]), dim, xr[0], eps, mean, rstd, meanD);
+}
+
+/// Rows [r0, r1) of the forward: statistics and y in one visit of each row
+/// (it stays in L1 between the three loops).
+HEED_AI void forwardRows(const float *x, const float *gamma, const float *beta, float *y,
+                         float *meanOut, float *rstdOut, int64_t r0, int64_t r1, int64_t dim,
+                         float eps) {
+  for (int64_t r = r0; r < r1; ++r) {
     const float *xr = x + r * dim;
     float *yr = y + r * dim;
-    const double meanD = sumBlocked(xr, dim) / (double)dim;
-    const float mean = (float)meanD;
-    const double var = sumSqDevBlocked(xr, dim, mean) / (double)dim;
-    const float rstd = (float)(1.0 / std::sqrt(var + (double)eps));
+    float mean, rstd;
+    rowStats(xr, dim, eps, mean, rstd);
 #pragma omp simd
     for (int64_t j = 0; j < dim; ++j) yr[j] = (xr[j] - mean) * rstd * gamma[j] + beta[j];
     if (meanOut) meanOut[r] = mean;
@@ -45,9 +96,118 @@ void layerNormForwardLoops(const float *x, const float *gamma, const float *beta
 // With xhat = (x - mean) * rstd and g = dy * gamma (per row):
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
 //   dgamma = sum_rows dy * xhat,  dbeta = sum_rows dy.
-// dgamma/dbeta: float partial sums per block of kRowBlock rows (a fixed
-// partition, so the result does not depend on the thread count), then the
-// blocks are added in order in double.
+// Each row is visited once (statistics, the two sums, then dx and this block's
+// dgamma/dbeta partials, while the row is in L1); xhat and g are recomputed in
+// registers rather than stored.
+HEED_AI void backwardBlock(const float *x, const float *gamma, const float *meanIn,
+                           const float *rstdIn, const float *dy, float *dx, float *pg, float *pb,
+                           int64_t r0, int64_t r1, int64_t dim, float eps) {
+  if (pg) {
+    std::fill(pg, pg + dim, 0.0f);
+    std::fill(pb, pb + dim, 0.0f);
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *xr = x + r * dim, *dyr = dy + r * dim;
+    float *dxr = dx + r * dim;
+    // One loop gives the statistics (unless saved) and both sums of g:
+    // sum g xhat = rstd (sum g d - (mean - x0) sum g), d = x - x0.
+    const bool saved = meanIn && rstdIn;
+    const float x0 = saved ? meanIn[r] : xr[0];
+    const RowSums t = rowSums(xr, dyr, gamma, dim, x0);
+    float mean, rstd;
+    double shift = 0.0;  // mean - x0
+    if (saved) {
+      mean = meanIn[r];
+      rstd = rstdIn[r];
+    } else {
+      statsFrom(t, dim, x0, eps, mean, rstd, shift);
+    }
+    const double sumG = t.g, sumGX = (double)rstd * (t.gd - shift * t.g);
+    const float meanG = (float)(sumG / (double)dim), meanGX = (float)(sumGX / (double)dim);
+    if (pg) {
+#pragma omp simd
+      for (int64_t j = 0; j < dim; ++j) {
+        const float xh = (xr[j] - mean) * rstd;
+        dxr[j] = rstd * (dyr[j] * gamma[j] - meanG - xh * meanGX);
+        pg[j] += dyr[j] * xh;
+        pb[j] += dyr[j];
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < dim; ++j) {
+        const float xh = (xr[j] - mean) * rstd;
+        dxr[j] = rstd * (dyr[j] * gamma[j] - meanG - xh * meanGX);
+      }
+    }
+  }
+}
+
+/// dgamma/dbeta = the blocks' partials added in block order, in double.
+HEED_AI void sumPartials(const float *part, int64_t nb, int64_t dim, double *acc, float *dgamma,
+                         float *dbeta) {
+  std::fill(acc, acc + 2 * dim, 0.0);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float *p = part + b * 2 * dim;
+#pragma omp simd
+    for (int64_t j = 0; j < 2 * dim; ++j) acc[j] += (double)p[j];
+  }
+  for (int64_t j = 0; j < dim; ++j) {
+    if (dgamma) dgamma[j] = (float)acc[j];
+    if (dbeta) dbeta[j] = (float)acc[dim + j];
+  }
+}
+
+HEED_AVX512 void forwardRowsAvx512(const float *x, const float *gamma, const float *beta,
+                                   float *y, float *mean, float *rstd, int64_t r0, int64_t r1,
+                                   int64_t dim, float eps) {
+  forwardRows(x, gamma, beta, y, mean, rstd, r0, r1, dim, eps);
+}
+void forwardRowsGeneric(const float *x, const float *gamma, const float *beta, float *y,
+                        float *mean, float *rstd, int64_t r0, int64_t r1, int64_t dim, float eps) {
+  forwardRows(x, gamma, beta, y, mean, rstd, r0, r1, dim, eps);
+}
+HEED_AVX512 void backwardBlockAvx512(const float *x, const float *gamma, const float *mean,
+                                     const float *rstd, const float *dy, float *dx, float *pg,
+                                     float *pb, int64_t r0, int64_t r1, int64_t dim, float eps) {
+  backwardBlock(x, gamma, mean, rstd, dy, dx, pg, pb, r0, r1, dim, eps);
+}
+void backwardBlockGeneric(const float *x, const float *gamma, const float *mean,
+                          const float *rstd, const float *dy, float *dx, float *pg, float *pb,
+                          int64_t r0, int64_t r1, int64_t dim, float eps) {
+  backwardBlock(x, gamma, mean, rstd, dy, dx, pg, pb, r0, r1, dim, eps);
+}
+HEED_AVX512 void sumPartialsAvx512(const float *part, int64_t nb, int64_t dim, double *acc,
+                                   float *dgamma, float *dbeta) {
+  sumPartials(part, nb, dim, acc, dgamma, dbeta);
+}
+void sumPartialsGeneric(const float *part, int64_t nb, int64_t dim, double *acc, float *dgamma,
+                        float *dbeta) {
+  sumPartials(part, nb, dim, acc, dgamma, dbeta);
+}
+
+thread_local std::vector<float> tlPartial;
+thread_local std::vector<double> tlAcc;
+
+}  // namespace
+
+namespace variant {
+
+// One task per block of kRowBlock rows (a fixed partition): a thread count
+// changes which thread runs a block, never what it computes.
+void layerNormForwardLoops(const float *x, const float *gamma, const float *beta, float *y,
+                           float *meanOut, float *rstdOut, int64_t rows, int64_t dim,
+                           float eps) {
+  if (rows <= 0 || dim <= 0) return;
+  auto rowsFn = cpuHasAvx512() ? forwardRowsAvx512 : forwardRowsGeneric;
+  const int64_t nb = (rows + kRowBlock - 1) / kRowBlock;
+#pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && nb > 1)
+  for (int64_t b = 0; b < nb; ++b)
+    rowsFn(x, gamma, beta, y, meanOut, rstdOut, b * kRowBlock,
+           std::min(rows, (b + 1) * kRowBlock), dim, eps);
+}
+
+// dgamma/dbeta: float partial sums per block of kRowBlock rows, then the
+// blocks are added in order in double: the same bits for any thread count.
 void layerNormBackwardLoops(const float *x, const float *gamma, const float *meanIn,
                             const float *rstdIn, const float *dy, float *dx, float *dgamma,
                             float *dbeta, int64_t rows, int64_t dim, float eps) {
@@ -57,71 +217,21 @@ void layerNormBackwardLoops(const float *x, const float *gamma, const float *mea
     if (dbeta) std::fill(dbeta, dbeta + dim, 0.0f);
     return;
   }
-  constexpr int64_t kRowBlock = 32;
+  const bool avx = cpuHasAvx512();
+  auto blockFn = avx ? backwardBlockAvx512 : backwardBlockGeneric;
   const int64_t nb = (rows + kRowBlock - 1) / kRowBlock;
   const bool wantParams = dgamma || dbeta;
-  thread_local std::vector<float> partial;
-  if (wantParams) partial.assign((size_t)(nb * 2 * dim), 0.0f);
-  float *part = wantParams ? partial.data() : nullptr;
-#pragma omp parallel if (rows * dim >= kParallelMin && nb > 1)
-  {
-    std::vector<float> xhat((size_t)dim), g((size_t)dim);
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < nb; ++b) {
-      float *pg = part ? part + b * 2 * dim : nullptr;
-      float *pb = part ? pg + dim : nullptr;
-      const int64_t r1 = std::min(rows, (b + 1) * kRowBlock);
-      for (int64_t r = b * kRowBlock; r < r1; ++r) {
-        const float *xr = x + r * dim, *dyr = dy + r * dim;
-        float *dxr = dx + r * dim;
-        float mean, rstd;
-        if (meanIn && rstdIn) {
-          mean = meanIn[r];
-          rstd = rstdIn[r];
-        } else {
-          mean = (float)(sumBlocked(xr, dim) / (double)dim);
-          rstd = (float)(1.0 / std::sqrt(sumSqDevBlocked(xr, dim, mean) / (double)dim +
-                                         (double)eps));
-        }
-        float *xh = xhat.data(), *gg = g.data();
-#pragma omp simd
-        for (int64_t j = 0; j < dim; ++j) {
-          xh[j] = (xr[j] - mean) * rstd;
-          gg[j] = dyr[j] * gamma[j];
-        }
-        const double sumG = sumBlocked(gg, dim);
-        double sumGX = 0.0;
-        for (int64_t j0 = 0; j0 < dim; j0 += 256) {
-          const int64_t j1 = std::min(dim, j0 + 256);
-          float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-          for (int64_t j = j0; j < j1; ++j) s += gg[j] * xh[j];
-          sumGX += s;
-        }
-        const float meanG = (float)(sumG / (double)dim), meanGX = (float)(sumGX / (double)dim);
-#pragma omp simd
-        for (int64_t j = 0; j < dim; ++j) dxr[j] = rstd * (gg[j] - meanG - xh[j] * meanGX);
-        if (pg) {
-#pragma omp simd
-          for (int64_t j = 0; j < dim; ++j) {
-            pg[j] += dyr[j] * xh[j];
-            pb[j] += dyr[j];
-          }
-        }
-      }
-    }
+  if (wantParams && (int64_t)tlPartial.size() < nb * 2 * dim) tlPartial.resize((size_t)(nb * 2 * dim));
+  float *part = wantParams ? tlPartial.data() : nullptr;
+#pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && nb > 1)
+  for (int64_t b = 0; b < nb; ++b) {
+    float *pg = part ? part + b * 2 * dim : nullptr;
+    blockFn(x, gamma, meanIn, rstdIn, dy, dx, pg, pg ? pg + dim : nullptr, b * kRowBlock,
+            std::min(rows, (b + 1) * kRowBlock), dim, eps);
   }
   if (!wantParams) return;
-#pragma omp parallel for schedule(static) if (nb * dim >= kParallelMin)
-  for (int64_t j = 0; j < dim; ++j) {
-    double sg = 0.0, sb = 0.0;
-    for (int64_t b = 0; b < nb; ++b) {
-      sg += part[b * 2 * dim + j];
-      sb += part[b * 2 * dim + dim + j];
-    }
-    if (dgamma) dgamma[j] = (float)sg;
-    if (dbeta) dbeta[j] = (float)sb;
-  }
+  if ((int64_t)tlAcc.size() < 2 * dim) tlAcc.resize((size_t)(2 * dim));
+  (avx ? sumPartialsAvx512 : sumPartialsGeneric)(part, nb, dim, tlAcc.data(), dgamma, dbeta);
 }
 
 //===--- oneDNN -----------------------------------------------------------===//
@@ -232,57 +342,20 @@ void layerNormBackwardDnnl(const float *x, const float *gamma, const float *mean
 
 }  // namespace variant
 
-namespace {
-/// Per-thread scratch buffers, grown on demand.
-float *scratch(std::vector<float> &v, int64_t n) {
-  if ((int64_t)v.size() < n) v.resize((size_t)n);
-  return v.data();
-}
-thread_local std::vector<float> tlMean, tlVar, tlDGamma, tlDBeta;
-}  // namespace
-
-// The public entry points run on oneDNN's primitives, which measured 1.7-3x
-// faster than the loops at [2048, 128] (AVX-512 JIT vs baseline-ISA loops);
-// oneDNN keeps variance, the API exposes rstd = 1/sqrt(var + eps), so the
-// statistics are converted in a pass over `rows` values.
+// The public entry points run on the loops: one visit per row, AVX-512 when the
+// CPU has it, and parameter gradients that do not depend on the thread count
+// (oneDNN's do). At [2048,128] they measured as fast as oneDNN with saved
+// statistics, and faster without (oneDNN needs them computed in a pass of their
+// own); docs/BENCHMARKS.md has the numbers.
 void layerNormForward(const float *x, const float *gamma, const float *beta, float *y,
                       float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps) {
-  if (rows <= 0 || dim <= 0) return;
-  float *mean = mean_out ? mean_out : scratch(tlMean, rows);
-  float *var = scratch(tlVar, rows);
-  variant::layerNormForwardDnnl(x, gamma, beta, y, mean, var, rows, dim, eps);
-  if (rstd_out)
-    for (int64_t r = 0; r < rows; ++r)
-      rstd_out[r] = (float)(1.0 / std::sqrt((double)var[r] + (double)eps));
+  variant::layerNormForwardLoops(x, gamma, beta, y, mean_out, rstd_out, rows, dim, eps);
 }
 
 void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,
                        const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows,
                        int64_t dim, float eps) {
-  if (dim <= 0) return;
-  if (rows <= 0) {
-    if (dgamma) std::fill(dgamma, dgamma + dim, 0.0f);
-    if (dbeta) std::fill(dbeta, dbeta + dim, 0.0f);
-    return;
-  }
-  float *var = scratch(tlVar, rows);
-  if (mean && rstd) {
-    // var + eps = 1 / rstd^2 to float precision; oneDNN adds eps back.
-    for (int64_t r = 0; r < rows; ++r)
-      var[r] = (float)(1.0 / ((double)rstd[r] * rstd[r]) - (double)eps);
-  } else {
-    float *m = scratch(tlMean, rows);
-#pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && rows > 1)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *xr = x + r * dim;
-      m[r] = (float)(sumBlocked(xr, dim) / (double)dim);
-      var[r] = (float)(sumSqDevBlocked(xr, dim, m[r]) / (double)dim);
-    }
-    mean = m;
-  }
-  variant::layerNormBackwardDnnl(x, gamma, mean, var, dy, dx,
-                                 dgamma ? dgamma : scratch(tlDGamma, dim),
-                                 dbeta ? dbeta : scratch(tlDBeta, dim), rows, dim, eps);
+  variant::layerNormBackwardLoops(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, dim, eps);
 }
 
 }  // namespace heed::rt::native

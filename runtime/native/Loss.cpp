@@ -5,10 +5,15 @@
 //   loss_row = (1-s) (lse - x[t]) + s (lse - mean_c x[c])
 //   loss = sum(loss_row) / count                      (0 if count == 0)
 //   dlogits[c] = dloss / count * (exp(x[c] - m) / S - s/V - (1-s) [c == t])
-// Rows run in parallel; the per-row losses are added in row order in double,
-// so the loss does not depend on the thread count. Two implementations
-// (Variants.h): loops with a vectorised exp, and one on oneDNN's softmax
-// primitives, which the public functions use (faster: AVX-512 JIT).
+// Rows run in parallel, in fixed blocks; the per-row losses are added in row
+// order in double, so the loss does not depend on the thread count. Two
+// implementations (Variants.h): loops with a vectorised exp, built for AVX-512
+// and for baseline x86-64, which the public functions use, and one on oneDNN's
+// softmax primitives (kept for the bench). The loops visit each row while it
+// is in L1/L2: the forward reads it twice (max with the smoothing sum, then the
+// exp sum), the backward three times (max; exp into the output, summed; scale),
+// one exp per logit; oneDNN's path needed extra passes over the whole buffer
+// (its softmax, the NaN/inf row check, the loss or scaling pass).
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,11 +57,27 @@ inline bool ignored(int32_t t, int64_t ignoreIndex) {
   return ignoreIndex != -1 && t == ignoreIndex;
 }
 
-/// max and sum(exp(x - max)) of a row (sum blocked in float, blocks in double).
-inline void rowMaxSumExp(const float *xr, int64_t V, float &m, double &sumExp) {
+/// max, sum(exp(x - max)) and sum(x) of a row (sums blocked in float over 256
+/// elements, blocks in double): two visits of the row, which stays in L1/L2.
+HEED_AI void rowStats(const float *xr, int64_t V, bool wantSum, float &m, double &sumExp,
+                      double &sumX) {
   float mx = -std::numeric_limits<float>::infinity();
+  double sx = 0.0;
+  if (wantSum) {
+    for (int64_t c0 = 0; c0 < V; c0 += 256) {
+      const int64_t c1 = std::min(V, c0 + 256);
+      float s = 0.0f;
+#pragma omp simd reduction(max : mx) reduction(+ : s)
+      for (int64_t c = c0; c < c1; ++c) {
+        mx = xr[c] > mx ? xr[c] : mx;
+        s += xr[c];
+      }
+      sx += s;
+    }
+  } else {
 #pragma omp simd reduction(max : mx)
-  for (int64_t c = 0; c < V; ++c) mx = xr[c] > mx ? xr[c] : mx;
+    for (int64_t c = 0; c < V; ++c) mx = xr[c] > mx ? xr[c] : mx;
+  }
   double total = 0.0;
   for (int64_t c0 = 0; c0 < V; c0 += 256) {
     const int64_t c1 = std::min(V, c0 + 256);
@@ -67,7 +88,84 @@ inline void rowMaxSumExp(const float *xr, int64_t V, float &m, double &sumExp) {
   }
   m = mx;
   sumExp = total;
+  sumX = sx;
 }
+
+/// Per-row losses of rows [r0, r1) into rl (ignored rows: 0).
+HEED_AI void forwardRows(const float *logits, const int32_t *targets, int64_t r0, int64_t r1,
+                         int64_t V, double s, int64_t ignoreIndex, double *rl) {
+  for (int64_t i = r0; i < r1; ++i) {
+    if (ignored(targets[i], ignoreIndex)) {
+      rl[i] = 0.0;
+      continue;
+    }
+    const float *xr = logits + i * V;
+    float m;
+    double sumExp, sumX;
+    rowStats(xr, V, s != 0.0, m, sumExp, sumX);
+    const double logS = std::log(sumExp);
+    double loss = (1.0 - s) * (((double)m - xr[targets[i]]) + logS);
+    if (s != 0.0) loss += s * (((double)m + logS) - sumX / (double)V);
+    rl[i] = loss;
+  }
+}
+
+/// dlogits of rows [r0, r1): the row's statistics, then one write pass.
+HEED_AI void backwardRows(const float *logits, const int32_t *targets, float *dlogits,
+                          int64_t r0, int64_t r1, int64_t V, bool none, float scale,
+                          float uniform, float hit, int64_t ignoreIndex) {
+  for (int64_t i = r0; i < r1; ++i) {
+    float *orow = dlogits + i * V;
+    if (none || ignored(targets[i], ignoreIndex)) {
+      std::fill(orow, orow + V, 0.0f);
+      continue;
+    }
+    const float *xr = logits + i * V;
+    float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
+    for (int64_t c = 0; c < V; ++c) m = xr[c] > m ? xr[c] : m;
+    // exp once per logit: into the output row (in L1/L2), summed, then scaled.
+    double sumExp = 0.0;
+    for (int64_t c0 = 0; c0 < V; c0 += 256) {
+      const int64_t c1 = std::min(V, c0 + 256);
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = c0; c < c1; ++c) {
+        const float e = fastExp(xr[c] - m);
+        orow[c] = e;
+        s += e;
+      }
+      sumExp += s;
+    }
+    const float inv = (float)(1.0 / sumExp);
+#pragma omp simd
+    for (int64_t c = 0; c < V; ++c) orow[c] = scale * (orow[c] * inv - uniform);
+    orow[targets[i]] -= hit;
+  }
+}
+
+HEED_AVX512 void forwardRowsAvx512(const float *logits, const int32_t *targets, int64_t r0,
+                                   int64_t r1, int64_t V, double s, int64_t ignoreIndex,
+                                   double *rl) {
+  forwardRows(logits, targets, r0, r1, V, s, ignoreIndex, rl);
+}
+void forwardRowsGeneric(const float *logits, const int32_t *targets, int64_t r0, int64_t r1,
+                        int64_t V, double s, int64_t ignoreIndex, double *rl) {
+  forwardRows(logits, targets, r0, r1, V, s, ignoreIndex, rl);
+}
+HEED_AVX512 void backwardRowsAvx512(const float *logits, const int32_t *targets, float *dlogits,
+                                    int64_t r0, int64_t r1, int64_t V, bool none, float scale,
+                                    float uniform, float hit, int64_t ignoreIndex) {
+  backwardRows(logits, targets, dlogits, r0, r1, V, none, scale, uniform, hit, ignoreIndex);
+}
+void backwardRowsGeneric(const float *logits, const int32_t *targets, float *dlogits, int64_t r0,
+                         int64_t r1, int64_t V, bool none, float scale, float uniform, float hit,
+                         int64_t ignoreIndex) {
+  backwardRows(logits, targets, dlogits, r0, r1, V, none, scale, uniform, hit, ignoreIndex);
+}
+
+/// Rows per task: about 64K logits, whatever the thread count.
+int64_t rowBlock(int64_t V) { return std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(V, 1)); }
 
 }  // namespace
 
@@ -79,21 +177,13 @@ float crossEntropyForwardLoops(const float *logits, const int32_t *targets, int6
       checkTargets("cross_entropy", targets, rows, V, smoothing, ignoreIndex);
   if (count == 0) return 0.0f;
   thread_local std::vector<double> rowLoss;
-  rowLoss.assign((size_t)rows, 0.0);
+  if ((int64_t)rowLoss.size() < rows) rowLoss.resize((size_t)rows);
   double *rl = rowLoss.data();
-  const double s = smoothing;
-#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && rows > 1)
-  for (int64_t i = 0; i < rows; ++i) {
-    if (ignored(targets[i], ignoreIndex)) continue;
-    const float *xr = logits + i * V;
-    float m;
-    double sumExp;
-    rowMaxSumExp(xr, V, m, sumExp);
-    const double logS = std::log(sumExp);
-    double loss = (1.0 - s) * (((double)m - xr[targets[i]]) + logS);
-    if (s != 0.0) loss += s * (((double)m + logS) - sumBlocked(xr, V) / (double)V);
-    rl[i] = loss;
-  }
+  auto fn = cpuHasAvx512() ? forwardRowsAvx512 : forwardRowsGeneric;
+  const int64_t rb = rowBlock(V), nb = (rows + rb - 1) / rb;
+#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && nb > 1)
+  for (int64_t b = 0; b < nb; ++b)
+    fn(logits, targets, b * rb, std::min(rows, (b + 1) * rb), V, smoothing, ignoreIndex, rl);
   double total = 0.0;
   for (int64_t i = 0; i < rows; ++i) total += rl[i];
   return (float)(total / (double)count);
@@ -107,23 +197,12 @@ void crossEntropyBackwardLoops(const float *logits, const int32_t *targets, floa
   const double scaleD = count ? (double)dloss / (double)count : 0.0;
   const float uniform = (float)((double)smoothing / (double)V);
   const float hit = (float)(scaleD * (1.0 - (double)smoothing));
-#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && rows > 1)
-  for (int64_t i = 0; i < rows; ++i) {
-    float *orow = dlogits + i * V;
-    if (count == 0 || ignored(targets[i], ignoreIndex)) {
-      std::fill(orow, orow + V, 0.0f);
-      continue;
-    }
-    const float *xr = logits + i * V;
-    float m;
-    double sumExp;
-    rowMaxSumExp(xr, V, m, sumExp);
-    const float inv = (float)(1.0 / sumExp);
-    const float scale = (float)scaleD;
-#pragma omp simd
-    for (int64_t c = 0; c < V; ++c) orow[c] = scale * (fastExp(xr[c] - m) * inv - uniform);
-    orow[targets[i]] -= hit;
-  }
+  auto fn = cpuHasAvx512() ? backwardRowsAvx512 : backwardRowsGeneric;
+  const int64_t rb = rowBlock(V), nb = (rows + rb - 1) / rb;
+#pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && nb > 1)
+  for (int64_t b = 0; b < nb; ++b)
+    fn(logits, targets, dlogits, b * rb, std::min(rows, (b + 1) * rb), V, count == 0,
+       (float)scaleD, uniform, hit, ignoreIndex);
 }
 
 //===--- On oneDNN's (log-)softmax --------------------------------------===//
@@ -201,17 +280,18 @@ void crossEntropyBackwardDnnl(const float *logits, const int32_t *targets, float
 
 }  // namespace variant
 
-// oneDNN-based: measured faster than the loops (bench/native_kernels.cpp).
+// The loops: 2-2.2x faster than the oneDNN path at [2048, 256] and
+// [2048, 4096] (bench/native_kernels.cpp, docs/BENCHMARKS.md).
 float crossEntropyForward(const float *logits, const int32_t *targets, int64_t rows, int64_t V,
                           float smoothing, int64_t ignoreIndex) {
-  return variant::crossEntropyForwardDnnl(logits, targets, rows, V, smoothing, ignoreIndex);
+  return variant::crossEntropyForwardLoops(logits, targets, rows, V, smoothing, ignoreIndex);
 }
 
 void crossEntropyBackward(const float *logits, const int32_t *targets, float dloss,
                           float *dlogits, int64_t rows, int64_t V, float smoothing,
                           int64_t ignoreIndex) {
-  variant::crossEntropyBackwardDnnl(logits, targets, dloss, dlogits, rows, V, smoothing,
-                                    ignoreIndex);
+  variant::crossEntropyBackwardLoops(logits, targets, dloss, dlogits, rows, V, smoothing,
+                                     ignoreIndex);
 }
 
 }  // namespace heed::rt::native

@@ -8,18 +8,21 @@
 //   * Results match the reference kernels up to float rounding (normwise
 //     relative error <= 1e-5); dropout, gather and scatterAdd match bit for bit.
 //   * Threaded with OpenMP (GNU libgomp, the runtime oneDNN uses). matmul,
-//     layer norm, softmax, cross entropy and gelu run on oneDNN primitives (JIT,
-//     dispatched at run time to the CPU's ISA), cached per thread by shape and
-//     thread count; the rest are OpenMP loops compiled for baseline x86-64,
-//     except fused attention, which also has an AVX-512 build chosen at run time.
+//     softmax and gelu run on oneDNN primitives (JIT, dispatched at run time
+//     to the CPU's ISA), cached per thread by shape and thread count; the rest
+//     are OpenMP loops compiled for baseline x86-64, and fused attention,
+//     layer norm, cross entropy and the optimizer loops also for AVX-512,
+//     chosen at run time (VecMath.h's HEED_AVX512).
 //     runtime/native/Variants.h has the loop/oneDNN alternatives the bench compares.
-//   * Reductions that the callers see (cross-entropy loss, sumSquares, the loops'
+//   * Reductions that the callers see (cross-entropy loss, sumSquares, the
 //     layer-norm parameter gradients) use fixed partitions: the same result for
 //     any thread count. oneDNN's are deterministic for a given thread count.
 //   * Invalid ids/targets throw heed::rt::Error (checked before any thread starts).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
+
+#include "runtime/train/Optimizer.h"  // AdamBuffers
 
 #include <cstdint>
 
@@ -137,9 +140,16 @@ void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64
 /// One Adam/AdamW step in place, as ref::adamUpdate (step is 1-based).
 void adam(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
           float beta2, float eps, float weightDecay, int64_t step);
+/// adam over count tensors in one threaded pass (fixed chunks of each tensor),
+/// with the gradient g * gradScale + gradDecay * param as UpdateKernels::adamAll
+/// describes. Bit for bit ref::adamUpdate on that gradient, for any thread count.
+void adamAll(const AdamBuffers *t, int64_t count, float gradScale, float gradDecay, float lr,
+             float beta1, float beta2, float eps, float weightDecay, int64_t step);
 /// sum of x[i]^2 (float partial sums over fixed blocks, added in double): the
 /// same result for any thread count.
 double sumSquares(const float *x, int64_t n);
+/// sum over i in order of sumSquares(x[i], n[i]), in one threaded pass.
+double sumSquaresAll(const float *const *x, const int64_t *n, int64_t count);
 /// x *= factor, in place.
 void scale(float *x, int64_t n, float factor);
 

@@ -40,6 +40,21 @@ inline float fastExp(float x) {
 
 namespace heed::rt::native::detail {
 
+/// Kernels with an AVX-512 build put their body in a HEED_AI function (a
+/// template or plain) and instantiate it twice: in a HEED_AVX512 function,
+/// chosen when cpuHasAvx512(), and in a plain one for baseline x86-64. GCC
+/// inlines the body into each, so its `omp simd` loops vectorise for that ISA.
+#define HEED_AI inline __attribute__((always_inline))
+#define HEED_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")))
+
+/// The CPU has the AVX-512 subsets HEED_AVX512 compiles for.
+inline bool cpuHasAvx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+  return yes;
+}
+
 /// Below this many elements a kernel runs on the calling thread: waking the
 /// (passive) OpenMP team costs more than the work.
 constexpr int64_t kParallelMin = 1 << 15;

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <set>
+#include <vector>
 
 namespace heed::rt {
 
@@ -51,7 +52,15 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
   std::vector<const Tensor *> gs;
   for (auto &w : work) gs.push_back(w.second);
   float norm;
-  if (k.sumSquares) {
+  if (k.sumSquaresAll) {
+    std::vector<const float *> xs;
+    std::vector<int64_t> ns;
+    for (const Tensor *g : gs) {
+      xs.push_back(g->f32());
+      ns.push_back(g->size());
+    }
+    norm = (float)std::sqrt(k.sumSquaresAll(xs.data(), ns.data(), (int64_t)xs.size()));
+  } else if (k.sumSquares) {
     double sq = 0.0;
     for (const Tensor *g : gs) sq += k.sumSquares(g->f32(), g->size());
     norm = (float)std::sqrt(sq);
@@ -63,6 +72,24 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
   const float scale = (cfg.clip > 0 && norm > cfg.clip) ? cfg.clip / norm : 1.0f;
   const float wd = cfg.effectiveWeightDecay();
   const bool coupledDecay = cfg.kind != "adamw" && wd != 0;
+
+  const float decoupled = cfg.kind == "adamw" ? wd : 0.0f;
+  auto allocateMoments = [](Param *p) {
+    if (!p->m.defined() || p->m.shape() != p->value.shape()) p->m = Tensor(DType::F32, p->value.shape());
+    if (!p->v.defined() || p->v.shape() != p->value.shape()) p->v = Tensor(DType::F32, p->value.shape());
+  };
+  if (k.adamAll && cfg.kind != "sgd") {
+    // One pass over everything; the kernel forms the clipped, decayed gradient
+    // itself, rounded as the copy below would be.
+    std::vector<AdamBuffers> bufs;
+    for (auto &[p, gp] : work) {
+      allocateMoments(p);
+      bufs.push_back({p->value.f32(), p->m.f32(), p->v.f32(), gp->f32(), gp->size()});
+    }
+    k.adamAll(bufs.data(), (int64_t)bufs.size(), scale, coupledDecay ? wd : 0.0f, lr, cfg.beta1,
+              cfg.beta2, cfg.eps, decoupled, step);
+    return norm;
+  }
 
   for (auto &[p, gp] : work) {
     // The gradient actually used: clipped, plus the L2 term for adam/sgd.
@@ -85,9 +112,7 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
       ref::sgdUpdate(p->value, *g, lr);
       continue;
     }
-    if (!p->m.defined() || p->m.shape() != p->value.shape()) p->m = Tensor(DType::F32, p->value.shape());
-    if (!p->v.defined() || p->v.shape() != p->value.shape()) p->v = Tensor(DType::F32, p->value.shape());
-    const float decoupled = cfg.kind == "adamw" ? wd : 0.0f;
+    allocateMoments(p);
     if (k.adam)
       k.adam(p->value.f32(), p->m.f32(), p->v.f32(), g->f32(), g->size(), lr, cfg.beta1, cfg.beta2,
              cfg.eps, decoupled, step);

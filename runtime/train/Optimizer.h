@@ -39,6 +39,13 @@ struct OptimizerConfig {
   void validate() const;
 };
 
+/// One parameter's buffers for UpdateKernels::adamAll (n floats each).
+struct AdamBuffers {
+  float *param, *m, *v;
+  const float *grad;
+  int64_t n;
+};
+
 /// Faster kernels for the update loops (the compiled backend passes the
 /// threaded ones of runtime/native; this library cannot depend on them). Each
 /// computes what its reference counterpart does; only sumSquares may round
@@ -48,6 +55,16 @@ struct UpdateKernels {
                float beta1, float beta2, float eps, float weightDecay, int64_t step) = nullptr;
   double (*sumSquares)(const float *x, int64_t n) = nullptr;
   void (*scale)(float *x, int64_t n, float factor) = nullptr;
+  /// Batched forms, one threaded pass over all parameters. adamAll updates each
+  /// tensor as adam does with the gradient g * gradScale + gradDecay * param
+  /// (the multiply skipped when gradScale == 1, the add when gradDecay == 0),
+  /// rounded as applyUpdate computes its clipped, decayed copy, so the bits are
+  /// those of scale + the decay loop + adam. sumSquaresAll(x, n, count) equals
+  /// adding sumSquares(x[i], n[i]) for i in order.
+  void (*adamAll)(const AdamBuffers *t, int64_t count, float gradScale, float gradDecay,
+                  float lr, float beta1, float beta2, float eps, float weightDecay,
+                  int64_t step) = nullptr;
+  double (*sumSquaresAll)(const float *const *x, const int64_t *n, int64_t count) = nullptr;
 };
 
 /// One optimizer step (see above). Every gradient must name a parameter of the

@@ -81,6 +81,11 @@ const Case kCases[] = {
     {2, 1, 1, 53, 32, true, true},    {3, 1, 1, 53, 5, false, false},
     {2, 2, 45, 17, 5, true, false},   {3, 2, 45, 17, 5, true, true},
     {1, 1, 130, 130, 16, true, false}, {2, 4, 64, 64, 32, false, true},
+    // g2p's shape (T = 24: one partial query block, one padded key block), and
+    // Tq = 1 / heads = 1 / odd lengths with a head_dim that needs no padded copies.
+    {4, 4, 24, 24, 32, true, false},  {4, 4, 24, 24, 32, false, true},
+    {2, 1, 1, 24, 32, true, true},    {2, 1, 33, 47, 16, true, true},
+    {4, 2, 32, 32, 16, true, false},
 };
 
 TEST(Attention, MatchesReferenceOnEveryMaskForm) {
@@ -121,17 +126,23 @@ TEST(Attention, FullyMaskedRowsAttendUniformly) {
 }
 
 TEST(Attention, BitIdenticalForAnyThreadCount) {
-  Case c{4, 4, 100, 100, 32, true, true};  // large enough to run threaded
-  Inputs in = inputsFor(c, 21);
-  const bool avx = variant::attentionHasAvx512();
-  setThreads(1);
-  Outputs one = runNative(avx, c, in, true);
-  setThreads(2);
-  Outputs two = runNative(avx, c, in, true);
-  setThreads(0);
-  for (auto [a, b] : {std::pair{&one.out, &two.out}, {&one.lse, &two.lse}, {&one.dq, &two.dq},
-                      {&one.dk, &two.dk}, {&one.dv, &two.dv}})
-    EXPECT_EQ(0, std::memcmp(a->raw(), b->raw(), a->bytes()));
+  // Large enough to run threaded; head_dim 32 (no padded copies) and 20 (copies).
+  for (const Case &c : {Case{4, 4, 100, 100, 32, true, true}, Case{4, 4, 100, 90, 20, true, true},
+                        Case{64, 4, 24, 24, 32, true, true}}) {
+    SCOPED_TRACE(name(c));
+    Inputs in = inputsFor(c, 21);
+    for (bool avx : {false, true}) {
+      if (avx && !variant::attentionHasAvx512()) continue;
+      setThreads(1);
+      Outputs one = runNative(avx, c, in, true);
+      setThreads(2);
+      Outputs two = runNative(avx, c, in, true);
+      setThreads(0);
+      for (auto [a, b] : {std::pair{&one.out, &two.out}, {&one.lse, &two.lse}, {&one.dq, &two.dq},
+                          {&one.dk, &two.dk}, {&one.dv, &two.dv}})
+        EXPECT_EQ(0, std::memcmp(a->raw(), b->raw(), a->bytes()));
+    }
+  }
 }
 
 }  // namespace

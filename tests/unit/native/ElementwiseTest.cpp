@@ -81,9 +81,10 @@ TEST(NativeAdam, MatchesReference) {
           auto pp = p0, mm = m0, vv = v0;
           adam(pp.data(), mm.data(), vv.data(), g.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd,
                step);
-          expectClose(pp, p, 1e-6, "param");
-          expectClose(mm, m, 1e-6, "m");
-          expectClose(vv, v, 1e-6, "v");
+          // Bit for bit: no contraction, exact-rounded div and sqrt in any width.
+          expectBitEqual(pp, valuesOf(p));
+          expectBitEqual(mm, valuesOf(m));
+          expectBitEqual(vv, valuesOf(v));
         });
       }
     }
@@ -92,39 +93,77 @@ TEST(NativeAdam, MatchesReference) {
 }
 
 // The compiled backend's optimizer step (applyUpdate with these kernels) against
-// the reference loops: the same parameters and moments, clipped or not.
+// the reference loops: the same parameters and moments, clipped or not, with
+// coupled (adam + weight_decay) or decoupled (adamw) decay. The batched kernels
+// (adamAll, sumSquaresAll: one pass, clip and decay folded in) give the bits of
+// the per-tensor ones (a clipped, decayed copy, then adam), at any thread count.
 TEST(NativeAdam, ApplyUpdateWithNativeKernels) {
-  UpdateKernels k;
-  k.adam = adam;
-  k.sumSquares = sumSquares;
-  k.scale = scale;
+  UpdateKernels perTensor;
+  perTensor.adam = adam;
+  perTensor.sumSquares = sumSquares;
+  perTensor.scale = scale;
+  UpdateKernels batched = perTensor;
+  batched.adamAll = adamAll;
+  batched.sumSquaresAll = sumSquaresAll;
+  auto vec = [](const Tensor &t) { return std::vector<float>(t.f32(), t.f32() + t.size()); };
   for (float clip : {0.0f, 1.0f})
-    for (const char *kind : {"adam", "adamw"}) {
-      ParamStore a, b;
-      for (ParamStore *s : {&a, &b}) {
+    for (int config = 0; config < 3; ++config) {
+      SCOPED_TRACE(testing::Message() << "clip " << clip << " config " << config);
+      ParamStore ref, one, all1, all2;
+      for (ParamStore *s : {&ref, &one, &all1, &all2}) {
         s->add("w", {300, 70}).value = tensorOf({300, 70}, randomVec(21000, 7));
         s->add("bias", {70}).value = tensorOf({70}, randomVec(70, 8));
+        s->add("big", {70000}).value = tensorOf({70000}, randomVec(70000, 9));
       }
       OptimizerConfig oc;
-      oc.kind = kind;
+      oc.kind = config == 2 ? "adamw" : "adam";
+      if (config == 1) oc.weightDecay = 0.05f;  // coupled: added to the gradient
       oc.clip = clip;
       for (int64_t step = 1; step <= 3; ++step) {
         std::vector<std::pair<std::string, Tensor>> g = {
             {"w", tensorOf({300, 70}, randomVec(21000, 10 + step))},
-            {"bias", tensorOf({70}, randomVec(70, 20 + step))}};
-        const float na = applyUpdate(a, g, oc, 1e-3f, step);
-        const float nb = applyUpdate(b, g, oc, 1e-3f, step, &k);
-        EXPECT_NEAR(na, nb, 1e-5f * na) << kind << " step " << step;
+            {"bias", tensorOf({70}, randomVec(70, 20 + step))},
+            {"big", tensorOf({70000}, randomVec(70000, 30 + step))}};
+        const float na = applyUpdate(ref, g, oc, 1e-3f, step);
+        const float nb = applyUpdate(one, g, oc, 1e-3f, step, &perTensor);
+        setThreads(1);
+        const float n1 = applyUpdate(all1, g, oc, 1e-3f, step, &batched);
+        setThreads(2);
+        const float n2 = applyUpdate(all2, g, oc, 1e-3f, step, &batched);
+        setThreads(0);
+        EXPECT_NEAR(na, nb, 1e-5f * na) << "step " << step;
+        EXPECT_EQ(n1, nb);
+        EXPECT_EQ(n2, nb);
         ASSERT_GT(na, 1.0f) << "the clip = 1 case must clip";
       }
-      for (const char *name : {"w", "bias"}) {
-        const Param &pa = a.get(name), &pb = b.get(name);
-        auto vec = [](const Tensor &t) { return std::vector<float>(t.f32(), t.f32() + t.size()); };
+      for (const char *name : {"w", "bias", "big"}) {
+        SCOPED_TRACE(name);
+        const Param &pa = ref.get(name), &pb = one.get(name);
         expectClose(vec(pb.value), pa.value, 1e-6, name);
         expectClose(vec(pb.m), pa.m, 1e-6, name);
         expectClose(vec(pb.v), pa.v, 1e-6, name);
+        for (ParamStore *s : {&all1, &all2}) {
+          const Param &pc = s->get(name);
+          expectBitEqual(vec(pc.value), vec(pb.value));
+          expectBitEqual(vec(pc.m), vec(pb.m));
+          expectBitEqual(vec(pc.v), vec(pb.v));
+        }
       }
     }
+}
+
+TEST(NativeAdam, SumSquaresAllIsTheSumOfSumSquares) {
+  std::vector<std::vector<float>> xs;
+  for (int64_t n : {0, 1, 300, 16384, 16385, 100000}) xs.push_back(randomVec(n, 40 + n));
+  std::vector<const float *> ptrs;
+  std::vector<int64_t> ns;
+  double want = 0;
+  for (auto &x : xs) {
+    ptrs.push_back(x.data());
+    ns.push_back((int64_t)x.size());
+    want += sumSquares(x.data(), (int64_t)x.size());
+  }
+  forThreadCounts([&] { EXPECT_EQ(sumSquaresAll(ptrs.data(), ns.data(), (int64_t)ptrs.size()), want); });
 }
 
 TEST(NativeAdam, SumSquaresAndScale) {

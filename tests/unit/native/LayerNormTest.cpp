@@ -96,6 +96,27 @@ TEST(NativeLayerNorm, BackwardParamGradsOptionalAndDeterministic) {
   });
 }
 
+// Rows are split into fixed blocks and the parameter gradients summed block by
+// block in order: 1 and 2 threads give the same bits (odd sizes, a partial block).
+TEST(NativeLayerNorm, BitIdenticalAcrossThreadCounts) {
+  const int64_t R = 1000, D = 129;
+  const float eps = 1e-5f;
+  LnData d = makeData(R, D, eps);
+  auto run = [&](int threads) {
+    setThreads(threads);
+    std::vector<float> out(R * D + 2 * R + R * D + 2 * D);
+    float *y = out.data(), *mean = y + R * D, *rstd = mean + R, *dx = rstd + R, *dg = dx + R * D;
+    layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y, mean, rstd, R, D, eps);
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx, dg, dg + D,
+                      R, D, eps);
+    setThreads(0);
+    return out;
+  };
+  const auto one = run(1);
+  expectBitEqual(run(2), one);
+  expectBitEqual(run(3), one);
+}
+
 TEST(NativeLayerNorm, LargeOffsetAndTinyVariance) {
   // Rows with mean 100 and spread 2 (cancellation-prone), and a constant row
   // (variance 0: the output is beta, the gradient runs on eps alone). The
