@@ -175,15 +175,20 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
     }
     if (profile) {
       // HEED_PROFILE=kernels: one row per kernel symbol / library call site.
-      static const bool perStep = [] {
-        const char *e = std::getenv("HEED_PROFILE");
-        return e && std::string(e) == "kernels";
-      }();
-      std::string key = s.kind == PlanStep::Kind::Kernel ? (perStep ? s.kernel : "fused kernels")
+      const bool perKernel = profilePerKernel();
+      std::string key = s.kind == PlanStep::Kind::Kernel ? (perKernel ? s.kernel : "fused kernels")
                                                          : libraryKindName(s.op.kind);
-      if (perStep && s.kind == PlanStep::Kind::Library)
+      if (perKernel && s.kind == PlanStep::Kind::Library)
         key += " " + shapeToString(plan.values[s.outputs.empty() ? s.inputs[0] : s.outputs[0]].shape);
-      (*profile)[key] += std::chrono::duration<double>(Clock::now() - t0).count();
+      ProfileRow &row = (*profile)[key];
+      row.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+      row.calls += 1;
+      for (int v : s.inputs) row.bytes += (double)plan.values[v].bytes();
+      for (int v : s.outputs) row.bytes += (double)plan.values[v].bytes();
+      // Row-split kernels also write their partial sums to scratch and read them back.
+      for (int j : s.partialOutputs) row.bytes += 2.0 * (double)s.chunks * plan.values[s.outputs[j]].bytes();
+      row.threads = s.kind == PlanStep::Kind::Library ? omp_get_max_threads()
+                    : (int)std::min<int64_t>(s.chunks, omp_get_max_threads());
     }
     for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
     for (int v : s.release) values[v] = Tensor();
@@ -192,18 +197,6 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
   results.reserve(plan.outputs.size());
   for (int v : plan.outputs) results.push_back(values[v]);
   return results;
-}
-
-void printProfile(const ExecProfile &profile, const std::string &title) {
-  if (profile.empty()) return;
-  double total = 0;
-  for (auto &[k, v] : profile) total += v;
-  std::vector<std::pair<double, std::string>> rows;
-  for (auto &[k, v] : profile) rows.push_back({v, k});
-  std::sort(rows.rbegin(), rows.rend());
-  std::fprintf(stderr, "heed profile (%s), total %.3f s\n", title.c_str(), total);
-  for (auto &[v, k] : rows)
-    std::fprintf(stderr, "  %-22s %8.3f s  %5.1f%%\n", k.c_str(), v, 100 * v / total);
 }
 
 nlohmann::json toJson(const Plan &plan) {

@@ -15,6 +15,7 @@
 
 #include "runtime/RunContext.h"
 #include "runtime/Tensor.h"
+#include "runtime/compiled/ExecProfile.h"
 #include "runtime/compiled/LibraryOp.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -71,13 +72,6 @@ struct Plan {
   /// written, a kernel step has no symbol, or its chunks do not fit its buffers.
   void validate() const;
 };
-
-/// Optional per-run timing: seconds per step kind ("fused kernels", "matmul", ...).
-using ExecProfile = std::map<std::string, double>;
-
-/// HEED_PROFILE=1: prints `profile` to stderr, largest first (the backends
-/// call it when they are destroyed).
-void printProfile(const ExecProfile &profile, const std::string &title);
 
 /// Runs `plan` (every kernel step's fn bound). Checks the inputs' dtypes and
 /// shapes; throws rt::Error. Float32 only (ctx.f64 throws).
