@@ -6,8 +6,7 @@
 #include "compiler/compiled/LibraryCalls.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "compiler/lowering/Codegen.h"
-#include "compiler/lowering/HeedToLinalg.h"
-#include "compiler/lowering/Partition.h"
+#include "compiler/lowering/KernelPipeline.h"
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/compiled/Executor.h"
@@ -15,7 +14,6 @@
 #include "runtime/compiled/NativeUpdateKernels.h"
 #include "runtime/compiled/Manifest.h"
 
-#include "mlir/IR/DialectRegistry.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
@@ -52,24 +50,13 @@ public:
 protected:
   bool prepare() override {
     auto start = std::chrono::steady_clock::now();
-    MLIRContext *ctx = module().getContext();
-    DialectRegistry registry;
-    registerCodegenDialects(registry);
-    ctx->appendDialectRegistry(registry);
-    ctx->loadAllAvailableDialects();
-
-    std::map<std::string, Schedule> schedules;
-    kernels = outlineKernels(module(), schedules);
+    FailureOr<KernelModule> km = buildKernelModule(module(), KernelStage::LLVMDialect);
+    if (failed(km)) return false;
+    kernels = std::move(km->kernels);
     try {
-      for (auto &[name, schedule] : schedules) plans[name] = makePlan(function(name), schedule);
+      for (auto &[name, schedule] : km->schedules) plans[name] = makePlan(function(name), schedule);
     } catch (const rt::Error &e) {
       llvm::errs() << "error: " << e.what() << "\n";
-      return false;
-    }
-    for (func::FuncOp k : kernels->getOps<func::FuncOp>())
-      if (failed(lowerHeedToLinalg(k))) return false;
-    if (failed(lowerKernelsToLLVM(*kernels))) {
-      emitError(module().getLoc()) << "internal error: the kernels did not lower to LLVM";
       return false;
     }
     std::string error;

@@ -113,8 +113,7 @@ LogicalResult fuseLinalg(ModuleOp module) {
   return pm.run(module);
 }
 
-LogicalResult lowerKernelsToLLVM(ModuleOp module) {
-  if (failed(fuseLinalg(module))) return failure();
+LogicalResult lowerLinalgToLLVM(ModuleOp module) {
   PassManager pm(module.getContext());
   bufferization::OneShotBufferizationOptions bo;
   bo.bufferizeFunctionBoundaries = true;

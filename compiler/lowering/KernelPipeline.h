@@ -1,0 +1,37 @@
+//===- KernelPipeline.h - a training module's fused kernels, stage by stage -*- C++ -*-===//
+//
+// The one sequence from a training module to its kernel module, shared by the
+// compiled backend (CompiledProgram, which goes to the LLVM dialect and then JITs
+// or emits an object) and `heed emit --stage fused|linalg|llvm-dialect|...`
+// (which stops at the stage it shows):
+//   outlineKernels (Partition.h)            -> Fused: one func per group, heed ops
+//   lowerHeedToLinalg, then fuseLinalg      -> Linalg: linalg on tensors, fused
+//   lowerLinalgToLLVM (Codegen.h)           -> LLVMDialect: bufferized, vectorized,
+//                                              LLVM dialect with packed entries
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "compiler/lowering/Partition.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <map>
+#include <string>
+
+namespace heed {
+
+enum class KernelStage { Fused, Linalg, LLVMDialect };
+
+struct KernelModule {
+  mlir::OwningOpRef<mlir::ModuleOp> kernels;
+  std::map<std::string, Schedule> schedules;  // per entry point
+};
+
+/// Registers and loads the code generator's dialects in the training module's
+/// context, partitions every entry point and lowers the kernels to `stage`.
+/// Emits diagnostics and fails if a kernel does not lower.
+mlir::FailureOr<KernelModule> buildKernelModule(mlir::ModuleOp trainingModule, KernelStage stage);
+
+}  // namespace heed
