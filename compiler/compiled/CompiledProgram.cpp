@@ -54,7 +54,20 @@ protected:
     if (failed(km)) return false;
     kernels = std::move(km->kernels);
     try {
-      for (auto &[name, schedule] : km->schedules) plans[name] = makePlan(function(name), schedule);
+      for (auto &[name, schedule] : km->schedules) {
+        rt::Plan &plan = plans[name] = makePlan(function(name), schedule);
+        for (rt::PlanStep &s : plan.steps) {
+          auto alias = km->reshapeAliases.find(s.kernel);
+          if (s.kind != rt::PlanStep::Kind::Kernel || alias == km->reshapeAliases.end()) continue;
+          s.kind = rt::PlanStep::Kind::Alias;
+          s.aliasOf = alias->second;
+          s.chunks = 1;
+          s.chunkBytes.clear();
+          s.kernel.clear();
+          --plan.kernels;
+        }
+        plan.validate();
+      }
     } catch (const rt::Error &e) {
       llvm::errs() << "error: " << e.what() << "\n";
       return false;

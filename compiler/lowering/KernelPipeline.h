@@ -19,6 +19,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace heed {
 
@@ -27,6 +28,12 @@ enum class KernelStage { Fused, Linalg, LLVMDialect };
 struct KernelModule {
   mlir::OwningOpRef<mlir::ModuleOp> kernels;
   std::map<std::string, Schedule> schedules;  // per entry point
+  /// Kernels that only reshape their arguments (from the Linalg stage on): the
+  /// executor hands out the argument's storage with the new shape instead
+  /// (rt::PlanStep::Kind::Alias), so they are removed from `kernels`. Per kernel,
+  /// for each result, the argument it reshapes. A kernel whose result is also a
+  /// result of its entry point stays a kernel (the caller gets its own buffer).
+  std::map<std::string, std::vector<int>> reshapeAliases;
 };
 
 /// Registers and loads the code generator's dialects in the training module's

@@ -36,7 +36,9 @@ struct ValueInfo {
 };
 
 struct PlanStep {
-  enum class Kind : uint8_t { Kernel, Library } kind = Kind::Kernel;
+  /// Alias: a kernel that only reshapes its inputs. Output j is input aliasOf[j]
+  /// with the output's shape, sharing its storage (no copy, no kernel call).
+  enum class Kind : uint8_t { Kernel, Library, Alias } kind = Kind::Kernel;
   std::string kernel;           // Kernel: the kernel's symbol (its packed entry is kernel + "_packed")
   PackedKernelFn fn = nullptr;  // Kernel: bound by the backend before execute()
   LibraryOp op;                 // Library
@@ -51,6 +53,7 @@ struct PlanStep {
   /// sum into its own slot of a scratch buffer (chunk c at c * chunkBytes);
   /// execute() adds the slots in chunk order into the result.
   std::vector<int> partialOutputs;
+  std::vector<int> aliasOf;  // Alias: per output, the index of the input it reshapes
 };
 
 struct Plan {
