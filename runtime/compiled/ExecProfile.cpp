@@ -38,8 +38,8 @@ void printProfile(const ExecProfile &profile, const std::string &title, std::FIL
     std::fprintf(out, " %s%s %.1f/%.1f", l.name.c_str(),
                  l.capacity ? (" " + std::to_string(l.capacity >> 10) + "K").c_str() : "",
                  MemoryLevels::bandwidth(l, 1), MemoryLevels::bandwidth(l, 1 << 30));
-  std::fprintf(out, "\n  %-34s %8s %6s %7s %9s %8s %7s %-5s %7s %6s\n", "kernel / call site", "seconds",
-               "share", "calls", "us/call", "MB/call", "GB/s", "fits", "GB/s", "of it");
+  std::fprintf(out, "\n  %-34s %8s %6s %7s %9s %9s %8s %7s %-5s %7s %6s\n", "kernel / call site", "seconds",
+               "share", "calls", "us/call", "best us", "MB/call", "GB/s", "fits", "GB/s", "of it");
   for (auto &[v, k] : rows) {
     const ProfileRow &r = profile.at(k);
     int64_t calls = std::max<int64_t>(r.calls, 1);
@@ -47,8 +47,8 @@ void printProfile(const ExecProfile &profile, const std::string &title, std::FIL
     double gbps = r.seconds > 0 ? r.bytes / r.seconds / 1e9 : 0;
     const MemoryLevel &l = levels->levelFor(perCall, r.threads);
     double peak = MemoryLevels::bandwidth(l, r.threads);
-    std::fprintf(out, "  %-34s %8.3f %5.1f%% %7lld %9.1f %8.3f %7.1f %-5s %7.1f %5.0f%%\n", k.c_str(), v,
-                 100 * v / total, (long long)r.calls, 1e6 * v / (double)calls, perCall / 1e6, gbps,
+    std::fprintf(out, "  %-34s %8.3f %5.1f%% %7lld %9.1f %9.1f %8.3f %7.1f %-5s %7.1f %5.0f%%\n", k.c_str(), v,
+                 100 * v / total, (long long)r.calls, 1e6 * v / (double)calls, 1e6 * r.best, perCall / 1e6, gbps,
                  l.name.c_str(), peak, peak > 0 ? 100 * gbps / peak : 0.0);
   }
 }

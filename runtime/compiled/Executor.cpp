@@ -196,15 +196,14 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
                                                           : libraryKindName(s.op.kind);
       if (perKernel && s.kind == PlanStep::Kind::Library)
         key += " " + shapeToString(plan.values[s.outputs.empty() ? s.inputs[0] : s.outputs[0]].shape);
-      ProfileRow &row = (*profile)[key];
-      row.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-      row.calls += 1;
-      for (int v : s.inputs) row.bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
-      for (int v : s.outputs) row.bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
+      double bytes = 0;  // an alias moves none
+      for (int v : s.inputs) bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
+      for (int v : s.outputs) bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
       // Row-split kernels also write their partial sums to scratch and read them back.
-      for (int j : s.partialOutputs) row.bytes += 2.0 * (double)s.chunks * plan.values[s.outputs[j]].bytes();
-      row.threads = s.kind == PlanStep::Kind::Library ? omp_get_max_threads()
+      for (int j : s.partialOutputs) bytes += 2.0 * (double)s.chunks * plan.values[s.outputs[j]].bytes();
+      int threads = s.kind == PlanStep::Kind::Library ? omp_get_max_threads()
                     : (int)std::min<int64_t>(s.chunks, omp_get_max_threads());
+      (*profile)[key].add(std::chrono::duration<double>(Clock::now() - t0).count(), bytes, threads);
     }
     for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
     for (int v : s.release) values[v] = Tensor();

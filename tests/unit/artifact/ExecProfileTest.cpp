@@ -58,9 +58,9 @@ TEST(MemoryLevels, ReadsThisHostAndMeasuresEveryLevel) {
 TEST(ExecProfile, KernelTableRatesEachRowAgainstItsLevel) {
   ExecProfile p;
   // 10 calls of 0.5 MB each in 1 ms: 5 GB/s, in L2 on one thread (200 GB/s): 2.5%, printed as 2%.
-  p["train_step_k1"] = {0.001, 10, 5e6, 1};
+  p["train_step_k1"] = {0.001, 10, 5e6, 1, 50e-6};
   // 4 calls of 40 MB in 0.1 s: 1.6 GB/s; beyond the L3, on 2 threads: DRAM 20 GB/s, 8%.
-  p["matmul [64, 128]"] = {0.1, 4, 160e6, 2};
+  p["matmul [64, 128]"] = {0.1, 4, 160e6, 2, 0.02};
   MemoryLevels m = fakeHost();
   std::string s = print(p, &m);
   std::istringstream in(s);
@@ -71,17 +71,28 @@ TEST(ExecProfile, KernelTableRatesEachRowAgainstItsLevel) {
   EXPECT_EQ(line, "  memory levels (GB/s of dst = a + b, measured now, 1 thread / all): L2 1024K 200.0/400.0 "
                   "L3 32768K 50.0/80.0 DRAM 10.0/20.0");
   std::getline(in, line);
-  EXPECT_TRUE(std::regex_match(line, std::regex(" +kernel / call site +seconds +share +calls +us/call +MB/call "
+  EXPECT_TRUE(std::regex_match(line, std::regex(" +kernel / call site +seconds +share +calls +us/call +best us +MB/call "
                                                 "+GB/s +fits +GB/s +of it")))
       << line;
   std::getline(in, line);  // largest first
-  EXPECT_TRUE(std::regex_match(line, std::regex(" +matmul \\[64, 128\\] +0\\.100 +99\\.0% +4 +25000\\.0 +40\\.000 "
+  EXPECT_TRUE(std::regex_match(line, std::regex(" +matmul \\[64, 128\\] +0\\.100 +99\\.0% +4 +25000\\.0 +20000\\.0 +40\\.000 "
                                                 "+1\\.6 DRAM +20\\.0 +8%")))
       << line;
   std::getline(in, line);
-  EXPECT_TRUE(std::regex_match(line, std::regex(" +train_step_k1 +0\\.001 +1\\.0% +10 +100\\.0 +0\\.500 +5\\.0 "
+  EXPECT_TRUE(std::regex_match(line, std::regex(" +train_step_k1 +0\\.001 +1\\.0% +10 +100\\.0 +50\\.0 +0\\.500 +5\\.0 "
                                                 "L2 +200\\.0 +2%")))
       << line;
+}
+
+TEST(ExecProfile, RowsKeepTheBestCall) {
+  ProfileRow r;
+  r.add(0.003, 100, 2);
+  r.add(0.001, 100, 2);
+  r.add(0.002, 100, 2);
+  EXPECT_EQ(r.calls, 3);
+  EXPECT_DOUBLE_EQ(r.seconds, 0.006);
+  EXPECT_DOUBLE_EQ(r.best, 0.001);
+  EXPECT_DOUBLE_EQ(r.bytes, 300);
 }
 
 TEST(ExecProfile, TotalsTableKeepsItsThreeColumns) {
