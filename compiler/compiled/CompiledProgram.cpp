@@ -6,8 +6,7 @@
 #include "compiler/compiled/LibraryCalls.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "compiler/lowering/Codegen.h"
-#include "compiler/lowering/HeedToLinalg.h"
-#include "compiler/lowering/Partition.h"
+#include "compiler/lowering/KernelPipeline.h"
 #include "runtime/AtomicFile.h"
 #include "runtime/Error.h"
 #include "runtime/compiled/Executor.h"
@@ -17,7 +16,6 @@
 #include "runtime/compiled/Manifest.h"
 #include "runtime/native/Bf16.h"
 
-#include "mlir/IR/DialectRegistry.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
@@ -62,29 +60,28 @@ protected:
         return false;
       }
     }
-    MLIRContext *ctx = module().getContext();
-    DialectRegistry registry;
-    registerCodegenDialects(registry);
-    ctx->appendDialectRegistry(registry);
-    ctx->loadAllAvailableDialects();
-
-    std::map<std::string, Schedule> schedules;
-    progress.begin("partition into kernels");
-    kernels = outlineKernels(module(), schedules);
+    FailureOr<KernelModule> km = buildKernelModule(module(), KernelStage::LLVMDialect,
+                                                   [&](const char *stage) { progress.begin(stage); });
+    if (failed(km)) return false;
+    kernels = std::move(km->kernels);
     try {
-      for (auto &[name, schedule] : schedules) {
-        plans[name] = makePlan(function(name), schedule);
-        rt::addGradientBucketSteps(plans[name]);  // train_step: the data-parallel allreduce's buckets
+      for (auto &[name, schedule] : km->schedules) {
+        rt::Plan &plan = plans[name] = makePlan(function(name), schedule);
+        for (rt::PlanStep &s : plan.steps) {
+          auto alias = km->reshapeAliases.find(s.kernel);
+          if (s.kind != rt::PlanStep::Kind::Kernel || alias == km->reshapeAliases.end()) continue;
+          s.kind = rt::PlanStep::Kind::Alias;
+          s.aliasOf = alias->second;
+          s.chunks = 1;
+          s.chunkBytes.clear();
+          s.kernel.clear();
+          --plan.kernels;
+        }
+        rt::addGradientBucketSteps(plan);  // train_step: the data-parallel allreduce's buckets
+        plan.validate();
       }
     } catch (const rt::Error &e) {
       llvm::errs() << "error: " << e.what() << "\n";
-      return false;
-    }
-    progress.begin("lower to LLVM");
-    for (func::FuncOp k : kernels->getOps<func::FuncOp>())
-      if (failed(lowerHeedToLinalg(k))) return false;
-    if (failed(lowerKernelsToLLVM(*kernels))) {
-      emitError(module().getLoc()) << "internal error: the kernels did not lower to LLVM";
       return false;
     }
     std::string error;

@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -105,16 +106,75 @@ void addPackedEntries(ModuleOp module) {
 }
 }  // namespace
 
+namespace {
+/// linalg-fuse-elementwise-ops fuses a producer only into its single use. A
+/// kernel often both returns an elementwise result and reduces it (relu's
+/// backward and its bias gradient), or reads it twice. This pattern fuses such a
+/// producer into its first consumer anyway and keeps the producer's value as an
+/// extra result of the fused loop, replacing its other uses (MLIR 19's own
+/// multi-use path leaves them on the producer, which then still runs: the
+/// elements are computed twice and the inputs read twice). It saves a pass over
+/// memory and computes every element as before. Only when every other use comes
+/// after the consumer, so the fused op, which takes the consumer's place,
+/// dominates them.
+struct FuseMultiUseProducer : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp consumer, PatternRewriter &rewriter) const override {
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      auto producer = operand.get().getDefiningOp<linalg::GenericOp>();
+      if (!producer || producer->hasOneUse() || !linalg::areElementwiseOpsFusable(&operand)) continue;
+      bool laterUses = llvm::all_of(producer->getUsers(), [&](Operation *u) {
+        return u == consumer.getOperation() ||
+               (u->getBlock() == consumer->getBlock() && consumer->isBeforeInBlock(u));
+      });
+      if (!laterUses) continue;
+      FailureOr<linalg::ElementwiseOpFusionResult> fused = linalg::fuseElementwiseOps(rewriter, &operand);
+      if (failed(fused)) continue;
+      for (auto [orig, repl] : fused->replacements) rewriter.replaceAllUsesWith(orig, repl);
+      rewriter.eraseOp(consumer);
+      if (producer->use_empty()) rewriter.eraseOp(producer);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(consumer, "no multi-use elementwise producer to fuse");
+  }
+};
+
+/// The patterns of MLIR 19's LinalgElementwiseOpFusionPass (producers with a
+/// single use), plus FuseMultiUseProducer.
+struct FuseElementwisePass : PassWrapper<FuseElementwisePass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseElementwisePass)
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    linalg::ControlFusionFn singleUse = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    };
+    linalg::populateElementwiseOpsFusionPatterns(patterns, singleUse);
+    patterns.add<FuseMultiUseProducer>(ctx);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, singleUse);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    ctx->getLoadedDialect<linalg::LinalgDialect>()->getCanonicalizationPatterns(patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, singleUse);
+    GreedyRewriteConfig config;
+    config.useTopDownTraversal = true;
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns), config))) signalPassFailure();
+  }
+};
+}  // namespace
+
 LogicalResult fuseLinalg(ModuleOp module) {
   PassManager pm(module.getContext());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(std::make_unique<FuseElementwisePass>());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   return pm.run(module);
 }
 
-LogicalResult lowerKernelsToLLVM(ModuleOp module) {
-  if (failed(fuseLinalg(module))) return failure();
+LogicalResult lowerLinalgToLLVM(ModuleOp module) {
   PassManager pm(module.getContext());
   bufferization::OneShotBufferizationOptions bo;
   bo.bufferizeFunctionBoundaries = true;

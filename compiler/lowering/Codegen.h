@@ -26,10 +26,11 @@ namespace heed {
 /// The dialects, interfaces and translations the code generator uses.
 void registerCodegenDialects(mlir::DialectRegistry &registry);
 
-/// linalg on tensors -> LLVM dialect, in place. `stopAfterLinalg` stops after
-/// elementwise fusion (for `heed emit --stage linalg`).
-mlir::LogicalResult lowerKernelsToLLVM(mlir::ModuleOp module);
+/// The two halves of the kernel pipeline (KernelPipeline.h sequences them):
+/// elementwise fusion of linalg on tensors, then fused linalg -> LLVM dialect
+/// with packed entries, in place.
 mlir::LogicalResult fuseLinalg(mlir::ModuleOp module);
+mlir::LogicalResult lowerLinalgToLLVM(mlir::ModuleOp module);
 
 /// A JIT-compiled kernel module (-O3, host CPU).
 class JitKernels {

@@ -85,6 +85,18 @@ void Plan::validate() const {
         throw Error("entry '" + entry + "': " + where + ": chunks of " + std::to_string(s.chunkBytes[a]) +
                     " bytes overrun value " + std::to_string(v));
     }
+    if (s.kind == PlanStep::Kind::Alias) {
+      if (s.aliasOf.size() != s.outputs.size())
+        throw Error("entry '" + entry + "': " + where + " aliases " + std::to_string(s.aliasOf.size()) +
+                    " of its " + std::to_string(s.outputs.size()) + " outputs");
+      for (size_t j = 0; j < s.aliasOf.size(); ++j) {
+        int a = s.aliasOf[j];
+        if (a < 0 || a >= (int)s.inputs.size() || values[s.inputs[a]].bytes() != values[s.outputs[j]].bytes() ||
+            values[s.inputs[a]].dtype != values[s.outputs[j]].dtype)
+          throw Error("entry '" + entry + "': " + where + ": output " + std::to_string(j) +
+                      " is not a reshape of input " + std::to_string(a));
+      }
+    }
     if (s.kind == PlanStep::Kind::Library && s.op.resultTypes.size() != s.outputs.size() &&
         s.op.kind != LibraryOp::Kind::OptimizerStep)
       throw Error("entry '" + entry + "': " + where + " has " + std::to_string(s.outputs.size()) +
@@ -137,7 +149,10 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
     if (profile) t0 = Clock::now();
     in.clear();
     for (int v : s.inputs) in.push_back(values[v]);
-    if (s.kind == PlanStep::Kind::Library) {
+    if (s.kind == PlanStep::Kind::Alias) {
+      out.clear();
+      for (size_t j = 0; j < s.outputs.size(); ++j) out.push_back(in[s.aliasOf[j]].reshaped(plan.values[s.outputs[j]].shape));
+    } else if (s.kind == PlanStep::Kind::Library) {
       runLibraryOp(s.op, in, out, ctx);
       if (out.size() != s.outputs.size())
         throw Error(entry + ": library call '" + libraryKindName(s.op.kind) + "' gave " +
@@ -175,15 +190,20 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
     }
     if (profile) {
       // HEED_PROFILE=kernels: one row per kernel symbol / library call site.
-      static const bool perStep = [] {
-        const char *e = std::getenv("HEED_PROFILE");
-        return e && std::string(e) == "kernels";
-      }();
-      std::string key = s.kind == PlanStep::Kind::Kernel ? (perStep ? s.kernel : "fused kernels")
-                                                         : libraryKindName(s.op.kind);
-      if (perStep && s.kind == PlanStep::Kind::Library)
+      const bool perKernel = profilePerKernel();
+      std::string key = s.kind == PlanStep::Kind::Kernel  ? (perKernel ? s.kernel : "fused kernels")
+                        : s.kind == PlanStep::Kind::Alias ? "reshapes (no copy)"
+                                                          : libraryKindName(s.op.kind);
+      if (perKernel && s.kind == PlanStep::Kind::Library)
         key += " " + shapeToString(plan.values[s.outputs.empty() ? s.inputs[0] : s.outputs[0]].shape);
-      (*profile)[key] += std::chrono::duration<double>(Clock::now() - t0).count();
+      double bytes = 0;  // an alias moves none
+      for (int v : s.inputs) bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
+      for (int v : s.outputs) bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
+      // Row-split kernels also write their partial sums to scratch and read them back.
+      for (int j : s.partialOutputs) bytes += 2.0 * (double)s.chunks * plan.values[s.outputs[j]].bytes();
+      int threads = s.kind == PlanStep::Kind::Library ? omp_get_max_threads()
+                    : (int)std::min<int64_t>(s.chunks, omp_get_max_threads());
+      (*profile)[key].add(std::chrono::duration<double>(Clock::now() - t0).count(), bytes, threads);
     }
     for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
     for (int v : s.release) values[v] = Tensor();
@@ -193,18 +213,6 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
   results.reserve(plan.outputs.size());
   for (int v : plan.outputs) results.push_back(values[v]);
   return results;
-}
-
-void printProfile(const ExecProfile &profile, const std::string &title) {
-  if (profile.empty()) return;
-  double total = 0;
-  for (auto &[k, v] : profile) total += v;
-  std::vector<std::pair<double, std::string>> rows;
-  for (auto &[k, v] : profile) rows.push_back({v, k});
-  std::sort(rows.rbegin(), rows.rend());
-  std::fprintf(stderr, "heed profile (%s), total %.3f s\n", title.c_str(), total);
-  for (auto &[v, k] : rows)
-    std::fprintf(stderr, "  %-22s %8.3f s  %5.1f%%\n", k.c_str(), v, 100 * v / total);
 }
 
 nlohmann::json toJson(const Plan &plan) {
@@ -225,6 +233,8 @@ nlohmann::json toJson(const Plan &plan) {
         js["chunk_bytes"] = s.chunkBytes;
         if (!s.partialOutputs.empty()) js["partial_outputs"] = s.partialOutputs;
       }
+    } else if (s.kind == PlanStep::Kind::Alias) {
+      js["alias"] = s.aliasOf;
     } else {
       js["library"] = toJson(s.op);
     }
@@ -257,6 +267,9 @@ Plan planFromJson(const nlohmann::json &j) {
       s.chunks = js.value("chunks", (int64_t)1);
       if (js.contains("chunk_bytes")) s.chunkBytes = js.at("chunk_bytes").get<std::vector<int64_t>>();
       if (js.contains("partial_outputs")) s.partialOutputs = js.at("partial_outputs").get<std::vector<int>>();
+    } else if (js.contains("alias")) {
+      s.kind = PlanStep::Kind::Alias;
+      s.aliasOf = js.at("alias").get<std::vector<int>>();
     } else {
       s.kind = PlanStep::Kind::Library;
       s.op = libraryOpFromJson(js.at("library"));

@@ -15,6 +15,7 @@
 
 #include "runtime/RunContext.h"
 #include "runtime/Tensor.h"
+#include "runtime/compiled/ExecProfile.h"
 #include "runtime/compiled/LibraryOp.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -35,7 +36,9 @@ struct ValueInfo {
 };
 
 struct PlanStep {
-  enum class Kind : uint8_t { Kernel, Library } kind = Kind::Kernel;
+  /// Alias: a kernel that only reshapes its inputs. Output j is input aliasOf[j]
+  /// with the output's shape, sharing its storage (no copy, no kernel call).
+  enum class Kind : uint8_t { Kernel, Library, Alias } kind = Kind::Kernel;
   std::string kernel;           // Kernel: the kernel's symbol (its packed entry is kernel + "_packed")
   PackedKernelFn fn = nullptr;  // Kernel: bound by the backend before execute()
   LibraryOp op;                 // Library
@@ -50,6 +53,7 @@ struct PlanStep {
   /// sum into its own slot of a scratch buffer (chunk c at c * chunkBytes);
   /// execute() adds the slots in chunk order into the result.
   std::vector<int> partialOutputs;
+  std::vector<int> aliasOf;  // Alias: per output, the index of the input it reshapes
 };
 
 struct Plan {
@@ -71,13 +75,6 @@ struct Plan {
   /// written, a kernel step has no symbol, or its chunks do not fit its buffers.
   void validate() const;
 };
-
-/// Optional per-run timing: seconds per step kind ("fused kernels", "matmul", ...).
-using ExecProfile = std::map<std::string, double>;
-
-/// HEED_PROFILE=1: prints `profile` to stderr, largest first (the backends
-/// call it when they are destroyed).
-void printProfile(const ExecProfile &profile, const std::string &title);
 
 /// Runs `plan` (every kernel step's fn bound). Checks the inputs' dtypes and
 /// shapes; throws rt::Error. Float32 only (ctx.f64 throws).

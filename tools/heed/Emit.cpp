@@ -5,8 +5,7 @@
 
 #include "compiler/Pipeline.h"
 #include "compiler/lowering/Codegen.h"
-#include "compiler/lowering/HeedToLinalg.h"
-#include "compiler/lowering/Partition.h"
+#include "compiler/lowering/KernelPipeline.h"
 #include "frontend/Parser.h"
 #include "ops/HeedDialect.h"
 
@@ -108,21 +107,13 @@ int runEmit(const ModelArgs &m, const std::string &stage, const std::string &out
   } else if (stage != "graph") {
     // Kernel stages: the fused groups of every entry point, down to machine code.
     if (failed(runTrainingPipeline(mod))) return 1;
-    DialectRegistry registry;
-    registerCodegenDialects(registry);
-    loader.context().appendDialectRegistry(registry);
-    loader.context().loadAllAvailableDialects();
-    std::map<std::string, Schedule> schedules;
-    OwningOpRef<ModuleOp> kernels = outlineKernels(mod, schedules);
-    if (stage != "fused") {
-      for (func::FuncOp k : kernels->getOps<func::FuncOp>())
-        if (failed(lowerHeedToLinalg(k))) return 1;
-      if (stage == "linalg") {
-        if (failed(fuseLinalg(*kernels))) return 1;
-      } else if (failed(lowerKernelsToLLVM(*kernels))) {
-        return 1;
-      }
-    }
+    KernelStage upTo = stage == "fused"    ? KernelStage::Fused
+                       : stage == "linalg" ? KernelStage::Linalg
+                                           : KernelStage::LLVMDialect;
+    FailureOr<KernelModule> km = buildKernelModule(mod, upTo);
+    if (failed(km)) return 1;
+    OwningOpRef<ModuleOp> &kernels = km->kernels;
+    std::map<std::string, Schedule> &schedules = km->schedules;
     if (stage == "llvm" || stage == "asm" || stage == "obj") {
       std::string text, error;
       EmitKind kind = stage == "llvm" ? EmitKind::LLVMIR : stage == "asm" ? EmitKind::Assembly : EmitKind::Object;

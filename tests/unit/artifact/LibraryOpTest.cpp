@@ -223,6 +223,42 @@ TEST(Plan, ExecutesAndRoundTrips) {
   EXPECT_THROW(planFromJson(bad), Error);
 }
 
+TEST(Plan, AliasStepReshapesWithoutCopying) {
+  // f(x[2, 6], w[3, 4]) = matmul(reshape(x, [4, 3]), w): the reshape is an alias step.
+  Plan plan;
+  plan.entry = "f";
+  plan.values = {{DType::F32, {2, 6}}, {DType::F32, {3, 4}}, {DType::F32, {4, 3}}, {DType::F32, {4, 4}}};
+  plan.inputs = {0, 1};
+  plan.outputs = {3};
+  PlanStep a;
+  a.kind = PlanStep::Kind::Alias;
+  a.aliasOf = {0};
+  a.inputs = {0};
+  a.outputs = {2};
+  PlanStep m;
+  m.kind = PlanStep::Kind::Library;
+  m.op = op(LibraryOp::Kind::Matmul, {4, 4});
+  m.inputs = {2, 1};
+  m.outputs = {3};
+  plan.steps = {a, m};
+  plan.validate();
+  plan.computeLiveness();
+  Plan back = planFromJson(nlohmann::json::parse(toJson(plan).dump()));
+  ASSERT_EQ(back.steps[0].kind, PlanStep::Kind::Alias);
+  EXPECT_EQ(back.steps[0].aliasOf, std::vector<int>{0});
+  RunContext ctx;
+  Tensor x = randn({2, 6}, 8), w = randn({3, 4}, 9);
+  std::vector<Tensor> r = execute(back, {x, w}, ctx);
+  EXPECT_LT(maxDiff(r[0], ref::matmul(x.reshaped({4, 3}), w)), 1e-5);
+  // An alias must keep the byte size and dtype of the input it reshapes.
+  nlohmann::json bad = toJson(plan);
+  bad["values"][2] = {"f32", {4, 4}};
+  EXPECT_THROW(planFromJson(bad), Error);
+  bad = toJson(plan);
+  bad["steps"][0]["alias"] = {1};
+  EXPECT_THROW(planFromJson(bad), Error);
+}
+
 }  // namespace
 }  // namespace heed::rt
 
