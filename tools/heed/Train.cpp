@@ -12,6 +12,7 @@
 
 #include "compiler/ModelLoader.h"
 #include "compiler/session/ModelProgramFactory.h"
+#include "runtime/compiled/ExecProfile.h"
 #include "runtime/compiled/Executor.h"
 #include "runtime/dist/MpiCommunicator.h"
 #include "runtime/train/Progress.h"
@@ -100,11 +101,14 @@ int printSummary(const rt::Trainer &t, const rt::TrainSummary &s) {
                 s.trainSeconds > 0 ? 100 * a.seconds() / s.trainSeconds : 0.0, 1e3 * a.issueSeconds / steps,
                 1e3 * a.progressSeconds / steps, 1e3 * a.waitSeconds / steps,
                 a.buckets > 0 ? 100.0 * (double)a.doneBeforeWait / (double)a.buckets : 0.0);
-    if (std::getenv("HEED_PROFILE"))
-      rt::printProfile({{"allreduce issue", a.issueSeconds},
-                        {"allreduce progress", a.progressSeconds},
-                        {"allreduce wait", a.waitSeconds}},
-                       "gradient allreduce, rank 0");
+    if (std::getenv("HEED_PROFILE")) {
+      rt::ExecProfile allreduce;
+      allreduce["allreduce issue"].seconds = a.issueSeconds;
+      allreduce["allreduce progress"].seconds = a.progressSeconds;
+      allreduce["allreduce wait"].seconds = a.waitSeconds;
+      for (auto &[name, row] : allreduce) row.calls = (int64_t)steps;
+      rt::printProfile(allreduce, "gradient allreduce, rank 0", stderr, nullptr);
+    }
   }
   std::printf("final train loss %.4f\n", s.lastLoss);
   if (s.lastValid && s.lastValid->loss) {
