@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace heed::rt {
 namespace {
 
@@ -31,7 +33,7 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
 bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
-                  const float *bias, native::Act act) {
+                  const float *bias, native::Act act, bool accumulate) {
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
   int64_t M = cs[cs.size() - 2], N = cs.back();
   int64_t K = ta ? as[as.size() - 2] : as.back();
@@ -41,7 +43,7 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
   float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act);
+    native::matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act, accumulate);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -50,12 +52,12 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, accumulate,
                    batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
+    native::matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, accumulate, 0, K * N);
     return true;
   }
   return false;
@@ -101,15 +103,23 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
   };
   switch (op.kind) {
   case Kind::Matmul: {
-    expectInputs(op, in, op.bias ? 3 : 2);
+    expectInputs(op, in, 2 + op.bias + op.residual);
     if (!op.act.empty() && op.act != "relu" && op.act != "gelu")
       throw Error("matmul: unknown epilogue activation '" + op.act + "'");
     const native::Act act = op.act == "relu"   ? native::Act::Relu
                             : op.act == "gelu" ? native::Act::Gelu
                                                : native::Act::None;
     Tensor c = result(0);
+    const Tensor *residual = op.residual ? &in.back() : nullptr;
+    if (residual) {
+      if (residual->shape() != c.shape() || residual->dtype() != DType::F32)
+        throw Error("matmul: the residual input is " + shapeToString(residual->shape()) +
+                    ", expected f32" + shapeToString(c.shape()));
+      // The sum post-op accumulates into the result: start it from the residual.
+      std::copy(residual->f32(), residual->f32() + residual->size(), c.f32());
+    }
     if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
-                     op.bias ? in[2].f32() : nullptr, act)) {
+                     op.bias ? in[2].f32() : nullptr, act, residual != nullptr)) {
       out.push_back(c);
       return;
     }
@@ -118,6 +128,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     if (op.bias) r = ref::binary(ref::BinaryKind::Add, r, in[2]);
     if (act == native::Act::Relu) r = ref::unary(ref::UnaryKind::Relu, r);
     if (act == native::Act::Gelu) r = ref::unary(ref::UnaryKind::Gelu, r);
+    if (residual) r = ref::binary(ref::BinaryKind::Add, r, *residual);
     out.push_back(r);
     return;
   }
@@ -318,6 +329,7 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["transpose_rhs"] = op.transposeRhs;
     if (op.bias) j["bias"] = true;
     if (!op.act.empty()) j["act"] = op.act;
+    if (op.residual) j["residual"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -358,6 +370,7 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.transposeRhs = j.value("transpose_rhs", false);
   op.bias = j.value("bias", false);
   op.act = j.value("act", std::string());
+  op.residual = j.value("residual", false);
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);
