@@ -3,8 +3,8 @@
 // lowerHeedToLinalg as a pass: every heed op of a function becomes linalg /
 // tensor / arith / math on tensors, by the template its record declares
 // (HeedToLinalg.cpp). Runs on the fused kernels heed-partition outlines:
-//   heed-opt -heed-partition \
-//     --pass-pipeline='builtin.module(builtin.module(func.func(heed-to-linalg)))'
+//   heed-opt \
+//     --pass-pipeline='builtin.module(heed-partition,builtin.module(func.func(heed-to-linalg)))'
 // An op with no linalg lowering (a library call) is an error naming it.
 //
 //===----------------------------------------------------------------------===//
