@@ -53,15 +53,24 @@ void annotateSchedule(func::FuncOp fn, const Schedule &schedule, ModuleOp kernel
 }
 
 void printSchedule(const Schedule &schedule, llvm::raw_ostream &os) {
+  int64_t params = 0, split = 0;
+  for (const Step &s : schedule.steps) {
+    params += s.kind == Step::Library && isa<ParamOp>(s.op);
+    split += s.chunks > 1;
+  }
+  if (params) os << "//   " << params << " library param calls (parameters read from the store)\n";
+  if (split)
+    os << "//   " << split << " kernels are row-split: compiled for 1/chunks of their rows, so their "
+       << "types below show that share of the leading (batch) dim; the executor runs the chunks "
+          "in parallel\n";
   for (const Step &s : schedule.steps) {
     if (s.kind == Step::Kernel) {
       os << "//   kernel @" << s.kernel << " (" << s.ops.size() << " ops)";
-      if (s.chunks > 1)
-        os << ", row-split: compiled for 1/" << s.chunks << " of the rows (its types show that "
-           << "share of the leading dim), run as " << s.chunks << " chunks in parallel";
+      if (s.chunks > 1) os << ", row-split in " << s.chunks;
       os << "\n";
       continue;
     }
+    if (isa<ParamOp>(s.op)) continue;
     os << "//   library " << libraryCallName(s) << ":";
     for (Type t : s.op->getOperandTypes()) os << " " << t;
     os << " ->";
