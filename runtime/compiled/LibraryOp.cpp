@@ -109,14 +109,24 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     const native::Act act = op.act == "relu"   ? native::Act::Relu
                             : op.act == "gelu" ? native::Act::Gelu
                                                : native::Act::None;
-    Tensor c = result(0);
     const Tensor *residual = op.residual ? &in.back() : nullptr;
+    Tensor c;
     if (residual) {
-      if (residual->shape() != c.shape() || residual->dtype() != DType::F32)
+      if (op.resultShapes.empty() || residual->shape() != op.resultShapes[0] ||
+          residual->dtype() != DType::F32)
         throw Error("matmul: the residual input is " + shapeToString(residual->shape()) +
-                    ", expected f32" + shapeToString(c.shape()));
-      // The sum post-op accumulates into the result: start it from the residual.
-      std::copy(residual->f32(), residual->f32() + residual->size(), c.f32());
+                    ", expected f32" + (op.resultShapes.empty() ? "" : shapeToString(op.resultShapes[0])));
+      // The sum post-op accumulates into the result: start it from the residual,
+      // or accumulate into the residual itself when no one else holds it (the
+      // executor hands over a residual that dies at this call).
+      if (residual->soleOwner()) {
+        c = *residual;
+      } else {
+        c = result(0);
+        std::copy(residual->f32(), residual->f32() + residual->size(), c.f32());
+      }
+    } else {
+      c = result(0);
     }
     if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
                      op.bias ? in[2].f32() : nullptr, act, residual != nullptr)) {

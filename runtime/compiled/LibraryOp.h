@@ -52,7 +52,8 @@ struct LibraryOp {
   bool bias = false;
   std::string act;
   /// Matmul epilogue: a last input of the result's shape added after that (a
-  /// residual or gradient sum), as oneDNN's sum post-op on a copy of it.
+  /// residual or gradient sum), as oneDNN's sum post-op on a copy of it, or on
+  /// the input itself (which becomes the result) when no other Tensor shares it.
   bool residual = false;
   float eps = 1e-5f, smoothing = 0, p = 0;
   int64_t ignoreIndex = -1, seed = 0, axis = -1;

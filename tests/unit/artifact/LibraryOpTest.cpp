@@ -153,6 +153,12 @@ TEST(LibraryOp, MatmulResidualEpilogueMatchesReference) {
         want = ref::binary(ref::BinaryKind::Add, want, r);
         EXPECT_LT(maxDiff(out[0], want), 1e-5);
         EXPECT_TRUE(std::equal(r0.begin(), r0.end(), r.f32())) << "the residual input was written";
+        // A residual no one else holds is accumulated into in place: the same result.
+        in.back() = r.clone();
+        const void *buffer = in.back().raw();
+        runLibraryOp(o, in, out, ctx);
+        EXPECT_EQ(out[0].raw(), buffer);
+        EXPECT_LT(maxDiff(out[0], want), 1e-5);
       }
   LibraryOp bad = op(LibraryOp::Kind::Matmul, {2, 5, 7});
   bad.residual = true;
