@@ -213,6 +213,8 @@ LogicalResult ConstantOp::verify() {
 }
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+/// p = 0 keeps every element and scales by 1: the identity, in training too.
+OpFoldResult DropoutOp::fold(FoldAdaptor) { return getP().isZero() ? OpFoldResult(getX()) : OpFoldResult(); }
 
 LogicalResult SinusoidalOp::verify() {
   if (getResult().getType().getRank() != 2)

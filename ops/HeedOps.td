@@ -326,11 +326,13 @@ def DropoutOp : Heed_Op<"dropout", [Grad, Library]> {
   let description = [{
     The mask is a pure function of (seed, training step, element index), from a
     counter-based generator: every backend and every resumed run sees the same
-    masks. Identity when not training.
+    masks. Identity when not training, and folded away when p = 0 (so nothing
+    stands between a matmul and the residual add that follows it).
   }];
   let arguments = (ins Heed_F32Tensor:$x, F32Attr:$p, I64Attr:$seed);
   let results = (outs Heed_F32Tensor:$result);
   let assemblyFormat = "$x attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def CrossEntropyOp : Heed_Op<"cross_entropy", [Pure, Grad, Library]> {

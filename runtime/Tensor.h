@@ -49,6 +49,8 @@ public:
   int64_t size() const { return numElements(shape_); }
   size_t bytes() const { return (size_t)size() * dtypeSize(dtype_); }
   bool defined() const { return storage_ != nullptr; }
+  /// No other Tensor shares this storage: whoever holds it may reuse it in place.
+  bool soleOwner() const { return storage_ && storage_.use_count() == 1; }
 
   void *raw() { return storage_.get(); }
   const void *raw() const { return storage_.get(); }

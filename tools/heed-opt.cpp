@@ -1,5 +1,6 @@
 //===- heed-opt.cpp - runs heed passes on IR text (for lit tests) ---------===//
 
+#include "compiler/lowering/LoweringPasses.h"
 #include "compiler/passes/Passes.h"
 #include "ops/HeedDialect.h"
 
@@ -10,6 +11,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   heed::registerHeedDialects(registry);
   heed::registerHeedPasses();
+  heed::registerLoweringPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "heed optimizer driver\n", registry));
 }

@@ -110,7 +110,10 @@ protected:
     const rt::Plan &train = plans.count("train_step") ? plans["train_step"] : plans.begin()->second;
     stats.kernels = train.kernels;
     stats.rowSplitKernels = 0;
-    for (const rt::PlanStep &s : train.steps) stats.rowSplitKernels += s.chunks > 1;
+    for (const rt::PlanStep &s : train.steps) {
+      stats.rowSplitKernels += s.chunks > 1;
+      stats.residualEpilogues += s.kind == rt::PlanStep::Kind::Library && s.op.residual;
+    }
     stats.libraryCalls = train.libraryCalls;
     stats.flopsPerStep = train.flops;
     stats.plannedPeakBytes = train.peakBytes;

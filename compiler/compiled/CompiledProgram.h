@@ -22,6 +22,7 @@ namespace heed {
 struct CompileStats {
   int64_t kernels = 0, libraryCalls = 0;
   int64_t rowSplitKernels = 0;   // kernels run as row chunks on the threads
+  int64_t residualEpilogues = 0; // matmuls that add a same-shape input as a sum post-op
   double flopsPerStep = 0;       // matmul FLOPs of train_step
   int64_t plannedPeakBytes = 0;  // largest live set of train_step's buffers
   double compileSeconds = 0;

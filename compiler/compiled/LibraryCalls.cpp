@@ -139,6 +139,7 @@ rt::Plan makePlan(func::FuncOp fn, const Schedule &schedule) {
       ps.op = describe(s.op, s.transposeLhs, s.transposeRhs);
       ps.op.bias = s.bias;
       ps.op.act = s.act;
+      ps.op.residual = s.residual;
     }
     for (Value v : s.inputs) ps.inputs.push_back(use(v));
     for (Value v : s.outputs) ps.outputs.push_back(define(v));

@@ -60,33 +60,51 @@ bool matmulEpilogues() {
   return !(e && std::string(e) == "0");
 }
 
+bool matmulResidualEpilogues() {
+  const char *e = std::getenv("HEED_MATMUL_RESIDUAL");
+  return !(e && std::string(e) == "0");
+}
+
 /// The ops a matmul's epilogue absorbs: `add(matmul, bias[N])` when the add is
-/// the matmul's only use and the bias is defined before the matmul, then a relu
-/// or gelu when it is the add's only use (in training the gelu's backward reads
-/// the add, so only relu fuses there; relu's backward reads relu's result).
+/// the matmul's only use and the bias is available when the matmul runs, then
+/// a relu or gelu when it is the add's only use (in training the gelu's
+/// backward reads the add, so only relu fuses there; relu's backward reads
+/// relu's result); then (with `residual`) an `add(last, r)` with r of the same
+/// shape when it is the last op's only use: a residual connection `x + f(x)`
+/// (the sum post-op, C = C + act(AB + bias), with C first holding r), or in the
+/// backward a gradient summed over several uses of a value.
 struct Epilogue {
-  Operation *add = nullptr, *act = nullptr;
-  Value bias;
+  Operation *add = nullptr, *act = nullptr, *residualAdd = nullptr;
+  Value bias, residual;
+  Operation *last() const { return residualAdd ? residualAdd : act ? act : add; }
 };
-static Epilogue matmulEpilogue(MatmulOp m) {
+static Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
+static Epilogue matmulEpilogue(MatmulOp m, bool residual, llvm::function_ref<bool(Value)> available) {
   Epilogue e;
-  Value r = m.getResult();
-  if (!r.hasOneUse()) return e;
-  auto add = dyn_cast<AddOp>(*r.getUsers().begin());
-  if (!add || add.getType() != m.getType()) return e;
-  Value bias = add.getLhs() == r ? add.getRhs() : add.getLhs();
-  auto bt = cast<RankedTensorType>(bias.getType());
-  if (bias == r || bt.getRank() != 1 || bt.getShape()[0] != m.getType().getShape().back())
-    return e;
-  if (Operation *def = bias.getDefiningOp(); def && (def->getBlock() != m->getBlock() ||
-                                                     !def->isBeforeInBlock(m)))
-    return e;
-  e.add = add;
-  e.bias = bias;
-  if (add.getResult().hasOneUse()) {
-    Operation *u = *add.getResult().getUsers().begin();
-    if (isa<ReluOp, GeluOp>(u)) e.act = u;
+  Value last = m.getResult();
+  auto add = dyn_cast_or_null<AddOp>(soleUser(last));
+  if (add && add.getType() == m.getType()) {
+    Value bias = add.getLhs() == last ? add.getRhs() : add.getLhs();
+    auto bt = cast<RankedTensorType>(bias.getType());
+    if (bias != last && bt.getRank() == 1 && bt.getShape()[0] == m.getType().getShape().back() &&
+        available(bias)) {
+      e.add = add;
+      e.bias = bias;
+      last = add.getResult();
+      Operation *u = soleUser(last);
+      if (u && isa<ReluOp, GeluOp>(u)) {
+        e.act = u;
+        last = u->getResult(0);
+      }
+    }
   }
+  if (!residual) return e;
+  auto radd = dyn_cast_or_null<AddOp>(soleUser(last));
+  if (!radd || radd.getType() != last.getType()) return e;
+  Value r = radd.getLhs() == last ? radd.getRhs() : radd.getLhs();
+  if (r == last || r.getType() != last.getType() || !available(r)) return e;
+  e.residualAdd = radd;
+  e.residual = r;
   return e;
 }
 
@@ -100,7 +118,8 @@ static int64_t envInt(const char *name, int64_t fallback, int64_t most) {
 int64_t rowChunks() { return envInt("HEED_ROW_CHUNKS", 2, 64); }
 int64_t rowSplitMinElements() { return envInt("HEED_ROW_SPLIT_MIN_ELEMENTS", 1 << 15, INT64_MAX); }
 
-Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &prefix) {
+Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &prefix,
+                   const PartitionOptions &options) {
   Schedule sched;
   Block &body = fn.getBody().front();
   SmallVector<Operation *> group;
@@ -121,12 +140,13 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.kernel = prefix + std::to_string(sched.kernels++);
     s.inputs.assign(inputs.begin(), inputs.end());
     s.outputs.assign(outputs.begin(), outputs.end());
+    s.ops.assign(group.begin(), group.end());
 
     std::optional<RowSplit> split;
     int64_t outElements = 0;
     for (Value v : s.outputs) outElements += cast<RankedTensorType>(v.getType()).getNumElements();
-    const int64_t chunks = rowChunks();
-    if (chunks > 1 && outElements >= rowSplitMinElements())
+    const int64_t chunks = options.rowChunks;
+    if (chunks > 1 && outElements >= options.rowSplitMinElements)
       split = rowSplitValues(group, s.outputs, chunks);
     auto isSplit = [&](Value v) { return split && split->split.count(v) > 0; };
     auto kernelType = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };
@@ -166,8 +186,8 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     group.clear();
   };
 
-  const bool epilogues = matmulEpilogues();
   llvm::SmallPtrSet<Operation *, 32> absorbed;  // epilogue ops, run by their matmul
+  llvm::DenseSet<Value> produced;                // results of earlier library steps
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op)) break;
     if (isAbsorbedTranspose(&op) || absorbed.count(&op)) continue;
@@ -179,29 +199,42 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     Step s;
     s.kind = Step::Library;
     s.op = &op;
+    s.ops.push_back(&op);
     s.inputs.assign(op.operand_begin(), op.operand_end());
     if (isa<MatmulOp>(op))
       for (unsigned i = 0; i < 2; ++i)
         if (Operation *def = op.getOperand(i).getDefiningOp(); def && isAbsorbedTranspose(def)) {
           s.inputs[i] = def->getOperand(0);
           (i == 0 ? s.transposeLhs : s.transposeRhs) = true;
+          s.ops.push_back(def);
         }
     s.outputs.assign(op.result_begin(), op.result_end());
-    if (auto m = dyn_cast<MatmulOp>(op); m && epilogues) {
-      Epilogue e = matmulEpilogue(m);
+    if (auto m = dyn_cast<MatmulOp>(op); m && options.epilogues) {
+      // Everything before the matmul has run when it does (its kernels are
+      // flushed), and so have the earlier library steps' absorbed results.
+      auto available = [&](Value v) {
+        Operation *def = v.getDefiningOp();
+        return !def || (def->getBlock() == m->getBlock() && def->isBeforeInBlock(m)) ||
+               produced.count(v) > 0;
+      };
+      Epilogue e = matmulEpilogue(m, options.residualEpilogues, available);
       if (e.add) {
         s.bias = true;
         s.inputs.push_back(e.bias);
-        absorbed.insert(e.add);
-        Operation *last = e.add;
-        if (e.act) {
-          s.act = isa<ReluOp>(e.act) ? "relu" : "gelu";
-          absorbed.insert(e.act);
-          last = e.act;
-        }
-        s.outputs.assign(last->result_begin(), last->result_end());
       }
+      if (e.act) s.act = isa<ReluOp>(e.act) ? "relu" : "gelu";
+      if (e.residualAdd) {
+        s.residual = true;
+        s.inputs.push_back(e.residual);
+      }
+      for (Operation *a : {e.add, e.act, e.residualAdd})
+        if (a) {
+          absorbed.insert(a);
+          s.ops.push_back(a);
+        }
+      if (Operation *last = e.last()) s.outputs.assign(last->result_begin(), last->result_end());
     }
+    produced.insert(s.outputs.begin(), s.outputs.end());
     if (auto m = dyn_cast<MatmulOp>(op)) sched.flops += matmulFlops(m);
     if (isa<SdpaOp, SdpaGradOp>(op)) sched.flops += attentionFlops(&op);
     ++sched.libraryCalls;
@@ -211,10 +244,11 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
   return sched;
 }
 
-OwningOpRef<ModuleOp> outlineKernels(ModuleOp trainingModule, std::map<std::string, Schedule> &schedules) {
+OwningOpRef<ModuleOp> outlineKernels(ModuleOp trainingModule, std::map<std::string, Schedule> &schedules,
+                                     const PartitionOptions &options) {
   OwningOpRef<ModuleOp> kernels = ModuleOp::create(trainingModule.getLoc());
   for (func::FuncOp fn : trainingModule.getOps<func::FuncOp>())
-    schedules[fn.getName().str()] = partition(fn, *kernels, fn.getName().str() + "_k");
+    schedules[fn.getName().str()] = partition(fn, *kernels, fn.getName().str() + "_k", options);
   return kernels;
 }
 

@@ -15,6 +15,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <map>
 #include <string>
@@ -33,9 +34,14 @@ struct Step {
   bool transposeLhs = false, transposeRhs = false;
   /// Library matmul with an epilogue (matmulEpilogues()): its third input is a
   /// bias [N] added to every row, then `act` ("relu", "gelu" or "") applied;
-  /// its output is the last op of the chain.
-  bool bias = false;
+  /// with `residual` its last input, of the result's shape, is added after
+  /// that (a residual connection or a gradient sum). Its output is the last
+  /// op of the chain.
+  bool bias = false, residual = false;
   std::string act;
+  /// The heed ops this step runs: a kernel's group, or a library op followed
+  /// by the ops its call absorbed (epilogue ops, transposes read as strides).
+  std::vector<mlir::Operation *> ops;
   /// Kernel: compiled for 1/chunks of the rows (RowSplit.h) when chunks > 1;
   /// splitArgs[i] says whether argument i (inputs, then outputs) is row-split
   /// or passed whole; partialOutputs[j] whether output j is a per-chunk partial
@@ -63,16 +69,49 @@ int64_t rowSplitMinElements();
 /// them (where nothing else reads the intermediate values): on, or
 /// HEED_MATMUL_EPILOGUES=0 to keep them in fused kernels. Read at each compile.
 bool matmulEpilogues();
+/// A same-shape add after the matmul (and its bias/activation) runs as the
+/// matmul's oneDNN sum post-op: on (with matmulEpilogues()), or
+/// HEED_MATMUL_RESIDUAL=0 to keep it in a fused kernel.
+bool matmulResidualEpilogues();
+
+/// The partition's knobs; the defaults are the environment's (above), which is
+/// what the compiled backend uses. The heed-partition pass exposes them as options.
+struct PartitionOptions {
+  int64_t rowChunks = heed::rowChunks();
+  int64_t rowSplitMinElements = heed::rowSplitMinElements();
+  bool epilogues = matmulEpilogues();
+  bool residualEpilogues = matmulResidualEpilogues();
+};
 
 /// Partitions `fn` and outlines its fused groups into `kernelModule` as
 /// functions named `<prefix><n>` on tensors (still heed ops; lower them with
 /// lowerHeedToLinalg).
-Schedule partition(mlir::func::FuncOp fn, mlir::ModuleOp kernelModule, const std::string &prefix);
+Schedule partition(mlir::func::FuncOp fn, mlir::ModuleOp kernelModule, const std::string &prefix,
+                   const PartitionOptions &options = {});
 
 /// Partitions every function of the training module and outlines all fused
 /// groups into one kernel module (still heed ops, one function per kernel);
 /// `schedules` gets each entry's schedule.
 mlir::OwningOpRef<mlir::ModuleOp> outlineKernels(mlir::ModuleOp trainingModule,
-                                                 std::map<std::string, Schedule> &schedules);
+                                                 std::map<std::string, Schedule> &schedules,
+                                                 const PartitionOptions &options = {});
+
+/// Writes the schedule's decisions onto the IR, so they print and can be
+/// FileCheck'ed (the heed-partition pass; the compiled backend does not call
+/// it): every op of `fn` a step runs gets `heed.kernel = "<kernel>"` or
+/// `heed.library = "<call>"` (e.g. "matmul(transpose_rhs) + bias + relu +
+/// residual"); ops a call absorbed get `heed.absorbed = "epilogue"` or
+/// `"strides"`; each kernel function of `kernelModule` that is row-split gets
+/// `heed.row_chunks` and `heed.row_split` (per argument: split or whole) and
+/// `heed.partial_outputs`.
+void annotateSchedule(mlir::func::FuncOp fn, const Schedule &schedule, mlir::ModuleOp kernelModule);
+
+/// "matmul(transpose_rhs) + bias + relu + residual": a library step's call.
+std::string libraryCallName(const Step &step);
+
+/// One comment line per step of `schedule` (`heed emit --stage fused`): which
+/// ops became which library call (with its epilogue) or kernel, and which
+/// kernels are row-split (their types show 1/chunks of the rows).
+void printSchedule(const Schedule &schedule, llvm::raw_ostream &os);
 
 }  // namespace heed

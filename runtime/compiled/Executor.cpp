@@ -149,6 +149,14 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
     if (profile) t0 = Clock::now();
     in.clear();
     for (int v : s.inputs) in.push_back(values[v]);
+    if (s.kind == PlanStep::Kind::Library && s.op.kind == LibraryOp::Kind::Matmul && s.op.residual) {
+      // A residual input that dies here is handed over rather than shared, so the
+      // matmul can accumulate into its buffer in place (no copy).
+      const int v = s.inputs.back();
+      if (std::count(s.inputs.begin(), s.inputs.end(), v) == 1 &&
+          std::find(s.release.begin(), s.release.end(), v) != s.release.end())
+        values[v] = Tensor();
+    }
     if (s.kind == PlanStep::Kind::Alias) {
       out.clear();
       for (size_t j = 0; j < s.outputs.size(); ++j) out.push_back(in[s.aliasOf[j]].reshaped(plan.values[s.outputs[j]].shape));

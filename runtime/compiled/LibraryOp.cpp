@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace heed::rt {
 namespace {
 
@@ -32,7 +34,7 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
 bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
-                  const float *bias, native::Act act, bool bf16) {
+                  const float *bias, native::Act act, bool accumulate, bool bf16) {
   // The bf16 kernel (runtime/native/Bf16.h) takes native::matmul's arguments.
   auto *matmul = bf16 ? &native::matmulBf16 : static_cast<decltype(&native::matmulBf16)>(&native::matmul);
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
@@ -44,7 +46,7 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
   float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act, false, 0, 0);
+    matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act, accumulate, 0, 0);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -53,12 +55,12 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false,
+    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, accumulate,
                    batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, false, 0, K * N);
+    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, accumulate, 0, K * N);
     return true;
   }
   return false;
@@ -104,16 +106,34 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
   };
   switch (op.kind) {
   case Kind::Matmul: {
-    expectInputs(op, in, op.bias ? 3 : 2);
+    expectInputs(op, in, 2 + op.bias + op.residual);
     if (!op.act.empty() && op.act != "relu" && op.act != "gelu")
       throw Error("matmul: unknown epilogue activation '" + op.act + "'");
     const native::Act act = op.act == "relu"   ? native::Act::Relu
                             : op.act == "gelu" ? native::Act::Gelu
                                                : native::Act::None;
-    Tensor c = result(0);
+    const Tensor *residual = op.residual ? &in.back() : nullptr;
+    Tensor c;
+    if (residual) {
+      if (op.resultShapes.empty() || residual->shape() != op.resultShapes[0] ||
+          residual->dtype() != DType::F32)
+        throw Error("matmul: the residual input is " + shapeToString(residual->shape()) +
+                    ", expected f32" + (op.resultShapes.empty() ? "" : shapeToString(op.resultShapes[0])));
+      // The sum post-op accumulates into the result: start it from the residual,
+      // or accumulate into the residual itself when no one else holds it (the
+      // executor hands over a residual that dies at this call).
+      if (residual->soleOwner()) {
+        c = *residual;
+      } else {
+        c = result(0);
+        std::copy(residual->f32(), residual->f32() + residual->size(), c.f32());
+      }
+    } else {
+      c = result(0);
+    }
     native::Bf16ShadowInputs shadows(op.shadowLhs, op.shadowRhs);
     if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
-                     op.bias ? in[2].f32() : nullptr, act, op.bf16)) {
+                     op.bias ? in[2].f32() : nullptr, act, residual != nullptr, op.bf16)) {
       out.push_back(c);
       return;
     }
@@ -124,6 +144,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     if (op.bias) r = ref::binary(ref::BinaryKind::Add, r, in[2]);
     if (act == native::Act::Relu) r = ref::unary(ref::UnaryKind::Relu, r);
     if (act == native::Act::Gelu) r = ref::unary(ref::UnaryKind::Gelu, r);
+    if (residual) r = ref::binary(ref::BinaryKind::Add, r, *residual);
     out.push_back(r);
     return;
   }
@@ -341,6 +362,7 @@ nlohmann::json toJson(const LibraryOp &op) {
     if (op.bf16) j["precision"] = "bf16";
     if (op.shadowLhs) j["shadow_lhs"] = true;
     if (op.shadowRhs) j["shadow_rhs"] = true;
+    if (op.residual) j["residual"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -391,6 +413,7 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.bf16 = j.value("precision", std::string("fp32")) == "bf16";
   op.shadowLhs = j.value("shadow_lhs", false);
   op.shadowRhs = j.value("shadow_rhs", false);
+  op.residual = j.value("residual", false);
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);
   op.smoothing = j.value("smoothing", 0.0f);

@@ -26,7 +26,7 @@ namespace heed::rt {
 
 struct LibraryOp {
   enum class Kind : uint8_t {
-    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs; bias, act
+    Matmul,            // a[..., M, K] @ b[..., K, N]; transposeLhs/Rhs; bias, act, residual
     Softmax,           // axis
     SoftmaxGrad,       // axis; inputs (y, dy). Not scheduled as a library call today
                        // (it fuses), kept so Partition may route it here.
@@ -63,6 +63,10 @@ struct LibraryOp {
   /// bf16 Matmul: that operand is a parameter (a param call's result, perhaps
   /// through an absorbed transpose): read its shadow. JSON "shadow_lhs"/"shadow_rhs".
   bool shadowLhs = false, shadowRhs = false;
+  /// Matmul epilogue: a last input of the result's shape added after that (a
+  /// residual or gradient sum), as oneDNN's sum post-op on a copy of it, or on
+  /// the input itself (which becomes the result) when no other Tensor shares it.
+  bool residual = false;
   float eps = 1e-5f, smoothing = 0, p = 0;
   int64_t ignoreIndex = -1, seed = 0, axis = -1;
   /// Sdpa, SdpaGrad: the causal mask, the score scale, and which optional inputs are present.

@@ -124,9 +124,11 @@ int runEmit(const ModelArgs &m, const std::string &stage, const std::string &out
       out->os() << text;
     } else {
       if (stage == "fused")
-        for (auto &[entry, sched] : schedules)
+        for (auto &[entry, sched] : schedules) {
           out->os() << "// @" << entry << ": " << sched.kernels << " fused kernels, "
                     << sched.libraryCalls << " library calls\n";
+          printSchedule(sched, out->os());
+        }
       kernels->print(out->os());
       out->os() << "\n";
     }

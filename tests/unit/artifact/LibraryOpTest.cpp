@@ -7,6 +7,8 @@
 #include "runtime/native/Bf16.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -119,6 +121,51 @@ TEST(LibraryOp, MatmulEpiloguesMatchReference) {
   RunContext ctx;
   std::vector<Tensor> out;
   EXPECT_THROW(runLibraryOp(bad, {a, w, bias}, out, ctx), Error);
+}
+
+TEST(LibraryOp, MatmulResidualEpilogueMatchesReference) {
+  // act(a @ b + bias) + r with r of the result's shape (the sum post-op), on the
+  // shared-weight, batched and transposed paths, with and without a bias; r is
+  // only read.
+  Tensor a = randn({2, 5, 6}, 1), w = randn({6, 7}, 2), wb = randn({2, 6, 7}, 3), bias = randn({7}, 4);
+  Tensor r = randn({2, 5, 7}, 5), wt = ref::transpose(w, {1, 0});
+  std::vector<float> r0(r.f32(), r.f32() + r.size());
+  for (bool withBias : {false, true})
+    for (const char *act : {"", "relu"})
+      for (const Tensor *b : {&w, &wb, &wt}) {
+        if (!withBias && *act) continue;
+        SCOPED_TRACE(std::string(act) + (withBias ? " bias" : "") +
+                     (b == &w ? " shared weight" : b == &wb ? " batched" : " transposed"));
+        LibraryOp o = op(LibraryOp::Kind::Matmul, {2, 5, 7});
+        o.bias = withBias;
+        o.act = act;
+        o.residual = true;
+        o.transposeRhs = b == &wt;
+        o = libraryOpFromJson(nlohmann::json::parse(toJson(o).dump()));
+        EXPECT_TRUE(o.residual);
+        RunContext ctx;
+        std::vector<Tensor> out, in = {a, *b};
+        if (withBias) in.push_back(bias);
+        in.push_back(r);
+        runLibraryOp(o, in, out, ctx);
+        Tensor want = ref::matmul(a, b == &wt ? w : *b);
+        if (withBias) want = ref::binary(ref::BinaryKind::Add, want, bias);
+        if (o.act == "relu") want = ref::unary(ref::UnaryKind::Relu, want);
+        want = ref::binary(ref::BinaryKind::Add, want, r);
+        EXPECT_LT(maxDiff(out[0], want), 1e-5);
+        EXPECT_TRUE(std::equal(r0.begin(), r0.end(), r.f32())) << "the residual input was written";
+        // A residual no one else holds is accumulated into in place: the same result.
+        in.back() = r.clone();
+        const void *buffer = in.back().raw();
+        runLibraryOp(o, in, out, ctx);
+        EXPECT_EQ(out[0].raw(), buffer);
+        EXPECT_LT(maxDiff(out[0], want), 1e-5);
+      }
+  LibraryOp bad = op(LibraryOp::Kind::Matmul, {2, 5, 7});
+  bad.residual = true;
+  RunContext ctx;
+  std::vector<Tensor> out;
+  EXPECT_THROW(runLibraryOp(bad, {a, w, randn({2, 5, 6}, 6)}, out, ctx), Error);  // wrong shape
 }
 
 TEST(LibraryOp, SdpaRoundTripsAndMatchesReference) {

@@ -179,6 +179,39 @@ TEST_P(MatmulEpilogues, MatchFusedKernels) {
 INSTANTIATE_TEST_SUITE_P(Examples, MatmulEpilogues,
                          ::testing::Values("tiny_lm", "causal_self_attention", "g2p"));
 
+class ResidualEpilogues : public ::testing::TestWithParam<std::string> {};
+
+// With p_drop = 0 (dropout folds away) a residual add follows the matmul of
+// each attention output and feed-forward block, and in every training step
+// gradients summed over several uses follow matmuls: they run as the matmul's
+// sum post-op (the default; HEED_MATMUL_RESIDUAL=0 keeps them in kernels).
+// Both train like the reference interpreter (1e-4) and like each other (1e-5).
+TEST_P(ResidualEpilogues, MatchTheReferenceAndFusedKernels) {
+  ImportOptions opts;
+  opts.batch = 2;
+  opts.overrides["p_drop"] = "0.0";
+  const std::string path = std::string(HEED_EXAMPLES_DIR) + "/" + GetParam() + ".heed";
+  auto ref = buildReferenceProgram(path, opts);
+  CompileStats on, off;
+  setenv("HEED_MATMUL_RESIDUAL", "1", 1);
+  auto post = buildCompiledProgram(path, opts, &on);
+  setenv("HEED_MATMUL_RESIDUAL", "0", 1);
+  auto kernels = buildCompiledProgram(path, opts, &off);
+  unsetenv("HEED_MATMUL_RESIDUAL");
+  ASSERT_TRUE(ref && post && kernels);
+  EXPECT_GT(on.residualEpilogues, 0) << "no residual add became a post-op";
+  EXPECT_EQ(off.residualEpilogues, 0);
+  auto inputs = exampleInputs(*ref);
+  std::vector<float> r = trainingLosses(*ref, inputs, 5), a = trainingLosses(*post, inputs, 5),
+                     b = trainingLosses(*kernels, inputs, 5);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i], r[i], 1e-4 * std::fabs(r[i])) << "step " << i + 1;
+    EXPECT_NEAR(a[i], b[i], 1e-5 * std::fabs(b[i])) << "step " << i + 1;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, ResidualEpilogues, ::testing::Values("tiny_lm", "g2p"));
+
 // Every kernel partitions its work independently of the thread count: one
 // thread and two give the same losses, bit for bit (fused attention included).
 TEST(ThreadCount, CompiledLossesAreBitIdenticalForOneAndTwoThreads) {

@@ -1,0 +1,11 @@
+//===- LoweringPasses.cpp - makes the lowering passes available by name ---===//
+
+#include "compiler/lowering/LoweringPasses.h"
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+
+void heed::registerLoweringPasses() {
+  mlir::registerPass([] { return createPartitionPass(); });
+  mlir::registerPass([] { return createHeedToLinalgPass(); });
+}
