@@ -5,12 +5,14 @@
 #include "runtime/text/TokenizerStore.h"
 
 #include "runtime/Error.h"
+#include "runtime/decode/StepDecoder.h"
 #include "runtime/kernels/LogSumExp.h"
 #include "runtime/train/LanguageModel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 namespace heed::rt {
 
@@ -284,6 +286,25 @@ void Seq2SeqRunner::stepLogProbs(const rt::Tensor &srcT, const rt::Tensor &memor
   }
 }
 
+void Seq2SeqRunner::cachedLogProbs(rt::StepDecoder &cache, const std::vector<int64_t> &sources,
+                                   const std::vector<int64_t> &parents,
+                                   const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &logProbs) {
+  const int64_t n = (int64_t)prefixes.size();
+  std::vector<int32_t> tokens((size_t)n), positions((size_t)n);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int32_t> &p = prefixes[(size_t)i];
+    if (p.empty() || (int64_t)p.size() > layout.tgtLen) throw rt::Error("decode: a prefix is empty or longer than tgt_len");
+    tokens[(size_t)i] = p.back();
+    positions[(size_t)i] = (int32_t)p.size() - 1;
+  }
+  const int64_t before = cache.calls();
+  const rt::Tensor &logits = cache.stepRows(sources, parents, tokens, positions);
+  decodeCalls_ += cache.calls() - before;
+  const int64_t V = logits.dim(2);
+  logProbs = rt::Tensor::uninitialized(rt::DType::F32, {n, V});
+  for (int64_t i = 0; i < n; ++i) logSoftmaxRow(logits.f32() + i * V, logProbs.f32() + i * V, V);
+}
+
 rt::Tensor Seq2SeqRunner::encode(const std::vector<std::vector<int32_t>> &srcs) {
   const int64_t B = layout.batch, S = layout.srcLen;
   const int64_t n = (int64_t)srcs.size();
@@ -303,19 +324,31 @@ std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::decodeBeams(const std::v
   return search(srcs, std::max<int64_t>(beam, 1), alpha, /*greedy=*/false);
 }
 
+bool Seq2SeqRunner::cached() const { return rt::StepDecoder::usable(program, useCache); }
+
 std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::search(const std::vector<std::vector<int32_t>> &srcs,
                                                                int64_t beam, double alpha, bool greedy) {
   const int64_t B = layout.batch;
   const int64_t n = (int64_t)srcs.size();
   std::vector<std::vector<rt::Hypothesis>> result;
   result.reserve((size_t)n);
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  std::unique_ptr<rt::StepDecoder> cache;
+  if (cached())
+    cache = std::make_unique<rt::StepDecoder>(program, ctx,
+                                              program.entry("decode")->outputs[(size_t)layout.decodeLogits].name);
+  const std::string memName = program.entry("encode")->outputs[(size_t)layout.encodeMemory].name;
   for (int64_t first = 0; first < n; first += B) {
     const int64_t count = std::min(B, n - first);
     rt::Tensor srcT, memory;
     encodeGroup(srcs, (size_t)first, (size_t)count, srcT, memory);
-    rt::BatchStepFn step = [&](const std::vector<int64_t> &sources,
+    if (cache) cache->start({{memName, memory}, {"src", srcT}});
+    rt::BatchStepFn step = [&](const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
                                const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &lp) {
-      stepLogProbs(srcT, memory, sources, prefixes, lp);
+      if (cache) cachedLogProbs(*cache, sources, parents, prefixes, lp);
+      else stepLogProbs(srcT, memory, sources, prefixes, lp);
     };
     if (greedy) {
       for (rt::Hypothesis &h : rt::greedySearchBatch(count, step, layout.tgtLen)) result.push_back({std::move(h)});

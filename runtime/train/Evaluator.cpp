@@ -77,7 +77,7 @@ void checkBeamOptions(int64_t beam, double alpha) {
 
 Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc,
                                                 const std::string &dataPath, int64_t batch, int64_t beam,
-                                                double alpha, int64_t maxWords) {
+                                                double alpha, int64_t maxWords, bool useCache) {
   checkBeamOptions(beam, alpha);
   if (maxWords < 0) throw Error("--max-words must be >= 0");
   Seq2SeqVocabs v = Seq2SeqVocabs::fromCheckpoint(rc);
@@ -91,7 +91,7 @@ Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const R
   if (data.size() == 0)
     throw Error("data file '" + dataPath + "': no pair fits the model (" + r.stats.summary() + ")");
   const int64_t n = maxWords > 0 ? std::min(maxWords, data.size()) : data.size();
-  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+  Seq2SeqRunner runner(*m.program, m.layout, m.params, useCache);
   r.teacherForced = runner.teacherForced(data, n);
   if (!std::isfinite(r.teacherForced.loss)) throw nonFiniteLoss(rc, dataPath);
   std::vector<std::vector<int32_t>> srcs;
@@ -108,8 +108,8 @@ int64_t decodeBatch(int64_t flag, int64_t n, int64_t beam) {
 }
 
 std::vector<std::string> transcribe(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
-                                    double alpha) {
-  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+                                    double alpha, bool useCache) {
+  Seq2SeqRunner runner(*m.program, m.layout, m.params, useCache);
   std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);
   std::vector<std::string> out;
   for (const Hypothesis &h : hyps) out.push_back(detokenize(m.vocabs.tgt.decode(h.symbols), m.vocabs.tgtTok));

@@ -57,6 +57,7 @@ struct EvalOptions {
   int64_t beam = 1;         // 1: greedy
   double lengthPenalty = kDefaultLengthPenalty;
   int64_t maxWords = 0;     // 0: every word of --data
+  bool noCache = false;     // --no-cache: recompute the decoder window per step
 };
 
 struct GenerateOptions {

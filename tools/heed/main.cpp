@@ -133,6 +133,9 @@ int main(int argc, char **argv) {
       ->check(cli::positive<int64_t>());
   evalCmd->add_option("--max-batches", ev.maxBatches, "evaluate at most N batches (default: all)")
       ->check(cli::positive<int64_t>());
+  evalCmd->add_flag("--no-cache", ev.noCache,
+                    "seq2seq: decode by recomputing the decoder window per step instead of the key/value cache "
+                    "(decode_step); HEED_KV_CACHE=0 does the same");
 
   heed::GenerateOptions gen;
   auto *generate = app.add_subcommand(
@@ -153,8 +156,8 @@ int main(int argc, char **argv) {
   generate->add_option("--stop", gen.stop, "language model: stop once the output ends with STRING (printed)")
       ->type_name("STRING");
   generate->add_flag("--no-cache", gen.noCache,
-                     "recompute the whole window for every token instead of the key/value cache (decode_step); "
-                     "HEED_KV_CACHE=0 does the same");
+                     "recompute the whole window (LM) or decoder (seq2seq) for every token instead of the "
+                     "key/value cache (decode_step); HEED_KV_CACHE=0 does the same");
   generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
       ->check(cli::number<double>());
   generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")
