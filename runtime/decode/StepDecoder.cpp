@@ -49,7 +49,7 @@ StepDecoder::StepDecoder(Program &program, RunContext &ctx, const std::string &l
 void StepDecoder::start(const std::map<std::string, Tensor> &inputs) {
   init_.clear();
   blocks_.clear();
-  rows_ = 0;
+  slotOf_.clear();
   if (const EntrySpec *init = program_.entry("decode_init")) {
     std::vector<Tensor> in;
     for (const TensorSpec &s : init->inputs) {
@@ -69,38 +69,88 @@ StepDecoder::Block StepDecoder::emptyBlock() const {
   return b;
 }
 
-void StepDecoder::gather(const std::vector<int64_t> &parents) {
+void StepDecoder::copySlot(int64_t from, int64_t to) {
+  const int64_t B = batch_;
+  Block &dst = blocks_[(size_t)(to / B)];
+  for (auto &[name, t] : dst.cache) {
+    const Tensor &src = blocks_[(size_t)(from / B)].cache.at(name);
+    const size_t row = src.bytes() / (size_t)B;
+    std::memcpy(static_cast<uint8_t *>(t.raw()) + (size_t)(to % B) * row,
+                static_cast<const uint8_t *>(src.raw()) + (size_t)(from % B) * row, row);
+  }
+}
+
+void StepDecoder::clearSlot(int64_t slot) {
+  const int64_t B = batch_;
+  for (auto &[name, t] : blocks_[(size_t)(slot / B)].cache) {
+    const size_t row = t.bytes() / (size_t)B;
+    std::memset(static_cast<uint8_t *>(t.raw()) + (size_t)(slot % B) * row, 0, row);
+  }
+}
+
+std::vector<int64_t> StepDecoder::assignSlots(const std::vector<int64_t> &parents) {
   const int64_t n = (int64_t)parents.size(), B = batch_;
-  const size_t blocks = (size_t)((n + B - 1) / B);
-  bool inPlace = n <= rows_;
-  for (int64_t i = 0; i < n && inPlace; ++i) inPlace = parents[(size_t)i] == i;
-  if (inPlace) {  // the same rows, maybe fewer: no copy
-    blocks_.resize(blocks);
-    return;
-  }
-  std::vector<Block> next(blocks);
-  for (size_t c = 0; c < blocks; ++c) {
-    next[c] = emptyBlock();
-    // Rows of this block by the old block they come from.
-    std::map<int64_t, std::pair<std::vector<int64_t>, std::vector<int64_t>>> from;  // old block -> (old rows, new rows)
-    for (int64_t r = 0; r < B && (int64_t)c * B + r < n; ++r) {
-      const int64_t p = parents[c * (size_t)B + (size_t)r];
-      if (p < 0) continue;  // a new sequence: the zero cache
-      if (p >= rows_) throw Error("decode_step: parent row " + std::to_string(p) + " of " + std::to_string(rows_));
-      from[p / B].first.push_back(p % B);
-      from[p / B].second.push_back(r);
+  for (int64_t p : parents)
+    if (p >= (int64_t)slotOf_.size())
+      throw Error("decode_step: parent row " + std::to_string(p) + " of " + std::to_string(slotOf_.size()));
+  std::vector<int64_t> slot((size_t)n, -1);
+  std::vector<char> taken(blocks_.size() * (size_t)B, 0);
+  // The first row to continue a parent keeps its slot (no copy).
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t p = parents[(size_t)i];
+    if (p >= 0 && !taken[(size_t)slotOf_[(size_t)p]]) {
+      slot[(size_t)i] = slotOf_[(size_t)p];
+      taken[(size_t)slot[(size_t)i]] = 1;
     }
-    for (auto &[old, rows] : from)
-      for (auto &[name, t] : next[c].cache) {
-        const Tensor &src = blocks_[(size_t)old].cache.at(name);
-        const size_t row = src.bytes() / (size_t)B;
-        const auto *s = static_cast<const uint8_t *>(src.raw());
-        auto *d = static_cast<uint8_t *>(t.raw());
-        for (size_t k = 0; k < rows.first.size(); ++k)
-          std::memcpy(d + (size_t)rows.second[k] * row, s + (size_t)rows.first[k] * row, row);
-      }
   }
-  blocks_ = std::move(next);
+  // Packing: the rows fit in fewer blocks than the kept slots span.
+  std::vector<char> live(blocks_.size(), 0);
+  for (size_t s = 0; s < taken.size(); ++s) live[s / (size_t)B] |= taken[s];
+  const int64_t need = (n + B - 1) / B;
+  if (std::count(live.begin(), live.end(), 1) > need) {
+    std::vector<Block> packed;
+    for (int64_t c = 0; c < need; ++c) packed.push_back(emptyBlock());
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t p = parents[(size_t)i];
+      if (p < 0) continue;
+      const int64_t from = slotOf_[(size_t)p];
+      for (auto &[name, t] : packed[(size_t)(i / B)].cache) {
+        const Tensor &src = blocks_[(size_t)(from / B)].cache.at(name);
+        const size_t row = src.bytes() / (size_t)B;
+        std::memcpy(static_cast<uint8_t *>(t.raw()) + (size_t)(i % B) * row,
+                    static_cast<const uint8_t *>(src.raw()) + (size_t)(from % B) * row, row);
+      }
+      slot[(size_t)i] = i;
+    }
+    blocks_ = std::move(packed);
+    for (int64_t i = 0; i < n; ++i) slot[(size_t)i] = i;
+    return slot;
+  }
+  // The others take free slots (of rows that ended: nobody needs those caches)
+  // and a copy of their parent's cache, whose slot is not written before the step.
+  size_t next = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (slot[(size_t)i] >= 0) continue;
+    while (next < taken.size() && taken[next]) ++next;
+    if (next == taken.size()) {
+      blocks_.push_back(emptyBlock());
+      taken.resize(taken.size() + (size_t)B, 0);
+    }
+    taken[next] = 1;
+    slot[(size_t)i] = (int64_t)next;
+    const int64_t p = parents[(size_t)i];
+    if (p >= 0) copySlot(slotOf_[(size_t)p], (int64_t)next);
+    else clearSlot((int64_t)next);
+  }
+  // Blocks past the last slot in use are dropped.
+  while (!blocks_.empty()) {
+    const size_t c = blocks_.size() - 1;
+    if (std::any_of(taken.begin() + (long)(c * (size_t)B), taken.begin() + (long)((c + 1) * (size_t)B),
+                    [](char t) { return t != 0; }))
+      break;
+    blocks_.pop_back();
+  }
+  return slot;
 }
 
 const Tensor &StepDecoder::stepRows(const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
@@ -115,21 +165,27 @@ const Tensor &StepDecoder::stepRows(const std::vector<int64_t> &sources, const s
                   " positions");
   for (int64_t s : sources)
     if (s < 0 || s >= B) throw Error("decode_step: source " + std::to_string(s) + " outside the batch of " + std::to_string(B));
-  gather(parents);
-  const bool whole = n == B;  // one block of exactly the program's rows: its logits are the result
+  std::vector<int64_t> slot = assignSlots(parents);
+  std::vector<int64_t> rowAt(blocks_.size() * (size_t)B, -1);
+  for (int64_t i = 0; i < n; ++i) rowAt[(size_t)slot[(size_t)i]] = i;
+  bool whole = n == B && blocks_.size() == 1;  // the step's logits are the result as they are
+  for (int64_t i = 0; i < n && whole; ++i) whole = slot[(size_t)i] == i;
+  int64_t V = 0;
   for (size_t c = 0; c < blocks_.size(); ++c) {
     Block &blk = blocks_[c];
-    const int64_t first = (int64_t)c * B, real = std::min(B, n - first);
-    // Rows past the last real one repeat it; their outputs are ignored.
-    auto at = [&](int64_t r) { return (size_t)(first + std::min(r, real - 1)); };
+    const int64_t *at = rowAt.data() + c * (size_t)B;
+    const int64_t any = *std::max_element(at, at + B);
+    if (any < 0) continue;  // no live row here
+    // Free slots feed a live row's token at position 0 of their own cache; their outputs are ignored.
     std::vector<int64_t> src((size_t)B);
     std::vector<int32_t> tok((size_t)B), pos((size_t)B);
     for (int64_t r = 0; r < B; ++r) {
-      src[(size_t)r] = sources[at(r)];
-      tok[(size_t)r] = tokens[at(r)];
-      pos[(size_t)r] = positions[at(r)];
+      const int64_t i = at[r];
+      src[(size_t)r] = i >= 0 ? sources[(size_t)i] : blk.sources.empty() ? sources[(size_t)any] : blk.sources[(size_t)r];
+      tok[(size_t)r] = tokens[(size_t)(i >= 0 ? i : any)];
+      pos[(size_t)r] = i >= 0 ? positions[(size_t)i] : 0;
     }
-    if (blk.sources != src) {  // the per-source invariants of these rows
+    if (blk.sources != src) {  // the per-source invariants of these slots
       bool identity = true;
       for (int64_t r = 0; r < B && identity; ++r) identity = src[(size_t)r] == r;
       blk.init.clear();
@@ -154,18 +210,21 @@ const Tensor &StepDecoder::stepRows(const std::vector<int64_t> &sources, const s
     }
     std::vector<Tensor> out = program_.run("decode_step", in, ctx_);
     ++calls_;
-    for (size_t i = 0; i < out.size(); ++i)
-      if (isCache(step_->outputs[i].name)) blk.cache[step_->outputs[i].name] = out[i];
+    for (size_t k = 0; k < out.size(); ++k)
+      if (isCache(step_->outputs[k].name)) blk.cache[step_->outputs[k].name] = out[k];
     const Tensor &lg = out.at((size_t)logitsIndex_);
     if (whole) {
       logits_ = lg;
       continue;
     }
-    const int64_t V = lg.dim(2);
-    if (c == 0) logits_ = Tensor::uninitialized(DType::F32, {n, 1, V});
-    std::memcpy(logits_.f32() + first * V, lg.f32(), sizeof(float) * (size_t)(real * V));
+    if (V == 0) {
+      V = lg.dim(2);
+      logits_ = Tensor::uninitialized(DType::F32, {n, 1, V});
+    }
+    for (int64_t r = 0; r < B; ++r)
+      if (at[r] >= 0) std::memcpy(logits_.f32() + at[r] * V, lg.f32() + r * V, sizeof(float) * (size_t)V);
   }
-  rows_ = n;
+  slotOf_ = std::move(slot);
   return logits_;
 }
 
@@ -175,15 +234,9 @@ const Tensor &StepDecoder::step(const std::vector<int32_t> &tokens, const std::v
   std::vector<int64_t> sources((size_t)batch_), parents((size_t)batch_);
   for (int64_t b = 0; b < batch_; ++b) {
     sources[(size_t)b] = b;
-    parents[(size_t)b] = rows_ == batch_ ? b : -1;
+    parents[(size_t)b] = (int64_t)slotOf_.size() == batch_ ? b : -1;
   }
   return stepRows(sources, parents, tokens, positions);
-}
-
-void StepDecoder::reorder(const std::vector<int> &rows) {
-  if ((int64_t)rows.size() != batch_ || rows_ != batch_)
-    throw Error("StepDecoder::reorder: one source row per batch row, after a step of the whole batch");
-  gather(std::vector<int64_t>(rows.begin(), rows.end()));
 }
 
 }  // namespace heed::rt

@@ -10,12 +10,16 @@
 // itself, so rows of different lengths share one batch.
 //
 // The program has a fixed batch B, but a search may keep any number of rows
-// (beam search: beams x sources). stepRows runs them B at a time, each block of
-// B rows with a cache of its own; a row names its source (a row of start()'s
-// inputs, whose init.N it attends to) and its parent (the row of the previous
-// step it continues). When the rows are not the previous ones in order (a beam
-// was dropped, a source finished) the caches are gathered by parent first:
-// that is the reorder beam search needs when it selects hypotheses.
+// (beam search: beams x sources). stepRows keeps them in slots, B per block,
+// each block with a cache of its own, and runs the blocks that hold a live
+// row. A row names its source (a row of start()'s inputs, whose init.N it
+// attends to) and its parent (the row of the previous step it continues). The
+// first row to continue a parent takes over the parent's slot, cache and all;
+// another row continuing it (a second beam from one hypothesis) gets a free
+// slot and a copy of the parent's cache: that is the reorder beam search needs
+// when it selects hypotheses, and greedy search, whose rows only end, copies
+// nothing. When the rows would fit in fewer blocks than their slots span,
+// they are packed into the first slots.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -56,9 +60,6 @@ public:
   const Tensor &stepRows(const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
                          const std::vector<int32_t> &tokens, const std::vector<int32_t> &positions);
 
-  /// Row b of the cache is row rows[b] of the old (a reorder of the B rows of step()).
-  void reorder(const std::vector<int> &rows);
-
   int64_t batch() const { return batch_; }
   /// The longest sequence a row's cache holds (the model's T).
   int64_t length() const { return length_; }
@@ -67,13 +68,16 @@ public:
 
 private:
   struct Block {
-    std::map<std::string, Tensor> cache;  // cache.*, B rows
-    std::vector<int64_t> sources;         // the source of each row whose init.* `init` holds
+    std::map<std::string, Tensor> cache;  // cache.*, B slots
+    std::vector<int64_t> sources;         // the source of each slot whose init.* `init` holds
     std::map<std::string, Tensor> init;   // init.* gathered for these sources
   };
-  /// The caches of the rows `parents` (of the previous call's rows), in blocks of B.
-  void gather(const std::vector<int64_t> &parents);
+  /// The slot of each row given its parent (see the file comment); moves and
+  /// copies the caches.
+  std::vector<int64_t> assignSlots(const std::vector<int64_t> &parents);
   Block emptyBlock() const;
+  void copySlot(int64_t from, int64_t to);
+  void clearSlot(int64_t slot);
 
   Program &program_;
   RunContext &ctx_;
@@ -82,7 +86,7 @@ private:
   int64_t batch_ = 0, length_ = 0, calls_ = 0;
   std::map<std::string, Tensor> init_;  // decode_init's outputs, one row per source
   std::vector<Block> blocks_;
-  int64_t rows_ = 0;  // rows of the previous call
+  std::vector<int64_t> slotOf_;  // the slot of each row of the previous call
   Tensor logits_;
 };
 

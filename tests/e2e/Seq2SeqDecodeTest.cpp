@@ -328,8 +328,10 @@ TEST(Seq2SeqDecode, CachedStepLogitsEqualTheDecodeWindow) {
   std::vector<std::vector<int32_t>> prefix(sources.size(), std::vector<int32_t>{rt::Vocab::BOS});
   std::vector<int64_t> parents(sources.size(), -1);
   for (int64_t t = 0; t < 9; ++t) {
-    if (t == 4) {  // beam search keeps other hypotheses: row i continues row parent[i]
-      std::vector<int64_t> keep = {1, 1, 2, 5, 3};
+    if (t == 4 || t == 6) {  // beam search keeps other hypotheses: row i continues row parent[i]
+      // t = 4: two rows continue row 1 (one takes a copy of its cache); t = 6: two
+      // rows left in two blocks, packed into one.
+      std::vector<int64_t> keep = t == 4 ? std::vector<int64_t>{1, 1, 2, 5, 3} : std::vector<int64_t>{0, 3};
       std::vector<int64_t> nextSources;
       std::vector<std::vector<int32_t>> nextPrefix;
       for (int64_t p : keep) {
@@ -347,7 +349,9 @@ TEST(Seq2SeqDecode, CachedStepLogitsEqualTheDecodeWindow) {
       tokens.push_back(p.back());
       positions.push_back((int32_t)p.size() - 1);
     }
+    const int64_t calls = dec.calls();
     const rt::Tensor &got = dec.stepRows(sources, parents, tokens, positions);
+    EXPECT_EQ(dec.calls() - calls, t < 6 ? 2 : 1) << "blocks run at position " << t;
     const int64_t V = got.dim(2);
     // The window: each row's prefix in "decode" with its source's memory.
     for (size_t first = 0; first < prefix.size(); first += (size_t)B) {
