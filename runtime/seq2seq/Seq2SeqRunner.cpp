@@ -326,6 +326,28 @@ std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::decodeBeams(const std::v
 
 bool Seq2SeqRunner::cached() const { return rt::StepDecoder::usable(program, useCache); }
 
+std::unique_ptr<rt::StepDecoder> Seq2SeqRunner::makeCache(rt::RunContext &ctx) {
+  if (!cached()) return nullptr;
+  return std::make_unique<rt::StepDecoder>(program, ctx,
+                                           program.entry("decode")->outputs[(size_t)layout.decodeLogits].name);
+}
+
+void Seq2SeqRunner::searchGroup(const rt::Tensor &srcT, const rt::Tensor &memory, int64_t count, int64_t beam,
+                                double alpha, bool greedy, rt::StepDecoder *cache,
+                                std::vector<std::vector<rt::Hypothesis>> &result) {
+  if (cache) cache->start({{program.entry("encode")->outputs[(size_t)layout.encodeMemory].name, memory}, {"src", srcT}});
+  rt::BatchStepFn step = [&](const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
+                             const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &lp) {
+    if (cache) cachedLogProbs(*cache, sources, parents, prefixes, lp);
+    else stepLogProbs(srcT, memory, sources, prefixes, lp);
+  };
+  if (greedy) {
+    for (rt::Hypothesis &h : rt::greedySearchBatch(count, step, layout.tgtLen)) result.push_back({std::move(h)});
+  } else {
+    for (auto &hs : rt::beamSearchBatch(count, step, beam, layout.tgtLen, alpha)) result.push_back(std::move(hs));
+  }
+}
+
 std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::search(const std::vector<std::vector<int32_t>> &srcs,
                                                                int64_t beam, double alpha, bool greedy) {
   const int64_t B = layout.batch;
@@ -335,28 +357,57 @@ std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::search(const std::vector
   rt::RunContext ctx;
   ctx.params = &params;
   ctx.training = false;
-  std::unique_ptr<rt::StepDecoder> cache;
-  if (cached())
-    cache = std::make_unique<rt::StepDecoder>(program, ctx,
-                                              program.entry("decode")->outputs[(size_t)layout.decodeLogits].name);
-  const std::string memName = program.entry("encode")->outputs[(size_t)layout.encodeMemory].name;
+  std::unique_ptr<rt::StepDecoder> cache = makeCache(ctx);
   for (int64_t first = 0; first < n; first += B) {
     const int64_t count = std::min(B, n - first);
     rt::Tensor srcT, memory;
     encodeGroup(srcs, (size_t)first, (size_t)count, srcT, memory);
-    if (cache) cache->start({{memName, memory}, {"src", srcT}});
-    rt::BatchStepFn step = [&](const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
-                               const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &lp) {
-      if (cache) cachedLogProbs(*cache, sources, parents, prefixes, lp);
-      else stepLogProbs(srcT, memory, sources, prefixes, lp);
-    };
-    if (greedy) {
-      for (rt::Hypothesis &h : rt::greedySearchBatch(count, step, layout.tgtLen)) result.push_back({std::move(h)});
-    } else {
-      for (auto &hs : rt::beamSearchBatch(count, step, beam, layout.tgtLen, alpha)) result.push_back(std::move(hs));
-    }
+    searchGroup(srcT, memory, count, beam, alpha, greedy, cache.get(), result);
   }
   return result;
+}
+
+Seq2SeqRunner::Evaluation Seq2SeqRunner::evaluate(const rt::EncodedData &data, int64_t maxWords, int64_t beam,
+                                                  double alpha) {
+  const int64_t B = layout.batch, T = layout.tgtLen;
+  int64_t n = data.size();
+  if (maxWords > 0) n = std::min(n, maxWords);
+  const rt::EntrySpec &dec = *program.entry("decode");
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  std::unique_ptr<rt::StepDecoder> cache = makeCache(ctx);
+  Evaluation ev;
+  double total = 0;
+  rt::Tensor src, tin, tout;
+  std::vector<std::vector<rt::Hypothesis>> found;
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t real = std::min(data.evalBatch(first, B, src, tin, tout), n - first);
+    rt::Tensor memory = program.run("encode", {src}, ctx).at((size_t)layout.encodeMemory);
+    // Teacher forcing through the decoder on this memory (what "forward" computes).
+    std::vector<rt::Tensor> in;
+    for (const rt::TensorSpec &s : dec.inputs) in.push_back(s.name == "src" ? src : s.name == "tgt_in" ? tin : memory);
+    std::vector<rt::Tensor> out = program.run("decode", in, ctx);
+    const rt::Tensor &logits = out.at((size_t)layout.decodeLogits);
+    const int64_t V = logits.dim(2);
+    const int32_t *Y = tout.i32();
+    for (int64_t row = 0; row < real; ++row)
+      for (int64_t t = 0; t < T; ++t) {
+        int32_t y = Y[row * T + t];
+        if (y == rt::Vocab::PAD) continue;
+        total += crossEntropyRow(logits.f32() + (row * T + t) * V, V, y);
+        ++ev.teacherForced.tokens;
+      }
+    ev.teacherForced.words += real;
+    if (!std::isfinite(total)) {  // the caller reports the non-finite loss; nothing to decode
+      ev.teacherForced.loss = NAN;
+      return ev;
+    }
+    searchGroup(src, memory, real, std::max<int64_t>(beam, 1), alpha, beam <= 1, cache.get(), found);
+  }
+  ev.teacherForced.loss = ev.teacherForced.tokens > 0 ? total / (double)ev.teacherForced.tokens : NAN;
+  for (auto &hs : found) ev.best.push_back(hs.empty() ? rt::Hypothesis{} : hs.front());
+  return ev;
 }
 
 std::vector<rt::Hypothesis> Seq2SeqRunner::decode(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,

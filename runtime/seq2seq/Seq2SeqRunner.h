@@ -46,6 +46,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,15 @@ public:
   std::vector<std::vector<rt::Hypothesis>> decodeBeams(const std::vector<std::vector<int32_t>> &srcs,
                                                        int64_t beam, double alpha);
 
+  struct Evaluation {
+    Seq2SeqEval teacherForced;
+    std::vector<rt::Hypothesis> best;  // per pair, as decode()
+  };
+  /// teacherForced() and decode() of the first maxWords pairs (0: all) together:
+  /// the encoder runs once per group for both, the loss from the "decode"
+  /// entry on its memory. A non-finite loss returns at once (loss NaN, no hypotheses).
+  Evaluation evaluate(const rt::EncodedData &data, int64_t maxWords, int64_t beam, double alpha);
+
   /// Number of "decode" (or, cached, "decode_step") entry runs so far (for tests and timing).
   int64_t decodeCalls() const { return decodeCalls_; }
   /// Does decoding use the key/value cache (decode_step)?
@@ -120,6 +130,11 @@ public:
 private:
   std::vector<std::vector<rt::Hypothesis>> search(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
                                                   double alpha, bool greedy);
+  /// The key/value cache decoder when cached(), else null.
+  std::unique_ptr<rt::StepDecoder> makeCache(rt::RunContext &ctx);
+  /// Greedy or beam search of the `count` sources of one encoded group; appends to result.
+  void searchGroup(const rt::Tensor &srcT, const rt::Tensor &memory, int64_t count, int64_t beam, double alpha,
+                   bool greedy, rt::StepDecoder *cache, std::vector<std::vector<rt::Hypothesis>> &result);
   /// Runs "encode" on up to `batch` sources; fills srcT [B, src_len] and memory [B, src_len, d].
   void encodeGroup(const std::vector<std::vector<int32_t>> &srcs, size_t first, size_t count,
                    rt::Tensor &srcT, rt::Tensor &memory);

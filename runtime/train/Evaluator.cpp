@@ -92,12 +92,10 @@ Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const R
     throw Error("data file '" + dataPath + "': no pair fits the model (" + r.stats.summary() + ")");
   const int64_t n = maxWords > 0 ? std::min(maxWords, data.size()) : data.size();
   Seq2SeqRunner runner(*m.program, m.layout, m.params, useCache);
-  r.teacherForced = runner.teacherForced(data, n);
+  Seq2SeqRunner::Evaluation ev = runner.evaluate(data, n, beam, alpha);
+  r.teacherForced = ev.teacherForced;
   if (!std::isfinite(r.teacherForced.loss)) throw nonFiniteLoss(rc, dataPath);
-  std::vector<std::vector<int32_t>> srcs;
-  for (int64_t i = 0; i < n; ++i) srcs.push_back(data.examples()[(size_t)i].src);
-  std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);
-  for (int64_t i = 0; i < n; ++i) r.rates.add(hyps[(size_t)i].symbols, data.examples()[(size_t)i].tgt);
+  for (int64_t i = 0; i < n; ++i) r.rates.add(ev.best[(size_t)i].symbols, data.examples()[(size_t)i].tgt);
   r.words = n;
   return r;
 }
