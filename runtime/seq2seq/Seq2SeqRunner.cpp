@@ -44,6 +44,20 @@ std::string vocabKey(const rt::ModelInfo &info, int64_t limit, const std::string
   return "";
 }
 
+/// Adds the cross-entropy of the first `rows` rows of logits [B, T, V] against
+/// tout [B, T] (PAD targets skipped) to total, and the scored targets to tokens.
+void addCrossEntropy(const rt::Tensor &logits, const rt::Tensor &tout, int64_t rows, double &total, int64_t &tokens) {
+  const int64_t T = logits.dim(1), V = logits.dim(2);
+  const int32_t *Y = tout.i32();
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t t = 0; t < T; ++t) {
+      const int32_t y = Y[row * T + t];
+      if (y == rt::Vocab::PAD) continue;
+      total += crossEntropyRow(logits.f32() + (row * T + t) * V, V, y);
+      ++tokens;
+    }
+}
+
 }  // namespace
 
 bool looksSeq2Seq(const rt::Program &program) {
@@ -196,7 +210,7 @@ EncodedWords encodeWords(const std::vector<std::string> &words, const Seq2SeqVoc
 //===----------------------------------------------------------------------===//
 
 Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t maxWords) {
-  const int64_t B = layout.batch, T = layout.tgtLen;
+  const int64_t B = layout.batch;
   int64_t n = data.size();
   if (maxWords > 0) n = std::min(n, maxWords);
   const rt::EntrySpec &fwd = *program.entry("forward");
@@ -211,17 +225,7 @@ Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t ma
     std::vector<rt::Tensor> in;
     for (const rt::TensorSpec &s : fwd.inputs) in.push_back(s.name == "src" ? src : tin);
     std::vector<rt::Tensor> out = program.run("forward", in, ctx);
-    const rt::Tensor &logits = out.at((size_t)layout.forwardLogits);
-    const int64_t V = logits.dim(2);
-    const float *L = logits.f32();
-    const int32_t *Y = tout.i32();
-    for (int64_t row = 0; row < real; ++row)
-      for (int64_t t = 0; t < T; ++t) {
-        int32_t y = Y[row * T + t];
-        if (y == rt::Vocab::PAD) continue;
-        total += crossEntropyRow(L + (row * T + t) * V, V, y);
-        ++r.tokens;
-      }
+    addCrossEntropy(out.at((size_t)layout.forwardLogits), tout, real, total, r.tokens);
     r.words += real;
   }
   r.loss = r.tokens > 0 ? total / (double)r.tokens : NAN;
@@ -369,7 +373,7 @@ std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::search(const std::vector
 
 Seq2SeqRunner::Evaluation Seq2SeqRunner::evaluate(const rt::EncodedData &data, int64_t maxWords, int64_t beam,
                                                   double alpha) {
-  const int64_t B = layout.batch, T = layout.tgtLen;
+  const int64_t B = layout.batch;
   int64_t n = data.size();
   if (maxWords > 0) n = std::min(n, maxWords);
   const rt::EntrySpec &dec = *program.entry("decode");
@@ -388,16 +392,7 @@ Seq2SeqRunner::Evaluation Seq2SeqRunner::evaluate(const rt::EncodedData &data, i
     std::vector<rt::Tensor> in;
     for (const rt::TensorSpec &s : dec.inputs) in.push_back(s.name == "src" ? src : s.name == "tgt_in" ? tin : memory);
     std::vector<rt::Tensor> out = program.run("decode", in, ctx);
-    const rt::Tensor &logits = out.at((size_t)layout.decodeLogits);
-    const int64_t V = logits.dim(2);
-    const int32_t *Y = tout.i32();
-    for (int64_t row = 0; row < real; ++row)
-      for (int64_t t = 0; t < T; ++t) {
-        int32_t y = Y[row * T + t];
-        if (y == rt::Vocab::PAD) continue;
-        total += crossEntropyRow(logits.f32() + (row * T + t) * V, V, y);
-        ++ev.teacherForced.tokens;
-      }
+    addCrossEntropy(out.at((size_t)layout.decodeLogits), tout, real, total, ev.teacherForced.tokens);
     ev.teacherForced.words += real;
     if (!std::isfinite(total)) {  // the caller reports the non-finite loss; nothing to decode
       ev.teacherForced.loss = NAN;
