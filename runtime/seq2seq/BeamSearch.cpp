@@ -23,9 +23,10 @@ void checkCommon(const char *fn, int64_t numSources, int64_t maxLen) {
 
 // Runs the step function and checks its output: f32 [n, vocab >= 3], no NaN.
 const float *runStep(const char *fn, const BatchStepFn &step, const std::vector<int64_t> &sources,
-                     const std::vector<std::vector<int32_t>> &prefixes, Tensor &out, int64_t &vocab) {
+                     const std::vector<int64_t> &parents, const std::vector<std::vector<int32_t>> &prefixes,
+                     Tensor &out, int64_t &vocab) {
   out = Tensor();
-  step(sources, prefixes, out);
+  step(sources, parents, prefixes, out);
   const int64_t n = (int64_t)prefixes.size();
   if (!out.defined() || out.dtype() != DType::F32 || out.rank() != 2 || out.dim(0) != n)
     throw Error(fmt::format("{}: the step function must return f32 [{}, vocab] log-probabilities, got {} {}",
@@ -45,6 +46,7 @@ const float *runStep(const char *fn, const BatchStepFn &step, const std::vector<
 struct Live {
   std::vector<int32_t> prefix;  // starts with BOS
   double logProb = 0;
+  int64_t parent = -1;  // its parent's row in the previous step call
 };
 
 struct Candidate {
@@ -71,8 +73,8 @@ Hypothesis makeHypothesis(const std::vector<int32_t> &prefix, double logProb, bo
 }
 
 BatchStepFn single(const StepFn &step) {
-  return [&step](const std::vector<int64_t> &, const std::vector<std::vector<int32_t>> &prefixes,
-                 Tensor &logProbs) { step(prefixes, logProbs); };
+  return [&step](const std::vector<int64_t> &, const std::vector<int64_t> &,
+                 const std::vector<std::vector<int32_t>> &prefixes, Tensor &logProbs) { step(prefixes, logProbs); };
 }
 
 }  // namespace
@@ -92,18 +94,21 @@ std::vector<Hypothesis> greedySearchBatch(int64_t numSources, const BatchStepFn 
   std::vector<std::vector<int32_t>> prefix((size_t)numSources, std::vector<int32_t>{Vocab::BOS});
   std::vector<double> logProb((size_t)numSources, 0.0);
   std::vector<bool> done((size_t)numSources, false);
+  std::vector<int64_t> rowOf((size_t)numSources, -1);  // each source's row in the previous call
   Tensor out;
   for (int64_t t = 1; t <= maxLen; ++t) {
-    std::vector<int64_t> sources;
+    std::vector<int64_t> sources, parents;
     std::vector<std::vector<int32_t>> prefixes;
     for (int64_t s = 0; s < numSources; ++s)
       if (!done[(size_t)s]) {
         sources.push_back(s);
+        parents.push_back(rowOf[(size_t)s]);
+        rowOf[(size_t)s] = (int64_t)prefixes.size();
         prefixes.push_back(prefix[(size_t)s]);
       }
     if (sources.empty()) break;
     int64_t vocab = 0;
-    const float *lp = runStep(fn, step, sources, prefixes, out, vocab);
+    const float *lp = runStep(fn, step, sources, parents, prefixes, out, vocab);
     for (size_t i = 0; i < sources.size(); ++i) {
       const float *row = lp + (int64_t)i * vocab;
       int32_t best = kFirstGenerated;
@@ -147,20 +152,22 @@ std::vector<std::vector<Hypothesis>> beamSearchBatch(int64_t numSources, const B
   Tensor out;
   std::vector<Candidate> cands;
   for (int64_t t = 1; t <= maxLen; ++t) {
-    std::vector<int64_t> sources;
+    std::vector<int64_t> sources, parents;
     std::vector<std::vector<int32_t>> prefixes;
     for (int64_t s = 0; s < numSources; ++s)
       for (const Live &h : live[(size_t)s]) {
         sources.push_back(s);
+        parents.push_back(h.parent);
         prefixes.push_back(h.prefix);
       }
     if (sources.empty()) break;
     int64_t vocab = 0;
-    const float *lp = runStep(fn, step, sources, prefixes, out, vocab);
+    const float *lp = runStep(fn, step, sources, parents, prefixes, out, vocab);
     size_t row0 = 0;  // first row of the current source
     for (int64_t s = 0; s < numSources; ++s) {
       std::vector<Live> &beams = live[(size_t)s];
       if (beams.empty()) continue;
+      const int64_t firstRow = (int64_t)row0;
       cands.clear();
       for (size_t b = 0; b < beams.size(); ++b) {
         const float *row = lp + (int64_t)(row0 + b) * vocab;
@@ -178,7 +185,7 @@ std::vector<std::vector<Hypothesis>> beamSearchBatch(int64_t numSources, const B
         if (c.token == Vocab::EOS) {
           if (r < K) done.push_back(makeHypothesis(parent.prefix, c.sum, true, alpha));
         } else if (next.size() < K) {
-          Live h{parent.prefix, c.sum};
+          Live h{parent.prefix, c.sum, firstRow + c.beam};
           h.prefix.push_back(c.token);
           next.push_back(std::move(h));
         }

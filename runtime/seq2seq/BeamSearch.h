@@ -49,8 +49,11 @@ namespace heed::rt {
 using StepFn =
     std::function<void(const std::vector<std::vector<int32_t>> &prefixes, Tensor &logProbs)>;
 /// Batched over sources: sources[i] in [0, numSources) says which source
-/// prefixes[i] belongs to (sources are listed in increasing order).
-using BatchStepFn = std::function<void(const std::vector<int64_t> &sources,
+/// prefixes[i] belongs to (sources are listed in increasing order); parents[i]
+/// is the row of the previous call whose prefix prefixes[i] extends by its last
+/// symbol (-1 in the first call), so a step function with per-row state (a
+/// key/value cache, runtime/decode/StepDecoder.h) can reorder it.
+using BatchStepFn = std::function<void(const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
                                        const std::vector<std::vector<int32_t>> &prefixes,
                                        Tensor &logProbs)>;
 

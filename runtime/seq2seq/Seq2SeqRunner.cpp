@@ -5,12 +5,14 @@
 #include "runtime/text/TokenizerStore.h"
 
 #include "runtime/Error.h"
+#include "runtime/decode/StepDecoder.h"
 #include "runtime/kernels/LogSumExp.h"
 #include "runtime/train/LanguageModel.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 namespace heed::rt {
 
@@ -40,6 +42,20 @@ std::string vocabKey(const rt::ModelInfo &info, int64_t limit, const std::string
   for (auto &[k, v] : info.config)
     if ((int64_t)v == limit && k.find("vocab") != std::string::npos) return k;
   return "";
+}
+
+/// Adds the cross-entropy of the first `rows` rows of logits [B, T, V] against
+/// tout [B, T] (PAD targets skipped) to total, and the scored targets to tokens.
+void addCrossEntropy(const rt::Tensor &logits, const rt::Tensor &tout, int64_t rows, double &total, int64_t &tokens) {
+  const int64_t T = logits.dim(1), V = logits.dim(2);
+  const int32_t *Y = tout.i32();
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t t = 0; t < T; ++t) {
+      const int32_t y = Y[row * T + t];
+      if (y == rt::Vocab::PAD) continue;
+      total += crossEntropyRow(logits.f32() + (row * T + t) * V, V, y);
+      ++tokens;
+    }
 }
 
 }  // namespace
@@ -194,7 +210,7 @@ EncodedWords encodeWords(const std::vector<std::string> &words, const Seq2SeqVoc
 //===----------------------------------------------------------------------===//
 
 Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t maxWords, rt::Communicator *comm) {
-  const int64_t B = layout.batch, T = layout.tgtLen;
+  const int64_t B = layout.batch;
   int64_t n = data.size();
   if (maxWords > 0) n = std::min(n, maxWords);
   const rt::EntrySpec &fwd = *program.entry("forward");
@@ -209,19 +225,9 @@ Seq2SeqEval Seq2SeqRunner::teacherForced(const rt::EncodedData &data, int64_t ma
     std::vector<rt::Tensor> in;
     for (const rt::TensorSpec &s : fwd.inputs) in.push_back(s.name == "src" ? src : tin);
     std::vector<rt::Tensor> out = program.run("forward", in, ctx);
-    const rt::Tensor &logits = out.at((size_t)layout.forwardLogits);
-    const int64_t V = logits.dim(2);
-    const float *L = logits.f32();
-    const int32_t *Y = tout.i32();
     double total = 0;
     int64_t tokens = 0;
-    for (int64_t row = 0; row < real; ++row)
-      for (int64_t t = 0; t < T; ++t) {
-        int32_t y = Y[row * T + t];
-        if (y == rt::Vocab::PAD) continue;
-        total += crossEntropyRow(L + (row * T + t) * V, V, y);
-        ++tokens;
-      }
+    addCrossEntropy(out.at((size_t)layout.forwardLogits), tout, real, total, tokens);
     score[0] = total;
     score[1] = (double)tokens;
     score[2] = (double)real;
@@ -291,6 +297,25 @@ void Seq2SeqRunner::stepLogProbs(const rt::Tensor &srcT, const rt::Tensor &memor
   }
 }
 
+void Seq2SeqRunner::cachedLogProbs(rt::StepDecoder &cache, const std::vector<int64_t> &sources,
+                                   const std::vector<int64_t> &parents,
+                                   const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &logProbs) {
+  const int64_t n = (int64_t)prefixes.size();
+  std::vector<int32_t> tokens((size_t)n), positions((size_t)n);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::vector<int32_t> &p = prefixes[(size_t)i];
+    if (p.empty() || (int64_t)p.size() > layout.tgtLen) throw rt::Error("decode: a prefix is empty or longer than tgt_len");
+    tokens[(size_t)i] = p.back();
+    positions[(size_t)i] = (int32_t)p.size() - 1;
+  }
+  const int64_t before = cache.calls();
+  const rt::Tensor &logits = cache.stepRows(sources, parents, tokens, positions);
+  decodeCalls_ += cache.calls() - before;
+  const int64_t V = logits.dim(2);
+  logProbs = rt::Tensor::uninitialized(rt::DType::F32, {n, V});
+  for (int64_t i = 0; i < n; ++i) logSoftmaxRow(logits.f32() + i * V, logProbs.f32() + i * V, V);
+}
+
 rt::Tensor Seq2SeqRunner::encode(const std::vector<std::vector<int32_t>> &srcs) {
   const int64_t B = layout.batch, S = layout.srcLen;
   const int64_t n = (int64_t)srcs.size();
@@ -310,27 +335,81 @@ std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::decodeBeams(const std::v
   return search(srcs, std::max<int64_t>(beam, 1), alpha, /*greedy=*/false);
 }
 
+bool Seq2SeqRunner::cached() const { return rt::StepDecoder::usable(program, useCache); }
+
+std::unique_ptr<rt::StepDecoder> Seq2SeqRunner::makeCache(rt::RunContext &ctx) {
+  if (!cached()) return nullptr;
+  return std::make_unique<rt::StepDecoder>(program, ctx,
+                                           program.entry("decode")->outputs[(size_t)layout.decodeLogits].name);
+}
+
+void Seq2SeqRunner::searchGroup(const rt::Tensor &srcT, const rt::Tensor &memory, int64_t count, int64_t beam,
+                                double alpha, bool greedy, rt::StepDecoder *cache,
+                                std::vector<std::vector<rt::Hypothesis>> &result) {
+  if (cache) cache->start({{program.entry("encode")->outputs[(size_t)layout.encodeMemory].name, memory}, {"src", srcT}});
+  rt::BatchStepFn step = [&](const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
+                             const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &lp) {
+    if (cache) cachedLogProbs(*cache, sources, parents, prefixes, lp);
+    else stepLogProbs(srcT, memory, sources, prefixes, lp);
+  };
+  if (greedy) {
+    for (rt::Hypothesis &h : rt::greedySearchBatch(count, step, layout.tgtLen)) result.push_back({std::move(h)});
+  } else {
+    for (auto &hs : rt::beamSearchBatch(count, step, beam, layout.tgtLen, alpha)) result.push_back(std::move(hs));
+  }
+}
+
 std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::search(const std::vector<std::vector<int32_t>> &srcs,
                                                                int64_t beam, double alpha, bool greedy) {
   const int64_t B = layout.batch;
   const int64_t n = (int64_t)srcs.size();
   std::vector<std::vector<rt::Hypothesis>> result;
   result.reserve((size_t)n);
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  std::unique_ptr<rt::StepDecoder> cache = makeCache(ctx);
   for (int64_t first = 0; first < n; first += B) {
     const int64_t count = std::min(B, n - first);
     rt::Tensor srcT, memory;
     encodeGroup(srcs, (size_t)first, (size_t)count, srcT, memory);
-    rt::BatchStepFn step = [&](const std::vector<int64_t> &sources,
-                               const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &lp) {
-      stepLogProbs(srcT, memory, sources, prefixes, lp);
-    };
-    if (greedy) {
-      for (rt::Hypothesis &h : rt::greedySearchBatch(count, step, layout.tgtLen)) result.push_back({std::move(h)});
-    } else {
-      for (auto &hs : rt::beamSearchBatch(count, step, beam, layout.tgtLen, alpha)) result.push_back(std::move(hs));
-    }
+    searchGroup(srcT, memory, count, beam, alpha, greedy, cache.get(), result);
   }
   return result;
+}
+
+Seq2SeqRunner::Evaluation Seq2SeqRunner::evaluate(const rt::EncodedData &data, int64_t maxWords, int64_t beam,
+                                                  double alpha) {
+  const int64_t B = layout.batch;
+  int64_t n = data.size();
+  if (maxWords > 0) n = std::min(n, maxWords);
+  const rt::EntrySpec &dec = *program.entry("decode");
+  rt::RunContext ctx;
+  ctx.params = &params;
+  ctx.training = false;
+  std::unique_ptr<rt::StepDecoder> cache = makeCache(ctx);
+  Evaluation ev;
+  double total = 0;
+  rt::Tensor src, tin, tout;
+  std::vector<std::vector<rt::Hypothesis>> found;
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t real = std::min(data.evalBatch(first, B, src, tin, tout), n - first);
+    rt::Tensor memory = program.run("encode", {src}, ctx).at((size_t)layout.encodeMemory);
+    // Teacher forcing through the decoder on this memory (what "forward" computes).
+    std::vector<rt::Tensor> in;
+    for (const rt::TensorSpec &s : dec.inputs) in.push_back(s.name == "src" ? src : s.name == "tgt_in" ? tin : memory);
+    std::vector<rt::Tensor> out = program.run("decode", in, ctx);
+    addCrossEntropy(out.at((size_t)layout.decodeLogits), tout, real, total, ev.teacherForced.tokens);
+    ev.teacherForced.words += real;
+    if (!std::isfinite(total)) {  // the caller reports the non-finite loss; nothing to decode
+      ev.teacherForced.loss = NAN;
+      return ev;
+    }
+    searchGroup(src, memory, real, std::max<int64_t>(beam, 1), alpha, beam <= 1, cache.get(), found);
+  }
+  ev.teacherForced.loss = ev.teacherForced.tokens > 0 ? total / (double)ev.teacherForced.tokens : NAN;
+  for (auto &hs : found) ev.best.push_back(hs.empty() ? rt::Hypothesis{} : hs.front());
+  return ev;
 }
 
 std::vector<rt::Hypothesis> Seq2SeqRunner::decode(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,

@@ -24,9 +24,15 @@
 // last word repeat the first word, their outputs are ignored); each decoding
 // step then runs the "decode" entry on the live hypotheses' prefixes (tgt_in =
 // BOS + prefix, PAD after), B rows per call (each row with its word's memory
-// and src), and reads the logits at each row's last prefix position. The
-// decoder is recomputed over the fixed tgt_len window at every step; the
-// encoder never is.
+// and src), and reads the logits at each row's last prefix position. With the
+// compiler's decode_step (runtime/decode/StepDecoder.h) and the cache not
+// switched off, a step instead feeds each hypothesis's last token at its
+// position: decode_init computes the cross-attention keys/values and the
+// source mask once per group from the memory, the self-attention keys/values
+// are appended per step, and the caches follow the hypotheses beam search
+// keeps (gathered by parent). Without it the decoder is recomputed over the
+// fixed tgt_len window at every step. The encoder runs once per group either
+// way.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -41,10 +47,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace heed::rt {
+
+class StepDecoder;
 
 struct Seq2SeqLayout {
   int64_t batch = 0, srcLen = 0, tgtLen = 0;
@@ -84,8 +93,10 @@ struct Seq2SeqEval {
 /// A program with its parameters, ready to score, encode and decode.
 class Seq2SeqRunner {
 public:
-  Seq2SeqRunner(rt::Program &program, const Seq2SeqLayout &layout, rt::ParamStore &params)
-      : program(program), layout(layout), params(params) {}
+  /// useCache false (--no-cache): recompute the decoder window at every step
+  /// even when the program has decode_step.
+  Seq2SeqRunner(rt::Program &program, const Seq2SeqLayout &layout, rt::ParamStore &params, bool useCache = true)
+      : program(program), layout(layout), params(params), useCache(useCache) {}
 
   /// Teacher-forced cross-entropy over the first maxWords examples (0: all).
   /// `comm`: the ranks share the batches out (the same result, bit for bit).
@@ -104,12 +115,28 @@ public:
   std::vector<std::vector<rt::Hypothesis>> decodeBeams(const std::vector<std::vector<int32_t>> &srcs,
                                                        int64_t beam, double alpha);
 
-  /// Number of "decode" entry runs so far (for tests and timing).
+  struct Evaluation {
+    Seq2SeqEval teacherForced;
+    std::vector<rt::Hypothesis> best;  // per pair, as decode()
+  };
+  /// teacherForced() and decode() of the first maxWords pairs (0: all) together:
+  /// the encoder runs once per group for both, the loss from the "decode"
+  /// entry on its memory. A non-finite loss returns at once (loss NaN, no hypotheses).
+  Evaluation evaluate(const rt::EncodedData &data, int64_t maxWords, int64_t beam, double alpha);
+
+  /// Number of "decode" (or, cached, "decode_step") entry runs so far (for tests and timing).
   int64_t decodeCalls() const { return decodeCalls_; }
+  /// Does decoding use the key/value cache (decode_step)?
+  bool cached() const;
 
 private:
   std::vector<std::vector<rt::Hypothesis>> search(const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
                                                   double alpha, bool greedy);
+  /// The key/value cache decoder when cached(), else null.
+  std::unique_ptr<rt::StepDecoder> makeCache(rt::RunContext &ctx);
+  /// Greedy or beam search of the `count` sources of one encoded group; appends to result.
+  void searchGroup(const rt::Tensor &srcT, const rt::Tensor &memory, int64_t count, int64_t beam, double alpha,
+                   bool greedy, rt::StepDecoder *cache, std::vector<std::vector<rt::Hypothesis>> &result);
   /// Runs "encode" on up to `batch` sources; fills srcT [B, src_len] and memory [B, src_len, d].
   void encodeGroup(const std::vector<std::vector<int32_t>> &srcs, size_t first, size_t count,
                    rt::Tensor &srcT, rt::Tensor &memory);
@@ -117,10 +144,15 @@ private:
   /// memory/src rows in srcT/memory).
   void stepLogProbs(const rt::Tensor &srcT, const rt::Tensor &memory, const std::vector<int64_t> &rows,
                     const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &logProbs);
+  /// The same through the key/value cache: each prefix's last token at its
+  /// position, the caches following `parents` (rt::BatchStepFn).
+  void cachedLogProbs(rt::StepDecoder &cache, const std::vector<int64_t> &sources, const std::vector<int64_t> &parents,
+                      const std::vector<std::vector<int32_t>> &prefixes, rt::Tensor &logProbs);
 
   rt::Program &program;
   Seq2SeqLayout layout;
   rt::ParamStore &params;
+  bool useCache;
   int64_t decodeCalls_ = 0;
 };
 

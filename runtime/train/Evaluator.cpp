@@ -77,7 +77,7 @@ void checkBeamOptions(int64_t beam, double alpha) {
 
 Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc,
                                                 const std::string &dataPath, int64_t batch, int64_t beam,
-                                                double alpha, int64_t maxWords) {
+                                                double alpha, int64_t maxWords, bool useCache) {
   checkBeamOptions(beam, alpha);
   if (maxWords < 0) throw Error("--max-words must be >= 0");
   Seq2SeqVocabs v = Seq2SeqVocabs::fromCheckpoint(rc);
@@ -91,13 +91,11 @@ Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const R
   if (data.size() == 0)
     throw Error("data file '" + dataPath + "': no pair fits the model (" + r.stats.summary() + ")");
   const int64_t n = maxWords > 0 ? std::min(maxWords, data.size()) : data.size();
-  Seq2SeqRunner runner(*m.program, m.layout, m.params);
-  r.teacherForced = runner.teacherForced(data, n);
+  Seq2SeqRunner runner(*m.program, m.layout, m.params, useCache);
+  Seq2SeqRunner::Evaluation ev = runner.evaluate(data, n, beam, alpha);
+  r.teacherForced = ev.teacherForced;
   if (!std::isfinite(r.teacherForced.loss)) throw nonFiniteLoss(rc, dataPath);
-  std::vector<std::vector<int32_t>> srcs;
-  for (int64_t i = 0; i < n; ++i) srcs.push_back(data.examples()[(size_t)i].src);
-  std::vector<Hypothesis> hyps = runner.decode(srcs, beam, alpha);
-  for (int64_t i = 0; i < n; ++i) r.rates.add(hyps[(size_t)i].symbols, data.examples()[(size_t)i].tgt);
+  for (int64_t i = 0; i < n; ++i) r.rates.add(ev.best[(size_t)i].symbols, data.examples()[(size_t)i].tgt);
   r.words = n;
   return r;
 }
@@ -125,12 +123,12 @@ std::vector<std::vector<int32_t>> nonEmptySources(const std::vector<std::vector<
 }  // namespace
 
 std::vector<std::string> transcribe(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
-                                    double alpha) {
+                                    double alpha, bool useCache) {
   std::vector<size_t> rows;
   std::vector<std::vector<int32_t>> kept = nonEmptySources(srcs, rows);
   std::vector<std::string> out(srcs.size());
   if (kept.empty()) return out;
-  Seq2SeqRunner runner(*m.program, m.layout, m.params);
+  Seq2SeqRunner runner(*m.program, m.layout, m.params, useCache);
   std::vector<Hypothesis> hyps = runner.decode(kept, beam, alpha);
   for (size_t k = 0; k < rows.size(); ++k)
     out[rows[k]] = detokenize(m.vocabs.tgt.decode(hyps[k].symbols), m.vocabs.tgtTok);

@@ -79,10 +79,11 @@ struct Seq2SeqCheckpointEval {
   EncodeStats stats;  // of the data file against the model's lengths and vocabularies
   int64_t words = 0;  // pairs decoded
 };
-/// maxWords 0: every pair. batch 0: the training batch (else 32).
+/// maxWords 0: every pair. batch 0: the training batch (else 32). useCache
+/// false (--no-cache): decode by recomputing the decoder window per step.
 Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc,
                                                 const std::string &data, int64_t batch, int64_t beam,
-                                                double lengthPenalty, int64_t maxWords);
+                                                double lengthPenalty, int64_t maxWords, bool useCache = true);
 
 /// The program's batch for decoding n words with `beam`: `flag` if > 0, else
 /// min(n * beam, 64).
@@ -91,7 +92,7 @@ int64_t decodeBatch(int64_t flag, int64_t n, int64_t beam);
 /// Detokenized best outputs, one per source; an empty source gives "" (it is not
 /// decoded), so outputs stay aligned with the input rows.
 std::vector<std::string> transcribe(LoadedSeq2Seq &m, const std::vector<std::vector<int32_t>> &srcs, int64_t beam,
-                                    double lengthPenalty);
+                                    double lengthPenalty, bool useCache = true);
 
 struct EncoderOutputs {
   Tensor memory;   // f32 [n, src_len, d_model]

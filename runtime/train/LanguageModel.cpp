@@ -13,9 +13,11 @@
 // With the compiler's decode_step (runtime/decode/StepDecoder.h) each new token
 // costs one position: the window's tokens sit at positions 0.. of a key/value
 // cache. Once the context passes `seq` tokens the window slides by one token per
-// step and every token changes its absolute position, so the cache is rebuilt
-// from the window's `seq` tokens (seq steps per token: slower than one full
-// forward, see docs/BENCHMARKS.md); the tokens are those of full recomputation.
+// step and every token changes its absolute position, so the cache would have to
+// be rebuilt from the window's `seq` tokens (seq steps per token, more than one
+// full forward of the window, see docs/BENCHMARKS.md): from there on each token
+// recomputes the window with "forward" instead. Either way the tokens are those
+// of full recomputation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -222,22 +224,20 @@ void sampleTokens(Program &program, const LmLayout &layout, ParamStore &params, 
   std::unique_ptr<StepDecoder> cached;
   if (StepDecoder::usable(program, o.useCache))
     cached = std::make_unique<StepDecoder>(program, ctx, program.entry("forward")->outputs[layout.logitsIndex].name);
-  int64_t windowStart = -1, fed = 0;  // the cache holds context[windowStart, windowStart + fed)
+  int64_t fed = -1;  // the cache holds context[0, fed) (-1: not started)
   std::vector<Tensor> out;
   std::vector<int32_t> generated;
   size_t emitted = 0;  // bytes of decode(generated) already emitted
   for (int64_t i = 0; i < o.maxTokens; ++i) {
     int64_t n = std::min<int64_t>((int64_t)context.size(), S);
     const float *row;
-    if (cached) {
-      const int64_t first = (int64_t)context.size() - n;
-      if (first != windowStart) {  // first token, or the window slid: rebuild
+    if (cached && (int64_t)context.size() <= S) {  // the window has not slid (see the file comment)
+      if (fed < 0) {
         cached->start();
-        windowStart = first;
         fed = 0;
       }
       const Tensor *logits = nullptr;
-      for (; fed < n; ++fed) logits = &cached->step({context[first + fed]}, {(int32_t)fed});
+      for (; fed < n; ++fed) logits = &cached->step({context[fed]}, {(int32_t)fed});
       row = logits->f32();
     } else {
       int32_t *t = tokens.i32();

@@ -13,7 +13,12 @@
 //       "forward" pass on the whole output;
 //   (d) length buckets (runtime/seq2seq/LengthBuckets.h): a training step on
 //       short pairs gives the same loss and gradients from the model built at
-//       src_len = tgt_len = 8 as from the one at 24, on both backends.
+//       src_len = tgt_len = 8 as from the one at 24, on both backends;
+//   (e) the key/value cache (decode_init/decode_step, runtime/decode/StepDecoder):
+//       the step logits of rows of different source lengths, more rows than
+//       the batch, reordered by parent as beam search does, equal the "decode"
+//       window's; greedy and beam search through the cache give the hypotheses
+//       of recomputation, on both backends.
 //
 // (Changing src tokens at padded positions to non-PAD ids would change the
 // mask itself, src == pad, so (a) perturbs the memory the decoder attends to
@@ -26,6 +31,7 @@
 #include "compiler/compiled/CompiledProgram.h"
 #include "compiler/interp/InterpretedProgram.h"
 #include "runtime/Random.h"
+#include "runtime/decode/StepDecoder.h"
 #include "runtime/seq2seq/ParallelData.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +61,7 @@ struct Fixture {
     ImportOptions opts;
     opts.overrides = {{"d_model", "32"}, {"layers", "2"}, {"heads", "2"}, {"d_ff", "64"}, {"p_drop", "0.0"}};
     opts.batch = B;
+    opts.training = false;  // a program that decodes: with decode_init/decode_step
     program = buildReferenceProgram(kModel, opts);
     if (!program) throw std::runtime_error("cannot build " + kModel);
     layout = rt::seq2seqLayout(*program, "test");
@@ -306,6 +313,116 @@ void expectBucketStepEqualsFullStep(const std::string &backend) {
     EXPECT_LE(maxAbsDiff(ga.f32(), gb.f32(), ga.size()), 1e-4 * std::max(scale, 1e-3))
         << backend << ": gradient of " << name;
   }
+}
+
+TEST(Seq2SeqDecode, CachedStepLogitsEqualTheDecodeWindow) {
+  Fixture &f = fx();
+  const int64_t T = f.layout.tgtLen, S = f.layout.srcLen;
+  rt::Tensor src = f.srcBatch(0);  // sources 0..3: real words of different lengths
+  rt::Tensor memory = f.encode(src);
+  ASSERT_TRUE(rt::StepDecoder::usable(*f.program));
+  rt::StepDecoder dec(*f.program, f.ctx, f.program->entry("decode")->outputs[(size_t)f.layout.decodeLogits].name);
+  dec.start({{"memory", memory}, {"src", src}});
+  // Six rows (two blocks of B = 4, the second half padding): beams of sources 0, 1, 3.
+  std::vector<int64_t> sources = {0, 0, 1, 3, 3, 3};
+  std::vector<std::vector<int32_t>> prefix(sources.size(), std::vector<int32_t>{rt::Vocab::BOS});
+  std::vector<int64_t> parents(sources.size(), -1);
+  for (int64_t t = 0; t < 9; ++t) {
+    if (t == 4 || t == 6) {  // beam search keeps other hypotheses: row i continues row parent[i]
+      // t = 4: two rows continue row 1 (one takes a copy of its cache); t = 6: two
+      // rows left in two blocks, packed into one.
+      std::vector<int64_t> keep = t == 4 ? std::vector<int64_t>{1, 1, 2, 5, 3} : std::vector<int64_t>{0, 3};
+      std::vector<int64_t> nextSources;
+      std::vector<std::vector<int32_t>> nextPrefix;
+      for (int64_t p : keep) {
+        nextSources.push_back(sources[(size_t)p]);
+        nextPrefix.push_back(prefix[(size_t)p]);
+      }
+      sources = nextSources;
+      prefix = nextPrefix;
+      parents = keep;
+      for (size_t i = 0; i < prefix.size(); ++i)  // the kept copies diverge
+        prefix[i].back() = (int32_t)(4 + (i * 13 + (size_t)t) % 60);
+    }
+    std::vector<int32_t> tokens, positions;
+    for (const auto &p : prefix) {
+      tokens.push_back(p.back());
+      positions.push_back((int32_t)p.size() - 1);
+    }
+    const int64_t calls = dec.calls();
+    const rt::Tensor &got = dec.stepRows(sources, parents, tokens, positions);
+    EXPECT_EQ(dec.calls() - calls, t < 6 ? 2 : 1) << "blocks run at position " << t;
+    const int64_t V = got.dim(2);
+    // The window: each row's prefix in "decode" with its source's memory.
+    for (size_t first = 0; first < prefix.size(); first += (size_t)B) {
+      rt::Tensor mem(rt::DType::F32, {B, S, memory.dim(2)}), s(rt::DType::I32, {B, S}), tin(rt::DType::I32, {B, T});
+      for (int64_t r = 0; r < B; ++r) {
+        const size_t i = std::min(first + (size_t)r, prefix.size() - 1);
+        const int64_t so = sources[i];
+        std::memcpy(mem.f32() + r * S * mem.dim(2), memory.f32() + so * S * mem.dim(2), sizeof(float) * (size_t)(S * mem.dim(2)));
+        std::memcpy(s.i32() + r * S, src.i32() + so * S, sizeof(int32_t) * (size_t)S);
+        std::copy(prefix[i].begin(), prefix[i].end(), tin.i32() + r * T);
+      }
+      rt::Tensor want = f.decode(mem, s, tin);
+      for (int64_t r = 0; r < B && first + (size_t)r < prefix.size(); ++r)
+        EXPECT_LE(maxAbsDiff(got.f32() + (int64_t)(first + (size_t)r) * V, want.f32() + (r * T + t) * V, V), 1e-4)
+            << "row " << first + (size_t)r << " position " << t;
+    }
+    for (size_t i = 0; i < prefix.size(); ++i) {
+      prefix[i].push_back((int32_t)(4 + (i * 7 + (size_t)t * 3) % 60));
+      parents[i] = (int64_t)i;
+    }
+  }
+}
+
+void expectCachedDecodingEqualsRecomputation(rt::Program &program, rt::ParamStore &params, const std::string &what) {
+  rt::Seq2SeqLayout layout = rt::seq2seqLayout(program, "test");
+  rt::Seq2SeqRunner cached(program, layout, params, /*useCache=*/true);
+  rt::Seq2SeqRunner window(program, layout, params, /*useCache=*/false);
+  ASSERT_TRUE(cached.cached()) << what;
+  ASSERT_FALSE(window.cached()) << what;
+  // 10 words in groups of B = 4 (the last one with two padding rows), each
+  // source padded to src_len by its own length.
+  std::vector<std::vector<int32_t>> words(fx().words.begin(), fx().words.begin() + 10);
+  for (int64_t beam : {1, 4}) {
+    std::vector<std::vector<rt::Hypothesis>> a = beam == 1 ? std::vector<std::vector<rt::Hypothesis>>{}
+                                                           : cached.decodeBeams(words, beam, 0.6);
+    std::vector<std::vector<rt::Hypothesis>> b = beam == 1 ? std::vector<std::vector<rt::Hypothesis>>{}
+                                                           : window.decodeBeams(words, beam, 0.6);
+    if (beam == 1)
+      for (size_t i = 0; i < words.size(); ++i) {
+        a.push_back({cached.decode({words[i]}, 1, 0)[0]});
+        b.push_back({window.decode({words[i]}, 1, 0)[0]});
+      }
+    std::vector<rt::Hypothesis> ga = cached.decode(words, beam, 0.6), gb = window.decode(words, beam, 0.6);
+    ASSERT_EQ(a.size(), words.size());
+    ASSERT_EQ(b.size(), words.size());
+    for (size_t i = 0; i < words.size(); ++i) {
+      EXPECT_EQ(ga[i].symbols, gb[i].symbols) << what << " beam " << beam << " word " << i;
+      EXPECT_NEAR(ga[i].logProb, gb[i].logProb, 1e-4) << what << " beam " << beam << " word " << i;
+      ASSERT_EQ(a[i].size(), b[i].size()) << what << " beam " << beam << " word " << i;
+      for (size_t k = 0; k < a[i].size(); ++k) {
+        EXPECT_EQ(a[i][k].symbols, b[i][k].symbols) << what << " beam " << beam << " word " << i << " hyp " << k;
+        EXPECT_EQ(a[i][k].finished, b[i][k].finished);
+        EXPECT_NEAR(a[i][k].score, b[i][k].score, 1e-4);
+      }
+    }
+  }
+  EXPECT_GT(cached.decodeCalls(), 0);
+}
+
+TEST(Seq2SeqDecode, CachedDecodingEqualsRecomputationReference) {
+  expectCachedDecodingEqualsRecomputation(*fx().program, fx().params, "reference");
+}
+
+TEST(Seq2SeqDecode, CachedDecodingEqualsRecomputationCompiled) {
+  ImportOptions opts;
+  opts.overrides = {{"d_model", "32"}, {"layers", "2"}, {"heads", "2"}, {"d_ff", "64"}, {"p_drop", "0.0"}};
+  opts.batch = B;
+  opts.training = false;
+  std::unique_ptr<rt::Program> program = buildProgram("compiled", kModel, opts);
+  ASSERT_TRUE(program);
+  expectCachedDecodingEqualsRecomputation(*program, fx().params, "compiled");
 }
 
 TEST(Seq2SeqDecode, BucketStepEqualsFullStepReference) { expectBucketStepEqualsFullStep("reference"); }

@@ -71,6 +71,7 @@ struct EvalOptions {
   double lengthPenalty = kDefaultLengthPenalty;
   int64_t maxWords = 0;     // 0: every word of --data
   KindFlags given;          // kind-specific flags given
+  bool noCache = false;     // --no-cache: recompute the decoder window per step
 };
 
 struct GenerateOptions {

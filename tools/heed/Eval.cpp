@@ -28,7 +28,7 @@ namespace {
 
 int evalSeq2Seq(const EvalOptions &o, const rt::RunCheckpoint &rc, rt::ProgramFactory &factory) {
   rt::Seq2SeqCheckpointEval r =
-      rt::evaluateSeq2SeqCheckpoint(factory, rc, o.data, o.batch, o.beam, o.lengthPenalty, o.maxWords);
+      rt::evaluateSeq2SeqCheckpoint(factory, rc, o.data, o.batch, o.beam, o.lengthPenalty, o.maxWords, !o.noCache);
   const rt::EncodeStats &st = r.stats;
   const rt::ErrorRates &er = r.rates;
   const rt::Seq2SeqEval &tf = r.teacherForced;

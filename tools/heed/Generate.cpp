@@ -71,7 +71,7 @@ int generateSeq2Seq(const GenerateOptions &o, const rt::RunCheckpoint &rc, rt::P
   std::vector<std::string> words = gatherWords(o.words, o.input);
   rt::LoadedSeq2Seq m =
       rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), o.beam), "heed generate");
-  std::vector<std::string> outs = rt::transcribe(m, wordIds(words, m), o.beam, o.lengthPenalty);
+  std::vector<std::string> outs = rt::transcribe(m, wordIds(words, m), o.beam, o.lengthPenalty, !o.noCache);
   for (size_t i = 0; i < words.size(); ++i) std::printf("%s\t%s\n", words[i].c_str(), outs[i].c_str());
   std::fflush(stdout);
   return 0;

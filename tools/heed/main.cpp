@@ -150,6 +150,9 @@ int main(int argc, char **argv) {
       ->check(cli::positive<int64_t>());
   evApplies.only(false, evalCmd->add_option("--max-batches", ev.maxBatches, "evaluate at most N batches (default: all)")
                             ->check(cli::positive<int64_t>()));
+  evApplies.only(true, evalCmd->add_flag("--no-cache", ev.noCache,
+                                         "decode by recomputing the decoder window per step instead of the "
+                                         "key/value cache (decode_step); HEED_KV_CACHE=0 does the same"));
   evApplies.attach(evalCmd);
 
   heed::GenerateOptions gen;
@@ -174,9 +177,9 @@ int main(int argc, char **argv) {
                              ->check(cli::number<int64_t>()));
   genApplies.only(false, generate->add_option("--stop", gen.stop, "stop once the output ends with STRING (printed)")
                              ->type_name("STRING"));
-  genApplies.only(false, generate->add_flag("--no-cache", gen.noCache,
-                                            "recompute the whole window for every token instead of the key/value "
-                                            "cache (decode_step); HEED_KV_CACHE=0 does the same"));
+  generate->add_flag("--no-cache", gen.noCache,
+                     "recompute the whole window (LM) or decoder (seq2seq) for every token instead of the "
+                     "key/value cache (decode_step); HEED_KV_CACHE=0 does the same");
   genApplies.only(false, generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
                              ->check(cli::number<double>()));
   auto sampling = [&] { return gen.temperature > 0; };

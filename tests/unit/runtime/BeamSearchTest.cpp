@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 
 using namespace heed::rt;
 using namespace heed::rt::test;
@@ -197,19 +198,33 @@ TEST(RuntimeBeamSearch, NeverGeneratesPadOrBos) {
 TEST(RuntimeBeamSearch, BatchedEqualsOneByOne) {
   const int64_t n = 6, vocab = 8;
   // Source s uses the random model with seed 100 + s.
+  // Also checks the parents: each prefix extends its parent's (the previous
+  // call's row) by one symbol, of the same source.
   auto batchFn = [&](int64_t *calls) {
-    return [=](const std::vector<int64_t> &sources, const std::vector<Ids> &prefixes, Tensor &out) {
+    auto prev = std::make_shared<std::pair<std::vector<int64_t>, std::vector<Ids>>>();
+    return [=](const std::vector<int64_t> &sources, const std::vector<int64_t> &parents, const std::vector<Ids> &prefixes,
+               Tensor &out) {
       ++*calls;
       std::vector<float> all;
+      EXPECT_EQ(parents.size(), prefixes.size());
       for (size_t i = 0; i < prefixes.size(); ++i) {
         if (i > 0) {
           EXPECT_LE(sources[i - 1], sources[i]);
+        }
+        if (prefixes[i].size() == 1) {
+          EXPECT_EQ(parents[i], -1);
+        } else if (parents[i] < 0 || parents[i] >= (int64_t)prev->second.size()) {
+          ADD_FAILURE() << "row " << i << " has parent " << parents[i];
+        } else {
+          EXPECT_EQ(prev->first[(size_t)parents[i]], sources[i]);
+          EXPECT_EQ(prev->second[(size_t)parents[i]], Ids(prefixes[i].begin(), prefixes[i].end() - 1));
         }
         Tensor one;
         randomModel(100 + (uint64_t)sources[i], 0, vocab)({prefixes[i]}, one);
         all.insert(all.end(), one.f32(), one.f32() + vocab);
       }
       out = Tensor::fromF32({(int64_t)prefixes.size(), vocab}, all);
+      *prev = {sources, prefixes};
     };
   };
   int64_t calls = 0;
