@@ -23,6 +23,7 @@ FOREIGN = {
     "--no-install-recommends", "--param", "--as", "--oversubscribe", "--bind-to", "--help",
     "--version", "--index-url", "--extra-index-url", "--break-system-packages", "--print-ir-after-all",
     "--dump-input", "--check-prefix", "--filter", "--verbose", "--no-cache-dir", "--quiet",
+    "--write", "--pass-pipeline", "--cpu-time", "--model", "--autocast",
 }
 
 heed, src = sys.argv[1], sys.argv[2]
@@ -92,7 +93,9 @@ for path in docs:
             continue
         if in_block:
             body = re.sub(r"\s#\s.*$", "", line)  # shell comments
-            m = re.search(r"(?:^|\$ |[|;&(]\s*|^\s*(?:\w+=\S+\s+)*|mpirun .*?)(heed (?:[a-z][a-z-]*).*)$", body)
+            # A line of output (a diagnostic) is no command line, whatever it says.
+            output = re.match(r"\s*(error|warning|note):", body)
+            m = not output and re.search(r"(?:^|\$ |[|;&(]\s*|^\s*(?:\w+=\S+\s+)*|mpirun .*?)(heed (?:[a-z][a-z-]*).*)$", body)
             starts = m and re.match(r"heed [a-z]", m.group(1)) and not line.startswith((" ", "\t"))
             if m and (starts or re.search(r"^\s*(\$ |[A-Z_]+=\S* )*heed [a-z]", body) or "mpirun" in body):
                 if current:
