@@ -13,6 +13,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/native/Dnnl.h"
+#include "runtime/native/MatmulPrimitive.h"
 #include "runtime/native/Native.h"
 
 #include <fmt/format.h>
@@ -25,26 +26,17 @@ namespace heed::rt::native {
 using namespace detail;
 using dnnl::memory;
 
-namespace {
-
-struct MatmulEntry {
-  dnnl::matmul prim;
-  memory a, b, bias, c;
-};
-
-thread_local PrimCache<13, MatmulEntry> matmulCache;
-
-MatmulEntry makeMatmul(int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
-                       bool hasBias, Act act, bool accumulate, int64_t sA, int64_t sB) {
+MatmulPrimitive detail::makeMatmulPrimitive(memory::data_type inputs, int64_t batch, int64_t M, int64_t N, int64_t K,
+                                            bool transA, bool transB, bool hasBias, Act act, bool accumulate,
+                                            int64_t sA, int64_t sB) {
   const auto f32 = memory::data_type::f32;
   const int64_t bA = sA == 0 ? 1 : batch, bB = sB == 0 ? 1 : batch;
   if (bA == 1) sA = M * K;
   if (bB == 1) sB = K * N;
-  memory::desc aMd({bA, M, K}, f32, transA ? memory::dims{sA, 1, M} : memory::dims{sA, K, 1});
-  memory::desc bMd({bB, K, N}, f32, transB ? memory::dims{sB, 1, K} : memory::dims{sB, N, 1});
+  memory::desc aMd({bA, M, K}, inputs, transA ? memory::dims{sA, 1, M} : memory::dims{sA, K, 1});
+  memory::desc bMd({bB, K, N}, inputs, transB ? memory::dims{sB, 1, K} : memory::dims{sB, N, 1});
   memory::desc cMd({batch, M, N}, f32, memory::dims{M * N, N, 1});
-  memory::desc biasMd = hasBias ? memory::desc({1, 1, N}, f32, memory::dims{N, N, 1})
-                                : memory::desc();
+  memory::desc biasMd = hasBias ? memory::desc({1, 1, N}, f32, memory::dims{N, N, 1}) : memory::desc();
   dnnl::post_ops ops;
   if (act == Act::Relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
   if (act == Act::Gelu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
@@ -53,9 +45,21 @@ MatmulEntry makeMatmul(int64_t batch, int64_t M, int64_t N, int64_t K, bool tran
   attr.set_post_ops(ops);
   dnnl::matmul::desc desc(aMd, bMd, biasMd, cMd);
   dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
-  MatmulEntry e{dnnl::matmul(pd), userMemory(aMd), userMemory(bMd), memory(), userMemory(cMd)};
+  MatmulPrimitive e{dnnl::matmul(pd), userMemory(aMd), userMemory(bMd), memory(), userMemory(cMd)};
   if (hasBias) e.bias = userMemory(biasMd);
   return e;
+}
+
+namespace {
+
+using MatmulEntry = MatmulPrimitive;
+
+thread_local PrimCache<13, MatmulEntry> matmulCache;
+
+MatmulEntry makeMatmul(int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
+                       bool hasBias, Act act, bool accumulate, int64_t sA, int64_t sB) {
+  return makeMatmulPrimitive(memory::data_type::f32, batch, M, N, K, transA, transB, hasBias, act, accumulate, sA,
+                             sB);
 }
 
 float applyAct(Act act, float v) {

@@ -15,6 +15,7 @@
 #include "runtime/Error.h"
 #include "runtime/Precision.h"
 #include "runtime/native/Dnnl.h"
+#include "runtime/native/MatmulPrimitive.h"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -30,10 +31,7 @@ using dnnl::memory;
 
 namespace {
 
-struct MatmulBf16Entry {
-  dnnl::matmul prim;
-  memory a, b, bias, c;
-};
+using MatmulBf16Entry = MatmulPrimitive;
 
 thread_local PrimCache<13, MatmulBf16Entry> bf16Cache;
 /// The rounded copies of a and b, reused by every call on this thread.
@@ -45,25 +43,8 @@ thread_local bool shadowed[2] = {false, false};
 
 MatmulBf16Entry makeMatmulBf16(int64_t batch, int64_t M, int64_t N, int64_t K, bool transA, bool transB,
                                bool hasBias, Act act, bool accumulate, int64_t sA, int64_t sB) {
-  const auto f32 = memory::data_type::f32, bf16 = memory::data_type::bf16;
-  const int64_t bA = sA == 0 ? 1 : batch, bB = sB == 0 ? 1 : batch;
-  if (bA == 1) sA = M * K;
-  if (bB == 1) sB = K * N;
-  memory::desc aMd({bA, M, K}, bf16, transA ? memory::dims{sA, 1, M} : memory::dims{sA, K, 1});
-  memory::desc bMd({bB, K, N}, bf16, transB ? memory::dims{sB, 1, K} : memory::dims{sB, N, 1});
-  memory::desc cMd({batch, M, N}, f32, memory::dims{M * N, N, 1});
-  memory::desc biasMd = hasBias ? memory::desc({1, 1, N}, f32, memory::dims{N, N, 1}) : memory::desc();
-  dnnl::post_ops ops;
-  if (act == Act::Relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-  if (act == Act::Gelu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
-  if (accumulate) ops.append_sum(1.f);
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(ops);
-  dnnl::matmul::desc desc(aMd, bMd, biasMd, cMd);
-  dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
-  MatmulBf16Entry e{dnnl::matmul(pd), userMemory(aMd), userMemory(bMd), memory(), userMemory(cMd)};
-  if (hasBias) e.bias = userMemory(biasMd);
-  return e;
+  return makeMatmulPrimitive(memory::data_type::bf16, batch, M, N, K, transA, transB, hasBias, act, accumulate, sA,
+                             sB);
 }
 
 // The same integer rounding as rt::toBf16Bits, compiled for AVX-512 so that it
