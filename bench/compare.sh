@@ -4,10 +4,13 @@
 # Prints a markdown table: ms/step, tokens/s, the ratio, matmul GFLOP/s, peak RSS,
 # heed's compile time. Needs an idle machine for meaningful numbers.
 #   bash bench/compare.sh [ROUNDS]        (default 2)
+# BENCH_DROPOUT=0.1 trains both sides with dropout p = 0.1 where the examples have it
+# (default 0); BENCH_BF16=0 skips the bf16 table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 steps=${BENCH_STEPS:-10}
+p_drop=${BENCH_DROPOUT:-0.0}
 export OMP_WAIT_POLICY=passive
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   echo "installing python3-torch and libopenblas0-openmp (Debian) for the PyTorch side"
@@ -18,9 +21,9 @@ bench=build/bench/heed_bench_step
 [ -x $bench ] || { echo "build first: bash tools/build.sh"; exit 1; }
 
 declare -A heed_args=(
-  [tiny]="examples/tiny_lm.heed --batch 16 --set p_drop=0.0"
-  [small]="examples/tiny_lm.heed --batch 8 --set p_drop=0.0 --set vocab=4096 --set d_model=256 --set layers=6 --set heads=8 --set seq=256"
-  [g2p]="examples/translate.heed --batch 64 --set p_drop=0.0"
+  [tiny]="examples/tiny_lm.heed --batch 16 --set p_drop=$p_drop"
+  [small]="examples/tiny_lm.heed --batch 8 --set p_drop=$p_drop --set vocab=4096 --set d_model=256 --set layers=6 --set heads=8 --set seq=256"
+  [g2p]="examples/translate.heed --batch 64 --set p_drop=$p_drop"
 )
 
 run() {  # run LABEL CMD... -> "ms tok/s gflops rss_mib compile_s"
@@ -41,7 +44,7 @@ for cfg in tiny small g2p; do
   best_h="" best_p=""
   for ((r = 0; r < rounds; r++)); do
     h=$(run $bench ${heed_args[$cfg]} --steps "$steps" --backend compiled)
-    p=$(run /usr/bin/python3 bench/torch_models.py "$cfg" --steps "$steps")
+    p=$(run /usr/bin/python3 bench/torch_models.py "$cfg" --steps "$steps" --dropout "$p_drop")
     # keep the faster round of each (least disturbed by other load)
     if [ -z "$best_h" ] || awk -v a="${h%% *}" -v b="${best_h%% *}" 'BEGIN{exit !(a<b)}'; then best_h=$h; fi
     if [ -z "$best_p" ] || awk -v a="${p%% *}" -v b="${best_p%% *}" 'BEGIN{exit !(a<b)}'; then best_p=$p; fi
@@ -70,7 +73,7 @@ if [ "${BENCH_BF16:-1}" != 0 ]; then
     for ((r = 0; r < rounds; r++)); do
       f=$(run $bench ${heed_args[$cfg]} --steps "$steps" --backend compiled)
       b=$(run $bench ${heed_args[$cfg]} --steps "$steps" --backend compiled --precision bf16)
-      t=$(run /usr/bin/python3 bench/torch_models.py "$cfg" --steps "$steps" --autocast)
+      t=$(run /usr/bin/python3 bench/torch_models.py "$cfg" --steps "$steps" --dropout "$p_drop" --autocast)
       if [ -z "$best_f" ] || awk -v a="${f%% *}" -v b="${best_f%% *}" 'BEGIN{exit !(a<b)}'; then best_f=$f; fi
       if [ -z "$best_b" ] || awk -v a="${b%% *}" -v b="${best_b%% *}" 'BEGIN{exit !(a<b)}'; then best_b=$b; fi
       if [ -z "$best_t" ] || awk -v a="${t%% *}" -v b="${best_t%% *}" 'BEGIN{exit !(a<b)}'; then best_t=$t; fi
@@ -81,7 +84,7 @@ if [ "${BENCH_BF16:-1}" != 0 ]; then
   done
 fi
 echo
-echo "sgemm ceiling (oneDNN 1024^3, 2 threads): $ceiling GFLOP/s"
+echo "dropout p = $p_drop on both sides; sgemm ceiling (oneDNN 1024^3, 2 threads): $ceiling GFLOP/s"
 # Hosts of one machine kind differ (the ratio depends on the CPU): name it.
 cpu=$(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); m=$2} /^CPU family/ {gsub(/ /, "", $2); f=$2}
                        /^Model:/ {gsub(/ /, "", $2); mo=$2} END {printf "%s (family %s, model %s)", m, f, mo}')

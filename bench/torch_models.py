@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """PyTorch references of heed's benchmark models, timed the same way as
 heed_bench_step: ms per training step (forward, backward, Adam), median after
-warm-up, fp32, dropout 0, torch.set_num_threads(2).
+warm-up, fp32, torch.set_num_threads(2); dropout 0 unless --dropout P.
 
-usage: torch_models.py tiny|small|g2p [--steps N]
+usage: torch_models.py tiny|small|g2p [--steps N] [--dropout P] [--autocast]
+--dropout P puts dropout where the heed models have it (the embedding sum of
+tiny_lm, every residual branch of both) and nowhere else: PyTorch's own
+attention-weight and feed-forward-activation dropouts stay off.
 The models mirror examples/tiny_lm.heed (pre-LN decoder, embedding * sqrt(d),
 sinusoidal positions, label smoothing 0.1) and examples/translate.heed (the
 paper's post-LN encoder-decoder with padding and causal masks).
@@ -28,31 +31,33 @@ def sinusoidal(length, dim):
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, d, h, ff):
+    def __init__(self, d, h, ff, p):
         super().__init__()
+        self.drop1, self.drop2 = nn.Dropout(p), nn.Dropout(p)
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.att = nn.MultiheadAttention(d, h, batch_first=True)
         self.ff = nn.Sequential(nn.Linear(d, ff), nn.ReLU(), nn.Linear(ff, d))
 
     def forward(self, x, mask):
         y = self.ln1(x)
-        x = x + self.att(y, y, y, attn_mask=mask, need_weights=False)[0]
-        return x + self.ff(self.ln2(x))
+        x = x + self.drop1(self.att(y, y, y, attn_mask=mask, need_weights=False)[0])
+        return x + self.drop2(self.ff(self.ln2(x)))
 
 
 class TinyLM(nn.Module):
-    def __init__(self, vocab, d, layers, h, ff, seq):
+    def __init__(self, vocab, d, layers, h, ff, seq, p):
         super().__init__()
         self.d = d
+        self.drop = nn.Dropout(p)
         self.emb = nn.Embedding(vocab, d)
         self.register_buffer("pe", sinusoidal(seq, d))
         self.register_buffer("mask", torch.triu(torch.ones(seq, seq, dtype=torch.bool), 1))
-        self.layers = nn.ModuleList(DecoderLayer(d, h, ff) for _ in range(layers))
+        self.layers = nn.ModuleList(DecoderLayer(d, h, ff, p) for _ in range(layers))
         self.ln = nn.LayerNorm(d)
         self.out = nn.Linear(d, vocab)
 
     def loss(self, tokens, targets):
-        x = self.emb(tokens) * math.sqrt(self.d) + self.pe
+        x = self.drop(self.emb(tokens) * math.sqrt(self.d) + self.pe)
         for layer in self.layers:
             x = layer(x, self.mask)
         logits = self.out(self.ln(x))
@@ -63,16 +68,22 @@ class TinyLM(nn.Module):
 class Seq2Seq(nn.Module):
     """The paper's post-LN encoder-decoder, as examples/translate.heed."""
 
-    def __init__(self, src_vocab, tgt_vocab, d, h, ff, layers, src_len, tgt_len):
+    def __init__(self, src_vocab, tgt_vocab, d, h, ff, layers, src_len, tgt_len, p):
         super().__init__()
         self.src_emb, self.tgt_emb = nn.Embedding(src_vocab, d), nn.Embedding(tgt_vocab, d)
         self.register_buffer("src_pe", sinusoidal(src_len, d))
         self.register_buffer("tgt_pe", sinusoidal(tgt_len, d))
         self.register_buffer("causal", torch.triu(torch.ones(tgt_len, tgt_len, dtype=torch.bool), 1))
-        self.enc = nn.ModuleList(nn.TransformerEncoderLayer(d, h, ff, 0.0, batch_first=True)
+        self.enc = nn.ModuleList(nn.TransformerEncoderLayer(d, h, ff, p, batch_first=True)
                                  for _ in range(layers))
-        self.dec = nn.ModuleList(nn.TransformerDecoderLayer(d, h, ff, 0.0, batch_first=True)
+        self.dec = nn.ModuleList(nn.TransformerDecoderLayer(d, h, ff, p, batch_first=True)
                                  for _ in range(layers))
+        # heed's layers drop only the residual branches (dropout1/2/3 here)
+        for layer in [*self.enc, *self.dec]:
+            layer.dropout = nn.Identity()
+            for att in (getattr(layer, "self_attn", None), getattr(layer, "multihead_attn", None)):
+                if att is not None:
+                    att.dropout = 0.0
         self.out = nn.Linear(d, tgt_vocab)
 
     def loss(self, src, tgt_in, tgt_out):
@@ -99,6 +110,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("config", choices=CONFIGS)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--autocast", action="store_true",
                     help='bf16 mixed precision: the forward under torch.autocast("cpu", dtype=torch.bfloat16)')
     args = ap.parse_args()
@@ -107,11 +119,11 @@ def main():
     torch.set_num_threads(2)
     g = torch.Generator().manual_seed(1)
     if c["kind"] == "lm":
-        model = TinyLM(c["vocab"], c["d"], c["layers"], c["h"], c["ff"], c["seq"])
+        model = TinyLM(c["vocab"], c["d"], c["layers"], c["h"], c["ff"], c["seq"], args.dropout)
         inputs = [torch.randint(0, c["vocab"], (c["batch"], c["seq"]), generator=g) for _ in range(2)]
         tokens = inputs[0].numel()
     else:
-        model = Seq2Seq(c["vocab"], c["vocab"], c["d"], c["h"], c["ff"], c["layers"], c["seq"], c["seq"])
+        model = Seq2Seq(c["vocab"], c["vocab"], c["d"], c["h"], c["ff"], c["layers"], c["seq"], c["seq"], args.dropout)
         inputs = [torch.randint(1, c["vocab"], (c["batch"], c["seq"]), generator=g) for _ in range(3)]
         tokens = inputs[2].numel()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
