@@ -2,12 +2,15 @@
 //
 // The pass pipeline follows the one measured to work on MLIR 19 (bufferize with
 // function boundaries, results to out-params, deallocation, loops, LLVM); see
-// docs/ARCHITECTURE.md. Math ops (exp, log, tanh, erf) call libm's float
-// functions, like the reference kernels.
+// docs/ARCHITECTURE.md. With the vector stage (CodegenVectorize.h) the
+// vectorized tiles' math ops are polynomials; math ops left scalar (exp, log,
+// tanh, erf) call libm's float functions, like the reference kernels.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/lowering/Codegen.h"
+
+#include "compiler/lowering/CodegenVectorize.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -19,6 +22,8 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -40,6 +45,7 @@
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/PatternMatch.h"
@@ -66,7 +72,7 @@ void registerCodegenDialects(DialectRegistry &registry) {
   registry.insert<affine::AffineDialect, arith::ArithDialect, bufferization::BufferizationDialect,
                   cf::ControlFlowDialect, func::FuncDialect, linalg::LinalgDialect,
                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+                  tensor::TensorDialect, vector::VectorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
@@ -166,6 +172,31 @@ struct FuseElementwisePass : PassWrapper<FuseElementwisePass, OperationPass<>> {
 };
 }  // namespace
 
+namespace {
+/// convert-math-to-libm for scalar math ops only: the vector stage's
+/// polynomials leave vector fma, floor, abs and sqrt, which must become LLVM's
+/// vector intrinsics (convert-math-to-llvm), not a libm call per lane.
+struct ScalarMathToLibmPass : PassWrapper<ScalarMathToLibmPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ScalarMathToLibmPass)
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect>();
+  }
+  void runOnOperation() override {
+    SmallVector<Operation *> scalarMath;
+    getOperation().walk([&](Operation *op) {
+      if (isa<math::MathDialect>(op->getDialect()) &&
+          llvm::none_of(op->getResultTypes(), [](Type t) { return isa<VectorType>(t); }))
+        scalarMath.push_back(op);
+    });
+    RewritePatternSet patterns(&getContext());
+    populateMathToLibmConversionPatterns(patterns);
+    GreedyRewriteConfig config;
+    config.strictMode = GreedyRewriteStrictness::ExistingOps;
+    (void)applyOpPatternsAndFold(scalarMath, std::move(patterns), config);
+  }
+};
+}  // namespace
+
 LogicalResult fuseLinalg(ModuleOp module) {
   PassManager pm(module.getContext());
   pm.addPass(std::make_unique<FuseElementwisePass>());
@@ -174,7 +205,7 @@ LogicalResult fuseLinalg(ModuleOp module) {
   return pm.run(module);
 }
 
-LogicalResult lowerLinalgToLLVM(ModuleOp module) {
+LogicalResult lowerLinalgToLLVM(ModuleOp module, bool vectorize) {
   PassManager pm(module.getContext());
   bufferization::OneShotBufferizationOptions bo;
   bo.bufferizeFunctionBoundaries = true;
@@ -185,14 +216,20 @@ LogicalResult lowerLinalgToLLVM(ModuleOp module) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(oo));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  if (vectorize) {
+    pm.addNestedPass<func::FuncOp>(createVectorizeKernelsPass());
+    // Transfers the vector stage left above rank 1 (none expected) become loops.
+    pm.addPass(createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
+  }
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());  // before lower-affine
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
   // exp/log/tanh/erf call the C library's float functions, as the reference
   // kernels do, so the two backends round alike (parity to 1e-5 and beyond).
-  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(std::make_unique<ScalarMathToLibmPass>());
   pm.addPass(createCanonicalizerPass());
+  if (vectorize) pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());

@@ -28,9 +28,11 @@ void registerCodegenDialects(mlir::DialectRegistry &registry);
 
 /// The two halves of the kernel pipeline (KernelPipeline.h sequences them):
 /// elementwise fusion of linalg on tensors, then fused linalg -> LLVM dialect
-/// with packed entries, in place.
+/// with packed entries, in place. `vectorize` runs the vector stage
+/// (CodegenVectorize.h) on the bufferized kernels; without it the loops are
+/// scalar and LLVM's loop vectorizer does what it can.
 mlir::LogicalResult fuseLinalg(mlir::ModuleOp module);
-mlir::LogicalResult lowerLinalgToLLVM(mlir::ModuleOp module);
+mlir::LogicalResult lowerLinalgToLLVM(mlir::ModuleOp module, bool vectorize);
 
 /// A JIT-compiled kernel module (-O3, host CPU).
 class JitKernels {

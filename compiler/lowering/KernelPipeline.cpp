@@ -3,6 +3,7 @@
 #include "compiler/lowering/KernelPipeline.h"
 
 #include "compiler/lowering/Codegen.h"
+#include "compiler/lowering/CodegenVectorize.h"
 #include "compiler/lowering/HeedToLinalg.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -75,7 +76,7 @@ FailureOr<KernelModule> buildKernelModule(ModuleOp trainingModule, KernelStage s
   if (failed(fuseLinalg(*km.kernels))) return failure();
   aliasReshapeKernels(km);
   if (stage == KernelStage::Linalg) return km;
-  if (failed(lowerLinalgToLLVM(*km.kernels))) {
+  if (failed(lowerLinalgToLLVM(*km.kernels, vectorizeKernelsEnabled()))) {
     emitError(trainingModule.getLoc()) << "internal error: the kernels did not lower to LLVM";
     return failure();
   }

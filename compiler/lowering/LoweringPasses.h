@@ -24,7 +24,8 @@ std::unique_ptr<mlir::Pass> createPartitionPass();
 /// kernel of heed-partition's `@kernels` module); fails on any other op.
 std::unique_ptr<mlir::Pass> createHeedToLinalgPass();
 
-/// Registers heed-partition and heed-to-linalg for textual pipelines.
+/// Registers heed-partition, heed-to-linalg and heed-vectorize-kernels
+/// (CodegenVectorize.h) for textual pipelines.
 void registerLoweringPasses();
 
 }  // namespace heed
