@@ -36,7 +36,9 @@ struct Step {
   /// bias [N] added to every row, then `act` ("relu", "gelu" or "") applied;
   /// with `residual` its last input, of the result's shape, is added after
   /// that (a residual connection or a gradient sum). Its output is the last
-  /// op of the chain.
+  /// op of the chain. Library dropout and layer_norm_grad with `residual`:
+  /// their last input r is added to their (first) result as they write it
+  /// (`r + dropout(x)`, `dx + r`), and that output is the absorbed add's.
   bool bias = false, residual = false;
   std::string act;
   /// The heed ops this step runs: a kernel's group, or a library op followed
