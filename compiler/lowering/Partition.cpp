@@ -147,11 +147,16 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.outputs.assign(outputs.begin(), outputs.end());
     s.ops.assign(group.begin(), group.end());
 
+    // The work of a kernel is the larger of what it writes and its largest
+    // input: a reduction over the rows (a bias gradient's sum_to of [B, T, D]
+    // into [D]) writes little but reads a whole activation.
     std::optional<RowSplit> split;
-    int64_t outElements = 0;
+    int64_t outElements = 0, inElements = 0;
     for (Value v : s.outputs) outElements += cast<RankedTensorType>(v.getType()).getNumElements();
+    for (Value v : s.inputs)
+      inElements = std::max(inElements, cast<RankedTensorType>(v.getType()).getNumElements());
     const int64_t chunks = options.rowChunks;
-    if (chunks > 1 && outElements >= options.rowSplitMinElements)
+    if (chunks > 1 && std::max(outElements, inElements) >= options.rowSplitMinElements)
       split = rowSplitValues(group, s.outputs, chunks);
     auto isSplit = [&](Value v) { return split && split->split.count(v) > 0; };
     auto kernelType = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };

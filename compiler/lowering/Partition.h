@@ -63,7 +63,8 @@ struct Schedule {
 /// threads): 2, or HEED_ROW_CHUNKS (1 turns splitting off, e.g. to measure it).
 /// Both knobs are read at each compile.
 int64_t rowChunks();
-/// The least number of output elements worth splitting a kernel for: 32768, or
+/// The least number of elements a kernel writes (or reads from its largest input)
+/// worth splitting it for: 32768, or
 /// HEED_ROW_SPLIT_MIN_ELEMENTS (tests set 1 to split every row-wise kernel).
 int64_t rowSplitMinElements();
 
