@@ -73,8 +73,9 @@ int64_t rowSplitMinElements();
 /// HEED_MATMUL_EPILOGUES=0 to keep them in fused kernels. Read at each compile.
 bool matmulEpilogues();
 /// A same-shape add after the matmul (and its bias/activation) runs as the
-/// matmul's oneDNN sum post-op: on (with matmulEpilogues()), or
-/// HEED_MATMUL_RESIDUAL=0 to keep it in a fused kernel.
+/// matmul's oneDNN sum post-op, and one after a dropout or layer_norm_grad's dx
+/// in their native pass: on (with matmulEpilogues()), or HEED_MATMUL_RESIDUAL=0
+/// to keep them in fused kernels.
 bool matmulResidualEpilogues();
 
 /// The partition's knobs; the defaults are the environment's (above), which is
