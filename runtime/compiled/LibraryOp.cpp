@@ -364,6 +364,7 @@ void runLibraryOp(const LibraryOp &op, const std::vector<Tensor> &in, std::vecto
 nlohmann::json toJson(const LibraryOp &op) {
   nlohmann::json j;
   j["kind"] = libraryKindName(op.kind);
+  if (op.residual) j["residual"] = true;  // matmul, dropout, layer_norm_grad
   switch (op.kind) {
   case Kind::Matmul:
     j["transpose_lhs"] = op.transposeLhs;
@@ -373,7 +374,6 @@ nlohmann::json toJson(const LibraryOp &op) {
     if (op.bf16) j["precision"] = "bf16";
     if (op.shadowLhs) j["shadow_lhs"] = true;
     if (op.shadowRhs) j["shadow_rhs"] = true;
-    if (op.residual) j["residual"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
