@@ -79,6 +79,17 @@ struct Epilogue {
   Operation *last() const { return residualAdd ? residualAdd : act ? act : add; }
 };
 static Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
+
+/// `add(last, r)` with r of last's type, when the add is last's only use and r
+/// is available when last's library call runs: the add the call can do itself,
+/// reading r as it writes its result.
+static std::pair<Operation *, Value> residualAdd(Value last, llvm::function_ref<bool(Value)> available) {
+  auto radd = dyn_cast_or_null<AddOp>(soleUser(last));
+  if (!radd || radd.getType() != last.getType()) return {};
+  Value r = radd.getLhs() == last ? radd.getRhs() : radd.getLhs();
+  if (r == last || r.getType() != last.getType() || !available(r)) return {};
+  return {radd, r};
+}
 static Epilogue matmulEpilogue(MatmulOp m, bool residual, llvm::function_ref<bool(Value)> available) {
   Epilogue e;
   Value last = m.getResult();
@@ -98,13 +109,7 @@ static Epilogue matmulEpilogue(MatmulOp m, bool residual, llvm::function_ref<boo
       }
     }
   }
-  if (!residual) return e;
-  auto radd = dyn_cast_or_null<AddOp>(soleUser(last));
-  if (!radd || radd.getType() != last.getType()) return e;
-  Value r = radd.getLhs() == last ? radd.getRhs() : radd.getLhs();
-  if (r == last || r.getType() != last.getType() || !available(r)) return e;
-  e.residualAdd = radd;
-  e.residual = r;
+  if (residual) std::tie(e.residualAdd, e.residual) = residualAdd(last, available);
   return e;
 }
 
@@ -142,11 +147,16 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.outputs.assign(outputs.begin(), outputs.end());
     s.ops.assign(group.begin(), group.end());
 
+    // The work of a kernel is the larger of what it writes and its largest
+    // input: a reduction over the rows (a bias gradient's sum_to of [B, T, D]
+    // into [D]) writes little but reads a whole activation.
     std::optional<RowSplit> split;
-    int64_t outElements = 0;
+    int64_t outElements = 0, inElements = 0;
     for (Value v : s.outputs) outElements += cast<RankedTensorType>(v.getType()).getNumElements();
+    for (Value v : s.inputs)
+      inElements = std::max(inElements, cast<RankedTensorType>(v.getType()).getNumElements());
     const int64_t chunks = options.rowChunks;
-    if (chunks > 1 && outElements >= options.rowSplitMinElements)
+    if (chunks > 1 && std::max(outElements, inElements) >= options.rowSplitMinElements)
       split = rowSplitValues(group, s.outputs, chunks);
     auto isSplit = [&](Value v) { return split && split->split.count(v) > 0; };
     auto kernelType = [&](Value v) { return isSplit(v) ? chunkType(v.getType(), chunks) : v.getType(); };
@@ -209,14 +219,26 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
           s.ops.push_back(def);
         }
     s.outputs.assign(op.result_begin(), op.result_end());
+    // Everything before the call has run when it does (its kernels are
+    // flushed), and so have the earlier library steps' absorbed results.
+    auto available = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return !def || (def->getBlock() == op.getBlock() && def->isBeforeInBlock(&op)) ||
+             produced.count(v) > 0;
+    };
+    // `r + dropout(x)`, the residual connection after a sublayer, and `dx + r`,
+    // layer norm's input gradient summed with the residual path's: the native
+    // kernel adds r as it writes its result (one pass instead of two).
+    if (isa<DropoutOp, LayerNormGradOp>(op) && options.epilogues && options.residualEpilogues) {
+      if (auto [radd, r] = residualAdd(op.getResult(0), available); radd) {
+        s.residual = true;
+        s.inputs.push_back(r);
+        absorbed.insert(radd);
+        s.ops.push_back(radd);
+        s.outputs[0] = radd->getResult(0);
+      }
+    }
     if (auto m = dyn_cast<MatmulOp>(op); m && options.epilogues) {
-      // Everything before the matmul has run when it does (its kernels are
-      // flushed), and so have the earlier library steps' absorbed results.
-      auto available = [&](Value v) {
-        Operation *def = v.getDefiningOp();
-        return !def || (def->getBlock() == m->getBlock() && def->isBeforeInBlock(m)) ||
-               produced.count(v) > 0;
-      };
       Epilogue e = matmulEpilogue(m, options.residualEpilogues, available);
       if (e.add) {
         s.bias = true;

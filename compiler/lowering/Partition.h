@@ -36,7 +36,9 @@ struct Step {
   /// bias [N] added to every row, then `act` ("relu", "gelu" or "") applied;
   /// with `residual` its last input, of the result's shape, is added after
   /// that (a residual connection or a gradient sum). Its output is the last
-  /// op of the chain.
+  /// op of the chain. Library dropout and layer_norm_grad with `residual`:
+  /// their last input r is added to their (first) result as they write it
+  /// (`r + dropout(x)`, `dx + r`), and that output is the absorbed add's.
   bool bias = false, residual = false;
   std::string act;
   /// The heed ops this step runs: a kernel's group, or a library op followed
@@ -61,7 +63,8 @@ struct Schedule {
 /// threads): 2, or HEED_ROW_CHUNKS (1 turns splitting off, e.g. to measure it).
 /// Both knobs are read at each compile.
 int64_t rowChunks();
-/// The least number of output elements worth splitting a kernel for: 32768, or
+/// The least number of elements a kernel writes (or reads from its largest input)
+/// worth splitting it for: 32768, or
 /// HEED_ROW_SPLIT_MIN_ELEMENTS (tests set 1 to split every row-wise kernel).
 int64_t rowSplitMinElements();
 
@@ -70,8 +73,9 @@ int64_t rowSplitMinElements();
 /// HEED_MATMUL_EPILOGUES=0 to keep them in fused kernels. Read at each compile.
 bool matmulEpilogues();
 /// A same-shape add after the matmul (and its bias/activation) runs as the
-/// matmul's oneDNN sum post-op: on (with matmulEpilogues()), or
-/// HEED_MATMUL_RESIDUAL=0 to keep it in a fused kernel.
+/// matmul's oneDNN sum post-op, and one after a dropout or layer_norm_grad's dx
+/// in their native pass: on (with matmulEpilogues()), or HEED_MATMUL_RESIDUAL=0
+/// to keep them in fused kernels.
 bool matmulResidualEpilogues();
 
 /// The partition's knobs; the defaults are the environment's (above), which is

@@ -35,7 +35,7 @@ struct PartitionPass : PassWrapper<PartitionPass, OperationPass<ModuleOp>> {
                             llvm::cl::init(PartitionOptions().rowChunks)};
   Option<int64_t> rowSplitMinElements{
       *this, "row-split-min-elements",
-      llvm::cl::desc("least output elements worth a row split (HEED_ROW_SPLIT_MIN_ELEMENTS)"),
+      llvm::cl::desc("least elements written (or read from the largest input) worth a row split (HEED_ROW_SPLIT_MIN_ELEMENTS)"),
       llvm::cl::init(PartitionOptions().rowSplitMinElements)};
   Option<bool> epilogues{*this, "epilogues",
                          llvm::cl::desc("bias, relu/gelu (and residual) adds as matmul post-ops "

@@ -185,11 +185,16 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     return;
   }
   case Kind::LayerNormGrad: {
-    expectInputs(op, in, 3);
+    // With `residual`, dx comes out as r + dx (the gradient sum that follows).
+    expectInputs(op, in, 3 + op.residual);
+    if (op.residual && in[3].shape() != in[0].shape())
+      throw Error("layer_norm_grad: the residual input is " + shapeToString(in[3].shape()) +
+                  ", expected " + shapeToString(in[0].shape()));
     Tensor dx = result(0), dg = result(1), db = result(2);
     int64_t dim = in[0].shape().back(), rows = dim ? in[0].size() / dim : 0;
     native::layerNormBackward(in[0].f32(), in[1].f32(), nullptr, nullptr, in[2].f32(), dx.f32(),
-                              dg.f32(), db.f32(), rows, dim, op.eps);
+                              dg.f32(), db.f32(), rows, dim, op.eps,
+                              op.residual ? in[3].f32() : nullptr);
     out.push_back(dx);
     out.push_back(dg);
     out.push_back(db);
@@ -229,14 +234,20 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     return;
   }
   case Kind::Dropout: {
-    expectInputs(op, in, 1);
-    if (!ctx.training || op.p == 0.0f) {
+    // With `residual`, the add that follows: y = r + dropout(x), in one pass.
+    expectInputs(op, in, 1 + op.residual);
+    if (op.residual && in[1].shape() != in[0].shape())
+      throw Error("dropout: the residual input is " + shapeToString(in[1].shape()) + ", expected " +
+                  shapeToString(in[0].shape()));
+    const bool identity = !ctx.training || op.p == 0.0f;
+    if (identity && !op.residual) {
       out.push_back(in[0]);
       return;
     }
     Tensor y = result(0);
-    native::dropout(in[0].f32(), y.f32(), in[0].size(), op.p, (uint64_t)op.seed,
-                    (uint64_t)ctx.step, ctx.dropoutIndexOffset(in[0].size()));
+    native::dropout(in[0].f32(), y.f32(), in[0].size(), identity ? 0.0f : op.p, (uint64_t)op.seed,
+                    (uint64_t)ctx.step, ctx.dropoutIndexOffset(in[0].size()),
+                    op.residual ? in[1].f32() : nullptr);
     out.push_back(y);
     return;
   }
@@ -353,6 +364,7 @@ void runLibraryOp(const LibraryOp &op, const std::vector<Tensor> &in, std::vecto
 nlohmann::json toJson(const LibraryOp &op) {
   nlohmann::json j;
   j["kind"] = libraryKindName(op.kind);
+  if (op.residual) j["residual"] = true;  // matmul, dropout, layer_norm_grad
   switch (op.kind) {
   case Kind::Matmul:
     j["transpose_lhs"] = op.transposeLhs;
@@ -362,7 +374,6 @@ nlohmann::json toJson(const LibraryOp &op) {
     if (op.bf16) j["precision"] = "bf16";
     if (op.shadowLhs) j["shadow_lhs"] = true;
     if (op.shadowRhs) j["shadow_rhs"] = true;
-    if (op.residual) j["residual"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;

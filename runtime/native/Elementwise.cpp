@@ -1,9 +1,8 @@
-//===- Elementwise.cpp - dropout and gelu ---------------------------------===//
+//===- Elementwise.cpp - gelu ---------------------------------------------===//
 
 #include "runtime/Error.h"
 #include "runtime/native/Dnnl.h"
 #include "runtime/native/Native.h"
-#include "runtime/Random.h"
 #include "runtime/native/Variants.h"
 #include "runtime/native/VecMath.h"
 
@@ -18,40 +17,6 @@
 namespace heed::rt::native {
 
 using namespace detail;
-
-namespace {
-
-// runtime/Random.cpp's generator, inlined: hash64(seed, stream, index) =
-// mix(mix(mix(seed + G) ^ (stream + 2G)) ^ (index + 3G)); the first two rounds
-// depend only on (seed, step) and are hoisted. The dropout tests compare bit for bit.
-constexpr uint64_t kGolden = kHashGolden;
-inline uint64_t mix(uint64_t z) { return mix64(z); }
-
-}  // namespace
-
-//===--- Dropout ----------------------------------------------------------===//
-
-void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step, uint64_t indexOffset) {
-  if (!(p >= 0.0f && p <= 1.0f))
-    throw Error(fmt::format("dropout: p = {} is outside [0, 1]", p));
-  if (n <= 0) return;
-  if (p == 0.0f) {
-    if (x != y) std::memcpy(y, x, (size_t)n * sizeof(float));
-    return;
-  }
-  if (p == 1.0f) {
-    std::fill(y, y + n, 0.0f);
-    return;
-  }
-  const float scale = 1.0f / (1.0f - p);
-  const uint64_t h = mix(mix(seed + kGolden) ^ (step + 2 * kGolden));
-#pragma omp parallel for schedule(static) if (n >= kParallelMin / 4)
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t bits = mix(h ^ ((uint64_t)i + indexOffset + 3 * kGolden));
-    const float u = (float)(bits >> 40) * (1.0f / 16777216.0f);
-    y[i] = u >= p ? x[i] * scale : 0.0f;
-  }
-}
 
 //===--- GELU -------------------------------------------------------------===//
 

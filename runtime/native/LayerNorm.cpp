@@ -100,8 +100,8 @@ HEED_AI void forwardRows(const float *x, const float *gamma, const float *beta, 
 // dgamma/dbeta partials, while the row is in L1); xhat and g are recomputed in
 // registers rather than stored.
 HEED_AI void backwardBlock(const float *x, const float *gamma, const float *meanIn,
-                           const float *rstdIn, const float *dy, float *dx, float *pg, float *pb,
-                           int64_t r0, int64_t r1, int64_t dim, float eps) {
+                           const float *rstdIn, const float *dy, const float *res, float *dx,
+                           float *pg, float *pb, int64_t r0, int64_t r1, int64_t dim, float eps) {
   if (pg) {
     std::fill(pg, pg + dim, 0.0f);
     std::fill(pb, pb + dim, 0.0f);
@@ -109,6 +109,7 @@ HEED_AI void backwardBlock(const float *x, const float *gamma, const float *mean
   for (int64_t r = r0; r < r1; ++r) {
     const float *xr = x + r * dim, *dyr = dy + r * dim;
     float *dxr = dx + r * dim;
+    const float *resr = res ? res + r * dim : nullptr;  // dx += r as it is written
     // One loop gives the statistics (unless saved) and both sums of g:
     // sum g xhat = rstd (sum g d - (mean - x0) sum g), d = x - x0.
     const bool saved = meanIn && rstdIn;
@@ -128,7 +129,8 @@ HEED_AI void backwardBlock(const float *x, const float *gamma, const float *mean
 #pragma omp simd
       for (int64_t j = 0; j < dim; ++j) {
         const float xh = (xr[j] - mean) * rstd;
-        dxr[j] = rstd * (dyr[j] * gamma[j] - meanG - xh * meanGX);
+        const float d = rstd * (dyr[j] * gamma[j] - meanG - xh * meanGX);
+        dxr[j] = resr ? resr[j] + d : d;
         pg[j] += dyr[j] * xh;
         pb[j] += dyr[j];
       }
@@ -136,7 +138,8 @@ HEED_AI void backwardBlock(const float *x, const float *gamma, const float *mean
 #pragma omp simd
       for (int64_t j = 0; j < dim; ++j) {
         const float xh = (xr[j] - mean) * rstd;
-        dxr[j] = rstd * (dyr[j] * gamma[j] - meanG - xh * meanGX);
+        const float d = rstd * (dyr[j] * gamma[j] - meanG - xh * meanGX);
+        dxr[j] = resr ? resr[j] + d : d;
       }
     }
   }
@@ -167,14 +170,15 @@ void forwardRowsGeneric(const float *x, const float *gamma, const float *beta, f
   forwardRows(x, gamma, beta, y, mean, rstd, r0, r1, dim, eps);
 }
 HEED_AVX512 void backwardBlockAvx512(const float *x, const float *gamma, const float *mean,
-                                     const float *rstd, const float *dy, float *dx, float *pg,
-                                     float *pb, int64_t r0, int64_t r1, int64_t dim, float eps) {
-  backwardBlock(x, gamma, mean, rstd, dy, dx, pg, pb, r0, r1, dim, eps);
+                                     const float *rstd, const float *dy, const float *res,
+                                     float *dx, float *pg, float *pb, int64_t r0, int64_t r1,
+                                     int64_t dim, float eps) {
+  backwardBlock(x, gamma, mean, rstd, dy, res, dx, pg, pb, r0, r1, dim, eps);
 }
 void backwardBlockGeneric(const float *x, const float *gamma, const float *mean,
-                          const float *rstd, const float *dy, float *dx, float *pg, float *pb,
-                          int64_t r0, int64_t r1, int64_t dim, float eps) {
-  backwardBlock(x, gamma, mean, rstd, dy, dx, pg, pb, r0, r1, dim, eps);
+                          const float *rstd, const float *dy, const float *res, float *dx,
+                          float *pg, float *pb, int64_t r0, int64_t r1, int64_t dim, float eps) {
+  backwardBlock(x, gamma, mean, rstd, dy, res, dx, pg, pb, r0, r1, dim, eps);
 }
 HEED_AVX512 void sumPartialsAvx512(const float *part, int64_t nb, int64_t dim, double *acc,
                                    float *dgamma, float *dbeta) {
@@ -210,7 +214,8 @@ void layerNormForwardLoops(const float *x, const float *gamma, const float *beta
 // blocks are added in order in double: the same bits for any thread count.
 void layerNormBackwardLoops(const float *x, const float *gamma, const float *meanIn,
                             const float *rstdIn, const float *dy, float *dx, float *dgamma,
-                            float *dbeta, int64_t rows, int64_t dim, float eps) {
+                            float *dbeta, int64_t rows, int64_t dim, float eps,
+                            const float *residual) {
   if (dim <= 0) return;
   if (rows <= 0) {
     if (dgamma) std::fill(dgamma, dgamma + dim, 0.0f);
@@ -226,7 +231,7 @@ void layerNormBackwardLoops(const float *x, const float *gamma, const float *mea
 #pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
     float *pg = part ? part + b * 2 * dim : nullptr;
-    blockFn(x, gamma, meanIn, rstdIn, dy, dx, pg, pg ? pg + dim : nullptr, b * kRowBlock,
+    blockFn(x, gamma, meanIn, rstdIn, dy, residual, dx, pg, pg ? pg + dim : nullptr, b * kRowBlock,
             std::min(rows, (b + 1) * kRowBlock), dim, eps);
   }
   if (!wantParams) return;
@@ -354,8 +359,9 @@ void layerNormForward(const float *x, const float *gamma, const float *beta, flo
 
 void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,
                        const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows,
-                       int64_t dim, float eps) {
-  variant::layerNormBackwardLoops(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, dim, eps);
+                       int64_t dim, float eps, const float *residual) {
+  variant::layerNormBackwardLoops(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, dim, eps,
+                                  residual);
 }
 
 }  // namespace heed::rt::native

@@ -69,9 +69,11 @@ void layerNormForward(const float *x, const float *gamma, const float *beta, flo
                       float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps);
 /// dx[rows, dim], dgamma[dim], dbeta[dim] (overwritten; dgamma/dbeta nullable).
 /// mean/rstd are the forward's statistics, or null to recompute them from x.
+/// With `residual` ([rows, dim]), dx = residual + the input gradient, rounded as the
+/// two ops separately (the gradient sum that follows layer norm's backward).
 void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,
                        const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows,
-                       int64_t dim, float eps);
+                       int64_t dim, float eps, const float *residual = nullptr);
 
 //===--- Softmax (last axis) ----------------------------------------------===//
 
@@ -132,8 +134,10 @@ void scatterAdd(const float *dy, const int32_t *ids, float *out, int64_t n, int6
 
 /// y[i] = uniform01(seed, step, i) >= p ? x[i] * (1 / (1 - p)) : 0 (as ref::dropout,
 /// bit for bit, with the same indexOffset added to i). p outside [0, 1] throws. y may alias x.
+/// With `residual`, y[i] = residual[i] + dropout(x)[i] in the same pass (rounded as the
+/// two ops separately); y may alias x or residual.
 void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step,
-             uint64_t indexOffset = 0);
+             uint64_t indexOffset = 0, const float *residual = nullptr);
 
 //===--- Optimizer --------------------------------------------------------===//
 

@@ -21,7 +21,8 @@ void layerNormForwardLoops(const float *x, const float *gamma, const float *beta
                            float *mean, float *rstd, int64_t rows, int64_t dim, float eps);
 void layerNormBackwardLoops(const float *x, const float *gamma, const float *mean,
                             const float *rstd, const float *dy, float *dx, float *dgamma,
-                            float *dbeta, int64_t rows, int64_t dim, float eps);
+                            float *dbeta, int64_t rows, int64_t dim, float eps,
+                            const float *residual = nullptr);
 // ... and oneDNN (statistics as mean/variance, both required).
 void layerNormForwardDnnl(const float *x, const float *gamma, const float *beta, float *y,
                           float *mean, float *var, int64_t rows, int64_t dim, float eps);

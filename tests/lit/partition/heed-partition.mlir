@@ -86,7 +86,8 @@ func.func @ffn(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %b1: tensor<16xf32>, 
 
 // What an epilogue must not absorb: a gelu whose input the backward also reads
 // (only the bias folds), a product read twice (nothing folds), and an
-// add whose other operand is computed after the matmul (dropout stands between).
+// add whose other operand is computed after the matmul (dropout stands between:
+// that add is the dropout's, which runs after the matmul).
 // CHECK-LABEL: func.func @limits
 // CHECK: heed.matmul {{.*}}heed.library = "matmul + bias"
 // CHECK-NEXT: heed.add {{.*}}heed.absorbed = "epilogue"
@@ -94,8 +95,11 @@ func.func @ffn(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %b1: tensor<16xf32>, 
 // CHECK: heed.matmul {{.*}}heed.library = "matmul"
 // CHECK-NEXT: heed.add {{.*}}heed.kernel
 // CHECK: heed.matmul {{.*}}heed.library = "matmul"
-// CHECK-NEXT: heed.dropout {{.*}}heed.library = "dropout"
-// CHECK-NEXT: heed.add {{.*}}heed.kernel
+// CHECK-NEXT: heed.dropout {{.*}}heed.library = "dropout + residual"
+// CHECK-NEXT: heed.add {{.*}}heed.absorbed = "epilogue"
+// NORES-LABEL: func.func @limits
+// NORES: heed.dropout {{.*}}heed.library = "dropout"
+// NORES-NEXT: heed.add {{.*}}heed.kernel
 func.func @limits(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
   %0 = heed.matmul %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   %1 = heed.add %0, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
@@ -135,7 +139,7 @@ func.func @gradient_sum(%dq: tensor<4x8xf32>, %dk: tensor<4x8xf32>, %dv: tensor<
 // types show 2 of the 4 rows); a bias-gradient sum over the rows becomes a
 // per-chunk partial output (read whole: its type keeps every dim); a kernel
 // that reduces across the rows stays whole. Small kernels split only with
-// row-split-min-elements=1 (the default wants 32768 output elements).
+// row-split-min-elements=1 (the default wants 32768 elements written or read).
 // SPLIT-LABEL: func.func @row_split_k0(%arg0: tensor<2x8xf32>, %arg1: tensor<8xf32>) -> (tensor<2x8xf32>, tensor<8xf32>)
 // SPLIT-SAME: heed.partial_outputs = array<i1: false, true>, heed.row_chunks = 2 : i64, heed.row_split = array<i1: true, false, true, false>
 // SPLIT-LABEL: func.func @across_rows_k0(%arg0: tensor<4x8xf32>) -> tensor<8xf32>
@@ -154,4 +158,13 @@ func.func @across_rows(%x: tensor<4x8xf32>) -> tensor<8xf32> {
   %0 = heed.exp %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
   %1 = heed.sum %0 {axis = 0 : i64} : (tensor<4x8xf32>) -> tensor<8xf32>
   return %1 : tensor<8xf32>
+}
+
+// A lone bias gradient writes only [D] but reads a whole activation: the size
+// that decides the split is the larger of the two, so it is split by default.
+// SMALL-LABEL: func.func @bias_grad_k0(%arg0: tensor<128x128xf32>) -> tensor<128xf32>
+// SMALL-SAME: heed.partial_outputs = array<i1: true>, heed.row_chunks = 2 : i64
+func.func @bias_grad(%dy: tensor<256x128xf32>) -> tensor<128xf32> {
+  %0 = heed.sum_to %dy : (tensor<256x128xf32>) -> tensor<128xf32>
+  return %0 : tensor<128xf32>
 }

@@ -222,6 +222,45 @@ TEST(LibraryOp, DropoutIsIdentityOutsideTraining) {
   EXPECT_EQ(maxDiff(out[0], ref::dropout(x, 0.5f, 0, 3)), 0);
 }
 
+// The residual forms the partition gives dropout and layer_norm_grad: the call's
+// (first) result is r + the op's, bit for bit the reference's op then add, in and
+// out of training; the flag survives the manifest; a mis-shaped r is an error.
+TEST(LibraryOp, DropoutAndLayerNormGradResidualsAreOpThenAdd) {
+  RunContext ctx;
+  Tensor x = randn({6, 16}, 7), r = randn({6, 16}, 8);
+  LibraryOp d = op(LibraryOp::Kind::Dropout, {6, 16});
+  d.p = 0.3f;
+  d.seed = 5;
+  d.residual = true;
+  EXPECT_TRUE(libraryOpFromJson(toJson(d)).residual);
+  std::vector<Tensor> out;
+  runLibraryOp(d, {x, r}, out, ctx);  // not training: r + x
+  EXPECT_EQ(maxDiff(out[0], ref::binary(ref::BinaryKind::Add, x, r)), 0);
+  ctx.training = true;
+  ctx.step = 4;
+  out.clear();
+  runLibraryOp(d, {x, r}, out, ctx);
+  EXPECT_EQ(maxDiff(out[0], ref::binary(ref::BinaryKind::Add, ref::dropout(x, 0.3f, 5, 4), r)), 0);
+  out.clear();
+  EXPECT_THROW(runLibraryOp(d, {x, randn({16}, 9)}, out, ctx), Error);
+
+  LibraryOp g;
+  g.kind = LibraryOp::Kind::LayerNormGrad;
+  g.resultTypes = {DType::F32, DType::F32, DType::F32};
+  g.resultShapes = {{6, 16}, {16}, {16}};
+  g.eps = 1e-5f;
+  Tensor gamma = randn({16}, 10), dy = randn({6, 16}, 11);
+  std::vector<Tensor> plain, fused;
+  runLibraryOp(g, {x, gamma, dy}, plain, ctx);
+  g.residual = true;
+  runLibraryOp(g, {x, gamma, dy, r}, fused, ctx);
+  EXPECT_EQ(maxDiff(fused[0], ref::binary(ref::BinaryKind::Add, plain[0], r)), 0);
+  EXPECT_EQ(maxDiff(fused[1], plain[1]), 0);
+  EXPECT_EQ(maxDiff(fused[2], plain[2]), 0);
+  fused.clear();
+  EXPECT_THROW(runLibraryOp(g, {x, gamma, dy}, fused, ctx), Error);
+}
+
 TEST(LibraryOp, ParamChecksTheStoredShapeAndErrorsCarryTheLocation) {
   ParamStore store;
   store.add("w", {2, 3}, "zeros", false);

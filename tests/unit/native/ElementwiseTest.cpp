@@ -24,6 +24,42 @@ TEST(NativeDropout, BitExact) {
     }
 }
 
+// The mask is one 64-bit compare against ceil(p 2^24) << 40: p on and between
+// the 2^-24 grid, and tiny p, keep exactly the reference's elements.
+TEST(NativeDropout, BitExactAtGridProbabilities) {
+  const int64_t n = 1 << 16;
+  auto x = randomVec(n, 3);
+  for (float p : {0x1p-24f, 3 * 0x1p-24f, 3.5f * 0x1p-24f, 1e-30f, 0.25f, 0.5f + 0x1p-24f,
+                  1.0f - 0x1p-24f}) {
+    SCOPED_TRACE(testing::Message() << "p=" << p);
+    std::vector<float> y(n);
+    dropout(x.data(), y.data(), n, p, 7, 3);
+    expectBitEqual(y, valuesOf(ref::dropout(tensorOf({n}, x), p, 7, 3)));
+  }
+}
+
+// With a residual r, y = r + dropout(x) in one pass, bit for bit the reference's
+// dropout then add (the product rounded before the sum), also in place over x or r.
+TEST(NativeDropout, ResidualIsDropoutThenAdd) {
+  for (int64_t n : {1, 13, 4097, 300001})
+    for (float p : {0.0f, 0.1f, 0.5f, 1.0f}) {
+      SCOPED_TRACE(testing::Message() << "n=" << n << " p=" << p);
+      auto x = randomVec(n, 1), r = randomVec(n, 2);
+      Tensor want = ref::binary(ref::BinaryKind::Add, ref::dropout(tensorOf({n}, x), p, 42, 17, 5),
+                                tensorOf({n}, r));
+      forThreadCounts([&] {
+        std::vector<float> y(n, 3.f);
+        dropout(x.data(), y.data(), n, p, 42, 17, 5, r.data());
+        expectBitEqual(y, valuesOf(want));
+        std::vector<float> z = x, w = r;
+        dropout(z.data(), z.data(), n, p, 42, 17, 5, r.data());
+        expectBitEqual(z, valuesOf(want));
+        dropout(x.data(), w.data(), n, p, 42, 17, 5, w.data());
+        expectBitEqual(w, valuesOf(want));
+      });
+    }
+}
+
 // A slice of a batch (micro-batches, data-parallel ranks) draws the whole batch's
 // masks: rows [r0, r0 + rows) of dropout(x) are dropout(those rows of x) with the
 // index offset of row r0, on the reference and the native kernel.

@@ -96,6 +96,28 @@ TEST(NativeLayerNorm, BackwardParamGradsOptionalAndDeterministic) {
   });
 }
 
+// With a residual r, dx comes out as r + dx bit for bit (rounded as the two ops
+// apart), and the parameter gradients do not change.
+TEST(NativeLayerNorm, BackwardResidualIsDxThenAdd) {
+  LnData d = makeData(300, 96, 1e-5f);
+  auto r = randomVec((int64_t)d.x.size(), 9);
+  forThreadCounts([&] {
+    std::vector<float> dx(d.x.size()), dg(96), db(96), dxr(d.x.size()), dgr(96), dbr(96);
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx.data(),
+                      dg.data(), db.data(), 300, 96, 1e-5f);
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dxr.data(),
+                      dgr.data(), dbr.data(), 300, 96, 1e-5f, r.data());
+    for (size_t i = 0; i < dx.size(); ++i) dx[i] = r[i] + dx[i];
+    expectBitEqual(dxr, dx);
+    expectBitEqual(dgr, dg);
+    expectBitEqual(dbr, db);
+    std::vector<float> dxn(d.x.size());  // without the parameter gradients
+    layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dxn.data(),
+                      nullptr, nullptr, 300, 96, 1e-5f, r.data());
+    expectBitEqual(dxn, dx);
+  });
+}
+
 // Rows are split into fixed blocks and the parameter gradients summed block by
 // block in order: 1 and 2 threads give the same bits (odd sizes, a partial block).
 TEST(NativeLayerNorm, BitIdenticalAcrossThreadCounts) {
