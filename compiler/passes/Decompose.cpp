@@ -128,7 +128,8 @@ void decomposeAttention(AttentionOp op, OpBuilder &ob, bool fuse) {
     o = sdpa.getOut();
   } else {
     auto heads = [&](Value x) { return B.transpose(x, {0, 2, 1, 3}); };  // [B, T, h, dh] <-> [B, h, T, dh]
-    o = heads(spelledOutAttention(B, op, heads(q), heads(k), heads(v), scale));
+    Value qh = heads(q), kh = heads(k), vh = heads(v);  // in this order, for readable IR
+    o = heads(spelledOutAttention(B, op, qh, kh, vh, scale));
   }
   o = B.reshape(o, {batch, tq, d});
   op.replaceAllUsesWith(B.linear(o, op.getWO(), op.getBO()));
