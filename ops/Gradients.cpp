@@ -289,7 +289,8 @@ SmallVector<Value> SdpaOp::buildGradient(OpBuilder &b, ArrayRef<Value> g) {
   Value dout = g[0] ? g[0] : h.zerosLike(getOut());
   auto grads = b.create<SdpaGradOp>(getLoc(), getQ().getType(), getK().getType(), getV().getType(),
                                     getQ(), getK(), getV(), getOut(), getLse(), dout, g[1],
-                                    getKeyPadding(), getCausalAttr(), getScaleAttr());
+                                    getKeyPadding(), getCausalAttr(), getScaleAttr(),
+                                    getTokenMajorAttr());
   SmallVector<Value> out = {grads.getDq(), grads.getDk(), grads.getDv()};
   if (getKeyPadding()) out.push_back(Value());
   return out;

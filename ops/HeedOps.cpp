@@ -167,24 +167,27 @@ LogicalResult LayerNormGradOp::verify() {
   return sameType(*this, getGamma(), getDbeta());
 }
 
-/// The sdpa shape rule for (q, k, v, mask), plus out [B, H, Tq, dh] and lse [B, H, Tq].
+/// The sdpa shape rule for (q, k, v, mask), plus out like q and lse [B, H, Tq]
+/// (out [B, H, Tq, dh], or [B, Tq, H, dh] token-major).
 static LogicalResult verifySdpa(Operation *op, Value q, Value k, Value v, Value mask, Value out,
-                                Value lse) {
+                                Value lse, bool tokenMajor) {
   NShape m;
   if (mask) m = shapeOf(mask);
-  ShapeResult r = sdpaShape(shapeOf(q), shapeOf(k), shapeOf(v), mask ? &m : nullptr);
+  ShapeResult r = sdpaShape(shapeOf(q), shapeOf(k), shapeOf(v), mask ? &m : nullptr, tokenMajor);
   if (failed(checkResult(op, r, out))) return failure();
-  NShape l = *r.shape;
-  l.pop_back();
+  const NShape &o = *r.shape;
+  NShape l = tokenMajor ? NShape{o[0], o[2], o[1]} : NShape{o[0], o[1], o[2]};
   return checkResult(op, ShapeResult::ok(l), lse);
 }
 
 LogicalResult SdpaOp::verify() {
-  return verifySdpa(*this, getQ(), getK(), getV(), getKeyPadding(), getOut(), getLse());
+  return verifySdpa(*this, getQ(), getK(), getV(), getKeyPadding(), getOut(), getLse(),
+                    getTokenMajor());
 }
 
 LogicalResult SdpaGradOp::verify() {
-  if (failed(verifySdpa(*this, getQ(), getK(), getV(), getKeyPadding(), getOut(), getLse())))
+  if (failed(verifySdpa(*this, getQ(), getK(), getV(), getKeyPadding(), getOut(), getLse(),
+                        getTokenMajor())))
     return failure();
   if (failed(sameType(*this, getOut(), getDout()))) return failure();
   if (getDlse() && failed(sameType(*this, getLse(), getDlse()))) return failure();

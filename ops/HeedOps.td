@@ -257,11 +257,16 @@ def SdpaOp : Heed_Op<"sdpa", [Pure, Grad, Library]> {
     (the last query sees every key: bottom-right alignment, which for Tq == Tk
     is the usual `j > i`). `lse[i] = log sum_j exp(s[i, j])` over the masked
     scores; the backward (`sdpa_grad`) recomputes the probabilities from it.
+    With `token_major`, q, k, v and out are `[B, T, H, dh]` instead (each
+    token's heads side by side: a `[B, T, H * dh]` projection reshaped, with no
+    transpose) and the key padding and lse keep their shapes; the attention
+    layer lowers to this form so that no head split or merge is copied.
     Example: `%o, %l = heed.sdpa %q, %k, %v key_padding %m {causal = false, scale = 0.1767767 : f32} : (tensor<2x4x8x32xf32>, tensor<2x4x10x32xf32>, tensor<2x4x10x32xf32>, tensor<2x10xi1>) -> (tensor<2x4x8x32xf32>, tensor<2x4x8xf32>)`
   }];
   let arguments = (ins Heed_F32Tensor:$q, Heed_F32Tensor:$k, Heed_F32Tensor:$v,
                    Optional<Heed_MaskTensor>:$key_padding,
-                   DefaultValuedAttr<BoolAttr, "false">:$causal, F32Attr:$scale);
+                   DefaultValuedAttr<BoolAttr, "false">:$causal, F32Attr:$scale,
+                   DefaultValuedAttr<BoolAttr, "false">:$token_major);
   let results = (outs Heed_F32Tensor:$out, Heed_F32Tensor:$lse);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`key_padding` $key_padding^)? attr-dict `:` functional-type(operands, results)
@@ -271,7 +276,8 @@ def SdpaOp : Heed_Op<"sdpa", [Pure, Grad, Library]> {
 def SdpaGradOp : Heed_Op<"sdpa_grad", [Pure, NoGrad, AttrSizedOperandSegments, Library]> {
   let summary = "the backward of sdpa: (dq, dk, dv) from the forward's out and lse";
   let description = [{
-    Same masks and scale as the `sdpa` it differentiates. `dout` is the
+    Same masks, scale and layout (`token_major`: every `[B, H, T, dh]`
+    operand and result is `[B, T, H, dh]`) as the `sdpa` it differentiates. `dout` is the
     gradient of `out`; `dlse` (optional) that of `lse`. With
     `p = exp(s - lse)` and `D_i = dout_i . out_i - dlse_i`:
     `dv = p^T dout`, `ds = p * (dout v^T - D)`, `dq = scale * ds k`,
@@ -280,7 +286,8 @@ def SdpaGradOp : Heed_Op<"sdpa_grad", [Pure, NoGrad, AttrSizedOperandSegments, L
   let arguments = (ins Heed_F32Tensor:$q, Heed_F32Tensor:$k, Heed_F32Tensor:$v,
                    Heed_F32Tensor:$out, Heed_F32Tensor:$lse, Heed_F32Tensor:$dout,
                    Optional<Heed_F32Tensor>:$dlse, Optional<Heed_MaskTensor>:$key_padding,
-                   DefaultValuedAttr<BoolAttr, "false">:$causal, F32Attr:$scale);
+                   DefaultValuedAttr<BoolAttr, "false">:$causal, F32Attr:$scale,
+                   DefaultValuedAttr<BoolAttr, "false">:$token_major);
   let results = (outs Heed_F32Tensor:$dq, Heed_F32Tensor:$dk, Heed_F32Tensor:$dv);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $out `,` $lse `,` $dout (`dlse` $dlse^)? (`key_padding` $key_padding^)?

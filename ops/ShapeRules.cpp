@@ -284,17 +284,22 @@ ShapeResult attentionShape(const NShape &q, const std::string &qName, const NSha
   return ShapeResult::ok(q);
 }
 
-ShapeResult sdpaShape(const NShape &q, const NShape &k, const NShape &v, const NShape *keyPadding) {
+ShapeResult sdpaShape(const NShape &q, const NShape &k, const NShape &v, const NShape *keyPadding,
+                      bool tokenMajor) {
+  // Axes of (heads, length): [B, H, T, dh], or [B, T, H, dh] token-major.
+  const size_t ha = tokenMajor ? 2 : 1, ta = tokenMajor ? 1 : 2;
+  const char *form = tokenMajor ? "[batch, length, heads, head_dim] (token_major)"
+                                : "[batch, heads, length, head_dim]";
   if (q.size() != 4 || k.size() != 4 || v.size() != 4)
-    return ShapeResult::fail("sdpa: q, k and v must be [batch, heads, length, head_dim], got q " +
+    return ShapeResult::fail(std::string("sdpa: q, k and v must be ") + form + ", got q " +
                              toString(q) + ", k " + toString(k) + ", v " + toString(v));
   if (k != v)
     return ShapeResult::fail(pair("sdpa", "k and v differ in shape", k, "k", v, "v"));
-  if (q[0].size != k[0].size || q[1].size != k[1].size || q[3].size != k[3].size)
+  if (q[0].size != k[0].size || q[ha].size != k[ha].size || q[3].size != k[3].size)
     return ShapeResult::fail(pair("sdpa", "q and k differ in batch, heads or head_dim", q, "q", k, "k"));
   if (keyPadding && (keyPadding->size() != 2 || (*keyPadding)[0].size != k[0].size ||
-                     (*keyPadding)[1].size != k[2].size))
-    return ShapeResult::fail("sdpa: key_padding must be [" + dimStr(k[0]) + ", " + dimStr(k[2]) +
+                     (*keyPadding)[1].size != k[ta].size))
+    return ShapeResult::fail("sdpa: key_padding must be [" + dimStr(k[0]) + ", " + dimStr(k[ta]) +
                              "], got " + toString(*keyPadding));
   return ShapeResult::ok(q);
 }

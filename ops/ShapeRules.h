@@ -81,7 +81,9 @@ ShapeResult attentionShape(const NShape &q, const std::string &qName, const NSha
                            const std::string &maskName);
 
 /// q[B, H, Tq, dh], k[B, H, Tk, dh], v[B, H, Tk, dh], key_padding[B, Tk]? -> out [B, H, Tq, dh]
-/// (sdpa; its second result, the log-sum-exp, is [B, H, Tq]).
-ShapeResult sdpaShape(const NShape &q, const NShape &k, const NShape &v, const NShape *keyPadding);
+/// (sdpa; its second result, the log-sum-exp, is [B, H, Tq]). With tokenMajor q, k, v and
+/// out are [B, T, H, dh] instead (lse and key_padding unchanged).
+ShapeResult sdpaShape(const NShape &q, const NShape &k, const NShape &v, const NShape *keyPadding,
+                      bool tokenMajor = false);
 
 }  // namespace heed

@@ -83,6 +83,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
     d.causal = a.getCausal();
     d.scale = a.getScale().convertToFloat();
     d.keyPadding = (bool)a.getKeyPadding();
+    d.tokenMajor = a.getTokenMajor();
     break;
   }
   case Kind::SdpaGrad: {
@@ -91,6 +92,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
     d.scale = a.getScale().convertToFloat();
     d.keyPadding = (bool)a.getKeyPadding();
     d.dlse = (bool)a.getDlse();
+    d.tokenMajor = a.getTokenMajor();
     break;
   }
   case Kind::Param:

@@ -31,7 +31,10 @@ static double matmulFlops(MatmulOp m) {
 static double attentionFlops(Operation *op) {
   auto q = cast<RankedTensorType>(op->getOperand(0).getType()).getShape();
   auto k = cast<RankedTensorType>(op->getOperand(1).getType()).getShape();
-  double n = 2.0 * (double)q[0] * q[1] * q[2] * k[2] * q[3];
+  auto fwd = dyn_cast<SdpaOp>(op);
+  const bool tokenMajor = fwd ? fwd.getTokenMajor() : cast<SdpaGradOp>(op).getTokenMajor();
+  const int64_t tk = k[tokenMajor ? 1 : 2];  // [B, T, H, dh] token-major, else [B, H, T, dh]
+  double n = 2.0 * (double)q[0] * q[1] * q[2] * tk * q[3];
   return isa<SdpaGradOp>(op) ? 4 * n : 2 * n;
 }
 

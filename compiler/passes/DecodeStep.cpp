@@ -5,7 +5,8 @@
 // that function, one that advances a single position per batch row:
 //
 //   @decode_step(tokens [B,1], position i32 [B,1], cache.k.N / cache.v.N
-//                [B,H,T,dh] per causal self-attention, init.N ...)
+//                [B,T,H,dh] per causal self-attention (the sdpa's k and v
+//                layout: [B,H,T,dh] unless token_major), init.N ...)
 //       -> (the outputs at that position [B,1,...], cache.k.N, cache.v.N)
 //   @decode_init(the function's other inputs) -> (init.N ...)
 //
@@ -50,6 +51,9 @@ bool isElementwise(Operation *op) {
   return isa<AddOp, SubOp, MulOp, DivOp, EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, NegOp, ExpOp, LogOp,
              SqrtOp, RsqrtOp, TanhOp, ReluOp, GeluOp, DropoutOp>(op);
 }
+
+/// The axis of q, k, v and out that runs over positions.
+int64_t lengthAxis(SdpaOp s) { return s.getTokenMajor() ? 1 : 2; }
 
 RankedTensorType withDim(RankedTensorType t, int64_t axis, int64_t size) {
   SmallVector<int64_t> shape(t.getShape());
@@ -172,16 +176,17 @@ struct StreamAnalysis {
       return true;
     }
     if (auto s = dyn_cast<SdpaOp>(op)) {
-      if (!inStream(s.getQ()) || axis[s.getQ()] != 2) return false;
+      const int64_t ta = lengthAxis(s);
+      if (!inStream(s.getQ()) || axis[s.getQ()] != ta) return false;
       if (s.getKeyPadding() && inStream(s.getKeyPadding())) return false;
       bool kIn = inStream(s.getK()), vIn = inStream(s.getV());
       if (kIn != vIn) return false;
       if (kIn) {
-        if (!s.getCausal() || s.getKeyPadding() || axis[s.getK()] != 2 || axis[s.getV()] != 2) return false;
+        if (!s.getCausal() || s.getKeyPadding() || axis[s.getK()] != ta || axis[s.getV()] != ta) return false;
         selfAttention.push_back(s);
       }
-      axis[s.getOut()] = 2;
-      axis[s.getLse()] = 2;
+      axis[s.getOut()] = ta;
+      axis[s.getLse()] = 2;  // [B, H, Tq] in either layout
       return true;
     }
     return false;
@@ -267,7 +272,13 @@ struct DecodeStepPass : PassWrapper<DecodeStepPass, OperationPass<ModuleOp>> {
     auto maskType = RankedTensorType::get({B, T}, b.getI1Type());
     Value isPos = b.create<EqOp>(loc, maskType, iota, pos);
     Value after = b.create<GtOp>(loc, maskType, iota, pos);
-    Value isPos4 = b.create<ReshapeOp>(loc, RankedTensorType::get({B, 1, T, 1}, b.getI1Type()), isPos);
+    // isPos over a cache's length axis: [B, 1, T, 1], or [B, T, 1, 1] token-major.
+    Value isPos4[2];
+    for (int tokenMajor = 0; tokenMajor < 2; ++tokenMajor) {
+      SmallVector<int64_t> shape{B, 1, 1, 1};
+      shape[tokenMajor ? 1 : 2] = T;
+      isPos4[tokenMajor] = b.create<ReshapeOp>(loc, RankedTensorType::get(shape, b.getI1Type()), isPos);
+    }
 
     // Shrink the stream's time axis to 1, op by op (types only; ops keep their meaning).
     s.tokens.setType(withDim(tokType, 1, 1));
@@ -286,14 +297,15 @@ struct DecodeStepPass : PassWrapper<DecodeStepPass, OperationPass<ModuleOp>> {
     SmallVector<DictionaryAttr> cacheNames;
     for (auto [n, sdpa] : llvm::enumerate(s.selfAttention)) {
       OpBuilder ob(sdpa);
-      auto full = withDim(cast<RankedTensorType>(sdpa.getK().getType()), 2, T);
+      auto full = withDim(cast<RankedTensorType>(sdpa.getK().getType()), lengthAxis(sdpa), T);
       Value kv[2];
       for (int j = 0; j < 2; ++j) {
         std::string name = std::string(j ? "cache.v." : "cache.k.") + std::to_string(n);
         unsigned a = step.getNumArguments();
         (void)step.insertArgument(a, full, named(name), sdpa.getLoc());
         Value fresh = j ? sdpa.getV() : sdpa.getK();
-        kv[j] = ob.create<WhereOp>(sdpa.getLoc(), full, isPos4, fresh, step.getArgument(a));
+        kv[j] = ob.create<WhereOp>(sdpa.getLoc(), full, isPos4[sdpa.getTokenMajor()], fresh,
+                                   step.getArgument(a));
         cacheOut.push_back(kv[j]);
         cacheNames.push_back(named(name));
       }

@@ -5,15 +5,18 @@
 // error in a later stage still points at the model line.
 //
 // attention(q_in, kv_in) with d = d_model, h = heads, dh = d / h:
-//   q = q_in @ w_q + b_q                    [B, Tq, d]
-//   q = transpose(reshape(q, [B, Tq, h, dh]), [0, 2, 1, 3])   [B, h, Tq, dh]
-//   k, v likewise from kv_in                [B, h, Tk, dh]
-//   o, lse = sdpa(q, k, v, [pad]) {causal, scale = 1/sqrt(dh)}   [B, h, Tq, dh]
-//   o = reshape(transpose(o), [B, Tq, d]) @ w_o + b_o
+//   q = reshape(q_in @ w_q + b_q, [B, Tq, h, dh])    [B, Tq, h, dh]
+//   k, v likewise from kv_in                          [B, Tk, h, dh]
+//   o, lse = sdpa(q, k, v, [pad]) {causal, scale = 1/sqrt(dh), token_major}
+//   o = reshape(o, [B, Tq, d]) @ w_o + b_o
+// The token-major sdpa reads each head's rows h * dh apart in the projections
+// as they are, so splitting and merging the heads costs nothing: the reshapes
+// are views, and no transpose is copied forward or backward.
 // sdpa is the fused attention primitive (one kernel forward, one backward, no
 // [B, h, Tq, Tk] tensor). With HEED_FUSE_ATTENTION=0 (or the pass option
 // fuse-attention=false) the scores are spelled out instead, for parity tests
-// and benchmarks; both forms compute the same function:
+// and benchmarks; both forms compute the same function. The spelled-out form
+// works on heads split out by a copy, q = transpose(q, [0, 2, 1, 3]) [B, h, Tq, dh]:
 //   s = (q @ transpose(k)) * 1/sqrt(dh)     [B, h, Tq, Tk]
 //   s = where(j > i + Tk - Tq, -1e9, s)     (causal; the last query sees every key)
 //   s = where(pad[B, 1, 1, Tk], -1e9, s)    (key_padding)
@@ -112,23 +115,23 @@ void decomposeAttention(AttentionOp op, OpBuilder &ob, bool fuse) {
   Builder B{ob, op.getLoc()};
   auto qs = Builder::shape(op.getQIn()), ks = Builder::shape(op.getKvIn());
   int64_t batch = qs[0], tq = qs[1], d = qs[2], tk = ks[1], h = op.getHeads(), dh = d / h;
-  auto heads = [&](Value x, int64_t t) {  // [B, T, d] -> [B, h, T, dh]
-    return B.transpose(B.reshape(x, {batch, t, h, dh}), {0, 2, 1, 3});
-  };
-  Value q = heads(B.linear(op.getQIn(), op.getWQ(), op.getBQ()), tq);
-  Value k = heads(B.linear(op.getKvIn(), op.getWK(), op.getBK()), tk);
-  Value v = heads(B.linear(op.getKvIn(), op.getWV(), op.getBV()), tk);
+  auto split = [&](Value x, int64_t t) { return B.reshape(x, {batch, t, h, dh}); };  // a view
+  Value q = split(B.linear(op.getQIn(), op.getWQ(), op.getBQ()), tq);
+  Value k = split(B.linear(op.getKvIn(), op.getWK(), op.getBK()), tk);
+  Value v = split(B.linear(op.getKvIn(), op.getWV(), op.getBV()), tk);
   const float scale = 1.0f / std::sqrt((float)dh);
-  Value o;
+  Value o;  // [B, Tq, h, dh]
   if (fuse) {
-    auto sdpa = ob.create<SdpaOp>(B.loc, B.f32({batch, h, tq, dh}), B.f32({batch, h, tq}), q, k, v,
+    auto sdpa = ob.create<SdpaOp>(B.loc, B.f32({batch, tq, h, dh}), B.f32({batch, h, tq}), q, k, v,
                                   op.getKeyPadding(), ob.getBoolAttr(op.getCausal()),
-                                  ob.getF32FloatAttr(scale));
+                                  ob.getF32FloatAttr(scale), ob.getBoolAttr(true));
     o = sdpa.getOut();
   } else {
-    o = spelledOutAttention(B, op, q, k, v, scale);
+    auto heads = [&](Value x) { return B.transpose(x, {0, 2, 1, 3}); };  // [B, T, h, dh] <-> [B, h, T, dh]
+    Value qh = heads(q), kh = heads(k), vh = heads(v);  // in this order, for readable IR
+    o = heads(spelledOutAttention(B, op, qh, kh, vh, scale));
   }
-  o = B.reshape(B.transpose(o, {0, 2, 1, 3}), {batch, tq, d});
+  o = B.reshape(o, {batch, tq, d});
   op.replaceAllUsesWith(B.linear(o, op.getWO(), op.getBO()));
 }
 

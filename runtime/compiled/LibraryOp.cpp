@@ -74,13 +74,16 @@ Tensor swapLast(const Tensor &x) {
   return ref::transpose(x, perm);
 }
 
-/// q[B, H, Tq, dh] and k[B, H, Tk, dh] with the op's mask and scale.
+/// q[B, H, Tq, dh] and k[B, H, Tk, dh] (or both token-major, [B, T, H, dh]) with
+/// the op's mask and scale.
 native::AttentionShape attentionShape(const LibraryOp &op, const Tensor &q, const Tensor &k) {
   if (q.rank() != 4 || k.rank() != 4)
     throw Error(std::string(libraryKindName(op.kind)) + ": q and k must be rank 4, got " +
                 shapeToString(q.shape()) + " and " + shapeToString(k.shape()));
   native::AttentionShape s;
-  s.B = q.dim(0), s.H = q.dim(1), s.Tq = q.dim(2), s.Tk = k.dim(2), s.dh = q.dim(3);
+  const int ha = op.tokenMajor ? 2 : 1, ta = op.tokenMajor ? 1 : 2;
+  s.B = q.dim(0), s.H = q.dim(ha), s.Tq = q.dim(ta), s.Tk = k.dim(ta), s.dh = q.dim(3);
+  s.tokenMajor = op.tokenMajor;
   s.causal = op.causal;
   s.scale = op.scale;
   if (s.Tk == 0) throw Error(std::string(libraryKindName(op.kind)) + ": no keys (Tk == 0)");
@@ -402,6 +405,7 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["causal"] = op.causal;
     j["scale"] = op.scale;
     j["key_padding"] = op.keyPadding;
+    j["token_major"] = op.tokenMajor;
     if (op.kind == Kind::SdpaGrad) j["dlse"] = op.dlse;
     break;
   default: break;
@@ -436,6 +440,7 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.scale = j.value("scale", 1.0f);
   op.keyPadding = j.value("key_padding", false);
   op.dlse = j.value("dlse", false);
+  op.tokenMajor = j.value("token_major", false);
   op.bucket = j.value("bucket", (int64_t)0);
   if (j.contains("names")) op.names = j.at("names").get<std::vector<std::string>>();
   for (const nlohmann::json &r : j.at("results")) {

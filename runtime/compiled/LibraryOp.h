@@ -71,6 +71,9 @@ struct LibraryOp {
   int64_t ignoreIndex = -1, seed = 0, axis = -1;
   /// Sdpa, SdpaGrad: the causal mask, the score scale, and which optional inputs are present.
   bool causal = false, keyPadding = false, dlse = false;
+  /// Sdpa, SdpaGrad: q, k, v, out and the gradients are [B, T, H, dh] (the op's
+  /// token_major) rather than [B, H, T, dh]. JSON "token_major".
+  bool tokenMajor = false;
   float scale = 1.0f;
   std::string name;                // Param
   std::vector<std::string> names;  // OptimizerStep, GradientBucket

@@ -42,8 +42,16 @@ StepDecoder::StepDecoder(Program &program, RunContext &ctx, const std::string &l
   int pos = step_->find("position");
   if (pos < 0) throw Error("decode_step has no input 'position'");
   batch_ = step_->inputs[pos].shape.at(0);
-  for (const TensorSpec &s : step_->inputs)
-    if (isCache(s.name)) length_ = s.shape.at(2);
+  // The window: the length of the token input of the entry decode_step was
+  // derived from (the caches' length axis depends on their layout).
+  const EntrySpec *source = program.entry("decode");
+  if (!source) source = program.entry("forward");
+  for (const TensorSpec &s : step_->inputs) {
+    const int i = source ? source->find(s.name) : -1;
+    if (i >= 0 && s.dtype == DType::I32 && s.shape.size() == 2 && s.shape[1] == 1 &&
+        source->inputs[(size_t)i].shape.size() == 2)
+      length_ = source->inputs[(size_t)i].shape[1];
+  }
 }
 
 void StepDecoder::start(const std::map<std::string, Tensor> &inputs) {

@@ -3,7 +3,8 @@
 // Drives the compiler's @decode_init / @decode_step entry points
 // (compiler/passes/DecodeStep.cpp): each step feeds one token and its
 // position per row and gets the logits at that position, while the per-layer
-// self-attention keys/values (cache.k.N / cache.v.N, [B,H,T,dh]) and the
+// self-attention keys/values (cache.k.N / cache.v.N, [B,T,H,dh] or [B,H,T,dh]:
+// the layout of the step's sdpa, opaque here; only batch rows are moved) and the
 // per-source invariants (init.N: cross-attention keys/values, source padding,
 // from decode_init once per batch of sources) stay here between steps. A row's
 // cache holds positions 0..position; later slots are masked by the step

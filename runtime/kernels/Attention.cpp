@@ -5,6 +5,9 @@
 // decomposed attention layer does), and softmaxed in double. The backward
 // recomputes the probabilities the same way and does not read the forward's
 // out or lse, so it checks the fast kernel's use of them rather than sharing it.
+// The token-major layout ([B, T, H, dh]) is computed by transposing to
+// [B, H, T, dh] and back, so both layouts share one set of loops and the fast
+// kernel's strided indexing is checked against plain copies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -135,10 +138,24 @@ void sdpaGradTyped(const Dims &d, const Tensor &q, const Tensor &k, const Tensor
   }
 }
 
+/// [B, T, H, dh] <-> [B, H, T, dh] (the permutation is its own inverse).
+Tensor swapHeadsAndLength(const Tensor &x) {
+  if (x.rank() != 4)
+    throw Error(fmt::format("sdpa: token_major operands must be [B, T, H, dh], got {}",
+                            shapeToString(x.shape())));
+  return transpose(x, {0, 2, 1, 3});
+}
+
 }  // namespace
 
 SdpaResult sdpa(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor *keyPadding,
-                bool causal, float scale) {
+                bool causal, float scale, bool tokenMajor) {
+  if (tokenMajor) {
+    SdpaResult r = sdpa(swapHeadsAndLength(q), swapHeadsAndLength(k), swapHeadsAndLength(v),
+                        keyPadding, causal, scale, false);
+    r.out = swapHeadsAndLength(r.out);
+    return r;
+  }
   const Dims d = checkSdpa(q, k, v, keyPadding, "sdpa");
   SdpaResult r{Tensor(q.dtype(), q.shape()), Tensor(q.dtype(), {d.B, d.H, d.Tq})};
   const uint8_t *pad = keyPadding ? keyPadding->b8() : nullptr;
@@ -150,7 +167,13 @@ SdpaResult sdpa(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor 
 }
 
 SdpaGrads sdpaGrad(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor &dout,
-                   const Tensor *dlse, const Tensor *keyPadding, bool causal, float scale) {
+                   const Tensor *dlse, const Tensor *keyPadding, bool causal, float scale,
+                   bool tokenMajor) {
+  if (tokenMajor) {
+    SdpaGrads g = sdpaGrad(swapHeadsAndLength(q), swapHeadsAndLength(k), swapHeadsAndLength(v),
+                           swapHeadsAndLength(dout), dlse, keyPadding, causal, scale, false);
+    return {swapHeadsAndLength(g.dq), swapHeadsAndLength(g.dk), swapHeadsAndLength(g.dv)};
+  }
   const Dims d = checkSdpa(q, k, v, keyPadding, "sdpa_grad");
   expectDType(dout, q.dtype(), "sdpa_grad", "dout");
   if (dout.shape() != q.shape())

@@ -101,20 +101,22 @@ Tensor logSoftmax(const Tensor &x, int64_t axis);
 /// s[i, j] = scale * q_i . k_j; a masked key (padding, or with `causal`
 /// j > i + Tk - Tq) has its score replaced by -1e9, so a row with every key
 /// masked averages all of v. out[B, H, Tq, dh] = softmax(s) v, lse[B, H, Tq] =
-/// log sum_j exp(s[i, j]). f32 or f64; sums in double. Tk == 0 throws.
+/// log sum_j exp(s[i, j]). f32 or f64; sums in double. Tk == 0 throws. With
+/// tokenMajor, q, k, v and out (and sdpaGrad's dout, dq, dk, dv) are [B, T, H, dh].
 struct SdpaResult {
   Tensor out;
   Tensor lse;
 };
 SdpaResult sdpa(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor *keyPadding,
-                bool causal, float scale);
+                bool causal, float scale, bool tokenMajor = false);
 /// The backward of sdpa given dout (and the nullable gradient of lse, dlse): the
 /// probabilities are recomputed from q and k.
 struct SdpaGrads {
   Tensor dq, dk, dv;
 };
 SdpaGrads sdpaGrad(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor &dout,
-                   const Tensor *dlse, const Tensor *keyPadding, bool causal, float scale);
+                   const Tensor *dlse, const Tensor *keyPadding, bool causal, float scale,
+                   bool tokenMajor = false);
 
 //===--- Embeddings -------------------------------------------------------===//
 

@@ -24,6 +24,10 @@
 // A head_dim that is a multiple of 16 (g2p's and tiny's 32) is used in place:
 // q, v, dout and the outputs are read and written directly, dk and dv
 // accumulate in the output; other head_dims go through zero-padded copies.
+// Rows of one (batch, head) are dh apart in the [B, H, T, dh] layout and
+// H * dh apart in the token-major [B, T, H, dh] one (the attention layer's
+// projections reshaped, so no head split or merge is copied); every access
+// goes through that row stride, so both layouts run the same code.
 // At short lengths (g2p: T = 24) these fixed costs per (batch, head) are what
 // the kernel spends most of its time on, not the products.
 //
@@ -112,13 +116,15 @@ HEED_AI void gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, 
   }
 }
 
-/// Everything a task needs; pointers are contiguous [B, H, T, dh] (lse [B, H, Tq]).
+/// Everything a task needs; pointers are contiguous [B, H, T, dh], or
+/// [B, T, H, dh] token-major (lse [B, H, Tq] either way).
 struct Problem {
   AttentionShape s;
   const float *q, *k, *v, *out, *lse, *dout, *dlse;
   const uint8_t *pad;
   float *o, *l, *dq, *dk, *dv;
   int64_t dhP, TkP, blocks;
+  int64_t ld;  // row stride of q, k, v, out and the gradients: dh, or H * dh token-major
 
   /// Number of leading keys query i may see before padding: all of them, or
   /// with the causal mask those with j <= i + Tk - Tq.
@@ -134,8 +140,14 @@ struct Problem {
       if (!pad[b * s.Tk + j]) return false;
     return true;
   }
-  int64_t qOffset(int64_t bh) const { return bh * s.Tq * s.dh; }
-  int64_t kOffset(int64_t bh) const { return bh * s.Tk * s.dh; }
+  /// Where row 0 of (batch, head) bh starts in a tensor of length T.
+  int64_t offset(int64_t bh, int64_t T) const {
+    if (!s.tokenMajor) return bh * T * s.dh;
+    const int64_t b = bh / s.H, h = bh % s.H;
+    return (b * T * s.H + h) * s.dh;
+  }
+  int64_t qOffset(int64_t bh) const { return offset(bh, s.Tq); }
+  int64_t kOffset(int64_t bh) const { return offset(bh, s.Tk); }
 };
 
 /// Per-thread scratch, grown as needed and fully rewritten by each task.
@@ -148,19 +160,21 @@ struct Scratch {
 };
 thread_local Scratch tScratch;
 
-/// dst[rows, ldd] = src[rows, cols] (row stride cols), zero beyond cols.
-HEED_AI void copyPadded(const float *src, int64_t rows, int64_t cols, float *dst, int64_t ldd) {
+/// dst[rows, ldd] = src[rows, cols] (row stride lds), zero beyond cols.
+HEED_AI void copyPadded(const float *src, int64_t lds, int64_t rows, int64_t cols, float *dst,
+                        int64_t ldd) {
   for (int64_t r = 0; r < rows; ++r) {
-    std::memcpy(dst + r * ldd, src + r * cols, (size_t)cols * sizeof(float));
+    std::memcpy(dst + r * ldd, src + r * lds, (size_t)cols * sizeof(float));
     std::memset(dst + r * ldd + cols, 0, (size_t)(ldd - cols) * sizeof(float));
   }
 }
 
-/// dst[cols, ldd] = src[rows, cols]^T (row stride cols), zero in columns >= rows.
+/// dst[cols, ldd] = src[rows, cols]^T (row stride lds), zero in columns >= rows.
 template <int W>
-HEED_AI void transposePadded(const float *src, int64_t rows, int64_t cols, float *dst, int64_t ldd) {
+HEED_AI void transposePadded(const float *src, int64_t lds, int64_t rows, int64_t cols, float *dst,
+                             int64_t ldd) {
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * cols + c];
+    for (int64_t r = 0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
     std::memset(dst + c * ldd + rows, 0, (size_t)(ldd - rows) * sizeof(float));
   }
 }
@@ -183,15 +197,15 @@ HEED_AVX512 HEED_AI __m512 unpackHiPairs(__m512 a, __m512 b) {
 /// 128-bit lane shuffles); rows past the end load as zeros, which fills the
 /// padding when ldd == roundUp(rows, 16), as every caller's is.
 template <>
-HEED_AVX512 void transposePadded<16>(const float *src, int64_t rows, int64_t cols,
-                                             float *dst, int64_t ldd) {
+HEED_AVX512 void transposePadded<16>(const float *src, int64_t lds, int64_t rows, int64_t cols,
+                                     float *dst, int64_t ldd) {
   for (int64_t r0 = 0; r0 < ldd; r0 += 16) {
     for (int64_t c0 = 0; c0 < cols; c0 += 16) {
       const int64_t nc = std::min<int64_t>(16, cols - c0);
       const __mmask16 cm = (__mmask16)((1u << nc) - 1);
       __m512 r[16], t[16];
       for (int i = 0; i < 16; ++i)
-        r[i] = r0 + i < rows ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * cols + c0)
+        r[i] = r0 + i < rows ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * lds + c0)
                              : _mm512_setzero_ps();
       for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -232,7 +246,7 @@ HEED_AI void uniformRow(const Problem &P, int64_t bh, float *orow) {
   const float *vb = P.v + P.kOffset(bh);
   for (int64_t c = 0; c < P.s.dh; ++c) {
     double sum = 0;
-    for (int64_t j = 0; j < P.s.Tk; ++j) sum += vb[j * P.s.dh + c];
+    for (int64_t j = 0; j < P.s.Tk; ++j) sum += vb[j * P.ld + c];
     orow[c] = (float)(sum / (double)P.s.Tk);
   }
 }
@@ -274,13 +288,14 @@ HEED_AI void forwardTask(const Problem &P, int64_t task) {
   // A head_dim that is a multiple of kPad needs no padded copies: v is read
   // and the output written in place.
   const bool direct = P.dhP == dh;
-  const float *qb = P.q + P.qOffset(bh) + q0 * dh;
-  float *ob = P.o + P.qOffset(bh) + q0 * dh;
+  const int64_t ld = P.ld;
+  const float *qb = P.q + P.qOffset(bh) + q0 * ld;
+  float *ob = P.o + P.qOffset(bh) + q0 * ld;
   float *lb = P.l + bh * s.Tq + q0;
   Scratch &t = tScratch;
   float *sc = Scratch::get(t.sc, rows * kEndP);
   float *op = direct ? ob : Scratch::get(t.acc1, rows * P.dhP);
-  const int64_t ldo = direct ? dh : P.dhP;
+  const int64_t ldo = direct ? ld : P.dhP;
   float *madd = Scratch::get(t.madd, kEndP);
   bool uniform[kQueryBlock];
   float inv[kQueryBlock];
@@ -290,13 +305,13 @@ HEED_AI void forwardTask(const Problem &P, int64_t task) {
     const float *vb = P.v + P.kOffset(bh);
     if (!direct) {
       float *vp = Scratch::get(t.vp, kEnd * P.dhP);
-      copyPadded(vb, kEnd, dh, vp, P.dhP);
+      copyPadded(vb, ld, kEnd, dh, vp, P.dhP);
       vb = vp;
     }
-    transposePadded<W>(P.k + P.kOffset(bh), kEnd, dh, kt, kEndP);
+    transposePadded<W>(P.k + P.kOffset(bh), ld, kEnd, dh, kt, kEndP);
     keyMask(P, b, madd, kEndP);
     const float *step = stepMask(t.step, kEndP);
-    gemm<W, false>(rows, kEndP, dh, qb, dh, kt, kEndP, sc, kEndP, false);
+    gemm<W, false>(rows, kEndP, dh, qb, ld, kt, kEndP, sc, kEndP, false);
     for (int64_t r = 0; r < rows; ++r) {
       float *row = sc + r * kEndP;
       const float m = maskedScores(row, kEndP, P.limit(q0 + r), madd, step, s.scale);
@@ -315,17 +330,17 @@ HEED_AI void forwardTask(const Problem &P, int64_t task) {
       lb[r] = m + std::log(sum);
       uniform[r] = false;
     }
-    gemm<W, false>(rows, P.dhP, kEnd, sc, kEndP, vb, direct ? dh : P.dhP, op, ldo, false);
+    gemm<W, false>(rows, P.dhP, kEnd, sc, kEndP, vb, direct ? ld : P.dhP, op, ldo, false);
   }
   for (int64_t r = 0; r < rows; ++r) {
     if (!uniform[r]) {
-      float *orow = ob + r * dh;
+      float *orow = ob + r * ld;
       const float *prow = op + r * ldo;
       const float f = inv[r];
 #pragma omp simd
       for (int64_t c = 0; c < dh; ++c) orow[c] = prow[c] * f;
     } else {
-      uniformRow(P, bh, ob + r * dh);
+      uniformRow(P, bh, ob + r * ld);
       lb[r] = uniformLse(s.Tk);
     }
   }
@@ -334,8 +349,9 @@ HEED_AI void forwardTask(const Problem &P, int64_t task) {
 template <int W>
 HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   const AttentionShape &s = P.s;
-  const int64_t b = bh / s.H, Tk = s.Tk, dh = s.dh, dhP = P.dhP, TkP = P.TkP;
+  const int64_t b = bh / s.H, Tk = s.Tk, dh = s.dh, dhP = P.dhP, TkP = P.TkP, ld = P.ld;
   const bool direct = dhP == dh;  // as in forwardTask: no padded copies
+  const int64_t lacc = direct ? ld : dhP;  // row stride of dka, dva, and the gemm operands
   const float *qb = P.q + P.qOffset(bh), *gb = P.dout + P.qOffset(bh), *ob = P.out + P.qOffset(bh);
   const float *lb = P.lse + bh * s.Tq, *dlb = P.dlse ? P.dlse + bh * s.Tq : nullptr;
   float *dkb = P.dk + P.kOffset(bh), *dvb = P.dv + P.kOffset(bh);
@@ -347,40 +363,42 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   float *dka = dkb, *dva = dvb, *qp = nullptr, *gp = nullptr, *dqa = nullptr;
   if (!direct) {
     float *kc = Scratch::get(t.kp, Tk * dhP);
-    copyPadded(kp, Tk, dh, kc, dhP);
+    copyPadded(kp, ld, Tk, dh, kc, dhP);
     kp = kc;
     dka = Scratch::get(t.acc1, Tk * dhP), dva = Scratch::get(t.acc2, Tk * dhP);
     qp = Scratch::get(t.qp, kQueryBlock * dhP), gp = Scratch::get(t.gp, kQueryBlock * dhP);
     dqa = Scratch::get(t.vp, kQueryBlock * dhP);
   }
-  transposePadded<W>(P.k + P.kOffset(bh), Tk, dh, kt, TkP);
-  transposePadded<W>(P.v + P.kOffset(bh), Tk, dh, vt, TkP);
+  transposePadded<W>(P.k + P.kOffset(bh), ld, Tk, dh, kt, TkP);
+  transposePadded<W>(P.v + P.kOffset(bh), ld, Tk, dh, vt, TkP);
   keyMask(P, b, madd, TkP);
-  std::memset(dka, 0, (size_t)(Tk * dhP) * sizeof(float));
-  std::memset(dva, 0, (size_t)(Tk * dhP) * sizeof(float));
+  for (int64_t j = 0; j < Tk; ++j) {  // row by row: token-major rows interleave heads
+    std::memset(dka + j * lacc, 0, (size_t)dhP * sizeof(float));
+    std::memset(dva + j * lacc, 0, (size_t)dhP * sizeof(float));
+  }
   float D[kQueryBlock];
   bool uniform[kQueryBlock];
   for (int64_t q0 = 0; q0 < s.Tq; q0 += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, s.Tq - q0);
     const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
-    const float *qr = qb + q0 * dh, *gr = gb + q0 * dh;
-    float *dqr = P.dq + P.qOffset(bh) + q0 * dh;
+    const float *qr = qb + q0 * ld, *gr = gb + q0 * ld;
+    float *dqr = P.dq + P.qOffset(bh) + q0 * ld;
     for (int64_t r = 0; r < rows; ++r) {
       uniform[r] = kEnd == 0 || P.fullyMasked(b, q0 + r);
       float d = 0;
 #pragma omp simd reduction(+ : d)
-      for (int64_t c = 0; c < dh; ++c) d += gr[r * dh + c] * ob[(q0 + r) * dh + c];
+      for (int64_t c = 0; c < dh; ++c) d += gr[r * ld + c] * ob[(q0 + r) * ld + c];
       D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
     }
     if (kEnd > 0) {
       const float *qs = qr, *gs = gr;
       if (!direct) {
-        copyPadded(qr, rows, dh, qp, dhP);
-        copyPadded(gr, rows, dh, gp, dhP);
+        copyPadded(qr, ld, rows, dh, qp, dhP);
+        copyPadded(gr, ld, rows, dh, gp, dhP);
         qs = qp, gs = gp;
       }
-      gemm<W, false>(rows, kEndP, dh, qr, dh, kt, TkP, sc, kEndP, false);  // scores
-      gemm<W, false>(rows, kEndP, dh, gr, dh, vt, TkP, dp, kEndP, false);  // dout v^T
+      gemm<W, false>(rows, kEndP, dh, qr, ld, kt, TkP, sc, kEndP, false);  // scores
+      gemm<W, false>(rows, kEndP, dh, gr, ld, vt, TkP, dp, kEndP, false);  // dout v^T
       const float *step = stepMask(t.step, kEndP);
       for (int64_t r = 0; r < rows; ++r) {
         float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
@@ -395,27 +413,26 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
           dr[j] = p * (dr[j] - Dr) * s.scale;
         }
       }
-      const int64_t ld = direct ? dh : dhP;
-      gemm<W, true>(kEnd, dhP, rows, sc, kEndP, gs, ld, dva, ld, true);   // dv += p^T dout
-      gemm<W, true>(kEnd, dhP, rows, dp, kEndP, qs, ld, dka, ld, true);   // dk += ds^T q
-      gemm<W, false>(rows, dhP, kEnd, dp, kEndP, kp, ld, direct ? dqr : dqa, ld, false);  // dq = ds k
+      gemm<W, true>(kEnd, dhP, rows, sc, kEndP, gs, lacc, dva, lacc, true);  // dv += p^T dout
+      gemm<W, true>(kEnd, dhP, rows, dp, kEndP, qs, lacc, dka, lacc, true);  // dk += ds^T q
+      gemm<W, false>(rows, dhP, kEnd, dp, kEndP, kp, lacc, direct ? dqr : dqa, lacc, false);  // dq = ds k
     }
     for (int64_t r = 0; r < rows; ++r) {
       if (!uniform[r]) {
-        if (!direct) std::memcpy(dqr + r * dh, dqa + r * dhP, (size_t)dh * sizeof(float));
+        if (!direct) std::memcpy(dqr + r * ld, dqa + r * dhP, (size_t)dh * sizeof(float));
         continue;
       }
       // Every key masked: p = 1/Tk on all keys, no gradient reaches the scores.
-      std::memset(dqr + r * dh, 0, (size_t)dh * sizeof(float));
+      std::memset(dqr + r * ld, 0, (size_t)dh * sizeof(float));
       const float w = 1.0f / (float)Tk;
       for (int64_t j = 0; j < Tk; ++j)
-        for (int64_t c = 0; c < dh; ++c) dva[j * dhP + c] += w * gr[r * dh + c];
+        for (int64_t c = 0; c < dh; ++c) dva[j * lacc + c] += w * gr[r * ld + c];
     }
   }
   if (direct) return;
   for (int64_t j = 0; j < Tk; ++j) {
-    std::memcpy(dkb + j * dh, dka + j * dhP, (size_t)dh * sizeof(float));
-    std::memcpy(dvb + j * dh, dva + j * dhP, (size_t)dh * sizeof(float));
+    std::memcpy(dkb + j * ld, dka + j * dhP, (size_t)dh * sizeof(float));
+    std::memcpy(dvb + j * ld, dva + j * dhP, (size_t)dh * sizeof(float));
   }
 }
 
@@ -430,6 +447,7 @@ Problem problem(const AttentionShape &s) {
   P.dhP = roundUp(s.dh, kPad);
   P.TkP = roundUp(s.Tk, kPad);
   P.blocks = (s.Tq + kQueryBlock - 1) / kQueryBlock;
+  P.ld = s.tokenMajor ? s.H * s.dh : s.dh;
   return P;
 }
 

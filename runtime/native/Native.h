@@ -90,7 +90,8 @@ void logSoftmaxBackward(const float *y, const float *dy, float *dx, int64_t rows
 //===--- Fused attention (the sdpa op) ------------------------------------===//
 
 /// q[B, H, Tq, dh], k and v [B, H, Tk, dh], out like q, lse [B, H, Tq], all
-/// contiguous. Scores scale * q_i . k_j; key j is masked for query i when
+/// contiguous; with tokenMajor q, k, v and out (and the gradients) are
+/// [B, T, H, dh] (rows of one head H * dh apart), lse unchanged. Scores scale * q_i . k_j; key j is masked for query i when
 /// keyPadding[b, j] (nullable, [B, Tk], 1 = padding) or, with causal, when
 /// j > i + Tk - Tq. As ref::sdpa: masked keys get probability 0 unless every
 /// key of the row is masked, which then averages all of v (lse = -1e9 + log Tk).
@@ -98,6 +99,7 @@ struct AttentionShape {
   int64_t B = 0, H = 0, Tq = 0, Tk = 0, dh = 0;
   bool causal = false;
   float scale = 1.0f;
+  bool tokenMajor = false;
 };
 /// One task per (batch, head, block of 32 queries); each output element is
 /// written by one task in a fixed order: bit-identical for any thread count.

@@ -47,17 +47,24 @@ func.func @ffn(%x: tensor<2x3x4xf32>, %w1: tensor<4x16xf32>, %b1: tensor<16xf32>
   return %0 : tensor<2x3x4xf32>
 }
 
-// Cross-attention, 2 heads of 4, causal and with a key-padding mask.
+// Cross-attention, 2 heads of 4, causal and with a key-padding mask. Fused,
+// the heads are split and merged by reshapes only: sdpa reads the token-major
+// [B, T, heads, dh] projections; spelled out, they are transposed.
 // CHECK-LABEL: func.func @attention
 // CHECK: %[[Q:.*]] = heed.matmul %arg0, %arg2 : (tensor<2x3x8xf32>, tensor<8x8xf32>) -> tensor<2x3x8xf32>
 // CHECK: %[[QB:.*]] = heed.add %[[Q]], %arg3
 // CHECK: %[[QR:.*]] = heed.reshape %[[QB]] : (tensor<2x3x8xf32>) -> tensor<2x3x2x4xf32>
-// CHECK: %[[QH:.*]] = heed.transpose %[[QR]] [0, 2, 1, 3] : (tensor<2x3x2x4xf32>) -> tensor<2x2x3x4xf32>
 // CHECK: heed.matmul %arg1, %arg4 : (tensor<2x5x8xf32>, tensor<8x8xf32>) -> tensor<2x5x8xf32>
-// CHECK: %[[KH:.*]] = heed.transpose %{{.*}} [0, 2, 1, 3] : (tensor<2x5x2x4xf32>) -> tensor<2x2x5x4xf32>
-// CHECK: %[[VH:.*]] = heed.transpose %{{.*}} [0, 2, 1, 3] : (tensor<2x5x2x4xf32>) -> tensor<2x2x5x4xf32>
-// FUSED: %[[O:.*]], %{{.*}} = heed.sdpa %[[QH]], %[[KH]], %[[VH]] key_padding %arg10 {causal = true, scale = 5.000000e-01 : f32} : (tensor<2x2x3x4xf32>, tensor<2x2x5x4xf32>, tensor<2x2x5x4xf32>, tensor<2x5xi1>) -> (tensor<2x2x3x4xf32>, tensor<2x2x3xf32>)
+// CHECK: %[[KR:.*]] = heed.reshape %{{.*}} : (tensor<2x5x8xf32>) -> tensor<2x5x2x4xf32>
+// CHECK: %[[VR:.*]] = heed.reshape %{{.*}} : (tensor<2x5x8xf32>) -> tensor<2x5x2x4xf32>
+// FUSED-NOT: heed.transpose
+// FUSED: %[[O:.*]], %{{.*}} = heed.sdpa %[[QR]], %[[KR]], %[[VR]] key_padding %arg10 {causal = true, scale = 5.000000e-01 : f32, token_major = true} : (tensor<2x3x2x4xf32>, tensor<2x5x2x4xf32>, tensor<2x5x2x4xf32>, tensor<2x5xi1>) -> (tensor<2x3x2x4xf32>, tensor<2x2x3xf32>)
 // FUSED-NOT: heed.softmax
+// FUSED-NOT: heed.transpose
+// FUSED: %[[OR:.*]] = heed.reshape %[[O]] : (tensor<2x3x2x4xf32>) -> tensor<2x3x8xf32>
+// SPELLED: %[[QH:.*]] = heed.transpose %[[QR]] [0, 2, 1, 3] : (tensor<2x3x2x4xf32>) -> tensor<2x2x3x4xf32>
+// SPELLED: %[[KH:.*]] = heed.transpose %[[KR]] [0, 2, 1, 3] : (tensor<2x5x2x4xf32>) -> tensor<2x2x5x4xf32>
+// SPELLED: %[[VH:.*]] = heed.transpose %[[VR]] [0, 2, 1, 3] : (tensor<2x5x2x4xf32>) -> tensor<2x2x5x4xf32>
 // SPELLED: %[[KT:.*]] = heed.transpose %[[KH]] [0, 1, 3, 2] : (tensor<2x2x5x4xf32>) -> tensor<2x2x4x5xf32>
 // SPELLED: %[[S:.*]] = heed.matmul %[[QH]], %[[KT]] : (tensor<2x2x3x4xf32>, tensor<2x2x4x5xf32>) -> tensor<2x2x3x5xf32>
 // SPELLED: %[[SCALE:.*]] = heed.constant dense<5.000000e-01> : tensor<f32>
@@ -69,9 +76,9 @@ func.func @ffn(%x: tensor<2x3x4xf32>, %w1: tensor<4x16xf32>, %b1: tensor<16xf32>
 // SPELLED: %[[PAD:.*]] = heed.reshape %arg10 : (tensor<2x5xi1>) -> tensor<2x1x1x5xi1>
 // SPELLED: %[[SP:.*]] = heed.where %[[PAD]], %{{.*}}, %[[SC]]
 // SPELLED: %[[W:.*]] = heed.softmax %[[SP]] {axis = -1 : i64}
-// SPELLED: %[[O:.*]] = heed.matmul %[[W]], %[[VH]] : (tensor<2x2x3x5xf32>, tensor<2x2x5x4xf32>) -> tensor<2x2x3x4xf32>
-// CHECK: %[[OT:.*]] = heed.transpose %[[O]] [0, 2, 1, 3]
-// CHECK: %[[OR:.*]] = heed.reshape %[[OT]] : (tensor<2x3x2x4xf32>) -> tensor<2x3x8xf32>
+// SPELLED: %[[OH:.*]] = heed.matmul %[[W]], %[[VH]] : (tensor<2x2x3x5xf32>, tensor<2x2x5x4xf32>) -> tensor<2x2x3x4xf32>
+// SPELLED: %[[OT:.*]] = heed.transpose %[[OH]] [0, 2, 1, 3]
+// SPELLED: %[[OR:.*]] = heed.reshape %[[OT]] : (tensor<2x3x2x4xf32>) -> tensor<2x3x8xf32>
 // CHECK: heed.matmul %[[OR]], %arg8
 // CHECK-NOT: heed.attention
 // CLEAN-LABEL: func.func @attention

@@ -1,7 +1,8 @@
 // Attention through heed-decompose then heed-partition: fused attention is one
 // library call (sdpa); the projections are matmuls with bias epilogues, the
-// output projection also absorbs the residual add; the head split/merge
-// transposes are copies in fused kernels. Spelled out (fuse-attention=false),
+// output projection also absorbs the residual add; the head split and merge
+// are reshapes (sdpa reads the projections token-major), so no transpose is
+// left to copy. Spelled out (fuse-attention=false),
 // k's transpose is read as strides by the score matmul and softmax runs on the
 // library.
 // RUN: heed-opt %s -heed-decompose -canonicalize -heed-partition='row-chunks=1' | FileCheck %s --check-prefix=FUSED
@@ -9,9 +10,9 @@
 
 // FUSED-LABEL: func.func @self_attention
 // FUSED-COUNT-3: heed.library = "matmul + bias"
-// FUSED: heed.transpose {{.*}}[0, 2, 1, 3] {heed.kernel
-// FUSED: heed.sdpa {{.*}}heed.library = "sdpa"
-// FUSED: heed.transpose {{.*}}[0, 2, 1, 3] {heed.kernel
+// FUSED-NOT: heed.transpose
+// FUSED: heed.sdpa {{.*}}heed.library = "sdpa"{{.*}}token_major = true
+// FUSED-NOT: heed.transpose
 // FUSED: heed.library = "matmul + bias + residual"
 // FUSED-NOT: heed.softmax
 // FUSED: return

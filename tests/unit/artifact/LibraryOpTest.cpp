@@ -208,6 +208,44 @@ TEST(LibraryOp, SdpaRoundTripsAndMatchesReference) {
   EXPECT_THROW(runLibraryOp(g, {q, k, v, fo[0], fo[1], dout, pad}, go, ctx), Error);
 }
 
+TEST(LibraryOp, TokenMajorSdpaRoundTripsAndMatchesReference) {
+  // [B, T, H, dh]: 2 batches, 5 queries against 7 keys, 3 heads of 4, padded.
+  Tensor q = randn({2, 5, 3, 4}, 11), k = randn({2, 7, 3, 4}, 12), v = randn({2, 7, 3, 4}, 13);
+  Tensor dout = randn({2, 5, 3, 4}, 14);
+  Tensor pad(DType::Bool, {2, 7});
+  for (int64_t i = 0; i < pad.size(); ++i) pad.b8()[i] = i % 4 == 2;
+  LibraryOp f;
+  f.kind = LibraryOp::Kind::Sdpa;
+  f.scale = 0.5f;
+  f.keyPadding = true;
+  f.tokenMajor = true;
+  f.resultTypes = {DType::F32, DType::F32};
+  f.resultShapes = {{2, 5, 3, 4}, {2, 3, 5}};
+  f = libraryOpFromJson(nlohmann::json::parse(toJson(f).dump()));
+  EXPECT_TRUE(f.tokenMajor);
+  // Artifacts written before the layout existed read as [B, H, T, dh].
+  EXPECT_FALSE(libraryOpFromJson(nlohmann::json::parse(R"({"kind": "sdpa", "results": []})")).tokenMajor);
+  RunContext ctx;
+  std::vector<Tensor> fo;
+  runLibraryOp(f, {q, k, v, pad}, fo, ctx);
+  ref::SdpaResult want = ref::sdpa(q, k, v, &pad, false, 0.5f, true);
+  EXPECT_EQ(fo[0].shape(), (Shape{2, 5, 3, 4}));
+  EXPECT_LT(maxDiff(fo[0], want.out), 1e-5);
+  EXPECT_LT(maxDiff(fo[1], want.lse), 1e-5);
+
+  LibraryOp g = f;
+  g.kind = LibraryOp::Kind::SdpaGrad;
+  g.resultTypes = {DType::F32, DType::F32, DType::F32};
+  g.resultShapes = {q.shape(), k.shape(), v.shape()};
+  g = libraryOpFromJson(toJson(g));
+  std::vector<Tensor> go;
+  runLibraryOp(g, {q, k, v, fo[0], fo[1], dout, pad}, go, ctx);
+  ref::SdpaGrads wantG = ref::sdpaGrad(q, k, v, dout, nullptr, &pad, false, 0.5f, true);
+  EXPECT_LT(maxDiff(go[0], wantG.dq), 1e-5);
+  EXPECT_LT(maxDiff(go[1], wantG.dk), 1e-5);
+  EXPECT_LT(maxDiff(go[2], wantG.dv), 1e-5);
+}
+
 TEST(LibraryOp, DropoutIsIdentityOutsideTraining) {
   RunContext ctx;
   Tensor x = randn({16}, 7);

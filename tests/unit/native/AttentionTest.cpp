@@ -6,7 +6,9 @@
 // rows padded entirely), both; self and cross lengths, Tq = 1 against a long
 // key, Tq > Tk (rows with every key hidden), lengths that are not multiples of
 // the 32-query block or the 16-key padding, head_dim 5, 32 and 48, one head.
-// And: one thread and two give the same bits.
+// And: one thread and two give the same bits. The token-major layout
+// ([B, T, H, dh], the attention layer's) matches the reference too, and gives
+// exactly the bits of the [B, H, T, dh] layout: only the row strides differ.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +58,17 @@ Inputs inputsFor(const Case &c, uint64_t seed) {
 struct Outputs {
   Tensor out, lse, dq, dk, dv;
 };
+
+/// [B, H, T, dh] <-> [B, T, H, dh].
+Tensor swap12(const Tensor &x) { return ref::transpose(x, {0, 2, 1, 3}); }
+
+/// The same problem with q, k, v and dout token-major.
+Inputs tokenMajor(const Inputs &in) {
+  Inputs t = in;
+  t.q = swap12(in.q), t.k = swap12(in.k), t.v = swap12(in.v), t.dout = swap12(in.dout);
+  t.s.tokenMajor = true;
+  return t;
+}
 
 Outputs runNative(bool avx512, const Case &c, const Inputs &in, bool withDlse) {
   Outputs o{Tensor(DType::F32, in.q.shape()), Tensor(DType::F32, {c.B, c.H, c.Tq}),
@@ -110,6 +123,34 @@ TEST(Attention, MatchesReferenceOnEveryMaskForm) {
   }
 }
 
+TEST(Attention, TokenMajorMatchesReferenceAndTheHeadMajorBits) {
+  for (bool avx512 : {false, true}) {
+    if (avx512 && !variant::attentionHasAvx512()) continue;
+    for (const Case &c : kCases) {
+      SCOPED_TRACE(name(c) + (avx512 ? " avx512" : " baseline"));
+      Inputs in = inputsFor(c, 13);
+      Inputs tm = tokenMajor(in);
+      const Tensor *pad = c.pad ? &in.pad : nullptr;
+      ref::SdpaResult want = ref::sdpa(tm.q, tm.k, tm.v, pad, c.causal, in.s.scale, true);
+      ref::SdpaGrads wantG = ref::sdpaGrad(tm.q, tm.k, tm.v, tm.dout, &in.dlse, pad, c.causal,
+                                           in.s.scale, true);
+      Outputs got = runNative(avx512, c, tm, true);
+      EXPECT_LT(err(got.out, want.out), 1e-5) << "out";
+      EXPECT_LT(err(got.lse, want.lse), 1e-6) << "lse";
+      EXPECT_LT(err(got.dq, wantG.dq), 1e-5) << "dq";
+      EXPECT_LT(err(got.dk, wantG.dk), 1e-5) << "dk";
+      EXPECT_LT(err(got.dv, wantG.dv), 1e-5) << "dv";
+      Outputs head = runNative(avx512, c, in, true);
+      for (auto [a, b] : {std::pair{got.out, head.out}, {got.dq, head.dq}, {got.dk, head.dk},
+                          {got.dv, head.dv}}) {
+        Tensor back = swap12(a);
+        EXPECT_EQ(0, std::memcmp(back.raw(), b.raw(), b.bytes()));
+      }
+      EXPECT_EQ(0, std::memcmp(got.lse.raw(), head.lse.raw(), head.lse.bytes()));
+    }
+  }
+}
+
 TEST(Attention, FullyMaskedRowsAttendUniformly) {
   // Batch row 1 is all padding: every query there averages v, as the -1e9 fill does.
   Case c{2, 2, 5, 9, 8, false, true};
@@ -130,17 +171,19 @@ TEST(Attention, BitIdenticalForAnyThreadCount) {
   for (const Case &c : {Case{4, 4, 100, 100, 32, true, true}, Case{4, 4, 100, 90, 20, true, true},
                         Case{64, 4, 24, 24, 32, true, true}}) {
     SCOPED_TRACE(name(c));
-    Inputs in = inputsFor(c, 21);
-    for (bool avx : {false, true}) {
-      if (avx && !variant::attentionHasAvx512()) continue;
-      setThreads(1);
-      Outputs one = runNative(avx, c, in, true);
-      setThreads(2);
-      Outputs two = runNative(avx, c, in, true);
-      setThreads(0);
-      for (auto [a, b] : {std::pair{&one.out, &two.out}, {&one.lse, &two.lse}, {&one.dq, &two.dq},
-                          {&one.dk, &two.dk}, {&one.dv, &two.dv}})
-        EXPECT_EQ(0, std::memcmp(a->raw(), b->raw(), a->bytes()));
+    for (bool tm : {false, true}) {  // [B, H, T, dh], then token-major
+      const Inputs in = tm ? tokenMajor(inputsFor(c, 21)) : inputsFor(c, 21);
+      for (bool avx : {false, true}) {
+        if (avx && !variant::attentionHasAvx512()) continue;
+        setThreads(1);
+        Outputs one = runNative(avx, c, in, true);
+        setThreads(2);
+        Outputs two = runNative(avx, c, in, true);
+        setThreads(0);
+        for (auto [a, b] : {std::pair{&one.out, &two.out}, {&one.lse, &two.lse}, {&one.dq, &two.dq},
+                            {&one.dk, &two.dk}, {&one.dv, &two.dv}})
+          EXPECT_EQ(0, std::memcmp(a->raw(), b->raw(), a->bytes()));
+      }
     }
   }
 }

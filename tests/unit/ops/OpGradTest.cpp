@@ -43,15 +43,20 @@ BuildFn reduce(int64_t axis, bool keep, ArrayRef<int64_t> out) {
 using I = InputSpec;
 
 /// sdpa's output (plus its log-sum-exp broadcast over head_dim when `withLse`, so
-/// that gradient flows through both results).
-BuildFn sdpa(bool causal, bool mask, bool withLse) {
+/// that gradient flows through both results). tokenMajor: q, k, v are [B, T, H, dh].
+BuildFn sdpa(bool causal, bool mask, bool withLse, bool tokenMajor = false) {
   return [=](OpBuilder &b, Location l, ArrayRef<Value> in) -> Value {
     auto qs = shapeOf(in[0]);
-    auto lseTy = f32({qs[0], qs[1], qs[2]}, b);
+    const int64_t H = tokenMajor ? qs[2] : qs[1], Tq = tokenMajor ? qs[1] : qs[2];
+    auto lseTy = f32({qs[0], H, Tq}, b);
     auto op = b.create<SdpaOp>(l, in[0].getType(), lseTy, in[0], in[1], in[2],
-                               mask ? in[3] : Value(), b.getBoolAttr(causal), b.getF32FloatAttr(0.5f));
+                               mask ? in[3] : Value(), b.getBoolAttr(causal), b.getF32FloatAttr(0.5f),
+                               b.getBoolAttr(tokenMajor));
     if (!withLse) return op.getOut();
-    Value lse = b.create<ReshapeOp>(l, f32({qs[0], qs[1], qs[2], 1}, b), op.getLse());
+    Value lse = op.getLse();  // [B, H, Tq] -> [B, Tq, H] to line up with a token-major out
+    if (tokenMajor)
+      lse = b.create<TransposeOp>(l, f32({qs[0], Tq, H}, b), lse, b.getDenseI64ArrayAttr({0, 2, 1}));
+    lse = b.create<ReshapeOp>(l, f32({qs[0], qs[1], qs[2], 1}, b), lse);
     return b.create<AddOp>(l, in[0].getType(), op.getOut(), lse);
   };
 }
@@ -157,6 +162,17 @@ const std::vector<GradCase> &gradCases() {
       // finite differences of a loss that includes it.
       {"sdpa", "sdpa_lse_gradient", {I::normal({2, 2, 4, 3}), I::normal({2, 2, 4, 3}), I::normal({2, 2, 4, 3})},
        sdpa(true, false, true)},
+      // Token-major [B, T, H, dh] (the attention layer's form): cross lengths with
+      // padding, causal with Tq < Tk, and the lse gradient.
+      {"sdpa", "sdpa_token_major_cross_padding", {I::normal({2, 3, 2, 4}), I::normal({2, 5, 2, 4}),
+                                                  I::normal({2, 5, 2, 4}), I::mask({2, 5})},
+       sdpa(false, true, false, true)},
+      {"sdpa", "sdpa_token_major_causal_short_query", {I::normal({1, 2, 3, 3}), I::normal({1, 6, 3, 3}),
+                                                       I::normal({1, 6, 3, 3})},
+       sdpa(true, false, false, true)},
+      {"sdpa", "sdpa_token_major_lse_gradient", {I::normal({2, 4, 2, 3}), I::normal({2, 4, 2, 3}),
+                                                 I::normal({2, 4, 2, 3})},
+       sdpa(true, false, true, true)},
   };
   return cases;
 }
