@@ -190,9 +190,10 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
   llvm::DenseSet<Value> produced;                // results of earlier library steps
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op)) break;
-    if (isAbsorbedTranspose(&op) || absorbed.count(&op)) continue;
+    if ((options.fuse && isAbsorbedTranspose(&op)) || absorbed.count(&op)) continue;
     if (hasLinalgLowering(&op) && !preferLibrary(&op)) {
       group.push_back(&op);
+      if (!options.fuse) flush();
       continue;
     }
     flush();
@@ -201,7 +202,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.op = &op;
     s.ops.push_back(&op);
     s.inputs.assign(op.operand_begin(), op.operand_end());
-    if (isa<MatmulOp>(op))
+    if (isa<MatmulOp>(op) && options.fuse)
       for (unsigned i = 0; i < 2; ++i)
         if (Operation *def = op.getOperand(i).getDefiningOp(); def && isAbsorbedTranspose(def)) {
           s.inputs[i] = def->getOperand(0);
@@ -209,7 +210,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
           s.ops.push_back(def);
         }
     s.outputs.assign(op.result_begin(), op.result_end());
-    if (auto m = dyn_cast<MatmulOp>(op); m && options.epilogues) {
+    if (auto m = dyn_cast<MatmulOp>(op); m && options.epilogues && options.fuse) {
       // Everything before the matmul has run when it does (its kernels are
       // flushed), and so have the earlier library steps' absorbed results.
       auto available = [&](Value v) {
