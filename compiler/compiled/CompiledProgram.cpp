@@ -32,12 +32,14 @@ namespace fs = std::filesystem;
 namespace heed {
 namespace {
 
-class CompiledProgram : public ModuleProgram {
+class CompiledProgram : public ObservableProgram {
 public:
   /// Jit: compile the kernels in memory and run them. Object: only emit the
   /// kernels as a PIC object file (heed compile); entries cannot run.
   enum class Mode { Jit, Object };
-  explicit CompiledProgram(Mode mode) : mode(mode) { checksMemory = mode == Mode::Jit; }
+  explicit CompiledProgram(Mode mode, PartitionOptions partition = {}) : mode(mode), partition(partition) {
+    checksMemory = mode == Mode::Jit;
+  }
 
   CompileStats stats;
   std::string objectCode;  // Mode::Object
@@ -60,10 +62,11 @@ protected:
         return false;
       }
     }
-    FailureOr<KernelModule> km = buildKernelModule(module(), KernelStage::LLVMDialect,
-                                                   [&](const char *stage) { progress.begin(stage); });
+    FailureOr<KernelModule> km = buildKernelModule(
+        module(), KernelStage::LLVMDialect, [&](const char *stage) { progress.begin(stage); }, partition);
     if (failed(km)) return false;
     kernels = std::move(km->kernels);
+    schedules = km->schedules;
     try {
       for (auto &[name, schedule] : km->schedules) {
         rt::Plan &plan = plans[name] = makePlan(function(name), schedule);
@@ -77,7 +80,9 @@ protected:
           s.kernel.clear();
           --plan.kernels;
         }
-        rt::addGradientBucketSteps(plan);  // train_step: the data-parallel allreduce's buckets
+        // train_step: the data-parallel allreduce's buckets. Not in an unfused
+        // (observed) program: its plan steps stay one to one with the schedule's.
+        if (partition.fuse) rt::addGradientBucketSteps(plan);
         plan.validate();
       }
     } catch (const rt::Error &e) {
@@ -131,8 +136,32 @@ protected:
     return rt::execute(plans.at(entry), inputs, ctx, profiling ? &profile : nullptr);
   }
 
+  std::vector<rt::Tensor> runObserved(const std::string &entry, const std::vector<rt::Tensor> &inputs,
+                                      rt::RunContext &ctx, AfterOp afterOp) override {
+    if (partition.fuse || mode != Mode::Jit)
+      throw rt::Error("internal error: only an unfused, JIT-compiled program runs observed");
+    const Schedule &schedule = schedules.at(entry);
+    std::vector<rt::Tensor> operands, results;
+    rt::StepObserver observe = [&](size_t i, const std::vector<rt::Tensor> &in, const std::vector<rt::Tensor> &out) {
+      const Step &s = schedule.steps.at(i);
+      if (s.ops.size() != 1) throw rt::Error("internal error: an unfused schedule step runs several ops");
+      Operation &op = *s.ops.front();
+      // The step's inputs are the op's distinct operands (a kernel reads `h - h`'s h once).
+      operands.clear();
+      for (Value v : op.getOperands())
+        operands.push_back(in.at((size_t)(llvm::find(s.inputs, v) - s.inputs.begin())));
+      results.clear();
+      for (Value r : op.getResults())  // a result nothing reads is no output
+        if (auto it = llvm::find(s.outputs, r); it != s.outputs.end()) results.push_back(out.at((size_t)(it - s.outputs.begin())));
+      afterOp(op, operands, results);
+    };
+    return rt::execute(plans.at(entry), inputs, ctx, profiling ? &profile : nullptr, observe);
+  }
+
 private:
   Mode mode;
+  PartitionOptions partition;
+  std::map<std::string, Schedule> schedules;  // per entry, as partitioned (one to one with its plan's steps)
   OwningOpRef<ModuleOp> kernels;
   std::unique_ptr<JitKernels> jit;
   /// HEED_PROFILE=1: time per step kind, printed when the program is destroyed.
@@ -171,6 +200,15 @@ std::unique_ptr<rt::Program> buildCompiledProgram(const std::string &modelPath,
   auto p = std::make_unique<CompiledProgram>(CompiledProgram::Mode::Jit);
   if (!p->build(modelPath, options)) return nullptr;
   if (stats) *stats = p->stats;
+  return p;
+}
+
+std::unique_ptr<ObservableProgram> buildUnfusedCompiledProgram(const std::string &modelPath,
+                                                               const ImportOptions &options) {
+  PartitionOptions unfused;
+  unfused.fuse = false;
+  auto p = std::make_unique<CompiledProgram>(CompiledProgram::Mode::Jit, unfused);
+  if (!p->build(modelPath, options)) return nullptr;
   return p;
 }
 

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "compiler/ModuleProgram.h"
+#include "compiler/interp/Interpreter.h"
 #include "frontend/ImportToIR.h"
 #include "runtime/Program.h"
 #include "runtime/compiled/GradientBuckets.h"
@@ -35,6 +37,25 @@ struct CompileStats {
 std::unique_ptr<rt::Program> buildCompiledProgram(const std::string &modelPath,
                                                   const ImportOptions &options,
                                                   CompileStats *stats = nullptr);
+
+/// A compiled program whose runs can be watched op by op: built with fusion off
+/// (PartitionOptions::fuse), every schedule step runs one heed op, and
+/// runObserved calls `afterOp` after each step with that op, its operands and
+/// its results, as the interpreter's hook does (Interpreter.h). The compiled
+/// mode of the checked replay (compiler/session/NanReplay.h): it names the op
+/// behind a NaN that the compiled kernels' rounding makes and the reference's
+/// does not. The kernels are those of the compiled backend, one op each.
+class ObservableProgram : public ModuleProgram {
+public:
+  /// Throws rt::Error (and whatever `afterOp` throws).
+  virtual std::vector<rt::Tensor> runObserved(const std::string &entry, const std::vector<rt::Tensor> &inputs,
+                                              rt::RunContext &ctx, AfterOp afterOp) = 0;
+};
+
+/// The model on the compiled backend with fusion off; null after printing
+/// located errors.
+std::unique_ptr<ObservableProgram> buildUnfusedCompiledProgram(const std::string &modelPath,
+                                                               const ImportOptions &options);
 
 /// `heed compile`: compiles the model's kernels to a PIC object (no JIT), links
 /// it into kernels.so with the system C compiler and writes the artifact

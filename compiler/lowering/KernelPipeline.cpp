@@ -56,7 +56,8 @@ void aliasReshapeKernels(KernelModule &km) {
 }  // namespace
 
 FailureOr<KernelModule> buildKernelModule(ModuleOp trainingModule, KernelStage stage,
-                                          const std::function<void(const char *)> &onStage) {
+                                          const std::function<void(const char *)> &onStage,
+                                          const PartitionOptions &partition) {
   auto begin = [&](const char *what) {
     if (onStage) onStage(what);
   };
@@ -68,7 +69,7 @@ FailureOr<KernelModule> buildKernelModule(ModuleOp trainingModule, KernelStage s
 
   KernelModule km;
   begin("partition into kernels");
-  km.kernels = outlineKernels(trainingModule, km.schedules);
+  km.kernels = outlineKernels(trainingModule, km.schedules, partition);
   if (stage == KernelStage::Fused) return km;
   begin("lower to LLVM");
   for (func::FuncOp k : km.kernels->getOps<func::FuncOp>())

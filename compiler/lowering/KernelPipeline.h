@@ -41,8 +41,10 @@ struct KernelModule {
 /// context, partitions every entry point and lowers the kernels to `stage`.
 /// Emits diagnostics and fails if a kernel does not lower. `onStage` (may be
 /// empty) hears "partition into kernels" and "lower to LLVM" as they begin, for
-/// a long compile's progress lines (compiler/CompileProgress.h).
+/// a long compile's progress lines (compiler/CompileProgress.h). `partition`:
+/// the partition's knobs (Partition.h; the checked replay turns fusion off).
 mlir::FailureOr<KernelModule> buildKernelModule(mlir::ModuleOp trainingModule, KernelStage stage,
-                                                const std::function<void(const char *)> &onStage = {});
+                                                const std::function<void(const char *)> &onStage = {},
+                                                const PartitionOptions &partition = {});
 
 }  // namespace heed

@@ -203,9 +203,10 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
   llvm::DenseSet<Value> produced;                // results of earlier library steps
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op)) break;
-    if (isAbsorbedTranspose(&op) || absorbed.count(&op)) continue;
+    if ((options.fuse && isAbsorbedTranspose(&op)) || absorbed.count(&op)) continue;
     if (hasLinalgLowering(&op) && !preferLibrary(&op)) {
       group.push_back(&op);
+      if (!options.fuse) flush();
       continue;
     }
     flush();
@@ -214,7 +215,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     s.op = &op;
     s.ops.push_back(&op);
     s.inputs.assign(op.operand_begin(), op.operand_end());
-    if (isa<MatmulOp>(op))
+    if (isa<MatmulOp>(op) && options.fuse)
       for (unsigned i = 0; i < 2; ++i)
         if (Operation *def = op.getOperand(i).getDefiningOp(); def && isAbsorbedTranspose(def)) {
           s.inputs[i] = def->getOperand(0);
@@ -232,7 +233,8 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
     // `r + dropout(x)`, the residual connection after a sublayer, and `dx + r`,
     // layer norm's input gradient summed with the residual path's: the native
     // kernel adds r as it writes its result (one pass instead of two).
-    if (isa<DropoutOp, LayerNormGradOp>(op) && options.epilogues && options.residualEpilogues) {
+    if (isa<DropoutOp, LayerNormGradOp>(op) && options.fuse && options.epilogues &&
+        options.residualEpilogues) {
       if (auto [radd, r] = residualAdd(op.getResult(0), available); radd) {
         s.residual = true;
         s.inputs.push_back(r);
@@ -241,7 +243,7 @@ Schedule partition(func::FuncOp fn, ModuleOp kernelModule, const std::string &pr
         s.outputs[0] = radd->getResult(0);
       }
     }
-    if (auto m = dyn_cast<MatmulOp>(op); m && options.epilogues) {
+    if (auto m = dyn_cast<MatmulOp>(op); m && options.epilogues && options.fuse) {
       Epilogue e = matmulEpilogue(m, options.residualEpilogues, available);
       if (e.add) {
         s.bias = true;

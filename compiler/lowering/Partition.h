@@ -85,6 +85,11 @@ struct PartitionOptions {
   int64_t rowSplitMinElements = heed::rowSplitMinElements();
   bool epilogues = matmulEpilogues();
   bool residualEpilogues = matmulResidualEpilogues();
+  /// False: no fusion at all, every heed op its own kernel or library call (no
+  /// epilogues, no absorbed transposes), so that each schedule step runs one op.
+  /// Only the checked replay of a non-finite or diverged step uses it
+  /// (compiler/session/NanReplay.h), to check every op's results.
+  bool fuse = true;
 };
 
 /// Partitions `fn` and outlines its fused groups into `kernelModule` as

@@ -67,11 +67,9 @@ std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model
   return p;
 }
 
-std::unique_ptr<rt::CheckedStep> ModelProgramFactory::buildChecked(const std::string &model,
-                                                                 const std::map<std::string, std::string> &overrides,
-                                                                 int64_t batch,
-                                                                 std::optional<rt::Precision> precision) {
-  if (fs::is_directory(model)) return nullptr;
+std::vector<std::unique_ptr<rt::CheckedStep>> ModelProgramFactory::buildChecked(
+    const std::string &model, const std::map<std::string, std::string> &overrides, int64_t batch,
+    std::optional<rt::Precision> precision) {
   if (precision_) precision = precision_;
   ImportOptions opts;
   opts.precision = precision;
@@ -79,9 +77,26 @@ std::unique_ptr<rt::CheckedStep> ModelProgramFactory::buildChecked(const std::st
   opts.batch = batch;
   opts.training = true;
   opts.checkInitFiles = false;  // the parameters are the run's
-  std::unique_ptr<rt::CheckedStep> p = buildCheckedStep(model, opts);
-  if (!p) throw rt::ReportedError{};
-  return p;
+  std::vector<std::unique_ptr<rt::CheckedStep>> modes;
+  if (fs::is_directory(model)) {
+    // An artifact keeps the model's source: rebuild it from a temporary copy
+    // under its file name, as it was compiled, reports naming the file it was.
+    rt::ModelInfo info = rt::ArtifactProgram::load(model)->info();
+    if (info.source.empty()) return {};
+    rt::RunCheckpoint stored;
+    stored.modelFile = info.sourcePath;
+    stored.source = info.source;
+    rt::StoredModelFile file(stored);
+    opts.overrides = info.overrides;
+    opts.precision = info.precision;
+    auto b = info.config.find("batch");
+    if (b != info.config.end()) opts.batch = (int64_t)b->second;
+    modes = buildCheckedSteps(file.path(), opts, /*compiled=*/true, info.sourcePath);
+  } else {
+    modes = buildCheckedSteps(model, opts, backend_ == "compiled");
+  }
+  if (modes.empty()) throw rt::ReportedError{};
+  return modes;
 }
 
 std::string ModelProgramFactory::describe(const std::string &model) const {

@@ -27,11 +27,15 @@ public:
                                      rt::BuildPurpose purpose = rt::BuildPurpose::Train,
                                      std::optional<rt::Precision> precision = std::nullopt) override;
   std::string describe(const std::string &model) const override;
-  /// A model file's train_step on the reference interpreter with a finiteness
-  /// check after every op (NanReplay.h), whichever backend trains; null for artifacts.
-  std::unique_ptr<rt::CheckedStep> buildChecked(const std::string &model,
-                                                const std::map<std::string, std::string> &overrides,
-                                                int64_t batch, std::optional<rt::Precision> precision) override;
+  /// A model file's train_step with a finiteness check after every op
+  /// (NanReplay.h): on the compiled backend with fusion off, then on the
+  /// reference interpreter (the reference backend: the interpreter only). An
+  /// artifact replays from the model source its manifest keeps (at its compiled
+  /// batch, --set values and precision); none when it keeps none.
+  std::vector<std::unique_ptr<rt::CheckedStep>> buildChecked(const std::string &model,
+                                                             const std::map<std::string, std::string> &overrides,
+                                                             int64_t batch,
+                                                             std::optional<rt::Precision> precision) override;
 
   const std::string &backend() const { return backend_; }
 

@@ -126,7 +126,7 @@ void runChunks(const PlanStep &s, const std::vector<void *> &base) {
 }  // namespace
 
 std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs, RunContext &ctx,
-                            ExecProfile *profile) {
+                            ExecProfile *profile, const StepObserver &observe) {
   if (ctx.f64) throw Error("the compiled backend runs in float32 only; use --backend reference");
   const std::string &entry = plan.entry;
   if (inputs.size() != plan.inputs.size())
@@ -213,6 +213,7 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
                     : (int)std::min<int64_t>(s.chunks, omp_get_max_threads());
       (*profile)[key].add(std::chrono::duration<double>(Clock::now() - t0).count(), bytes, threads);
     }
+    if (observe) observe((size_t)(&s - plan.steps.data()), in, out);
     for (size_t i = 0; i < s.outputs.size(); ++i) values[s.outputs[i]] = std::move(out[i]);
     for (int v : s.release) values[v] = Tensor();
     if (ctx.betweenSteps) ctx.betweenSteps();  // progresses the gradient buckets' sums

@@ -21,6 +21,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -76,10 +77,16 @@ struct Plan {
   void validate() const;
 };
 
+/// Hears each step once it ran: its index in plan.steps, its inputs and its
+/// outputs (the checked replay of a step, compiler/session/NanReplay.h). It may
+/// throw to stop the run.
+using StepObserver =
+    std::function<void(size_t step, const std::vector<Tensor> &inputs, const std::vector<Tensor> &outputs)>;
+
 /// Runs `plan` (every kernel step's fn bound). Checks the inputs' dtypes and
 /// shapes; throws rt::Error. Float32 only (ctx.f64 throws).
 std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs, RunContext &ctx,
-                            ExecProfile *profile = nullptr);
+                            ExecProfile *profile = nullptr, const StepObserver &observe = {});
 
 nlohmann::json toJson(const Plan &plan);
 /// Throws rt::Error or nlohmann::json::exception on a malformed plan; computes liveness.

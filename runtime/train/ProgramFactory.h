@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace heed::rt {
 
@@ -46,14 +47,15 @@ public:
                                          std::optional<Precision> precision = std::nullopt) = 0;
   /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
   virtual std::string describe(const std::string &model) const = 0;
-  /// The model's train_step in a checked mode (CheckedStep.h), built like
-  /// build(model, overrides, batch, Train, precision) (a bf16 run replays with
-  /// its matmul inputs rounded as they were); nullptr when this factory has none
-  /// (an artifact: its IR is not kept). Throws like build().
-  virtual std::unique_ptr<CheckedStep> buildChecked(const std::string &model,
-                                                    const std::map<std::string, std::string> &overrides,
-                                                    int64_t batch, std::optional<Precision> precision) {
-    return nullptr;
+  /// The model's train_step in the checked modes (CheckedStep.h) a replay tries,
+  /// in order, built like build(model, overrides, batch, Train, precision) (a
+  /// bf16 run replays with its matmul inputs rounded as they were); empty when
+  /// this factory has none (an artifact that keeps no model source). Throws
+  /// like build().
+  virtual std::vector<std::unique_ptr<CheckedStep>> buildChecked(const std::string &model,
+                                                                 const std::map<std::string, std::string> &overrides,
+                                                                 int64_t batch, std::optional<Precision> precision) {
+    return {};
   }
 };
 

@@ -476,8 +476,7 @@ std::vector<std::vector<Tensor>> Trainer::sliceInputs(const std::vector<Tensor> 
   return in;
 }
 
-std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs) {
-  if (!isRoot()) return "";
+StepReplayRequest Trainer::replayRequest(int64_t step, const std::vector<Tensor> &inputs) {
   StepReplayRequest r;
   r.model = req.model;
   r.overrides = req.overrides;
@@ -496,7 +495,16 @@ std::string Trainer::replayStep(int64_t step, const std::vector<Tensor> &inputs)
     Program *prog = bucket ? bucket : sliceProgram ? sliceProgram.get() : program.get();  // an artifact: itself
     r.slices = sliceInputs(inputs, *prog->entry("train_step"));
   }
-  return replayNonFiniteStep(factory, r);
+  return r;
+}
+
+/// A deep copy of the parameters and their moments.
+static ParamStore copyParams(const ParamStore &params) {
+  ParamStore copy = params;
+  for (Param &p : copy)
+    for (Tensor *t : {&p.value, &p.m, &p.v})
+      if (t->defined()) *t = t->clone();
+  return copy;
 }
 
 double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens) {
@@ -583,6 +591,16 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     float lr = c.byTime ? schedule_->lrAtProgress(step, progress) : schedule_->lrAt(step);
     float gradNorm = NAN;
     double loss = NAN;
+    // A finite loss is applied, unless it breaks the divergence rule: then the
+    // update goes to a copy, so that the replay has the state before the step
+    // and the report the update's size.
+    std::optional<ParamStore> divergedUpdate;
+    auto update = [&](const std::vector<std::pair<std::string, Tensor>> &g) -> float {
+      if (!std::isfinite(loss)) return NAN;
+      if (!divergence.check(step, loss)) return applyUpdate(params_, g, oc, lr, step, updateKernels);
+      divergedUpdate = copyParams(params_);
+      return applyUpdate(*divergedUpdate, g, oc, lr, step, updateKernels);
+    };
     if (slices_ == 1) {
       sum.tokens += task_->fillBatch(step, c.batch, c.seed, inputs);
       RunContext ctx;
@@ -597,7 +615,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       Program *stepProgram = task_->stepProgram();
       std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
       loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
-      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, stepGrads, oc, lr, step, updateKernels);
+      gradNorm = update(stepGrads);
     } else {
       GradientSum grads(*comm, (int)(slices_ / comm->size()));
       int64_t tokens = 0;
@@ -614,7 +632,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
         sum.gradientFloats = tm.floats;
       }
       sum.tokens += tokens;
-      if (std::isfinite(loss)) gradNorm = applyUpdate(params_, g, oc, lr, step, updateKernels);
+      gradNorm = update(g);
     }
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
@@ -625,14 +643,17 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     if (!std::isfinite(loss) || !std::isfinite(gradNorm)) {
       std::string why = std::string(std::isfinite(loss) ? "gradient norm" : "loss") + " is not finite at step " +
                         std::to_string(step) + "; " + lastGood();
-      why += replayStep(step, inputs);
+      if (isRoot()) why += replayNonFiniteStep(factory, replayRequest(step, inputs));
       if (comm->size() > 1) comm->barrier();
       if (!isRoot()) throw OtherRankFailed{0};
       throw Error(why);
     }
     if (std::optional<std::string> diverged = divergence.check(step, loss)) {
+      std::string why = *diverged + "; " + lastGood();
+      if (isRoot() && divergedUpdate) why += replayDivergedStep(factory, replayRequest(step, inputs), *divergedUpdate);
+      if (comm->size() > 1) comm->barrier();
       if (!isRoot()) throw OtherRankFailed{0};
-      throw Error(*diverged + "; " + lastGood());
+      throw Error(why);
     }
     sum.lastLoss = loss;
 

@@ -29,9 +29,12 @@
 // refuses averaged ones, which have no optimizer state).
 //
 // A step whose loss or gradient norm is not finite stops the run; that step is
-// then replayed in the factory's checked mode (StepReplay.h), and the error
+// then replayed in the factory's checked modes (StepReplay.h), and the error
 // names the first op that produced a NaN or an infinity, at its model line. A
-// finite loss above the divergence rule's limit (Divergence.h) stops it too.
+// finite loss above the divergence rule's limit (Divergence.h) stops it too:
+// that step's update is not applied (it goes to a copy), the step is replayed
+// with per-op statistics and the error names the op where the values blow up
+// and the parameter with the largest update-to-weight ratio.
 //
 // Time-budgeted runs (schedule_by = time, with max_minutes and the cosine
 // schedule): after the warm-up (in steps), the decay's progress is the fraction
@@ -86,6 +89,7 @@
 #include "runtime/dist/Communicator.h"
 #include "runtime/train/Optimizer.h"
 #include "runtime/train/ProgramFactory.h"
+#include "runtime/train/StepReplay.h"
 #include "runtime/train/Progress.h"
 #include "runtime/train/RunCheckpoint.h"
 #include "runtime/train/RunDirectory.h"
@@ -211,9 +215,9 @@ private:
   double runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum &grads, int64_t &tokens);
   /// Each slice's train_step inputs: the rows of `inputs` (the whole batch) it trains.
   std::vector<std::vector<Tensor>> sliceInputs(const std::vector<Tensor> &inputs, const EntrySpec &entry) const;
-  /// What the error of a non-finite step adds: the replay's report (StepReplay.h),
-  /// from the parameters and moments before the step (it was not applied).
-  std::string replayStep(int64_t step, const std::vector<Tensor> &inputs);
+  /// The replay of a step (StepReplay.h), from the parameters and moments
+  /// before the step (it was not applied).
+  StepReplayRequest replayRequest(int64_t step, const std::vector<Tensor> &inputs);
   std::string saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress);
   std::string lastGood() const;
 

@@ -247,6 +247,9 @@ diverge_nan)
     --out $t/dv > $t/out 2>&1 || rc=$?
   [ $rc -ne 0 ] || fail "a diverging run exited 0"
   grep -q "^error: training diverged at step 2: " $t/out || { cat $t/out; fail "no divergence error"; }
+  grep -q "tiny_lm.heed:[0-9]*:[0-9]*: error: [a-z_]* is where the values blow up in the forward of step 2" $t/out ||
+    { cat $t/out; fail "divergence not located"; }
+  grep -q "^note: the parameter with the largest update-to-weight ratio is '" $t/out || { cat $t/out; fail "no update ratio"; }
   [ "$(grep -c '^error:' $t/out)" = 1 ] || { cat $t/out; fail "not exactly one error line"; }
   ;;
 bad_setup)
