@@ -12,6 +12,11 @@
 # The checkpoint for 2 is $G2P_CKPT, else build/bench/g2p_decode_run, trained
 # here once (400 steps of the recipe, warm-up 100: a few minutes; speed and
 # token equality do not need a good model).
+# "Today" in the target is the --no-cache path of the tree before the
+# cache; once the uncached command got faster too (eval compiles only the
+# entries it runs), the cached/--no-cache ratio understates the gain:
+# BASELINE_HEED=path/to/an/older/heed adds its --no-cache time, measured in the
+# same run, and the speed-up against it.
 #   bash bench/decode.sh [ROUNDS]     (default 3; G2P_WORDS=N: the first N dev words; SKIP_G2P=1)
 # Report ratios of one run only: the machine may be shared.
 set -euo pipefail
@@ -61,26 +66,41 @@ fi
 words=()
 [ -n "${G2P_WORDS:-}" ] && words=(--max-words "$G2P_WORDS")
 echo "## heed eval $ckpt on examples/data/cmudict/dev.tsv ${words[*]} (whole command, compile included)"
-echo "| decoding | cached s | --no-cache s | speed-up | WER / PER (both) |"
-echo "|---|---|---|---|---|"
+base=${BASELINE_HEED:-}
+if [ -n "$base" ]; then
+  echo "baseline (\"today\"): $base --no-cache"
+  echo "| decoding | cached s | --no-cache s | speed-up | baseline --no-cache s | speed-up vs baseline | WER / PER (all) |"
+  echo "|---|---|---|---|---|---|---|"
+else
+  echo "| decoding | cached s | --no-cache s | speed-up | WER / PER (both) |"
+  echo "|---|---|---|---|---|"
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-timed() {  # timed OUT ARGS... -> seconds
+timed() {  # timed BINARY OUT ARGS... -> seconds
   local s e
   s=$(date +%s.%N)
-  $heed eval "$ckpt" --data examples/data/cmudict/dev.tsv --json "${words[@]}" "${@:2}" > "$1"
+  "$1" eval "$ckpt" --data examples/data/cmudict/dev.tsv --json "${words[@]}" "${@:3}" > "$2"
   e=$(date +%s.%N)
   awk -v s="$s" -v e="$e" 'BEGIN {printf "%.1f", e - s}'
 }
+same() {  # same A.json B.json WHAT: the results must be byte-identical
+  if ! cmp -s "$1" "$2"; then echo "$3 results differ (beam $beam):"; cat "$1" "$2"; exit 1; fi
+}
 for beam in 1 4; do
-  tc=$(timed "$tmp/c.json" --beam $beam)
-  tu=$(timed "$tmp/u.json" --beam $beam --no-cache)
-  if ! cmp -s "$tmp/c.json" "$tmp/u.json"; then
-    echo "cached and --no-cache results differ (beam $beam):"; cat "$tmp/c.json" "$tmp/u.json"; exit 1
-  fi
+  tc=$(timed $heed "$tmp/c.json" --beam $beam)
+  tu=$(timed $heed "$tmp/u.json" --beam $beam --no-cache)
+  same "$tmp/c.json" "$tmp/u.json" "cached and --no-cache"
   rates=$(/usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print('%.2f%% / %.2f%%' % (100*j['wer'], 100*j['per']))" "$tmp/c.json")
   name=$([ $beam = 1 ] && echo greedy || echo "beam $beam")
-  awk -v n="$name" -v a="$tc" -v b="$tu" -v r="$rates" 'BEGIN {printf "| %s | %s | %s | %.2fx | %s |\n", n, a, b, b/a, r}'
+  if [ -n "$base" ]; then
+    tb=$(timed "$base" "$tmp/b.json" --beam $beam --no-cache)
+    same "$tmp/c.json" "$tmp/b.json" "cached and baseline --no-cache"
+    awk -v n="$name" -v a="$tc" -v b="$tu" -v c="$tb" -v r="$rates" \
+      'BEGIN {printf "| %s | %s | %s | %.2fx | %s | %.2fx | %s |\n", n, a, b, b/a, c, c/a, r}'
+  else
+    awk -v n="$name" -v a="$tc" -v b="$tu" -v r="$rates" 'BEGIN {printf "| %s | %s | %s | %.2fx | %s |\n", n, a, b, b/a, r}'
+  fi
 done
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -117,6 +117,16 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
         return false;
       }
     }
+    // Entries nobody will run are not compiled (their kernels are most of a
+    // seq2seq model's compile time when only decoding): their signatures stay.
+    if (!options.entries.empty()) {
+      std::set<std::string> keep(options.entries.begin(), options.entries.end());
+      for (func::FuncOp fn : llvm::make_early_inc_range(mod.getOps<func::FuncOp>()))
+        if (!keep.count(fn.getName().str())) {
+          funcs_.erase(fn.getName().str());
+          fn.erase();
+        }
+    }
     if (!prepare()) return false;
     progress.finish();
     return true;
@@ -136,6 +146,12 @@ std::vector<rt::Tensor> ModuleProgram::run(const std::string &entry,
                                            const std::vector<rt::Tensor> &inputs,
                                            rt::RunContext &ctx) {
   func::FuncOp fn = function(entry);
+  if (!fn && entries_.count(entry)) {
+    std::string built;
+    for (auto &[name, f] : funcs_) built += (built.empty() ? "" : ", ") + name;
+    throw rt::Error("internal error: entry point '" + entry + "' of model '" + info_.name +
+                    "' was not compiled into this program (it was built to run " + built + " only)");
+  }
   if (!fn) throw rt::Error("the model has no entry point '" + entry + "'");
   return runFunction(fn, entry, inputs, ctx);
 }

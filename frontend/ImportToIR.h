@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class SourceMgr;
@@ -41,6 +42,11 @@ struct ImportOptions {
   /// The matmul precision to compile (runtime/Precision.h); nullopt: the model's
   /// `train { precision }`, else fp32. Applied by ModuleProgram, not the importer.
   std::optional<rt::Precision> precision;
+  /// The entry points to compile (names the model lacks are ignored); empty:
+  /// all. The others keep their signatures (Program::entry) but cannot run:
+  /// `heed eval` of an encoder-decoder compiles encode, decode and the decode
+  /// step, not train_step. Applied by ModuleProgram, not the importer.
+  std::vector<std::string> entries;
 };
 
 constexpr int64_t kDefaultBatch = 8;

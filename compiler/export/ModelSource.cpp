@@ -8,6 +8,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/compiled/ArtifactProgram.h"
+#include "runtime/train/ProgramFactory.h"
 
 #include <filesystem>
 
@@ -42,6 +43,11 @@ std::unique_ptr<ModelSource> ModelSource::open(const std::string &path, const st
 std::string ModelSource::baseDir() const {
   std::string dir = fs::path(modelPath_).parent_path().string();
   return dir.empty() ? "." : dir;
+}
+
+std::optional<rt::Precision> ModelSource::storedPrecision() const {
+  if (!checkpoint_) return std::nullopt;
+  return rt::checkpointPrecision(*checkpoint_);
 }
 
 void ModelSource::checkSeedApplies(bool seedGiven) const {

@@ -36,6 +36,9 @@ public:
   std::string baseDir() const;
   const std::map<std::string, std::string> &overrides() const { return overrides_; }
   bool isCheckpoint() const { return checkpoint_.has_value(); }
+  /// The precision a checkpoint was trained at (`heed.precision`); nullopt for
+  /// a model file (its train block, else fp32, applies).
+  std::optional<rt::Precision> storedPrecision() const;
   /// A language model checkpoint's tokenizer as files for an export
   /// (runtime/text/TokenizerExport.h); none for a model file (it has no tokenizer
   /// until it is trained) or a sequence-to-sequence checkpoint.

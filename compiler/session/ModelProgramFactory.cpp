@@ -48,7 +48,8 @@ std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model
                                                         const std::map<std::string, std::string> &overrides,
                                                         std::optional<int64_t> batch,
                                                         rt::BuildPurpose purpose,
-                                                        std::optional<rt::Precision> precision) {
+                                                        std::optional<rt::Precision> precision,
+                                                        const std::vector<std::string> &entries) {
   if (precision_) precision = precision_;
   if (fs::is_directory(model)) {
     // An artifact holds compiled kernels: the interpreter cannot run it.
@@ -62,6 +63,7 @@ std::unique_ptr<rt::Program> ModelProgramFactory::build(const std::string &model
   opts.overrides = overrides;
   opts.batch = batch;
   opts.checkInitFiles = opts.training = purpose == rt::BuildPurpose::Train;
+  opts.entries = entries;  // an artifact (above) has all its entries compiled already
   std::unique_ptr<rt::Program> p = buildProgram(backend_, model, opts);
   if (!p) throw rt::ReportedError{};
   return p;

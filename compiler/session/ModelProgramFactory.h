@@ -25,7 +25,8 @@ public:
   std::unique_ptr<rt::Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
                                      std::optional<int64_t> batch,
                                      rt::BuildPurpose purpose = rt::BuildPurpose::Train,
-                                     std::optional<rt::Precision> precision = std::nullopt) override;
+                                     std::optional<rt::Precision> precision = std::nullopt,
+                                     const std::vector<std::string> &entries = {}) override;
   std::string describe(const std::string &model) const override;
   /// A model file's train_step with a finiteness check after every op
   /// (NanReplay.h): on the compiled backend with fusion off, then on the

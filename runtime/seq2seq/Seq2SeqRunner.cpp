@@ -335,6 +335,11 @@ std::vector<std::vector<rt::Hypothesis>> Seq2SeqRunner::decodeBeams(const std::v
   return search(srcs, std::max<int64_t>(beam, 1), alpha, /*greedy=*/false);
 }
 
+std::vector<std::string> Seq2SeqRunner::decodeEntries(bool useCache) {
+  if (!useCache) return {"encode", "decode"};
+  return {"encode", "decode", "decode_init", "decode_step"};
+}
+
 bool Seq2SeqRunner::cached() const { return rt::StepDecoder::usable(program, useCache); }
 
 std::unique_ptr<rt::StepDecoder> Seq2SeqRunner::makeCache(rt::RunContext &ctx) {

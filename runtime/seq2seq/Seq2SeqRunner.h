@@ -93,6 +93,11 @@ struct Seq2SeqEval {
 /// A program with its parameters, ready to score, encode and decode.
 class Seq2SeqRunner {
 public:
+  /// The entry points decode() and evaluate() run (a program built from a
+  /// checkpoint compiles only these): encode, decode (evaluate's loss, and
+  /// every step without the cache) and, with the cache, decode_init and decode_step.
+  static std::vector<std::string> decodeEntries(bool useCache);
+
   /// useCache false (--no-cache): recompute the decoder window at every step
   /// even when the program has decode_step.
   Seq2SeqRunner(rt::Program &program, const Seq2SeqLayout &layout, rt::ParamStore &params, bool useCache = true)

@@ -42,7 +42,8 @@ LmCheckpointEval evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoi
   if (batch <= 0) batch = trainingBatch(rc, 16);
   std::unique_ptr<TextTokenizer> tok = checkpointTokenizer(rc);
   LmData data = readLmData(dataPath, *tok);  // before the (slower) build: bad data fails fast
-  std::unique_ptr<Program> program = buildFromCheckpoint(factory, rc, batch);
+  // evaluateLm runs forward (the logits) or, without them, eval.
+  std::unique_ptr<Program> program = buildFromCheckpoint(factory, rc, batch, {"forward", "eval"});
   LmLayout layout = lmLayout(*program, "heed eval");
   checkTokenizerFits(layout, *tok, "model '" + rc.modelName + "'");
   data.data.checkWindow(layout.seq);
@@ -60,10 +61,11 @@ LmCheckpointEval evaluateLmCheckpoint(ProgramFactory &factory, const RunCheckpoi
   return e;
 }
 
-LoadedSeq2Seq loadSeq2Seq(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch, const std::string &what) {
+LoadedSeq2Seq loadSeq2Seq(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch, const std::string &what,
+                          const std::vector<std::string> &entries) {
   LoadedSeq2Seq m;
   m.vocabs = Seq2SeqVocabs::fromCheckpoint(rc);
-  m.program = buildFromCheckpoint(factory, rc, batch);
+  m.program = buildFromCheckpoint(factory, rc, batch, entries);
   m.layout = seq2seqLayout(*m.program, what);
   checkVocabsFit(m.vocabs, m.layout, m.program->info().name);
   m.params = loadParams(*m.program, rc);
@@ -84,7 +86,7 @@ Seq2SeqCheckpointEval evaluateSeq2SeqCheckpoint(ProgramFactory &factory, const R
   // The data first: bad data fails before the (slower) build.
   ParallelData pairs = ParallelData::load(dataPath, v.srcTok, v.tgtTok);
   if (batch <= 0) batch = trainingBatch(rc, 32);
-  LoadedSeq2Seq m = loadSeq2Seq(factory, rc, batch, "heed eval");
+  LoadedSeq2Seq m = loadSeq2Seq(factory, rc, batch, "heed eval", Seq2SeqRunner::decodeEntries(useCache));
   EncodedData data = pairs.encode(m.vocabs.src, m.vocabs.tgt, m.layout.srcLen, m.layout.tgtLen);
   Seq2SeqCheckpointEval r;
   r.stats = data.stats();

@@ -68,7 +68,9 @@ struct LoadedSeq2Seq {
   ParamStore params;
   Seq2SeqVocabs vocabs;
 };
-LoadedSeq2Seq loadSeq2Seq(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch, const std::string &what);
+/// `entries`: the entry points the caller runs (ProgramFactory::build; empty: all).
+LoadedSeq2Seq loadSeq2Seq(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch, const std::string &what,
+                          const std::vector<std::string> &entries = {});
 
 /// Throws on a beam below 1 or a negative or non-finite length penalty.
 void checkBeamOptions(int64_t beam, double lengthPenalty);

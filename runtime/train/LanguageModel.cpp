@@ -204,6 +204,11 @@ void checkSampleOptions(const std::string &prompt, const SampleOptions &o) {
   if (o.topK < 0) throw Error("--top-k must be >= 0 (0 = all bytes), got " + std::to_string(o.topK));
 }
 
+std::vector<std::string> lmSampleEntries(bool useCache) {
+  if (!useCache) return {"forward"};
+  return {"forward", "decode_init", "decode_step"};
+}
+
 void sampleTokens(Program &program, const LmLayout &layout, ParamStore &params, const TextTokenizer &tokenizer,
                   const std::string &prompt, const SampleOptions &o, const std::function<void(std::string_view)> &emit) {
   checkSampleOptions(prompt, o);

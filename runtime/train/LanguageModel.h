@@ -24,6 +24,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace heed::rt {
 
@@ -91,6 +92,11 @@ struct SampleOptions {
 
 /// Throws rt::Error on an empty prompt or options out of range.
 void checkSampleOptions(const std::string &prompt, const SampleOptions &o);
+
+/// The entry points sampleTokens runs (a program built from a checkpoint
+/// compiles only these): forward (when the window slides, or without the
+/// cache) and, with the cache, decode_init and decode_step.
+std::vector<std::string> lmSampleEntries(bool useCache);
 
 /// Continues `prompt` with a program built at batch 1 (LanguageModel.cpp
 /// describes the window and the sampling stream). `emit` receives the prompt

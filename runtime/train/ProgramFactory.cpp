@@ -14,11 +14,12 @@ Precision checkpointPrecision(const RunCheckpoint &rc) {
   throw Error("checkpoint '" + rc.path + "': its metadata 'heed.precision' is '" + text + "', not fp32 or bf16");
 }
 
-std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch) {
+std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch,
+                                             const std::vector<std::string> &entries) {
   StoredModelFile file(rc);
   const Precision precision = checkpointPrecision(rc);
   try {
-    return factory.build(file.path(), rc.overrides, batch, BuildPurpose::FromCheckpoint, precision);
+    return factory.build(file.path(), rc.overrides, batch, BuildPurpose::FromCheckpoint, precision, entries);
   } catch (const ReportedError &) {
     throw Error("cannot rebuild the model stored in checkpoint '" + rc.path + "'");
   }

@@ -39,12 +39,15 @@ public:
   /// overrides, at `batch` (nullopt: the model's own), compiled at `precision`
   /// (nullopt: the model's train block, else fp32; an artifact's is fixed and
   /// another is an error). Throws rt::Error, or ReportedError after printing
-  /// located errors.
+  /// located errors. `entries`: the entry points the caller will run (empty:
+  /// all); the others may be left uncompiled (Program::entry still describes
+  /// them; running one is an internal error).
   virtual std::unique_ptr<Program> build(const std::string &model,
                                          const std::map<std::string, std::string> &overrides,
                                          std::optional<int64_t> batch,
                                          BuildPurpose purpose = BuildPurpose::Train,
-                                         std::optional<Precision> precision = std::nullopt) = 0;
+                                         std::optional<Precision> precision = std::nullopt,
+                                         const std::vector<std::string> &entries = {}) = 0;
   /// How `model` runs, for progress headers: "compiled (MLIR kernels + oneDNN)", ...
   virtual std::string describe(const std::string &model) const = 0;
   /// The model's train_step in the checked modes (CheckedStep.h) a replay tries,
@@ -66,7 +69,8 @@ Precision checkpointPrecision(const RunCheckpoint &rc);
 /// Rebuilds the checkpoint's model (its stored source and overrides) at `batch`
 /// and at the checkpoint's precision (unless the factory overrides it):
 /// the source is written under its original file name to a private temporary
-/// directory, so that diagnostics name it.
-std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch);
+/// directory, so that diagnostics name it. `entries`: as build().
+std::unique_ptr<Program> buildFromCheckpoint(ProgramFactory &factory, const RunCheckpoint &rc, int64_t batch,
+                                             const std::vector<std::string> &entries = {});
 
 }  // namespace heed::rt

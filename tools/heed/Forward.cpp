@@ -19,7 +19,7 @@ namespace heed {
 namespace {
 
 struct ForwardOptions {
-  std::string model, inputs, output, entry, backend = "compiled";
+  std::string model, inputs, output, entry, backend = "compiled", precision;
   std::vector<std::string> sets;
   uint64_t seed = 1;
   bool seedGiven = false;
@@ -32,6 +32,8 @@ int forward(const ForwardOptions &o) {
   rt::NamedTensors arrays = rt::readNpz(o.inputs);
   ImportOptions opts;
   opts.overrides = source->overrides();
+  // Like eval and generate: a checkpoint runs at its training precision unless told otherwise.
+  opts.precision = o.precision.empty() ? source->storedPrecision() : precisionFlag(o.precision);
   ModelSignature sig;
   {
     // The arrays bind the batch: read the model's inputs first.
@@ -86,6 +88,10 @@ std::function<int()> addForwardCommand(CLI::App &app) {
                 "also write grad/<parameter>: the loss's gradient for every trainable parameter (dropout off)");
   cmd->add_option("--backend", o->backend, "compiled (default) or reference (the interpreter)")
       ->check(CLI::IsMember({"compiled", "reference"}));
+  cmd->add_option("--precision", o->precision,
+                  "matmul precision: fp32 or bf16 (default: a checkpoint's, else the model's train block, else "
+                  "fp32; docs/PRECISION.md)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   return [cmd, o, seed] {
     o->seedGiven = seed->count() > 0;
     return cmd->parsed() ? reportErrors([&] { return forward(*o); }) : -1;

@@ -70,7 +70,8 @@ int generateSeq2Seq(const GenerateOptions &o, const rt::RunCheckpoint &rc, rt::P
   rt::checkBeamOptions(o.beam, o.lengthPenalty);
   std::vector<std::string> words = gatherWords(o.words, o.input);
   rt::LoadedSeq2Seq m =
-      rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), o.beam), "heed generate");
+      rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), o.beam), "heed generate",
+                      rt::Seq2SeqRunner::decodeEntries(!o.noCache));
   std::vector<std::string> outs = rt::transcribe(m, wordIds(words, m), o.beam, o.lengthPenalty, !o.noCache);
   for (size_t i = 0; i < words.size(); ++i) std::printf("%s\t%s\n", words[i].c_str(), outs[i].c_str());
   std::fflush(stdout);
@@ -97,7 +98,8 @@ int runGenerate(const GenerateOptions &o) {
     so.stop = o.stop;
     so.useCache = !o.noCache;
     rt::checkSampleOptions(o.prompt, so);
-    std::unique_ptr<rt::Program> program = rt::buildFromCheckpoint(factory, ckpt, 1);
+    std::unique_ptr<rt::Program> program =
+        rt::buildFromCheckpoint(factory, ckpt, 1, rt::lmSampleEntries(so.useCache));
     rt::LmLayout layout = rt::lmLayout(*program, "heed generate");
     rt::ParamStore params = rt::loadParams(*program, ckpt);
     std::unique_ptr<rt::TextTokenizer> tok = rt::checkpointTokenizer(ckpt);
@@ -118,7 +120,8 @@ int runEncode(const EncodeOptions &o) {
     rt::RunCheckpoint rc = rt::readRunCheckpoint(o.checkpoint);
     rt::requireTask(rc, "seq2seq", "heed encode needs an encoder-decoder checkpoint");
     std::vector<std::string> words = gatherWords(o.words, o.input);
-    rt::LoadedSeq2Seq m = rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), 1), "heed encode");
+    rt::LoadedSeq2Seq m =
+        rt::loadSeq2Seq(factory, rc, rt::decodeBatch(o.batch, (int64_t)words.size(), 1), "heed encode", {"encode"});
     rt::EncoderOutputs e = rt::encodeSources(m, wordIds(words, m));
     rt::writeNpy(siblingPath(o.output, "lengths"), e.lengths);
     rt::writeNpy(siblingPath(o.output, "mask"), e.mask);

@@ -133,9 +133,9 @@ public:
   };
   std::unique_ptr<Program> build(const std::string &model, const std::map<std::string, std::string> &overrides,
                                  std::optional<int64_t> batch, BuildPurpose purpose,
-                                 std::optional<Precision> precision) override {
+                                 std::optional<Precision> precision, const std::vector<std::string> &entries) override {
     auto p = std::make_unique<Poisoned>();
-    p->p = inner.build(model, overrides, batch, purpose, precision);
+    p->p = inner.build(model, overrides, batch, purpose, precision, entries);
     return p;
   }
   std::string describe(const std::string &model) const override { return "a poisoned backend"; }

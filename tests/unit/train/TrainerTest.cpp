@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -428,6 +429,44 @@ TEST(Program, BackendsReportTheirOwnUpdateKernels) {
   ASSERT_NE(k, nullptr);
   EXPECT_NE(k->adam, nullptr);
   EXPECT_NE(k->sumSquares, nullptr);
+}
+
+// A program built for some entry points (ProgramFactory::build's `entries`,
+// what eval/generate/encode ask for) compiles only those: they compute what a
+// full build computes, the others keep their signatures but cannot run.
+TEST(Program, BuildsOnlyTheEntriesAskedFor) {
+  TrainRequest r = tinyRun("unused", 1);
+  for (const char *backend : {"reference", "compiled"}) {
+    SCOPED_TRACE(backend);
+    ModelProgramFactory factory(backend);
+    std::unique_ptr<Program> full = factory.build(r.model, r.overrides, 2, BuildPurpose::FromCheckpoint);
+    std::unique_ptr<Program> part =
+        factory.build(r.model, r.overrides, 2, BuildPurpose::FromCheckpoint, std::nullopt, {"forward", "no_such"});
+    ASSERT_NE(part->entry("train_step"), nullptr);
+    EXPECT_EQ(part->entry("train_step")->inputs.size(), full->entry("train_step")->inputs.size());
+    ParamStore params;
+    for (const ParamSpec &p : full->params()) params.add(p.name, p.shape, p.init, p.frozen);
+    params.initializeAll(7, kSrc + "/examples");
+    RunContext ctx;
+    ctx.params = &params;
+    ctx.training = false;
+    const TensorSpec &in = full->entry("forward")->inputs.at(0);
+    std::vector<int32_t> ids((size_t)(in.shape[0] * in.shape[1]));
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = (int32_t)(i * 37 % 256);
+    Tensor tokens = Tensor::fromI32(in.shape, ids);
+    Tensor a = full->run("forward", {tokens}, ctx).at(0), b = part->run("forward", {tokens}, ctx).at(0);
+    ASSERT_EQ(a.shape(), b.shape());
+    EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.bytes()), 0);
+    try {
+      part->run("eval", {tokens, tokens}, ctx);
+      ADD_FAILURE() << "eval ran without being compiled";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find("'eval' of model 'tiny_lm' was not compiled into this program (it was "
+                                           "built to run forward only)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace
