@@ -2,7 +2,9 @@
 
 #include "runtime/compiled/Bf16Inputs.h"
 
+#include <cstdlib>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace heed::rt {
@@ -26,6 +28,10 @@ struct Read {
 }  // namespace
 
 void assignBf16Inputs(Plan &plan) {
+  // HEED_BF16_COPIES=0: only weights' shadows, every activation rounded at each
+  // matmul that reads it (the earlier scheme; to measure what the copies buy).
+  const char *env = std::getenv("HEED_BF16_COPIES");
+  const bool activations = !(env && std::string(env) == "0");
   // The storage each value lives in: a reshape's output is its input's.
   std::vector<int> root(plan.values.size());
   for (size_t v = 0; v < root.size(); ++v) root[v] = (int)v;
@@ -45,7 +51,7 @@ void assignBf16Inputs(Plan &plan) {
       s.op.bf16Lhs = s.op.bf16Rhs = Bf16Source::Round;
       s.op.dropLhs = s.op.dropRhs = false;
     }
-    if (writesOwnCopy(s) && !s.outputs.empty()) {
+    if (writesOwnCopy(s) && !s.outputs.empty() && (activations || s.op.kind == Kind::Param)) {
       producer[s.outputs[0]] = i;
       s.op.writesBf16 = false;
     }
@@ -53,7 +59,7 @@ void assignBf16Inputs(Plan &plan) {
   for (auto &[value, rs] : reads) {
     auto p = producer.find(value);
     const bool produced = p != producer.end();
-    if (!produced && rs.size() < 2) continue;  // one matmul rounds it into scratch
+    if (!produced && (rs.size() < 2 || !activations)) continue;  // each matmul rounds it into scratch
     bool weight = false;
     if (produced) {
       PlanStep &prod = plan.steps[p->second];

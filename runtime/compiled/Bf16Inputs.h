@@ -14,6 +14,7 @@
 // for the next run's param call to rewrite). Values are followed through
 // reshapes (Alias steps: the same storage). The rounding is the same in every
 // case, so results are bit for bit those of rounding at every matmul.
+// HEED_BF16_COPIES=0 keeps only the weights' shadows (to measure the difference).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
