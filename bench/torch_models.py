@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch references of heed's benchmark models, timed the same way as
 heed_bench_step: ms per training step (forward, backward, Adam), median after
-warm-up, fp32, torch.set_num_threads(2); dropout 0 unless --dropout P.
+warm-up, fp32, torch.set_num_threads(2); dropout 0 unless --dropout P; also the
+median process CPU time per step (steadier on a shared machine).
 
 usage: torch_models.py tiny|small|g2p [--steps N] [--dropout P] [--autocast]
 --dropout P puts dropout where the heed models have it (the embedding sum of
@@ -127,9 +128,9 @@ def main():
         inputs = [torch.randint(1, c["vocab"], (c["batch"], c["seq"]), generator=g) for _ in range(3)]
         tokens = inputs[2].numel()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
-    times = []
+    times, cpu = [], []  # wall and process CPU (all threads) time per step
     for step in range(args.steps + 2):
-        t = time.perf_counter()
+        t, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
             loss = model.loss(*inputs)
@@ -137,9 +138,12 @@ def main():
         opt.step()
         if step >= 2:
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c0)
     times.sort()
+    cpu.sort()
     ms = times[len(times) // 2] * 1000
-    print(f"pytorch{'-bf16' if args.autocast else ''}   {torch.__version__}  {ms:.1f} ms/step  {tokens / (ms / 1000):.0f} tok/s")
+    print(f"pytorch{'-bf16' if args.autocast else ''}   {torch.__version__}  {ms:.1f} ms/step  {tokens / (ms / 1000):.0f} tok/s"
+          f"  [cpu {cpu[len(cpu) // 2] * 1000:.1f} ms per step]")
 
 
 if __name__ == "__main__":

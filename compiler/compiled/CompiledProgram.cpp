@@ -14,6 +14,7 @@
 #include "runtime/compiled/GradientBuckets.h"
 #include "runtime/compiled/NativeUpdateKernels.h"
 #include "runtime/compiled/Manifest.h"
+#include "runtime/compiled/Bf16Inputs.h"
 #include "runtime/native/Bf16.h"
 
 #include "llvm/Support/Program.h"
@@ -80,6 +81,7 @@ protected:
           s.kernel.clear();
           --plan.kernels;
         }
+        rt::assignBf16Inputs(plan);  // who rounds each bf16 matmul input
         // train_step: the data-parallel allreduce's buckets. Not in an unfused
         // (observed) program: its plan steps stay one to one with the schedule's.
         if (partition.fuse) rt::addGradientBucketSteps(plan);

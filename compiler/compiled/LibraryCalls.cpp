@@ -14,26 +14,6 @@ using namespace mlir;
 
 namespace heed {
 
-namespace {
-
-/// `v` is a parameter: a heed.param result, or (absorbed) its transpose.
-bool isParameter(Value v, bool throughTranspose) {
-  Operation *def = v.getDefiningOp();
-  if (throughTranspose && def && isa<TransposeOp>(def)) def = def->getOperand(0).getDefiningOp();
-  return def && isa<ParamOp>(def);
-}
-
-/// Some matmul reads `v`, directly or through a transpose.
-bool feedsMatmul(Value v) {
-  for (Operation *u : v.getUsers()) {
-    if (isa<MatmulOp>(u)) return true;
-    if (isa<TransposeOp>(u) && feedsMatmul(u->getResult(0))) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   using Kind = rt::LibraryOp::Kind;
   // The op's record says it is a library call; the runtime kernel is the one
@@ -48,11 +28,8 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   case Kind::Matmul:
     d.transposeLhs = transposeLhs;
     d.transposeRhs = transposeRhs;
+    // Who rounds each input is decided on the plan (rt::assignBf16Inputs).
     d.bf16 = precisionOf(op) == rt::Precision::BF16;
-    // A parameter operand (perhaps through the absorbed transpose) reads the
-    // bf16 shadow that its param call wrote in the same run.
-    d.shadowLhs = d.bf16 && isParameter(op->getOperand(0), transposeLhs);
-    d.shadowRhs = d.bf16 && isParameter(op->getOperand(1), transposeRhs);
     break;
   case Kind::Softmax: d.axis = cast<SoftmaxOp>(op).getAxis(); break;
   case Kind::SoftmaxGrad: d.axis = cast<SoftmaxGradOp>(op).getAxis(); break;
@@ -97,7 +74,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
   }
   case Kind::Param:
     d.name = cast<ParamOp>(op).getName().str();
-    d.bf16 = precisionOf(op) == rt::Precision::BF16 && feedsMatmul(op->getResult(0));
+    d.bf16 = precisionOf(op) == rt::Precision::BF16;  // its shadow: rt::assignBf16Inputs
     break;
   case Kind::OptimizerStep:
     for (Attribute a : cast<OptimizerStepOp>(op).getNames()) d.names.push_back(cast<StringAttr>(a).str());

@@ -33,20 +33,18 @@ int64_t product(const Shape &s, size_t from, size_t to) {
 /// a[..., M, K] @ b[..., K, N] on oneDNN when the batch dims are equal or one side
 /// has none (or only ones); false if the broadcast pattern needs the general kernel.
 /// With ta/tb the tensors hold a or b with their last two dims swapped.
-bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
-                  const float *bias, native::Act act, bool accumulate, bool bf16) {
-  // The bf16 kernel (runtime/native/Bf16.h) takes native::matmul's arguments.
-  auto *matmul = bf16 ? &native::matmulBf16 : static_cast<decltype(&native::matmulBf16)>(&native::matmul);
+template <typename Gemm>
+bool nativeMatmul(const Tensor &a, const Tensor &b, const Tensor &c, bool ta, Gemm gemm) {
+  // gemm(batch, M, N, K, transA, transB, batchStrideA, batchStrideB) runs
+  // native::matmul's layout on the operands' buffers.
   const Shape &as = a.shape(), &bs = b.shape(), &cs = c.shape();
   int64_t M = cs[cs.size() - 2], N = cs.back();
   int64_t K = ta ? as[as.size() - 2] : as.back();
   int64_t batchA = product(as, 0, as.size() - 2), batchB = product(bs, 0, bs.size() - 2);
   int64_t batchC = product(cs, 0, cs.size() - 2);
-  const float *pa = a.f32(), *pb = b.f32();
-  float *pc = c.f32();
   if (batchB == 1 && !ta) {
     // A shared weight: fold a's batch into rows, one GEMM.
-    matmul(pa, pb, pc, 1, batchA * M, N, K, false, tb, bias, act, accumulate, 0, 0);
+    gemm(1, batchA * M, N, K, false, 0, 0);
     return true;
   }
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
@@ -55,15 +53,54 @@ bool nativeMatmul(const Tensor &a, const Tensor &b, Tensor &c, bool ta, bool tb,
     return s;
   };
   if (stripOnes(ab) == stripOnes(bb)) {
-    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, accumulate,
-                   batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
+    gemm(batchC, M, N, K, ta, batchA == 1 ? 0 : M * K, batchB == 1 ? 0 : K * N);
     return true;
   }
   if (batchA == 1) {
-    matmul(pa, pb, pc, batchC, M, N, K, ta, tb, bias, act, accumulate, 0, K * N);
+    gemm(batchC, M, N, K, ta, 0, K * N);
     return true;
   }
   return false;
+}
+
+/// a[..., M, K] @ b[..., K, N] on oneDNN when the batch dims are equal or one side
+/// has none (or only ones); false if the broadcast pattern needs the general kernel.
+/// With ta/tb the tensors hold a or b with their last two dims swapped. At bf16
+/// the operands' roundings come from where the schedule says (op.bf16Lhs/Rhs).
+bool nativeMatmul(const LibraryOp &op, const Tensor &a, const Tensor &b, Tensor &c, const float *bias,
+                  native::Act act, bool accumulate) {
+  const bool ta = op.transposeLhs, tb = op.transposeRhs;
+  float *pc = c.f32();
+  if (!op.bf16) {
+    const float *pa = a.f32(), *pb = b.f32();
+    return nativeMatmul(a, b, c, ta, [&](int64_t batch, int64_t M, int64_t N, int64_t K, bool t, int64_t sA,
+                                         int64_t sB) {
+      native::matmul(pa, pb, pc, batch, M, N, K, t, tb, bias, act, accumulate, sA, sB);
+    });
+  }
+  // Rounded whole (a copy may serve other matmuls), even if the general kernel runs.
+  const uint16_t *a16 = native::bf16Input(a.f32(), a.size(), op.bf16Lhs, 0);
+  const uint16_t *b16 = native::bf16Input(b.f32(), b.size(), op.bf16Rhs, 1);
+  return nativeMatmul(a, b, c, ta, [&](int64_t batch, int64_t M, int64_t N, int64_t K, bool t, int64_t sA,
+                                       int64_t sB) {
+    native::matmulBf16Rounded(a16, b16, pc, batch, M, N, K, t, tb, bias, act, accumulate, sA, sB);
+  });
+}
+
+const char *bf16SourceName(native::Bf16Source s) {
+  switch (s) {
+  case native::Bf16Source::Round: return "round";
+  case native::Bf16Source::RoundKeep: return "keep";
+  case native::Bf16Source::Copy: return "copy";
+  }
+  return "round";
+}
+
+native::Bf16Source bf16SourceFromName(const std::string &name) {
+  if (name == "round") return native::Bf16Source::Round;
+  if (name == "keep") return native::Bf16Source::RoundKeep;
+  if (name == "copy") return native::Bf16Source::Copy;
+  throw Error("library op: bf16 input source '" + name + "' is not round, keep or copy");
 }
 
 /// Materializes a transpose of the last two dims (for the reference fallback).
@@ -134,9 +171,10 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     } else {
       c = result(0);
     }
-    native::Bf16ShadowInputs shadows(op.shadowLhs, op.shadowRhs);
-    if (nativeMatmul(in[0], in[1], c, op.transposeLhs, op.transposeRhs,
-                     op.bias ? in[2].f32() : nullptr, act, residual != nullptr, op.bf16)) {
+    const bool native = nativeMatmul(op, in[0], in[1], c, op.bias ? in[2].f32() : nullptr, act, residual != nullptr);
+    if (op.dropLhs) native::dropBf16Copy(in[0].f32());
+    if (op.dropRhs) native::dropBf16Copy(in[1].f32());
+    if (native) {
       out.push_back(c);
       return;
     }
@@ -183,7 +221,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     Tensor y = result(0);
     int64_t dim = in[0].shape().back(), rows = dim ? in[0].size() / dim : 0;
     native::layerNormForward(in[0].f32(), in[1].f32(), in[2].f32(), y.f32(), nullptr, nullptr,
-                             rows, dim, op.eps);
+                             rows, dim, op.eps, op.writesBf16 ? native::bf16CopyFor(y.f32(), y.size()) : nullptr);
     out.push_back(y);
     return;
   }
@@ -216,7 +254,8 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     Tensor d = result(0);
     int64_t V = in[0].shape().back(), rows = V ? in[0].size() / V : 0;
     native::crossEntropyBackward(in[0].f32(), in[1].i32(), in[2].f32()[0], d.f32(), rows, V,
-                                 op.smoothing, op.ignoreIndex);
+                                 op.smoothing, op.ignoreIndex,
+                                 op.writesBf16 ? native::bf16CopyFor(d.f32(), d.size()) : nullptr);
     out.push_back(d);
     return;
   }
@@ -286,7 +325,7 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
                   " but the model needs " + shapeToString(want));
     out.push_back(ctx.f64 ? castTo(p.value, DType::F64) : p.value);
     // Rounded once per run for all the bf16 matmuls that read it.
-    if (op.bf16 && !ctx.f64) native::writeBf16Shadow(p.value.f32(), p.value.size());
+    if (op.writesBf16 && !ctx.f64) native::writeBf16Shadow(p.value.f32(), p.value.size());
     return;
   }
   case Kind::OptimizerStep: {
@@ -368,6 +407,7 @@ nlohmann::json toJson(const LibraryOp &op) {
   nlohmann::json j;
   j["kind"] = libraryKindName(op.kind);
   if (op.residual) j["residual"] = true;  // matmul, dropout, layer_norm_grad
+  if (op.writesBf16) j["writes_bf16"] = true;
   switch (op.kind) {
   case Kind::Matmul:
     j["transpose_lhs"] = op.transposeLhs;
@@ -375,8 +415,10 @@ nlohmann::json toJson(const LibraryOp &op) {
     if (op.bias) j["bias"] = true;
     if (!op.act.empty()) j["act"] = op.act;
     if (op.bf16) j["precision"] = "bf16";
-    if (op.shadowLhs) j["shadow_lhs"] = true;
-    if (op.shadowRhs) j["shadow_rhs"] = true;
+    if (op.bf16Lhs != native::Bf16Source::Round) j["bf16_lhs"] = bf16SourceName(op.bf16Lhs);
+    if (op.bf16Rhs != native::Bf16Source::Round) j["bf16_rhs"] = bf16SourceName(op.bf16Rhs);
+    if (op.dropLhs) j["drop_lhs"] = true;
+    if (op.dropRhs) j["drop_rhs"] = true;
     break;
   case Kind::Softmax:
   case Kind::SoftmaxGrad: j["axis"] = op.axis; break;
@@ -426,8 +468,11 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.bias = j.value("bias", false);
   op.act = j.value("act", std::string());
   op.bf16 = j.value("precision", std::string("fp32")) == "bf16";
-  op.shadowLhs = j.value("shadow_lhs", false);
-  op.shadowRhs = j.value("shadow_rhs", false);
+  op.bf16Lhs = bf16SourceFromName(j.value("bf16_lhs", std::string("round")));
+  op.bf16Rhs = bf16SourceFromName(j.value("bf16_rhs", std::string("round")));
+  op.dropLhs = j.value("drop_lhs", false);
+  op.dropRhs = j.value("drop_rhs", false);
+  op.writesBf16 = j.value("writes_bf16", false);
   op.residual = j.value("residual", false);
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);

@@ -15,6 +15,7 @@
 
 #include "runtime/RunContext.h"
 #include "runtime/Tensor.h"
+#include "runtime/native/Bf16Source.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -56,13 +57,19 @@ struct LibraryOp {
   bool bias = false;
   std::string act;
   /// Matmul of a program compiled at bf16 precision (runtime/Precision.h): both
-  /// inputs rounded to bfloat16, float32 accumulation and result. Param: the
-  /// parameter feeds such matmuls, so the call also writes its bf16 shadow
-  /// (runtime/native/Bf16.h). JSON "precision": "bf16".
+  /// inputs rounded to bfloat16, float32 accumulation and result (Param: of
+  /// such a program). JSON "precision": "bf16".
   bool bf16 = false;
-  /// bf16 Matmul: that operand is a parameter (a param call's result, perhaps
-  /// through an absorbed transpose): read its shadow. JSON "shadow_lhs"/"shadow_rhs".
-  bool shadowLhs = false, shadowRhs = false;
+  /// bf16 Matmul: where each operand's bf16 rounding comes from, and whether
+  /// this is the last matmul reading that copy (which drops it); set by
+  /// assignBf16Inputs (runtime/compiled/Bf16Inputs.h). JSON "bf16_lhs"/"bf16_rhs"
+  /// ("keep", "copy"; absent: round) and "drop_lhs"/"drop_rhs".
+  native::Bf16Source bf16Lhs = native::Bf16Source::Round, bf16Rhs = native::Bf16Source::Round;
+  bool dropLhs = false, dropRhs = false;
+  /// Param, LayerNorm, CrossEntropyGrad: bf16 matmuls read result 0, so the
+  /// call also writes its bf16 copy (native::bf16CopyFor; a param's shadow) in
+  /// the same pass. JSON "writes_bf16".
+  bool writesBf16 = false;
   /// Matmul epilogue: a last input of the result's shape added after that (a
   /// residual or gradient sum), as oneDNN's sum post-op on a copy of it, or on
   /// the input itself (which becomes the result) when no other Tensor shares it.

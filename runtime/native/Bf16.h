@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/native/Bf16Source.h"
 #include "runtime/native/Native.h"
 
 #include <cstdint>
@@ -35,28 +36,42 @@ void matmulBf16(const float *a, const float *b, float *c, int64_t batch, int64_t
                 int64_t K, bool transA, bool transB, const float *bias, Act act, bool accumulate,
                 int64_t batchStrideA, int64_t batchStrideB);
 
-/// Drop the calling thread's bf16 matmul primitives, scratch buffers and weight shadows.
+/// The same matmul on inputs already rounded (bf16 bits, the layout of the
+/// float32 operands they round).
+void matmulBf16Rounded(const uint16_t *a, const uint16_t *b, float *c, int64_t batch, int64_t M,
+                       int64_t N, int64_t K, bool transA, bool transB, const float *bias, Act act,
+                       bool accumulate, int64_t batchStrideA, int64_t batchStrideB);
+
+/// Drop the calling thread's bf16 matmul primitives, scratch buffers and copies.
 void clearMatmulBf16Cache();
 
-/// Weights are rounded once per run, not at every matmul that reads them: the
-/// param library call writes the bf16 shadow of the parameter's buffer
-/// (writeBf16Shadow), and a matmul whose operand is that parameter reads it
-/// (Bf16ShadowInputs). A shadow is only looked up for an operand that a param
-/// call of the same run produced, so it is never stale; the optimizer updates
-/// the float32 master weights after the last matmul of a step.
+//===--- bf16 copies: each matmul input rounded once per run ---------------===//
+//
+// A float32 value that bf16 matmuls read is rounded once per run, not at every
+// matmul: its bf16 copy is kept, on the calling thread, by the address of the
+// float32 buffer. The producer writes it in the same pass as the float32
+// result where it can (a param call: the weight's shadow; layer norm and the
+// cross-entropy gradient: their results), otherwise the first matmul that reads
+// the value rounds it; the later matmuls read the copy, and the last one drops
+// it (weights' shadows stay, rewritten by the next run's param call). The
+// schedule decides which operand does what (rt::assignBf16Inputs), so a copy is
+// only read after a producer or a matmul of the same run wrote it: never stale.
+
+/// The bf16 rounding of x[0, n) for operand `slot` (0: lhs, 1: rhs) of a matmul.
+/// Copy falls back to rounding (and keeping) if no copy of n elements exists.
+const uint16_t *bf16Input(const float *x, int64_t n, Bf16Source source, int slot);
+
+/// The buffer a producer writes the bf16 copy of its result x[0, n) into
+/// (created or reused; the buffers of dropped copies are recycled).
+uint16_t *bf16CopyFor(const float *x, int64_t n);
+
+/// The bf16 copy of x exists (with n elements): for tests.
+bool hasBf16Copy(const float *x, int64_t n);
+
+/// Forgets x's copy (its last matmul ran); its buffer is reused by later copies.
+void dropBf16Copy(const float *x);
+
+/// Weights: the param call writes x's copy (a shadow that is never dropped).
 void writeBf16Shadow(const float *x, int64_t n);
-
-/// While alive, matmulBf16 on this thread reads a (lhs) and/or b (rhs) from
-/// their shadows instead of rounding them (falling back to rounding if none).
-class Bf16ShadowInputs {
-public:
-  Bf16ShadowInputs(bool lhs, bool rhs);
-  ~Bf16ShadowInputs();
-  Bf16ShadowInputs(const Bf16ShadowInputs &) = delete;
-  Bf16ShadowInputs &operator=(const Bf16ShadowInputs &) = delete;
-
-private:
-  bool saved_[2];
-};
 
 }  // namespace heed::rt::native

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Precision.h"
 #include "runtime/native/Dnnl.h"
 #include "runtime/native/Native.h"
 #include "runtime/native/Variants.h"
@@ -78,9 +79,10 @@ HEED_AI void rowStats(const float *xr, int64_t dim, float eps, float &mean, floa
 
 /// Rows [r0, r1) of the forward: statistics and y in one visit of each row
 /// (it stays in L1 between the three loops).
+/// y16 (nullable) receives y rounded to bf16 (a bf16 matmul's input), from the row in L1.
 HEED_AI void forwardRows(const float *x, const float *gamma, const float *beta, float *y,
-                         float *meanOut, float *rstdOut, int64_t r0, int64_t r1, int64_t dim,
-                         float eps) {
+                         uint16_t *y16, float *meanOut, float *rstdOut, int64_t r0, int64_t r1,
+                         int64_t dim, float eps) {
   for (int64_t r = r0; r < r1; ++r) {
     const float *xr = x + r * dim;
     float *yr = y + r * dim;
@@ -88,6 +90,11 @@ HEED_AI void forwardRows(const float *x, const float *gamma, const float *beta, 
     rowStats(xr, dim, eps, mean, rstd);
 #pragma omp simd
     for (int64_t j = 0; j < dim; ++j) yr[j] = (xr[j] - mean) * rstd * gamma[j] + beta[j];
+    if (y16) {
+      uint16_t *y16r = y16 + r * dim;
+#pragma omp simd
+      for (int64_t j = 0; j < dim; ++j) y16r[j] = toBf16Bits(yr[j]);
+    }
     if (meanOut) meanOut[r] = mean;
     if (rstdOut) rstdOut[r] = rstd;
   }
@@ -161,13 +168,14 @@ HEED_AI void sumPartials(const float *part, int64_t nb, int64_t dim, double *acc
 }
 
 HEED_AVX512 void forwardRowsAvx512(const float *x, const float *gamma, const float *beta,
-                                   float *y, float *mean, float *rstd, int64_t r0, int64_t r1,
-                                   int64_t dim, float eps) {
-  forwardRows(x, gamma, beta, y, mean, rstd, r0, r1, dim, eps);
+                                   float *y, uint16_t *y16, float *mean, float *rstd, int64_t r0,
+                                   int64_t r1, int64_t dim, float eps) {
+  forwardRows(x, gamma, beta, y, y16, mean, rstd, r0, r1, dim, eps);
 }
 void forwardRowsGeneric(const float *x, const float *gamma, const float *beta, float *y,
-                        float *mean, float *rstd, int64_t r0, int64_t r1, int64_t dim, float eps) {
-  forwardRows(x, gamma, beta, y, mean, rstd, r0, r1, dim, eps);
+                        uint16_t *y16, float *mean, float *rstd, int64_t r0, int64_t r1,
+                        int64_t dim, float eps) {
+  forwardRows(x, gamma, beta, y, y16, mean, rstd, r0, r1, dim, eps);
 }
 HEED_AVX512 void backwardBlockAvx512(const float *x, const float *gamma, const float *mean,
                                      const float *rstd, const float *dy, const float *res,
@@ -200,13 +208,13 @@ namespace variant {
 // changes which thread runs a block, never what it computes.
 void layerNormForwardLoops(const float *x, const float *gamma, const float *beta, float *y,
                            float *meanOut, float *rstdOut, int64_t rows, int64_t dim,
-                           float eps) {
+                           float eps, uint16_t *y16) {
   if (rows <= 0 || dim <= 0) return;
   auto rowsFn = cpuHasAvx512() ? forwardRowsAvx512 : forwardRowsGeneric;
   const int64_t nb = (rows + kRowBlock - 1) / kRowBlock;
 #pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && nb > 1)
   for (int64_t b = 0; b < nb; ++b)
-    rowsFn(x, gamma, beta, y, meanOut, rstdOut, b * kRowBlock,
+    rowsFn(x, gamma, beta, y, y16, meanOut, rstdOut, b * kRowBlock,
            std::min(rows, (b + 1) * kRowBlock), dim, eps);
 }
 
@@ -353,8 +361,9 @@ void layerNormBackwardDnnl(const float *x, const float *gamma, const float *mean
 // statistics, and faster without (oneDNN needs them computed in a pass of their
 // own); docs/BENCHMARKS.md has the numbers.
 void layerNormForward(const float *x, const float *gamma, const float *beta, float *y,
-                      float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps) {
-  variant::layerNormForwardLoops(x, gamma, beta, y, mean_out, rstd_out, rows, dim, eps);
+                      float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps,
+                      uint16_t *y16) {
+  variant::layerNormForwardLoops(x, gamma, beta, y, mean_out, rstd_out, rows, dim, eps, y16);
 }
 
 void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Error.h"
+#include "runtime/Precision.h"
 #include "runtime/native/Native.h"
 #include "runtime/native/Variants.h"
 #include "runtime/native/VecMath.h"
@@ -110,14 +111,16 @@ HEED_AI void forwardRows(const float *logits, const int32_t *targets, int64_t r0
   }
 }
 
-/// dlogits of rows [r0, r1): the row's statistics, then one write pass.
+/// dlogits of rows [r0, r1): the row's statistics, then one write pass; d16
+/// (nullable) receives the row rounded to bf16 while it is in L1/L2.
 HEED_AI void backwardRows(const float *logits, const int32_t *targets, float *dlogits,
-                          int64_t r0, int64_t r1, int64_t V, bool none, float scale,
-                          float uniform, float hit, int64_t ignoreIndex) {
+                          uint16_t *d16, int64_t r0, int64_t r1, int64_t V, bool none,
+                          float scale, float uniform, float hit, int64_t ignoreIndex) {
   for (int64_t i = r0; i < r1; ++i) {
     float *orow = dlogits + i * V;
     if (none || ignored(targets[i], ignoreIndex)) {
       std::fill(orow, orow + V, 0.0f);
+      if (d16) std::fill(d16 + i * V, d16 + (i + 1) * V, (uint16_t)0);
       continue;
     }
     const float *xr = logits + i * V;
@@ -141,6 +144,11 @@ HEED_AI void backwardRows(const float *logits, const int32_t *targets, float *dl
 #pragma omp simd
     for (int64_t c = 0; c < V; ++c) orow[c] = scale * (orow[c] * inv - uniform);
     orow[targets[i]] -= hit;
+    if (d16) {
+      uint16_t *r16 = d16 + i * V;
+#pragma omp simd
+      for (int64_t c = 0; c < V; ++c) r16[c] = toBf16Bits(orow[c]);
+    }
   }
 }
 
@@ -154,14 +162,14 @@ void forwardRowsGeneric(const float *logits, const int32_t *targets, int64_t r0,
   forwardRows(logits, targets, r0, r1, V, s, ignoreIndex, rl);
 }
 HEED_AVX512 void backwardRowsAvx512(const float *logits, const int32_t *targets, float *dlogits,
-                                    int64_t r0, int64_t r1, int64_t V, bool none, float scale,
-                                    float uniform, float hit, int64_t ignoreIndex) {
-  backwardRows(logits, targets, dlogits, r0, r1, V, none, scale, uniform, hit, ignoreIndex);
+                                    uint16_t *d16, int64_t r0, int64_t r1, int64_t V, bool none,
+                                    float scale, float uniform, float hit, int64_t ignoreIndex) {
+  backwardRows(logits, targets, dlogits, d16, r0, r1, V, none, scale, uniform, hit, ignoreIndex);
 }
-void backwardRowsGeneric(const float *logits, const int32_t *targets, float *dlogits, int64_t r0,
-                         int64_t r1, int64_t V, bool none, float scale, float uniform, float hit,
-                         int64_t ignoreIndex) {
-  backwardRows(logits, targets, dlogits, r0, r1, V, none, scale, uniform, hit, ignoreIndex);
+void backwardRowsGeneric(const float *logits, const int32_t *targets, float *dlogits,
+                         uint16_t *d16, int64_t r0, int64_t r1, int64_t V, bool none, float scale,
+                         float uniform, float hit, int64_t ignoreIndex) {
+  backwardRows(logits, targets, dlogits, d16, r0, r1, V, none, scale, uniform, hit, ignoreIndex);
 }
 
 /// Rows per task: about 64K logits, whatever the thread count.
@@ -191,7 +199,7 @@ float crossEntropyForwardLoops(const float *logits, const int32_t *targets, int6
 
 void crossEntropyBackwardLoops(const float *logits, const int32_t *targets, float dloss,
                                float *dlogits, int64_t rows, int64_t V, float smoothing,
-                               int64_t ignoreIndex) {
+                               int64_t ignoreIndex, uint16_t *dlogits16) {
   const int64_t count =
       checkTargets("cross_entropy_grad", targets, rows, V, smoothing, ignoreIndex);
   const double scaleD = count ? (double)dloss / (double)count : 0.0;
@@ -201,7 +209,7 @@ void crossEntropyBackwardLoops(const float *logits, const int32_t *targets, floa
   const int64_t rb = rowBlock(V), nb = (rows + rb - 1) / rb;
 #pragma omp parallel for schedule(static) if (rows * V >= kParallelMin && nb > 1)
   for (int64_t b = 0; b < nb; ++b)
-    fn(logits, targets, dlogits, b * rb, std::min(rows, (b + 1) * rb), V, count == 0,
+    fn(logits, targets, dlogits, dlogits16, b * rb, std::min(rows, (b + 1) * rb), V, count == 0,
        (float)scaleD, uniform, hit, ignoreIndex);
 }
 
@@ -289,9 +297,9 @@ float crossEntropyForward(const float *logits, const int32_t *targets, int64_t r
 
 void crossEntropyBackward(const float *logits, const int32_t *targets, float dloss,
                           float *dlogits, int64_t rows, int64_t V, float smoothing,
-                          int64_t ignoreIndex) {
+                          int64_t ignoreIndex, uint16_t *dlogits16) {
   variant::crossEntropyBackwardLoops(logits, targets, dloss, dlogits, rows, V, smoothing,
-                                     ignoreIndex);
+                                     ignoreIndex, dlogits16);
 }
 
 }  // namespace heed::rt::native

@@ -64,9 +64,11 @@ void clearMatmulCache();
 /// y = (x - mean) * rstd * gamma + beta per row of x[rows, dim].
 /// mean_out / rstd_out ([rows], nullable) receive the row statistics (f32: the
 /// error relative to the reference grows like ulp(mean) / std, ~1e-4 at mean
-/// 1000 with std 0.6; ~1e-6 for ordinary activations).
+/// 1000 with std 0.6; ~1e-6 for ordinary activations). y16 (nullable) also
+/// receives y rounded to bf16 (rt::toBf16Bits), written in the same pass.
 void layerNormForward(const float *x, const float *gamma, const float *beta, float *y,
-                      float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps);
+                      float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps,
+                      uint16_t *y16 = nullptr);
 /// dx[rows, dim], dgamma[dim], dbeta[dim] (overwritten; dgamma/dbeta nullable).
 /// mean/rstd are the forward's statistics, or null to recompute them from x.
 /// With `residual` ([rows, dim]), dx = residual + the input gradient, rounded as the
@@ -120,9 +122,10 @@ void attentionBackward(const AttentionShape &s, const float *q, const float *k, 
 float crossEntropyForward(const float *logits, const int32_t *targets, int64_t rows, int64_t V,
                           float smoothing, int64_t ignoreIndex);
 /// dlogits[rows, V] = dloss * d loss / d logits (ignored rows get zeros).
+/// dlogits16 (nullable) also receives them rounded to bf16, in the same pass.
 void crossEntropyBackward(const float *logits, const int32_t *targets, float dloss,
                           float *dlogits, int64_t rows, int64_t V, float smoothing,
-                          int64_t ignoreIndex);
+                          int64_t ignoreIndex, uint16_t *dlogits16 = nullptr);
 
 //===--- Embeddings -------------------------------------------------------===//
 

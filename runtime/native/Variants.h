@@ -18,7 +18,8 @@ namespace heed::rt::native::variant {
 
 // Layer norm: loops (statistics as mean/rstd) ...
 void layerNormForwardLoops(const float *x, const float *gamma, const float *beta, float *y,
-                           float *mean, float *rstd, int64_t rows, int64_t dim, float eps);
+                           float *mean, float *rstd, int64_t rows, int64_t dim, float eps,
+                           uint16_t *y16 = nullptr);
 void layerNormBackwardLoops(const float *x, const float *gamma, const float *mean,
                             const float *rstd, const float *dy, float *dx, float *dgamma,
                             float *dbeta, int64_t rows, int64_t dim, float eps,
@@ -53,7 +54,7 @@ float crossEntropyForwardLoops(const float *logits, const int32_t *targets, int6
                                int64_t V, float smoothing, int64_t ignoreIndex);
 void crossEntropyBackwardLoops(const float *logits, const int32_t *targets, float dloss,
                                float *dlogits, int64_t rows, int64_t V, float smoothing,
-                               int64_t ignoreIndex);
+                               int64_t ignoreIndex, uint16_t *dlogits16 = nullptr);
 float crossEntropyForwardDnnl(const float *logits, const int32_t *targets, int64_t rows,
                               int64_t V, float smoothing, int64_t ignoreIndex);
 void crossEntropyBackwardDnnl(const float *logits, const int32_t *targets, float dloss,

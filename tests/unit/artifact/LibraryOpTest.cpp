@@ -1,6 +1,7 @@
 //===- LibraryOpTest.cpp - library-call descriptors and plans, no MLIR ----===//
 
 #include "runtime/Random.h"
+#include "runtime/compiled/Bf16Inputs.h"
 #include "runtime/compiled/Executor.h"
 #include "runtime/compiled/LibraryOp.h"
 #include "runtime/kernels/Reference.h"
@@ -402,12 +403,14 @@ TEST(LibraryOp, Bf16ParamShadowIsWhatTheMatmulReads) {
   ctx.params = &store;
   LibraryOp p = op(LibraryOp::Kind::Param, {24, 40});
   p.name = "w";
-  p.bf16 = true;
+  p.bf16 = p.writesBf16 = true;
   LibraryOp m = op(LibraryOp::Kind::Matmul, {16, 40});
-  m.bf16 = m.shadowRhs = true;
+  m.bf16 = true;
+  m.bf16Rhs = native::Bf16Source::Copy;
   m = libraryOpFromJson(nlohmann::json::parse(toJson(m).dump()));
   p = libraryOpFromJson(nlohmann::json::parse(toJson(p).dump()));
-  ASSERT_TRUE(m.bf16 && m.shadowRhs && !m.shadowLhs && p.bf16);
+  ASSERT_TRUE(m.bf16 && m.bf16Rhs == native::Bf16Source::Copy && m.bf16Lhs == native::Bf16Source::Round &&
+              !m.dropLhs && !m.dropRhs && p.bf16 && p.writesBf16);
   Tensor x = randn({16, 24}, 2);
   std::vector<Tensor> pw, out;
   runLibraryOp(p, {}, pw, ctx);
@@ -423,10 +426,84 @@ TEST(LibraryOp, Bf16ParamShadowIsWhatTheMatmulReads) {
   runLibraryOp(m, {x, pw[0]}, out, ctx);
   EXPECT_LT(maxDiff(out[0], ref::matmulBf16(x, w)), 1e-5);
   // Without the flag the operand is rounded at the call.
-  m.shadowRhs = false;
+  m.bf16Rhs = native::Bf16Source::Round;
   for (int64_t i = 0; i < w.size(); ++i) w.f32()[i] *= -1;
   runLibraryOp(m, {x, pw[0]}, out, ctx);
   EXPECT_LT(maxDiff(out[0], ref::matmulBf16(x, w)), 1e-5);
+}
+
+}  // namespace
+}  // namespace heed::rt
+
+namespace heed::rt {
+namespace {
+
+// assignBf16Inputs: a layer norm's output (through a reshape) is rounded by the
+// layer norm itself; an input read by two matmuls is rounded by the first and
+// read from its copy by the second, which drops it; results equal rounding at
+// every matmul, run after run (no stale copy), and no activation copy outlives its run.
+TEST(Plan, Bf16InputsAreRoundedOncePerRun) {
+  if (!native::bf16Unsupported().empty()) GTEST_SKIP() << native::bf16Unsupported();
+  using native::Bf16Source;
+  Plan plan;
+  plan.entry = "f";
+  // 0 x[8, 6], 1 g[6], 2 b[6], 3 w[6, 5], 4 y = ln(x), 5 y' = reshape(y), 6 z = y' w, 7 u = x w, 8 v = x w
+  plan.values = {{DType::F32, {8, 6}}, {DType::F32, {6}},       {DType::F32, {6}},
+                 {DType::F32, {6, 5}}, {DType::F32, {8, 6}},    {DType::F32, {2, 4, 6}},
+                 {DType::F32, {2, 4, 5}}, {DType::F32, {8, 5}}, {DType::F32, {8, 5}}};
+  plan.inputs = {0, 1, 2, 3};
+  plan.outputs = {6, 7, 8, 4};
+  auto library = [](LibraryOp o, std::vector<int> in, std::vector<int> out) {
+    PlanStep s;
+    s.kind = PlanStep::Kind::Library;
+    s.op = std::move(o);
+    s.inputs = std::move(in);
+    s.outputs = std::move(out);
+    return s;
+  };
+  PlanStep alias;
+  alias.kind = PlanStep::Kind::Alias;
+  alias.aliasOf = {0};
+  alias.inputs = {4};
+  alias.outputs = {5};
+  LibraryOp mm = op(LibraryOp::Kind::Matmul, {8, 5});
+  mm.bf16 = true;
+  LibraryOp mm3 = mm;
+  mm3.resultShapes = {{2, 4, 5}};
+  plan.steps = {library(op(LibraryOp::Kind::LayerNorm, {8, 6}), {0, 1, 2}, {4}), alias,
+                library(mm3, {5, 3}, {6}), library(mm, {0, 3}, {7}), library(mm, {0, 3}, {8})};
+  assignBf16Inputs(plan);
+  plan.validate();
+  plan.computeLiveness();
+  const std::vector<PlanStep> &s = plan.steps;
+  EXPECT_TRUE(s[0].op.writesBf16);
+  EXPECT_EQ(s[2].op.bf16Lhs, Bf16Source::Copy);
+  EXPECT_TRUE(s[2].op.dropLhs);
+  EXPECT_EQ(s[3].op.bf16Lhs, Bf16Source::RoundKeep);
+  EXPECT_FALSE(s[3].op.dropLhs);
+  EXPECT_EQ(s[4].op.bf16Lhs, Bf16Source::Copy);
+  EXPECT_TRUE(s[4].op.dropLhs);
+  // w: read by three matmuls, no producer (an entry argument).
+  EXPECT_EQ(s[2].op.bf16Rhs, Bf16Source::RoundKeep);
+  EXPECT_EQ(s[3].op.bf16Rhs, Bf16Source::Copy);
+  EXPECT_FALSE(s[3].op.dropRhs);
+  EXPECT_TRUE(s[4].op.dropRhs);
+  Plan back = planFromJson(nlohmann::json::parse(toJson(plan).dump()));
+  EXPECT_TRUE(back.steps[0].op.writesBf16);
+  EXPECT_EQ(back.steps[3].op.bf16Lhs, Bf16Source::RoundKeep);
+  EXPECT_TRUE(back.steps[4].op.dropRhs);
+  RunContext ctx;
+  Tensor g = randn({6}, 3), b = randn({6}, 4);
+  for (uint64_t seed : {10, 20}) {
+    Tensor x = randn({8, 6}, seed), w = randn({6, 5}, seed + 1);
+    std::vector<Tensor> r = execute(back, {x, g, b, w}, ctx);
+    EXPECT_LT(maxDiff(r[3], ref::layerNorm(x, g, b, 1e-5f)), 1e-5);
+    EXPECT_LT(maxDiff(r[0], ref::matmulBf16(r[3], w).reshaped({2, 4, 5})), 1e-5);
+    EXPECT_LT(maxDiff(r[1], ref::matmulBf16(x, w)), 1e-5);
+    EXPECT_LT(maxDiff(r[2], ref::matmulBf16(x, w)), 1e-5);
+    EXPECT_FALSE(native::hasBf16Copy(x.f32(), x.size()));
+    EXPECT_FALSE(native::hasBf16Copy(w.f32(), w.size()));
+  }
 }
 
 }  // namespace

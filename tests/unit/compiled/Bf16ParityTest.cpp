@@ -20,11 +20,13 @@
 #include "ParityUtil.h"
 
 #include "runtime/native/Bf16.h"
+#include "runtime/native/Native.h"
 #include "runtime/train/Optimizer.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 
 namespace heed {
@@ -159,6 +161,35 @@ TEST_P(Bf16Parity, RoundingIsApplied) {
     EXPECT_GT(normwiseError(b[0], a[0]), 1e-4) << (compiled ? "compiled" : "reference");
     EXPECT_LT(normwiseError(b[0], a[0]), 5e-2) << (compiled ? "compiled" : "reference");
   }
+}
+
+// At bf16 too, one thread and two give the same losses bit for bit, over steps
+// whose weights change (each run's param calls rewrite the shadows; each
+// activation's copy is written by its producer or first matmul of that run).
+TEST_P(Bf16Parity, LossesAreBitIdenticalForOneAndTwoThreads) {
+  auto cmp = buildCompiledProgram(examplePath(GetParam()), at(rt::Precision::BF16));
+  ASSERT_TRUE(cmp);
+  auto inputs = allInputs(*cmp);
+  rt::OptimizerConfig oc;
+  std::vector<float> losses[2];
+  for (int threads : {1, 2}) {
+    rt::native::setThreads(threads);
+    rt::ParamStore store = rt::createParams(*cmp, 6, HEED_EXAMPLES_DIR);
+    for (int64_t step = 1; step <= 3; ++step) {
+      rt::RunContext ctx;
+      ctx.params = &store;
+      ctx.step = step;
+      ctx.training = true;
+      ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
+        rt::applyUpdate(store, g, oc, 1e-3f, step);
+      };
+      losses[threads - 1].push_back(cmp->run("train_step", inputsOf(*cmp, "train_step", inputs), ctx)[0].f32()[0]);
+    }
+  }
+  rt::native::setThreads(0);
+  for (size_t i = 0; i < losses[0].size(); ++i)
+    EXPECT_EQ(std::memcmp(&losses[0][i], &losses[1][i], sizeof(float)), 0)
+        << "step " << i + 1 << ": " << losses[0][i] << " vs " << losses[1][i];
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Bf16Parity,

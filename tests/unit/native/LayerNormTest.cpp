@@ -1,5 +1,6 @@
 // native layer norm (loops and oneDNN variants) against ref::layerNorm / layerNormGrad.
 #include "NativeTestUtil.h"
+#include "runtime/Precision.h"
 #include "runtime/native/Variants.h"
 
 namespace heed::rt::native::test {
@@ -51,6 +52,24 @@ TEST(NativeLayerNorm, ForwardMatchesReference) {
       layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y2.data(), nullptr, nullptr,
                        s[0], s[1], eps);
       expectBitEqual(y2, y);
+    });
+  }
+}
+
+// The bf16 copy written beside y (a bf16 matmul's input) is y rounded, and y is unchanged.
+TEST(NativeLayerNorm, Bf16CopyIsTheRoundedOutput) {
+  const float eps = 1e-5f;
+  for (auto &s : kShapes) {
+    SCOPED_TRACE(testing::Message() << s[0] << "x" << s[1]);
+    LnData d = makeData(s[0], s[1], eps);
+    forThreadCounts([&] {
+      std::vector<float> y(d.x.size()), y2(d.x.size());
+      std::vector<uint16_t> y16(d.x.size(), 0xFFFF);
+      layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y.data(), nullptr, nullptr, s[0], s[1], eps);
+      layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), y2.data(), nullptr, nullptr, s[0], s[1], eps,
+                       y16.data());
+      ASSERT_EQ(y, y2);
+      for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y16[i], toBf16Bits(y[i])) << i;
     });
   }
 }

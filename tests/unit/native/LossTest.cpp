@@ -1,5 +1,6 @@
 // native cross entropy against ref::crossEntropy / crossEntropyGrad.
 #include "NativeTestUtil.h"
+#include "runtime/Precision.h"
 #include "runtime/native/Variants.h"
 
 #include <limits>
@@ -21,9 +22,13 @@ struct Impl {
   FwdFn fwd;
   BwdFn bwd;
 };
-const Impl kImpls[] = {{"public", crossEntropyForward, crossEntropyBackward},
+// (The bf16 copy of dlogits is tested apart: Bf16CopyIsTheRoundedGradient.)
+const Impl kImpls[] = {{"public", crossEntropyForward,
+                        [](const float *x, const int32_t *t, float dl, float *d, int64_t r, int64_t v, float s,
+                           int64_t ig) { crossEntropyBackward(x, t, dl, d, r, v, s, ig); }},
                        {"loops", variant::crossEntropyForwardLoops,
-                        variant::crossEntropyBackwardLoops},
+                        [](const float *x, const int32_t *t, float dl, float *d, int64_t r, int64_t v, float s,
+                           int64_t ig) { variant::crossEntropyBackwardLoops(x, t, dl, d, r, v, s, ig); }},
                        {"onednn", variant::crossEntropyForwardDnnl,
                         variant::crossEntropyBackwardDnnl}};
 
@@ -55,6 +60,24 @@ TEST(NativeCrossEntropy, MatchesReference) {
   for (int64_t rows : {1, 7, 2048})
     for (int64_t V : {1, 5, 256, 1000})
       for (float s : {0.0f, 0.1f}) runCase({rows, V, s, -1});
+}
+
+// The bf16 copy written beside dlogits (a bf16 matmul's input) is dlogits rounded,
+// ignored rows included, and dlogits is unchanged.
+TEST(NativeCrossEntropy, Bf16CopyIsTheRoundedGradient) {
+  const int64_t rows = 37, V = 300;
+  std::vector<float> x = randomVec(rows * V, 3);
+  std::vector<int32_t> t(rows);
+  for (int64_t i = 0; i < rows; ++i) t[i] = (int32_t)((i * 7) % V);
+  t[5] = 2;  // ignored below
+  forThreadCounts([&] {
+    std::vector<float> d(rows * V), d2(rows * V);
+    std::vector<uint16_t> d16(rows * V, 0xFFFF);
+    crossEntropyBackward(x.data(), t.data(), 1.5f, d.data(), rows, V, 0.1f, 2);
+    crossEntropyBackward(x.data(), t.data(), 1.5f, d2.data(), rows, V, 0.1f, 2, d16.data());
+    ASSERT_EQ(d, d2);
+    for (size_t i = 0; i < d.size(); ++i) ASSERT_EQ(d16[i], toBf16Bits(d[i])) << i;
+  });
 }
 
 TEST(NativeCrossEntropy, IgnoreIndex) {
