@@ -31,6 +31,39 @@ inline uint64_t mix(uint64_t z) { return mix64(z); }
 
 //===--- Dropout ----------------------------------------------------------===//
 
+namespace {
+
+/// Elements below which dropout runs on the calling thread: vectorized, one
+/// thread does a [128, 8, 128] activation (g2p's 8/8 bucket) in ~60 us, and
+/// waking the second thread costs 5-10 us idle (passive), more on a loaded machine.
+constexpr int64_t kDropoutParallelMin = 1 << 16;
+
+// The mask costs two 64-bit multiplies per element: at the baseline ISA GCC
+// keeps them scalar (SSE2 has no 64-bit multiply), ~2 ns per element, more
+// than the rest of a bucketed g2p step's elementwise work. The AVX-512 build
+// does them 8 lanes at a time (vpmullq). Integer arithmetic: the same bits.
+HEED_AI void dropoutRange(const float *x, float *y, int64_t i0, int64_t i1, float p, float scale, uint64_t h,
+                          uint64_t indexOffset) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) {
+    const uint64_t bits = mix(h ^ ((uint64_t)i + indexOffset + 3 * kGolden));
+    const float u = (float)(int32_t)(bits >> 40) * (1.0f / 16777216.0f);
+    y[i] = u >= p ? x[i] * scale : 0.0f;
+  }
+}
+
+void dropoutRangeGeneric(const float *x, float *y, int64_t i0, int64_t i1, float p, float scale, uint64_t h,
+                         uint64_t indexOffset) {
+  dropoutRange(x, y, i0, i1, p, scale, h, indexOffset);
+}
+
+HEED_AVX512 void dropoutRangeAvx512(const float *x, float *y, int64_t i0, int64_t i1, float p, float scale,
+                                    uint64_t h, uint64_t indexOffset) {
+  dropoutRange(x, y, i0, i1, p, scale, h, indexOffset);
+}
+
+}  // namespace
+
 void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t step, uint64_t indexOffset) {
   if (!(p >= 0.0f && p <= 1.0f))
     throw Error(fmt::format("dropout: p = {} is outside [0, 1]", p));
@@ -45,12 +78,11 @@ void dropout(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64
   }
   const float scale = 1.0f / (1.0f - p);
   const uint64_t h = mix(mix(seed + kGolden) ^ (step + 2 * kGolden));
-#pragma omp parallel for schedule(static) if (n >= kParallelMin / 4)
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t bits = mix(h ^ ((uint64_t)i + indexOffset + 3 * kGolden));
-    const float u = (float)(bits >> 40) * (1.0f / 16777216.0f);
-    y[i] = u >= p ? x[i] * scale : 0.0f;
-  }
+  auto range = cpuHasAvx512() ? dropoutRangeAvx512 : dropoutRangeGeneric;
+  const int64_t chunk = 1 << 14;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n >= kDropoutParallelMin)
+  for (int64_t c = 0; c < chunks; ++c) range(x, y, c * chunk, std::min(n, (c + 1) * chunk), p, scale, h, indexOffset);
 }
 
 //===--- GELU -------------------------------------------------------------===//
