@@ -295,6 +295,11 @@ int main(int argc, char **argv) {
     bench("dropout p=0.1 [2048*512]", 2.0 * n * 4, false,
           [&] { ref::dropout(tx, 0.1f, 1, 2); },
           {{"native", [&] { nat::dropout(x.data(), y.data(), n, 0.1f, 1, 2); }}}, threads);
+    // A g2p 8/8 bucket activation [128, 8, 128].
+    const int64_t m = 128 * 8 * 128;
+    Tensor tm = Tensor::fromF32({m}, std::vector<float>(x.begin(), x.begin() + m));
+    bench("dropout p=0.1 [128*8*128]", 2.0 * m * 4, false, [&] { ref::dropout(tm, 0.1f, 1, 2); },
+          {{"native", [&] { nat::dropout(x.data(), y.data(), m, 0.1f, 1, 2); }}}, threads);
   }
   {
     const int64_t n = 2048, V = 256, D = 128;

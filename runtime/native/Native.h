@@ -11,7 +11,7 @@
 //     softmax and gelu run on oneDNN primitives (JIT, dispatched at run time
 //     to the CPU's ISA), cached per thread by shape and thread count; the rest
 //     are OpenMP loops compiled for baseline x86-64, and fused attention,
-//     layer norm, cross entropy and the optimizer loops also for AVX-512,
+//     layer norm, cross entropy, dropout and the optimizer loops also for AVX-512,
 //     chosen at run time (VecMath.h's HEED_AVX512).
 //     runtime/native/Variants.h has the loop/oneDNN alternatives the bench compares.
 //   * Reductions that the callers see (cross-entropy loss, sumSquares, the

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -560,6 +561,22 @@ double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum
   return loss;
 }
 
+/// HEED_PROFILE: the loop's wall time by phase, on stderr as the executor's profile.
+static void printLoopTimes(const TrainSummary &sum) {
+  const TrainSummary::LoopTimes &t = sum.loop;
+  const double total = t.batch + t.step + t.update + t.after;
+  const int64_t steps = std::max<int64_t>(1, sum.step - sum.startStep);
+  if (total <= 0) return;
+  std::fprintf(stderr, "heed profile (train loop), total %.3f s over %lld steps\n", total, (long long)steps);
+  const std::pair<const char *, double> rows[] = {{"batch (data, bucket)", t.batch},
+                                                  {"train_step", t.step},
+                                                  {"optimizer update", t.update},
+                                                  {"validation, log, ckpt", t.after}};
+  for (const auto &[name, s] : rows)
+    std::fprintf(stderr, "  %-22s %8.3f s  %5.1f%%  %8.1f us/step\n", name, s, 100 * s / total,
+                 1e6 * s / (double)steps);
+}
+
 TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   const EntrySpec &entry = *program->entry("train_step");
   std::vector<Tensor> inputs(entry.inputs.size());
@@ -583,6 +600,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   int64_t step = startStep_;
   while (step < c.steps) {
     ++step;
+    const double tLoop = steadySeconds();
     const double t0 = now();
     // Capped at 1: a step can start just past the budget (the previous one ended
     // inside it, then a checkpoint or a validation ran); it trains at the floor.
@@ -601,8 +619,10 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       divergedUpdate = copyParams(params_);
       return applyUpdate(*divergedUpdate, g, oc, lr, step, updateKernels);
     };
+    double tStep = 0, tUpdate = 0;  // steadySeconds() after the batch, after the step
     if (slices_ == 1) {
       sum.tokens += task_->fillBatch(step, c.batch, c.seed, inputs);
+      tStep = steadySeconds();
       RunContext ctx;
       ctx.params = &params_;
       ctx.step = step;
@@ -615,8 +635,10 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       Program *stepProgram = task_->stepProgram();
       std::vector<Tensor> out = (stepProgram ? stepProgram : program.get())->run("train_step", inputs, ctx);
       loss = (double)out.at((size_t)task_->lossIndex()).f32()[0];
+      tUpdate = steadySeconds();
       gradNorm = update(stepGrads);
     } else {
+      tStep = steadySeconds();
       GradientSum grads(*comm, (int)(slices_ / comm->size()));
       int64_t tokens = 0;
       collectively(*comm, [&] { loss = runSlices(step, inputs, grads, tokens); });
@@ -632,8 +654,13 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
         sum.gradientFloats = tm.floats;
       }
       sum.tokens += tokens;
+      tUpdate = steadySeconds();
       gradNorm = update(g);
     }
+    const double tAfter = steadySeconds();
+    sum.loop.batch += tStep - tLoop;  // slices: the batch is built inside the step
+    sum.loop.step += tUpdate - tStep;
+    sum.loop.update += tAfter - tUpdate;
     const double t1 = now();
     sum.trainSeconds += t1 - t0;
     // The loss and the norm are the same on every rank: every rank stops here
@@ -701,9 +728,11 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       }
       if (save) saveCheckpoint(step, sum.lastLoss, elapsed, progress);
     });
+    sum.loop.after += steadySeconds() - tAfter;
     if (sum.stop != TrainSummary::Stop::Finished) break;
   }
   sum.step = step;
+  if (isRoot() && std::getenv("HEED_PROFILE")) printLoopTimes(sum);
   sum.wallSeconds = now() - start;
   sum.lastCheckpoint = lastCkpt;
   return sum;

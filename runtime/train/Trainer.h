@@ -158,6 +158,13 @@ struct TrainSummary {
     double seconds() const { return issueSeconds + progressSeconds + waitSeconds; }
   } allreduce;
   int64_t gradientFloats = 0;  // per step
+  /// Where the loop's wall time went, summed over the steps (steady clock, not
+  /// setClock's): building the batch (and choosing its bucket's program), the
+  /// train_step entry, the optimizer update, and after the step (validation,
+  /// metrics, checkpoints). HEED_PROFILE=1 prints it when run() returns.
+  struct LoopTimes {
+    double batch = 0, step = 0, update = 0, after = 0;
+  } loop;
   double lastLoss = 0;
   std::optional<ValidResult> lastValid;
   std::string lastCheckpoint;
