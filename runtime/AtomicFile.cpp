@@ -204,6 +204,11 @@ std::string readWholeFile(const std::string &path, const char *what) {
   return readFd(fd, path, what, SIZE_MAX, (size_t)st.st_size);
 }
 
+void requireReadableFile(const std::string &path, const char *what) {
+  struct stat st;
+  ::close(openRegularFile(path, what, st));
+}
+
 std::string readFilePrefix(const std::string &path, const char *what, size_t maxBytes, uint64_t &fileSize) {
   struct stat st;
   int fd = openRegularFile(path, what, st);

@@ -37,6 +37,10 @@ void writeFileAtomic(const std::string &path, std::string_view bytes);
 /// (/dev/zero never ends) or a socket is refused without blocking on it.
 std::string readWholeFile(const std::string &path, const char *what = "file");
 
+/// Throws what readWholeFile would for `path` if it is not a readable regular file,
+/// reading nothing: for inputs checked before slow work (a compile) that reads them later.
+void requireReadableFile(const std::string &path, const char *what = "file");
+
 /// The first `maxBytes` bytes of a regular file (fewer if it is shorter), and its
 /// size in `fileSize`; errors as readWholeFile.
 std::string readFilePrefix(const std::string &path, const char *what, size_t maxBytes, uint64_t &fileSize);

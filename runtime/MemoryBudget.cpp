@@ -121,16 +121,20 @@ int64_t addressSpaceHeadroom() {
 
 /// The flag that sets one of t's dimensions: the config entries whose value is one
 /// of them, preferring what the user changed (--set entries), then the
-/// largest dimension; entries that tie (seq = d_model = 32) are all named.
+/// largest dimension; entries that tie (seq = d_model = 32) are all named. The batch
+/// is always the value of a flag (--batch, whose default is not the model's), so it
+/// counts as changed by the user when it is t's largest dimension: --batch 100000000
+/// with --set d_model=16 names --batch, not d_model.
 std::string flagFor(const TensorNeed &t, const ModelInfo &info) {
   std::vector<std::string> best;
   int bestRank = -1;
   int64_t bestDim = 0;
+  const int64_t largest = t.shape.empty() ? 0 : *std::max_element(t.shape.begin(), t.shape.end());
   for (int64_t d : t.shape) {
     if (d <= 1) continue;
     for (const auto &[key, value] : info.config) {
       if (value != (double)d) continue;
-      int rank = info.overrides.count(key) ? 1 : 0;
+      int rank = info.overrides.count(key) || (key == "batch" && d == largest) ? 1 : 0;
       if (rank > bestRank || (rank == bestRank && d > bestDim)) {
         bestRank = rank;
         bestDim = d;

@@ -2,6 +2,7 @@
 
 #include "runtime/train/Trainer.h"
 
+#include "runtime/AtomicFile.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Error.h"
 #include "runtime/Random.h"
@@ -151,6 +152,11 @@ void Trainer::resolveConfig() {
     if (s.has("batch")) flagBatch = s.integer("batch", 1);
     if (s.has("precision")) flagPrecision = precisionSetting(s);
   }
+  // A --data or --valid that cannot be read is refused before the compile, which takes
+  // minutes for a large model (a data file named only by the train block is read later).
+  for (const char *key : {"data", "valid"})
+    if (auto it = req.settings.find(key); it != req.settings.end() && !it->second.empty())
+      requireReadableFile(it->second, "data file");
   // An artifact's batch is checked against the slices in buildPrograms.
   program = factory.build(req.model, req.overrides, fs::is_directory(req.model) ? std::nullopt : flagBatch,
                           BuildPurpose::Train, flagPrecision);
@@ -265,7 +271,9 @@ void Trainer::checkResume() {
   mustMatch("seed", std::to_string(c.seed), s.has("seed"));
   c.batch = rc.metaInt("heed.batch", c.batch, 1);
   c.seed = metadataUnsigned(rc.ckpt, "heed.seed", c.seed);
-  startStep_ = rc.metaInt("heed.step", 0);
+  // heed writes checkpoints after a step, so a heed.step of 0 is damage (resuming it would
+  // restart the schedule on trained weights and moments).
+  startStep_ = rc.metaInt("heed.step", 0, 1);
   if (startStep_ >= c.steps)
     throw Error("--resume: the run in '" + c.out + "' is already at step " + std::to_string(startStep_) +
                 "; pass --steps above that to continue it");

@@ -180,8 +180,10 @@ int main(int argc, char **argv) {
   generate->add_flag("--no-cache", gen.noCache,
                      "recompute the whole window (LM) or decoder (seq2seq) for every token instead of the "
                      "key/value cache (decode_step); HEED_KV_CACHE=0 does the same");
+  // Non-negative in the parser, so that --temperature -1 --seed 1 names the temperature,
+  // not "--seed applies only to sampling".
   genApplies.only(false, generate->add_option("--temperature", gen.temperature, "0 = greedy (default); > 0 samples")
-                             ->check(cli::number<double>()));
+                             ->check(cli::number<double>(/*nonNegative=*/true)));
   auto sampling = [&] { return gen.temperature > 0; };
   genApplies.onlyWhen(
       genApplies.only(false, generate->add_option("--top-k", gen.topK, "sample among the K likeliest tokens (default: all)")

@@ -73,5 +73,10 @@ TEST(RuntimeMemoryBudget, RefusesNamingTheLargestTensorAndItsFlag) {
                         {"f32 [8, 1000, 64] (2.0 MiB): lower it with --set vocab=N (now 1000)"});
   info.overrides = {{"batch", "8"}};
   expectErrorContaining([&] { checkMemory(need, limit, info, "train"); }, {"lower it with --batch (now 8)"});
+  // A batch that is the largest dimension is named over smaller --set entries.
+  info.config = {{"vocab", 256}, {"d_model", 16}, {"seq", 16}, {"batch", 100000000}};
+  info.overrides = {{"d_model", "16"}, {"seq", "16"}};
+  need.consider({"a value of train_step", DType::F32, {100000000, 16, 256}});
+  expectErrorContaining([&] { checkMemory(need, limit, info, "train"); }, {"lower it with --batch (now 100000000)"});
   checkMemory(need, MemoryLimit{}, info, "train");  // no limit: no check
 }
