@@ -128,12 +128,19 @@ void clearMatmulBf16Cache() {
   for (std::vector<uint16_t> &s : scratch) std::vector<uint16_t>().swap(s);
 }
 
-void matmulBf16(const float *a, const float *b, float *c, int64_t batch, int64_t M, int64_t N, int64_t K,
-                bool transA, bool transB, const float *bias, Act act, bool accumulate, int64_t batchStrideA,
-                int64_t batchStrideB) {
+namespace {
+// Both entry points take the same sizes; a negative one is a caller's bug, named in words.
+void checkSizes(int64_t batch, int64_t M, int64_t N, int64_t K, int64_t batchStrideA, int64_t batchStrideB) {
   if (batch < 0 || M < 0 || N < 0 || K < 0 || batchStrideA < 0 || batchStrideB < 0)
     throw Error(fmt::format("native bf16 matmul: negative size (batch {}, M {}, N {}, K {}, strides {}, {})", batch,
                             M, N, K, batchStrideA, batchStrideB));
+}
+}  // namespace
+
+void matmulBf16(const float *a, const float *b, float *c, int64_t batch, int64_t M, int64_t N, int64_t K,
+                bool transA, bool transB, const float *bias, Act act, bool accumulate, int64_t batchStrideA,
+                int64_t batchStrideB) {
+  checkSizes(batch, M, N, K, batchStrideA, batchStrideB);
   if (batch == 0 || M == 0 || N == 0) return;
   if (K == 0) {  // act(bias or 0): no input to round
     matmul(a, b, c, batch, M, N, K, transA, transB, bias, act, accumulate, batchStrideA, batchStrideB);
@@ -148,9 +155,7 @@ void matmulBf16(const float *a, const float *b, float *c, int64_t batch, int64_t
 void matmulBf16Rounded(const uint16_t *a16, const uint16_t *b16, float *c, int64_t batch, int64_t M, int64_t N,
                        int64_t K, bool transA, bool transB, const float *bias, Act act, bool accumulate,
                        int64_t batchStrideA, int64_t batchStrideB) {
-  if (batch < 0 || M < 0 || N < 0 || K < 0 || batchStrideA < 0 || batchStrideB < 0)
-    throw Error(fmt::format("native bf16 matmul: negative size (batch {}, M {}, N {}, K {}, strides {}, {})", batch,
-                            M, N, K, batchStrideA, batchStrideB));
+  checkSizes(batch, M, N, K, batchStrideA, batchStrideB);
   if (batch == 0 || M == 0 || N == 0) return;
   if (K == 0) {  // act(bias or 0): no input is read
     matmul(nullptr, nullptr, c, batch, M, N, K, transA, transB, bias, act, accumulate, batchStrideA, batchStrideB);
