@@ -106,8 +106,8 @@ public:
     s += "; unigram entropy " + formatNumber("%.3f", unigramEntropy(data->data.ids())) + " nats/token\n";
     return s;
   }
-  std::string describeStep(int64_t steps, int64_t batch) const override {
-    return std::to_string(steps) + " steps x batch " + std::to_string(batch) + " x seq " +
+  std::string describeStep(int64_t batch) const override {
+    return "batch " + std::to_string(batch) + " x seq " +
            std::to_string(layout.seq) + " = " + std::to_string(batch * layout.seq) + " tokens/step";
   }
   int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) override {

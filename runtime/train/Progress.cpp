@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -73,9 +74,12 @@ std::string formatProgressLine(const StepStats &s, int64_t totalSteps, int64_t s
   line += fmt::format("  {} tok/s", formatRate(s.tokensPerSec));
   line += fmt::format("  elapsed {}", formatDuration(s.elapsedSec));
   const int64_t done = s.step - startStep;
+  // The run ends at the step bound or at the budget, whichever comes first.
+  std::optional<double> eta;
   if (totalSteps > 0 && done > 0 && s.step <= totalSteps)
-    line += fmt::format("  eta {}", formatDuration(s.elapsedSec / (double)done *
-                                                   (double)(totalSteps - s.step)));
+    eta = s.elapsedSec / (double)done * (double)(totalSteps - s.step);
+  if (s.budgetSec > 0) eta = std::min(eta.value_or(INFINITY), std::max(0.0, s.budgetSec - s.elapsedSec));
+  if (eta) line += fmt::format("  eta {}", formatDuration(*eta));
   return line;
 }
 

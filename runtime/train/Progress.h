@@ -39,14 +39,16 @@ struct StepStats {
   double loss = 0;
   double lr = 0;
   double tokensPerSec = 0;
-  double elapsedSec = 0;  // since this run (session) started
+  double elapsedSec = 0;  // since this run (session) started; a time-budgeted run counts its budget used
+  double budgetSec = 0;   // the --max-minutes budget in seconds, 0 = none: the ETA is at most its rest
   std::optional<double> validLoss;
   std::optional<double> gradNorm;
 };
 
 /// The status text for one step (without '\r' or newline). `startStep` is the
 /// step the session started from (0 for a fresh run, k when resumed at k), so
-/// the ETA uses only the steps timed in this session.
+/// the ETA uses only the steps timed in this session. `totalSteps` 0 means no step
+/// bound (a time-budgeted run without --steps): no "/N" and the ETA from the budget.
 std::string formatProgressLine(const StepStats &s, int64_t totalSteps, int64_t startStep = 0);
 
 class ProgressReporter {

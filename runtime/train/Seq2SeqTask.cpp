@@ -170,8 +170,8 @@ public:
          limit(layout.tgtVocab, layout.tgtVocabKey) + "), 4 specials included\n";
     return s;
   }
-  std::string describeStep(int64_t steps, int64_t batch) const override {
-    return std::to_string(steps) + " steps x batch " + std::to_string(batch) + " (src_len " +
+  std::string describeStep(int64_t batch) const override {
+    return "batch " + std::to_string(batch) + " (src_len " +
            std::to_string(layout.srcLen) + ", tgt_len " + std::to_string(layout.tgtLen) + ") = ~" +
            formatNumber("%.0f", meanTgtTokens * (double)batch) + " target tokens/step";
   }

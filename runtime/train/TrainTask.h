@@ -48,8 +48,8 @@ public:
   virtual void load(const std::string &data, const std::string &valid, const RunCheckpoint *resume) = 0;
   /// The header's data line(s), each ending in '\n'.
   virtual std::string describeData() const = 0;
-  /// "1000 steps x batch 16 x seq 128 = 2048 tokens/step"
-  virtual std::string describeStep(int64_t steps, int64_t batch) const = 0;
+  /// One step's size: "batch 16 x seq 128 = 2048 tokens/step".
+  virtual std::string describeStep(int64_t batch) const = 0;
   /// Fills the train_step inputs for `step`; returns the target tokens in it
   /// (the tokens counted by tokens/s).
   virtual int64_t fillBatch(int64_t step, int64_t batch, uint64_t seed, std::vector<rt::Tensor> &inputs) = 0;

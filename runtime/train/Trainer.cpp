@@ -87,8 +87,6 @@ enum StopBits : uint32_t { kStopInterrupt = 1, kStopBudget = 2 };
 
 }  // namespace
 
-/// The step bound of a time-budgeted run whose steps are not given.
-static constexpr int64_t kUnboundedSteps = 1000000000;
 /// Time-budgeted runs: the fraction of the budget between the checkpoints kept for averaging.
 static constexpr double kMarkSpacing = 0.05;
 
@@ -708,6 +706,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     st.lr = lr;
     st.tokensPerSec = sum.trainSeconds > 0 ? (double)sum.tokens / sum.trainSeconds : 0;
     st.elapsedSec = elapsed;
+    st.budgetSec = c.maxMinutes * 60;
     st.gradNorm = gradNorm;
     const bool evalNow = task_->hasValid() && ((c.evalEvery > 0 && step % c.evalEvery == 0) || stopping);
     std::string fields = c.byTime ? ",\"progress\":" + formatNumber("%.9g", progress) : "";

@@ -116,6 +116,9 @@ struct TrainRequest {
   bool resume = false;                           // continue the run in `out`
 };
 
+/// The step bound of a time-budgeted run whose steps are not given.
+inline constexpr int64_t kUnboundedSteps = 1000000000;
+
 /// The resolved settings of the run.
 struct TrainConfig {
   std::string data, valid, out, schedule, optimizer;

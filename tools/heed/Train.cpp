@@ -57,7 +57,11 @@ void printHeader(const rt::Trainer &t, const TrainOptions &o, const rt::ProgramF
               rt::formatCount((double)t.params().trainableCount()).c_str(), factory.describe(o.model).c_str(),
               rt::precisionName(c.precision));
   std::printf("%s", t.task().describeData().c_str());
-  std::printf("%s; %s; %s, clip %s; seed %llu\n", t.task().describeStep(c.steps, c.batch).c_str(),
+  // A time-budgeted run without --steps runs until its budget ends.
+  const std::string steps = c.steps >= rt::kUnboundedSteps
+                                ? t.task().describeStep(c.batch) + ", steps until the budget ends"
+                                : std::to_string(c.steps) + " steps x " + t.task().describeStep(c.batch);
+  std::printf("%s; %s; %s, clip %s; seed %llu\n", steps.c_str(),
               t.describeSchedule().c_str(), c.optimizer.c_str(),
               c.clip > 0 ? rt::formatNumber("%g", c.clip).c_str() : "off", (unsigned long long)c.seed);
   if (const rt::RunCheckpoint *rc = t.resumedFrom())
@@ -151,7 +155,9 @@ int runTrain(const TrainOptions &o) {
       std::fprintf(stderr, "note: removed %s, left in the run directory by a process that died\n", f.c_str());
     if (!o.quiet && root) {
       printHeader(trainer, o, factory);
-      printer.progress.emplace(trainer.config().steps, trainer.config().logEvery, stderr, trainer.startStep());
+      // A time-budgeted run without --steps has no step count to show or to estimate from.
+      const int64_t steps = trainer.config().steps >= rt::kUnboundedSteps ? 0 : trainer.config().steps;
+      printer.progress.emplace(steps, trainer.config().logEvery, stderr, trainer.startStep());
     }
     gInterrupted = 0;
     auto oldHandler = std::signal(SIGINT, onInterrupt);

@@ -56,6 +56,24 @@ TEST(RuntimeProgress, Line) {
   EXPECT_NE(formatProgressLine(stats(120), 2000, 100).find("eta 1:04:14"), std::string::npos);
 }
 
+TEST(RuntimeProgress, LineOfATimeBudgetedRun) {
+  // A 60-minute budget with 41 s used: 59:19 left, sooner than the 2000 steps' 10:42? No:
+  // the steps end first, so the step estimate stays.
+  StepStats s = stats(120);
+  s.budgetSec = 3600;
+  EXPECT_NE(formatProgressLine(s, 2000).find("eta 10:42"), std::string::npos);
+  // A 5-minute budget ends before the steps: 300 - 41 = 4:19.
+  s.budgetSec = 300;
+  EXPECT_NE(formatProgressLine(s, 2000).find("eta 4:19"), std::string::npos);
+  // No step bound (time-budgeted, no --steps): no "/N", the ETA is the budget's rest.
+  s.budgetSec = 3600;
+  EXPECT_EQ(formatProgressLine(s, 0),
+            "step 120  loss 2.3412  lr 3.1e-04  12.3k tok/s  elapsed 0:41  eta 59:19");
+  // Past the budget (the step that crossed it): 0:00, never negative.
+  s.elapsedSec = 3601;
+  EXPECT_NE(formatProgressLine(s, 0).find("eta 0:00"), std::string::npos);
+}
+
 TEST(RuntimeProgress, PipedPrintsEveryNSteps) {
   std::FILE *f = std::tmpfile();
   {
