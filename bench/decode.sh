@@ -60,7 +60,7 @@ echo
 ckpt=${G2P_CKPT:-build/bench/g2p_decode_run}
 if [ ! -e "$ckpt" ]; then
   echo "training $ckpt (400 steps of examples/g2p.heed, warm-up 100)"
-  $heed train examples/g2p.heed --steps 400 --warmup 100 --eval-every 400 --eval-words 200 \
+  $heed train examples/g2p.heed --schedule-by steps --steps 400 --warmup 100 --eval-every 400 --eval-words 200 \
     --data examples/data/cmudict/train.tsv --valid examples/data/cmudict/dev.tsv --out "$ckpt" -q | tail -3
 fi
 words=()

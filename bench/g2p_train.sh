@@ -23,7 +23,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 run() {  # run BINARY -> target tokens/s of the whole run ("trained N steps ... in M:SS, X tok/s")
   rm -rf "$tmp/run"
-  "$1" train examples/g2p.heed --data examples/data/cmudict/train.tsv --steps "$steps" \
+  "$1" train examples/g2p.heed --schedule-by steps --data examples/data/cmudict/train.tsv --steps "$steps" \
     --warmup $((steps / 5)) --eval-every 0 --log-every "$steps" --out "$tmp/run" 2>&1 |
     awk '/^trained/ { for (i = 1; i <= NF; i++) if ($i == "tok/s") { v = $(i-1); m = sub(/k$/, "", v) ? 1000 : 1; print v * m } }'
 }

@@ -41,6 +41,10 @@ const std::vector<Panel> &panels() {
       {"learning rate", "step", "step", "learning rate", {{"lr", ""}}},
       {"tokens/s", "step", "step", "tokens/s", {{"tokens_per_s", ""}}},
       {"WER / PER (validation)", "step", "step", "error rate", {{"valid_wer", "WER"}, {"valid_per", "PER"}}},
+      // Time-budgeted runs (--schedule-by time): the schedule's progress, the fraction
+      // of the budget used, against wall time: a straight line unless the run was resumed
+      // or the host stalled.
+      {"schedule progress (time-budgeted)", "elapsed_s", "seconds", "fraction of the budget", {{"progress", ""}}},
   };
   return p;
 }

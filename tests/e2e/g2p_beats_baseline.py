@@ -56,7 +56,7 @@ def main():
     base_edits = sum(edit_distance(list(best), p) for _, p in dev)
     base_per = base_edits / sum(len(p) for _, p in dev)
 
-    cmd = [heed, "train", model, "--data", subset, "--valid", dev_subset, "--out", os.path.join(run, "run"),
+    cmd = [heed, "train", model, "--schedule-by", "steps", "--data", subset, "--valid", dev_subset, "--out", os.path.join(run, "run"),
            "--set", "layers=2", "--set", "d_model=64", "--set", "d_ff=256", "--set", "p_drop=0.0", "--steps", "1200", "--batch", "32", "--warmup", "200",
            # The paper's schedule at this size, without length buckets (g2p.heed's own train
            # block is sized for an hour; at this batch and learning rate, batches of only

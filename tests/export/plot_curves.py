@@ -25,6 +25,7 @@ PANELS = [  # what heed plot draws (runtime/CurvePlot.cpp), in order
     ("step", [("lr", "")]),
     ("step", [("tokens_per_s", "")]),
     ("step", [("valid_wer", "WER"), ("valid_per", "PER")]),
+    ("elapsed_s", [("progress", "")]),
 ]
 
 
@@ -44,9 +45,18 @@ def train_lm(name, steps, lr):
     return out
 
 
+def train_budgeted(name):
+    """A time-budgeted run (0.01 minutes): its metrics rows carry the schedule's progress."""
+    out = os.path.join(WORK, name)
+    heed(["train", os.path.join(EX, "tiny_lm.heed"), "--data", os.path.join(DATA, "moby-dick", "moby_dick.train.txt"),
+          "--schedule", "cosine", "--schedule-by", "time", "--max-minutes", "0.01", "--warmup", "2",
+          "--eval-every", "0", "--log-every", "2", "--batch", "4", "--set", "seq=16", "--out", out, "-q"] + SMALL)
+    return out
+
+
 def train_g2p(name):
     out = os.path.join(WORK, name)
-    heed(["train", os.path.join(EX, "g2p.heed"), "--data", os.path.join(DATA, "cmudict", "train.tsv"),
+    heed(["train", os.path.join(EX, "g2p.heed"), "--schedule-by", "steps", "--data", os.path.join(DATA, "cmudict", "train.tsv"),
           "--valid", os.path.join(DATA, "cmudict", "dev.tsv"), "--steps", "6", "--warmup", "2", "--eval-every", "3",
           "--eval-batches", "1", "--decode-every", "3", "--eval-words", "10", "--log-every", "1", "--batch", "8",
           "--buckets", "", "--set", "d_ff=32", "--out", out, "-q"] + SMALL)
@@ -88,11 +98,11 @@ def drawn(svg_path):
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
-    runs = [train_lm("lr_high", 12, 3e-3), train_lm("lr_low", 8, 1e-3), train_g2p("g2p_small")]
+    runs = [train_lm("lr_high", 12, 3e-3), train_lm("lr_low", 8, 1e-3), train_g2p("g2p_small"), train_budgeted("budget")]
     svg = os.path.join(WORK, "curves.svg")
     heed(["plot"] + runs + ["-o", svg])
     want, got = expected(runs), drawn(svg)
-    # Panels of the SVG are the panels with data, in order; all five have data here.
+    # Panels of the SVG are the panels with data, in order; all six have data here.
     if got != want:
         sys.exit("curves in the SVG differ from the metrics files:\n  drawn:    %s\n  expected: %s" %
                  (sorted(got.items()), sorted(want.items())))
@@ -101,6 +111,8 @@ def main():
           (len(got), len(set(k[0] for k in got)), sum(got.values())))
     if len(lm_curves) != 2 * 6 or not any(k[0] == 4 for k in want):
         sys.exit("expected 12 language-model curves and WER/PER curves, got %s" % sorted(want))
+    if [k for k in want if k[0] == 5] != [(5, "budget")] or want[(5, "budget")] < 2:
+        sys.exit("expected one schedule-progress curve (the time-budgeted run's), got %s" % sorted(want))
 
     png = os.path.join(WORK, "curves.png")
     heed(["plot"] + runs[:2] + ["-o", png])

@@ -23,7 +23,7 @@ tiny16=("${tiny[@]}" --batch 16 --data $in/moby_train.txt -q)
 # The same settings without the model and its --set values (for an artifact).
 opts16=("${tiny16[@]:9}")
 # g2p with length buckets and validation (teacher-forced loss).
-g2p=($src/examples/g2p.heed --set d_model=32 --set layers=1 --set heads=2 --set d_ff=64 --buckets "6 9"
+g2p=($src/examples/g2p.heed --schedule-by steps --set d_model=32 --set layers=1 --set heads=2 --set d_ff=64 --buckets "6 9"
      --schedule constant --lr 1e-4 --warmup 0 --batch 16 --eval-every 10 --log-every 1 --eval-words 0
      --data $in/g2p_train.tsv --valid $in/g2p_dev.tsv -q)
 

@@ -46,7 +46,7 @@ std::function<int()> addPlotCommand(CLI::App &app) {
   auto o = std::make_shared<PlotOptions>();
   auto *cmd = app.add_subcommand(
       "plot", "draw training curves from runs' metrics.jsonl (train and validation loss against step and wall "
-              "time, learning rate, tokens/s, seq2seq WER/PER), runs overlaid with a legend; uses gnuplot");
+              "time, learning rate, tokens/s, seq2seq WER/PER, a time-budgeted run's schedule progress), runs overlaid with a legend; uses gnuplot");
   cmd->add_option("runs", o->runs, "run directories (or metrics.jsonl files)")->required();
   cmd->add_option("-o,--output", o->output, "the image to write: .svg or .png")->required();
   return [cmd, o] { return cmd->parsed() ? reportErrors([&] { return plot(*o); }) : -1; };
