@@ -159,10 +159,13 @@ TEST(Attention, TokenMajorMatchesReferenceAndTheHeadMajorBits) {
 
 // bf16 products: the reference rounds the same values (q, k, v, dout, p, ds),
 // so what is left is float32 sums against double ones and fastExp, as at
-// fp32, plus the rare bf16 rounding that those flip (one ulp, 2^-8, of one
-// element): ~1e-6 normwise. The bound is 3e-5, 100x below what the rounding
-// itself changes (checked: against the unrounded reference the error is
-// ~1e-3), so a value left unrounded, or rounded twice, fails it.
+// fp32 (~1e-6 normwise), plus the rare bf16 rounding of p or ds that those
+// flip to the neighbouring value (one ulp, 2^-8, of one element). Where few
+// terms make a gradient row (causal Tq < Tk: the last keys are seen by one
+// query) one flip shows: measured worst 2.2e-5 (dv), 1e-5 (dq, dk), the rest
+// <= 2e-6. The bound is 1e-4, 30x below what the rounding itself changes
+// (checked: against the unrounded reference the error is >= 3e-3), so a
+// value left unrounded, or rounded twice, fails it.
 TEST(Attention, Bf16MatchesTheReferenceWithTheSameRounding) {
   if (!bf16Unsupported().empty()) GTEST_SKIP() << bf16Unsupported();
   double worst = 0, unrounded = 1;
@@ -183,7 +186,7 @@ TEST(Attention, Bf16MatchesTheReferenceWithTheSameRounding) {
                           err(got.dk, wantG.dk), err(got.dv, wantG.dv)};
       const char *what[] = {"out", "lse", "dq", "dk", "dv"};
       for (int i = 0; i < 5; ++i) {
-        EXPECT_LT(e[i], 3e-5) << what[i];
+        EXPECT_LT(e[i], 1e-4) << what[i];
         worst = std::max(worst, e[i]);
       }
       unrounded = std::min({unrounded, err(got.dq, exactG.dq), err(got.dk, exactG.dk)});
