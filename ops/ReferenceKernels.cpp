@@ -113,7 +113,8 @@ void SoftmaxGradOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, 
 
 void SdpaOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, RunContext &) {
   ref::SdpaResult r = ref::sdpa(in[0], in[1], in[2], getKeyPadding() ? &in[3] : nullptr,
-                                getCausal(), getScale().convertToFloat(), getTokenMajor());
+                                getCausal(), getScale().convertToFloat(), getTokenMajor(),
+                                precisionOf(*this) == rt::Precision::BF16);
   out.push_back(r.out);
   out.push_back(r.lse);
 }
@@ -125,7 +126,8 @@ void SdpaGradOp::evaluate(ArrayRef<Tensor> in, SmallVectorImpl<Tensor> &out, Run
   const Tensor *dlse = getDlse() ? &in[next++] : nullptr;
   const Tensor *pad = getKeyPadding() ? &in[next++] : nullptr;
   ref::SdpaGrads g = ref::sdpaGrad(in[0], in[1], in[2], in[5], dlse, pad, getCausal(),
-                                   getScale().convertToFloat(), getTokenMajor());
+                                   getScale().convertToFloat(), getTokenMajor(),
+                                   precisionOf(*this) == rt::Precision::BF16);
   out.push_back(g.dq);
   out.push_back(g.dk);
   out.push_back(g.dv);

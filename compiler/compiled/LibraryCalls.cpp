@@ -61,6 +61,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
     d.scale = a.getScale().convertToFloat();
     d.keyPadding = (bool)a.getKeyPadding();
     d.tokenMajor = a.getTokenMajor();
+    d.bf16 = precisionOf(op) == rt::Precision::BF16;  // products in bf16: native::AttentionShape
     break;
   }
   case Kind::SdpaGrad: {
@@ -70,6 +71,7 @@ rt::LibraryOp describe(Operation *op, bool transposeLhs, bool transposeRhs) {
     d.keyPadding = (bool)a.getKeyPadding();
     d.dlse = (bool)a.getDlse();
     d.tokenMajor = a.getTokenMajor();
+    d.bf16 = precisionOf(op) == rt::Precision::BF16;
     break;
   }
   case Kind::Param:

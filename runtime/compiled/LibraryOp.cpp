@@ -123,6 +123,7 @@ native::AttentionShape attentionShape(const LibraryOp &op, const Tensor &q, cons
   s.tokenMajor = op.tokenMajor;
   s.causal = op.causal;
   s.scale = op.scale;
+  s.bf16 = op.bf16;
   if (s.Tk == 0) throw Error(std::string(libraryKindName(op.kind)) + ": no keys (Tk == 0)");
   return s;
 }
@@ -449,6 +450,7 @@ nlohmann::json toJson(const LibraryOp &op) {
     j["key_padding"] = op.keyPadding;
     j["token_major"] = op.tokenMajor;
     if (op.kind == Kind::SdpaGrad) j["dlse"] = op.dlse;
+    if (op.bf16) j["precision"] = "bf16";  // absent (older artifacts): fp32
     break;
   default: break;
   }

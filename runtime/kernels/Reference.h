@@ -103,12 +103,14 @@ Tensor logSoftmax(const Tensor &x, int64_t axis);
 /// masked averages all of v. out[B, H, Tq, dh] = softmax(s) v, lse[B, H, Tq] =
 /// log sum_j exp(s[i, j]). f32 or f64; sums in double. Tk == 0 throws. With
 /// tokenMajor, q, k, v and out (and sdpaGrad's dout, dq, dk, dv) are [B, T, H, dh].
+/// With bf16 (f32 only) the products' operands are rounded to bf16 as the
+/// native kernel's (runtime/kernels/Attention.cpp says which).
 struct SdpaResult {
   Tensor out;
   Tensor lse;
 };
 SdpaResult sdpa(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor *keyPadding,
-                bool causal, float scale, bool tokenMajor = false);
+                bool causal, float scale, bool tokenMajor = false, bool bf16 = false);
 /// The backward of sdpa given dout (and the nullable gradient of lse, dlse): the
 /// probabilities are recomputed from q and k.
 struct SdpaGrads {
@@ -116,7 +118,7 @@ struct SdpaGrads {
 };
 SdpaGrads sdpaGrad(const Tensor &q, const Tensor &k, const Tensor &v, const Tensor &dout,
                    const Tensor *dlse, const Tensor *keyPadding, bool causal, float scale,
-                   bool tokenMajor = false);
+                   bool tokenMajor = false, bool bf16 = false);
 
 //===--- Embeddings -------------------------------------------------------===//
 

@@ -34,6 +34,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/native/Native.h"
+
+#include "runtime/Error.h"
+#include "runtime/Precision.h"
 #include "runtime/native/Variants.h"
 #include "runtime/native/VecMath.h"
 
@@ -436,6 +439,267 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   }
 }
 
+
+//===--- bf16 products (AVX512_BF16) -------------------------------------===//
+//
+// At bf16 the five products read bf16 operands and accumulate in float32 with
+// _mm512_dpbf16_ps, which multiplies pairs along the reduction dimension. An
+// operand is a matrix of 32-bit words, each a pair of bf16 values adjacent in
+// that dimension (the low half first): A[M, K/2] (or A^T) broadcast a word at
+// a time, B[K/2, N] loaded 16 words at a time, N padded to 16. Which values
+// are rounded is the reference's (runtime/kernels/Attention.cpp): q, k, v,
+// dout, the normalized probabilities and ds; the softmax, lse, D and every
+// sum stay float32. The products' sums run in a fixed order, as above.
+
+#define HEED_AVX512BF16                                                                          \
+  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,avx2,fma,"             \
+                        "prefer-vector-width=512")))
+
+HEED_AVX512BF16 HEED_AI uint32_t pairBits(float lo, float hi) {
+  return (uint32_t)toBf16Bits(lo) | (uint32_t)toBf16Bits(hi) << 16;
+}
+
+/// dst[r, ldd) words = src row r (stride lds, cols floats) rounded to bf16
+/// pairs, zero past cols.
+HEED_AVX512BF16 HEED_AI void packRows(const float *src, int64_t lds, int64_t rows, int64_t cols, uint32_t *dst,
+                      int64_t ldd) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *x = src + r * lds;
+    uint32_t *y = dst + r * ldd;
+    const int64_t full = cols / 2;
+#pragma omp simd
+    for (int64_t p = 0; p < full; ++p) y[p] = pairBits(x[2 * p], x[2 * p + 1]);
+    for (int64_t p = full; p < ldd; ++p)
+      y[p] = 2 * p < cols ? pairBits(x[2 * p], 0.0f) : 0u;
+  }
+}
+
+/// dst[p, ldd) words = rows 2p and 2p + 1 of src[rows, cols] (stride lds)
+/// rounded and paired column by column, zero past cols and past the last row:
+/// the B operand of a product along src's rows, or A^T.
+HEED_AVX512BF16 HEED_AI void packColumnPairs(const float *src, int64_t lds, int64_t rows, int64_t cols,
+                             uint32_t *dst, int64_t ldd) {
+  for (int64_t p = 0; 2 * p < rows; ++p) {
+    const float *a = src + 2 * p * lds;
+    const float *b = 2 * p + 1 < rows ? a + lds : nullptr;
+    uint32_t *y = dst + p * ldd;
+    if (b) {
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) y[c] = pairBits(a[c], b[c]);
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) y[c] = pairBits(a[c], 0.0f);
+    }
+    std::memset(y + cols, 0, (size_t)(ldd - cols) * sizeof(uint32_t));
+  }
+}
+
+/// C[R, NV*16] (=|+=) A[R, 2*KH] @ B[2*KH, NV*16] in bf16 pairs, float32 sums.
+/// A(r, p) is A[r * lda + p], or A[p * lda + r] when TA.
+template <int R, int NV, bool TA>
+HEED_AVX512BF16 HEED_AI void tileBf16(const uint32_t *A, int64_t lda, const uint32_t *B, int64_t ldb, float *C,
+                      int64_t ldc, int64_t KH, bool accumulate) {
+  __m512 c[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v)
+      c[r][v] = accumulate ? _mm512_loadu_ps(C + r * ldc + v * 16) : _mm512_setzero_ps();
+  for (int64_t p = 0; p < KH; ++p) {
+    __m512bh b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = (__m512bh)_mm512_loadu_si512(B + p * ldb + v * 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32((int)(TA ? A[p * lda + r] : A[r * lda + p]));
+      for (int v = 0; v < NV; ++v) c[r][v] = _mm512_dpbf16_ps(c[r][v], a, b[v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(C + r * ldc + v * 16, c[r][v]);
+}
+
+/// Rows [r, r + R) of gemmBf16.
+template <int R, bool TA>
+HEED_AVX512BF16 HEED_AI void rowsBf16(int64_t N, int64_t KH, const uint32_t *A, int64_t lda, const uint32_t *B,
+                      int64_t ldb, float *C, int64_t ldc, bool accumulate) {
+  int64_t c = 0;
+  for (; c + 32 <= N; c += 32) tileBf16<R, 2, TA>(A, lda, B + c, ldb, C + c, ldc, KH, accumulate);
+  for (; c < N; c += 16) tileBf16<R, 1, TA>(A, lda, B + c, ldb, C + c, ldc, KH, accumulate);
+}
+
+/// C[M, N] (=|+=) op(A)[M, 2*KH] @ B[2*KH, N]; N a multiple of 16. Row tiles
+/// of 8 (16 zmm accumulators: dpbf16's latency needs many independent sums).
+template <bool TA>
+HEED_AVX512BF16 HEED_AI void gemmBf16(int64_t M, int64_t N, int64_t KH, const uint32_t *A, int64_t lda,
+                      const uint32_t *B, int64_t ldb, float *C, int64_t ldc, bool accumulate) {
+  auto at = [&](int64_t r) { return TA ? A + r : A + r * lda; };
+  int64_t r = 0;
+  for (; r + 8 <= M; r += 8) rowsBf16<8, TA>(N, KH, at(r), lda, B, ldb, C + r * ldc, ldc, accumulate);
+  for (; r + 4 <= M; r += 4) rowsBf16<4, TA>(N, KH, at(r), lda, B, ldb, C + r * ldc, ldc, accumulate);
+  for (; r < M; ++r) rowsBf16<1, TA>(N, KH, at(r), lda, B, ldb, C + r * ldc, ldc, accumulate);
+}
+
+/// Per-thread bf16 operands (words), fully rewritten by each task.
+struct Scratch16 {
+  std::vector<uint32_t> qa, ga, kb, vb, kc, pa, da, gb, qb, ds, tmp;
+  static uint32_t *get(std::vector<uint32_t> &v, int64_t n) {
+    if ((int64_t)v.size() < n) v.resize((size_t)n);
+    return v.data();
+  }
+};
+thread_local Scratch16 tScratch16;
+
+/// k's rows [n, dh] as the B operand of q k^T: words [dh/2 pairs, nP keys].
+HEED_AVX512BF16 HEED_AI void packKeysTransposed(const float *k, int64_t ld, int64_t n, int64_t dh, int64_t nP,
+                                uint32_t *dst) {
+  const int64_t dhH = (dh + 1) / 2;
+  uint32_t *rows = Scratch16::get(tScratch16.tmp, n * dhH);
+  packRows(k, ld, n, dh, rows, dhH);
+  // Words move as floats: the transpose only shuffles bits.
+  transposePadded<16>((const float *)rows, dhH, n, dhH, (float *)dst, nP);
+}
+
+HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
+  const AttentionShape &s = P.s;
+  const int64_t bh = task / P.blocks, b = bh / s.H, dh = s.dh, dhH = (dh + 1) / 2;
+  const int64_t q0 = task % P.blocks * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - q0);
+  const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
+  const int64_t ld = P.ld, kH = (kEnd + 1) / 2;
+  float *ob = P.o + P.qOffset(bh) + q0 * ld;
+  float *lb = P.l + bh * s.Tq + q0;
+  Scratch &t = tScratch;
+  Scratch16 &u = tScratch16;
+  float *sc = Scratch::get(t.sc, rows * kEndP);
+  float *op = Scratch::get(t.acc1, rows * P.dhP);
+  float *madd = Scratch::get(t.madd, kEndP);
+  bool uniform[kQueryBlock];
+  std::fill(uniform, uniform + rows, true);
+  if (kEnd > 0) {
+    uint32_t *qa = Scratch16::get(u.qa, rows * dhH), *kb = Scratch16::get(u.kb, dhH * kEndP);
+    uint32_t *vb = Scratch16::get(u.vb, kH * P.dhP), *pa = Scratch16::get(u.pa, rows * kH);
+    packRows(P.q + P.qOffset(bh) + q0 * ld, ld, rows, dh, qa, dhH);
+    packKeysTransposed(P.k + P.kOffset(bh), ld, kEnd, dh, kEndP, kb);
+    packColumnPairs(P.v + P.kOffset(bh), ld, kEnd, dh, vb, P.dhP);
+    keyMask(P, b, madd, kEndP);
+    const float *step = stepMask(t.step, kEndP);
+    gemmBf16<false>(rows, kEndP, dhH, qa, dhH, kb, kEndP, sc, kEndP, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      float *row = sc + r * kEndP;
+      const float m = maskedScores(row, kEndP, P.limit(q0 + r), madd, step, s.scale);
+      if (m == kNegInf) {  // every key masked: uniform, below (p = 0 in the product)
+        std::memset(row, 0, (size_t)kEndP * sizeof(float));
+        continue;
+      }
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < kEndP; ++j) {
+        const float e = fastExp(row[j] - m);
+        row[j] = e;
+        sum += e;
+      }
+      // The probabilities are normalized before they are rounded (as the reference).
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int64_t j = 0; j < kEndP; ++j) row[j] *= inv;
+      lb[r] = m + std::log(sum);
+      uniform[r] = false;
+    }
+    packRows(sc, kEndP, rows, kEnd, pa, kH);
+    gemmBf16<false>(rows, P.dhP, kH, pa, kH, vb, P.dhP, op, P.dhP, false);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (uniform[r]) {
+      uniformRow(P, bh, ob + r * ld);
+      lb[r] = uniformLse(s.Tk);
+    } else {
+      std::memcpy(ob + r * ld, op + r * P.dhP, (size_t)dh * sizeof(float));
+    }
+  }
+}
+
+HEED_AVX512BF16 void backwardTaskBf16(const Problem &P, int64_t bh) {
+  const AttentionShape &s = P.s;
+  const int64_t b = bh / s.H, Tk = s.Tk, dh = s.dh, dhP = P.dhP, TkP = P.TkP, ld = P.ld;
+  const int64_t dhH = (dh + 1) / 2, TkH = (Tk + 1) / 2, qH = kQueryBlock / 2;
+  const float *qb = P.q + P.qOffset(bh), *gb = P.dout + P.qOffset(bh), *ob = P.out + P.qOffset(bh);
+  const float *lb = P.lse + bh * s.Tq, *dlb = P.dlse ? P.dlse + bh * s.Tq : nullptr;
+  float *dkb = P.dk + P.kOffset(bh), *dvb = P.dv + P.kOffset(bh);
+  const float *kf = P.k + P.kOffset(bh);
+  Scratch &t = tScratch;
+  Scratch16 &u = tScratch16;
+  float *sc = Scratch::get(t.sc, kQueryBlock * TkP), *dp = Scratch::get(t.dp, kQueryBlock * TkP);
+  float *madd = Scratch::get(t.madd, TkP);
+  float *dka = Scratch::get(t.acc1, Tk * dhP), *dva = Scratch::get(t.acc2, Tk * dhP);
+  float *dqa = Scratch::get(t.vp, kQueryBlock * dhP);
+  uint32_t *kt = Scratch16::get(u.kb, dhH * TkP), *vt = Scratch16::get(u.vb, dhH * TkP);
+  uint32_t *kc = Scratch16::get(u.kc, TkH * dhP);  // k along keys: dq = ds k
+  uint32_t *qa = Scratch16::get(u.qa, kQueryBlock * dhH), *ga = Scratch16::get(u.ga, kQueryBlock * dhH);
+  uint32_t *gbw = Scratch16::get(u.gb, qH * dhP), *qbw = Scratch16::get(u.qb, qH * dhP);
+  uint32_t *pa = Scratch16::get(u.pa, qH * TkP), *da = Scratch16::get(u.da, qH * TkP);
+  uint32_t *dsw = Scratch16::get(u.ds, kQueryBlock * TkH);
+  packKeysTransposed(kf, ld, Tk, dh, TkP, kt);
+  packKeysTransposed(P.v + P.kOffset(bh), ld, Tk, dh, TkP, vt);
+  packColumnPairs(kf, ld, Tk, dh, kc, dhP);
+  keyMask(P, b, madd, TkP);
+  std::memset(dka, 0, (size_t)(Tk * dhP) * sizeof(float));
+  std::memset(dva, 0, (size_t)(Tk * dhP) * sizeof(float));
+  float D[kQueryBlock];
+  bool uniform[kQueryBlock];
+  for (int64_t q0 = 0; q0 < s.Tq; q0 += kQueryBlock) {
+    const int64_t rows = std::min(kQueryBlock, s.Tq - q0), rH = (rows + 1) / 2;
+    const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
+    const int64_t kH = (kEnd + 1) / 2;
+    const float *qr = qb + q0 * ld, *gr = gb + q0 * ld;
+    float *dqr = P.dq + P.qOffset(bh) + q0 * ld;
+    for (int64_t r = 0; r < rows; ++r) {
+      uniform[r] = kEnd == 0 || P.fullyMasked(b, q0 + r);
+      float d = 0;
+#pragma omp simd reduction(+ : d)
+      for (int64_t c = 0; c < dh; ++c) d += gr[r * ld + c] * ob[(q0 + r) * ld + c];
+      D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
+    }
+    if (kEnd > 0) {
+      packRows(qr, ld, rows, dh, qa, dhH);
+      packRows(gr, ld, rows, dh, ga, dhH);
+      packColumnPairs(qr, ld, rows, dh, qbw, dhP);
+      packColumnPairs(gr, ld, rows, dh, gbw, dhP);
+      gemmBf16<false>(rows, kEndP, dhH, qa, dhH, kt, TkP, sc, kEndP, false);  // scores
+      gemmBf16<false>(rows, kEndP, dhH, ga, dhH, vt, TkP, dp, kEndP, false);  // dout v^T
+      const float *step = stepMask(t.step, kEndP);
+      for (int64_t r = 0; r < rows; ++r) {
+        float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
+        const int64_t L = uniform[r] ? 0 : P.limit(q0 + r);
+        const float lse = lb[q0 + r], Dr = D[r];
+        const float *lim = step + kEndP - L;
+#pragma omp simd
+        for (int64_t j = 0; j < kEndP; ++j) {
+          const float p = lim[j] == 0.0f ? fastExp(pr[j] * s.scale + madd[j] - lse) : 0.0f;
+          pr[j] = p;
+          dr[j] = p * (dr[j] - Dr) * s.scale;
+        }
+      }
+      packColumnPairs(sc, kEndP, rows, kEndP, pa, kEndP);  // p^T: pairs along queries
+      packColumnPairs(dp, kEndP, rows, kEndP, da, kEndP);  // ds^T
+      gemmBf16<true>(kEnd, dhP, rH, pa, kEndP, gbw, dhP, dva, dhP, true);  // dv += p^T dout
+      gemmBf16<true>(kEnd, dhP, rH, da, kEndP, qbw, dhP, dka, dhP, true);  // dk += ds^T q
+      packRows(dp, kEndP, rows, kEnd, dsw, kH);  // ds along keys
+      gemmBf16<false>(rows, dhP, kH, dsw, kH, kc, dhP, dqa, dhP, false);  // dq = ds k
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!uniform[r]) {
+        std::memcpy(dqr + r * ld, dqa + r * dhP, (size_t)dh * sizeof(float));
+        continue;
+      }
+      // Every key masked: p = 1/Tk on all keys (float32), no gradient reaches the scores.
+      std::memset(dqr + r * ld, 0, (size_t)dh * sizeof(float));
+      const float w = 1.0f / (float)Tk;
+      for (int64_t j = 0; j < Tk; ++j)
+        for (int64_t c = 0; c < dh; ++c) dva[j * dhP + c] += w * gr[r * ld + c];
+    }
+  }
+  for (int64_t j = 0; j < Tk; ++j) {
+    std::memcpy(dkb + j * ld, dka + j * dhP, (size_t)dh * sizeof(float));
+    std::memcpy(dvb + j * ld, dva + j * dhP, (size_t)dh * sizeof(float));
+  }
+}
+
 HEED_AVX512 void forwardTaskAvx512(const Problem &P, int64_t task) { forwardTask<16>(P, task); }
 HEED_AVX512 void backwardTaskAvx512(const Problem &P, int64_t bh) { backwardTask<16>(P, bh); }
 void forwardTaskGeneric(const Problem &P, int64_t task) { forwardTask<4>(P, task); }
@@ -451,6 +715,12 @@ Problem problem(const AttentionShape &s) {
   return P;
 }
 
+/// bf16 runs only where requireBf16Cpu passed: never on the baseline build.
+void requireBf16Attention(bool avx512) {
+  if (!avx512 || !__builtin_cpu_supports("avx512bf16"))
+    throw Error("sdpa at bf16 precision needs a CPU with avx512_bf16");
+}
+
 /// Work large enough to wake the OpenMP team for.
 bool worthThreads(const AttentionShape &s) { return s.Tq * s.Tk * s.dh * s.B * s.H >= kParallelMin * 4; }
 
@@ -463,7 +733,8 @@ void attentionForward(bool avx512, const AttentionShape &s, const float *q, cons
   if (s.B * s.H * s.Tq == 0 || s.dh == 0) return;
   Problem P = problem(s);
   P.q = q, P.k = k, P.v = v, P.pad = keyPadding, P.o = out, P.l = lse;
-  auto task = avx512 ? forwardTaskAvx512 : forwardTaskGeneric;
+  auto task = s.bf16 ? forwardTaskBf16 : avx512 ? forwardTaskAvx512 : forwardTaskGeneric;
+  if (s.bf16) requireBf16Attention(avx512);
   const int64_t tasks = s.B * s.H * P.blocks;
 #pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && worthThreads(s))
   for (int64_t i = 0; i < tasks; ++i) task(P, i);
@@ -482,7 +753,8 @@ void attentionBackward(bool avx512, const AttentionShape &s, const float *q, con
     std::memset(dv, 0, (size_t)(s.B * s.H * s.Tk * s.dh) * sizeof(float));
     return;
   }
-  auto task = avx512 ? backwardTaskAvx512 : backwardTaskGeneric;
+  auto task = s.bf16 ? backwardTaskBf16 : avx512 ? backwardTaskAvx512 : backwardTaskGeneric;
+  if (s.bf16) requireBf16Attention(avx512);
   const int64_t tasks = s.B * s.H;
 #pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && worthThreads(s))
   for (int64_t i = 0; i < tasks; ++i) task(P, i);

@@ -102,6 +102,9 @@ struct AttentionShape {
   bool causal = false;
   float scale = 1.0f;
   bool tokenMajor = false;
+  /// The products in bf16 with float32 sums (AVX512_BF16 only; which values
+  /// are rounded: ref::sdpa's bf16, docs/PRECISION.md).
+  bool bf16 = false;
 };
 /// One task per (batch, head, block of 32 queries); each output element is
 /// written by one task in a fixed order: bit-identical for any thread count.

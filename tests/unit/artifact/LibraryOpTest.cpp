@@ -247,6 +247,44 @@ TEST(LibraryOp, TokenMajorSdpaRoundTripsAndMatchesReference) {
   EXPECT_LT(maxDiff(go[2], wantG.dv), 1e-5);
 }
 
+TEST(LibraryOp, Bf16SdpaRoundTripsAndRoundsAsTheReference) {
+  // A program compiled at bf16 runs sdpa's products in bf16: the manifest's
+  // "precision" carries it; an artifact without the field (older) stays fp32.
+  EXPECT_FALSE(libraryOpFromJson(nlohmann::json::parse(R"({"kind": "sdpa", "results": []})")).bf16);
+  if (!native::bf16Unsupported().empty()) GTEST_SKIP() << native::bf16Unsupported();
+  Tensor q = randn({2, 5, 3, 6}, 21), k = randn({2, 7, 3, 6}, 22), v = randn({2, 7, 3, 6}, 23);
+  Tensor dout = randn({2, 5, 3, 6}, 24);
+  LibraryOp f;
+  f.kind = LibraryOp::Kind::Sdpa;
+  f.scale = 0.5f;
+  f.causal = true;
+  f.tokenMajor = true;
+  f.bf16 = true;
+  f.resultTypes = {DType::F32, DType::F32};
+  f.resultShapes = {{2, 5, 3, 6}, {2, 3, 5}};
+  f = libraryOpFromJson(nlohmann::json::parse(toJson(f).dump()));
+  EXPECT_TRUE(f.bf16);
+  RunContext ctx;
+  std::vector<Tensor> fo;
+  runLibraryOp(f, {q, k, v}, fo, ctx);
+  ref::SdpaResult want = ref::sdpa(q, k, v, nullptr, true, 0.5f, true, true);
+  ref::SdpaResult exact = ref::sdpa(q, k, v, nullptr, true, 0.5f, true);
+  EXPECT_LT(maxDiff(fo[0], want.out), 1e-5);
+  EXPECT_GT(maxDiff(fo[0], exact.out), 1e-4);  // the products really are bf16
+  LibraryOp g = f;
+  g.kind = LibraryOp::Kind::SdpaGrad;
+  g.resultTypes = {DType::F32, DType::F32, DType::F32};
+  g.resultShapes = {q.shape(), k.shape(), v.shape()};
+  g = libraryOpFromJson(toJson(g));
+  EXPECT_TRUE(g.bf16);
+  std::vector<Tensor> go;
+  runLibraryOp(g, {q, k, v, fo[0], fo[1], dout}, go, ctx);
+  ref::SdpaGrads wantG = ref::sdpaGrad(q, k, v, dout, nullptr, nullptr, true, 0.5f, true, true);
+  EXPECT_LT(maxDiff(go[0], wantG.dq), 1e-5);
+  EXPECT_LT(maxDiff(go[1], wantG.dk), 1e-5);
+  EXPECT_LT(maxDiff(go[2], wantG.dv), 1e-5);
+}
+
 TEST(LibraryOp, DropoutIsIdentityOutsideTraining) {
   RunContext ctx;
   Tensor x = randn({16}, 7);

@@ -9,14 +9,20 @@
 // And: one thread and two give the same bits. The token-major layout
 // ([B, T, H, dh], the attention layer's) matches the reference too, and gives
 // exactly the bits of the [B, H, T, dh] layout: only the row strides differ.
+// At bf16 (AVX512_BF16 CPUs) the kernel matches the reference with the same
+// rounding on the same cases and layouts, and is bit-identical across threads.
 //
 //===----------------------------------------------------------------------===//
 
 #include "NativeTestUtil.h"
 
+#include "runtime/native/Bf16.h"
 #include "runtime/native/Variants.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
 
 namespace heed::rt::native::test {
 namespace {
@@ -151,6 +157,46 @@ TEST(Attention, TokenMajorMatchesReferenceAndTheHeadMajorBits) {
   }
 }
 
+// bf16 products: the reference rounds the same values (q, k, v, dout, p, ds),
+// so what is left is float32 sums against double ones and fastExp, as at
+// fp32 (~1e-6 normwise), plus the rare bf16 rounding of p or ds that those
+// flip to the neighbouring value (one ulp, 2^-8, of one element). Where few
+// terms make a gradient row (causal Tq < Tk: the last keys are seen by one
+// query) one flip shows: measured worst 2.2e-5 (dv), 1e-5 (dq, dk), the rest
+// <= 2e-6. The bound is 1e-4, 30x below what the rounding itself changes
+// (checked: against the unrounded reference the error is >= 3e-3), so a
+// value left unrounded, or rounded twice, fails it.
+TEST(Attention, Bf16MatchesTheReferenceWithTheSameRounding) {
+  if (!bf16Unsupported().empty()) GTEST_SKIP() << bf16Unsupported();
+  double worst = 0, unrounded = 1;
+  for (const Case &c : kCases) {
+    for (bool tm : {false, true}) {
+      SCOPED_TRACE(name(c) + (tm ? " token-major" : ""));
+      Inputs in = inputsFor(c, 17);
+      in.s.bf16 = true;
+      if (tm) in = tokenMajor(in);
+      const Tensor *pad = c.pad ? &in.pad : nullptr;
+      ref::SdpaResult want = ref::sdpa(in.q, in.k, in.v, pad, c.causal, in.s.scale, tm, true);
+      ref::SdpaGrads wantG =
+          ref::sdpaGrad(in.q, in.k, in.v, in.dout, &in.dlse, pad, c.causal, in.s.scale, tm, true);
+      ref::SdpaGrads exactG =
+          ref::sdpaGrad(in.q, in.k, in.v, in.dout, &in.dlse, pad, c.causal, in.s.scale, tm, false);
+      Outputs got = runNative(true, c, in, true);
+      const double e[] = {err(got.out, want.out), err(got.lse, want.lse), err(got.dq, wantG.dq),
+                          err(got.dk, wantG.dk), err(got.dv, wantG.dv)};
+      const char *what[] = {"out", "lse", "dq", "dk", "dv"};
+      for (int i = 0; i < 5; ++i) {
+        EXPECT_LT(e[i], 1e-4) << what[i];
+        worst = std::max(worst, e[i]);
+      }
+      unrounded = std::min({unrounded, err(got.dq, exactG.dq), err(got.dk, exactG.dk)});
+    }
+  }
+  std::printf("bf16 sdpa vs the rounded reference: worst normwise %.2e; vs the unrounded one, best %.2e\n",
+              worst, unrounded);
+  EXPECT_GT(unrounded, 3e-4) << "the kernel's bf16 path does not round";
+}
+
 TEST(Attention, FullyMaskedRowsAttendUniformly) {
   // Batch row 1 is all padding: every query there averages v, as the -1e9 fill does.
   Case c{2, 2, 5, 9, 8, false, true};
@@ -173,12 +219,16 @@ TEST(Attention, BitIdenticalForAnyThreadCount) {
     SCOPED_TRACE(name(c));
     for (bool tm : {false, true}) {  // [B, H, T, dh], then token-major
       const Inputs in = tm ? tokenMajor(inputsFor(c, 21)) : inputsFor(c, 21);
-      for (bool avx : {false, true}) {
+      for (int mode : {0, 1, 2}) {  // baseline, AVX-512, bf16
+        const bool avx = mode > 0;
         if (avx && !variant::attentionHasAvx512()) continue;
+        if (mode == 2 && !bf16Unsupported().empty()) continue;
+        Inputs run = in;
+        run.s.bf16 = mode == 2;
         setThreads(1);
-        Outputs one = runNative(avx, c, in, true);
+        Outputs one = runNative(avx, c, run, true);
         setThreads(2);
-        Outputs two = runNative(avx, c, in, true);
+        Outputs two = runNative(avx, c, run, true);
         setThreads(0);
         for (auto [a, b] : {std::pair{&one.out, &two.out}, {&one.lse, &two.lse}, {&one.dq, &two.dq},
                             {&one.dk, &two.dk}, {&one.dv, &two.dv}})
