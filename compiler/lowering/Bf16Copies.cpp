@@ -15,6 +15,7 @@
 #include "llvm/ADT/DenseSet.h"
 
 #include <cstdlib>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -58,18 +59,19 @@ Value roundTensor(OpBuilder &b, Location loc, Value x) {
 }
 
 /// Replaces `g` by the same loop with one more result: the bf16 rounding of
-/// its result k, written at the same indices in the same iteration (also where
-/// g reduces over other dims, as with a bias gradient beside it). Returns it.
-Value addRoundedResult(OpBuilder &b, linalg::GenericOp g, unsigned k) {
+/// `value(body)` (a value of g's body: a yielded result or an input element),
+/// written at `map`, in the same iteration (also where g reduces over other
+/// dims, as with a bias gradient beside it). Returns the new result.
+Value addRoundedResult(OpBuilder &b, linalg::GenericOp g, AffineMap map, ArrayRef<int64_t> shape,
+                       const std::function<Value(Block &, ValueRange yielded)> &value) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(g);
   Location loc = g.getLoc();
-  auto t = cast<RankedTensorType>(g->getResult(k).getType());
-  Value init = b.create<tensor::EmptyOp>(loc, t.getShape(), b.getBF16Type());
+  Value init = b.create<tensor::EmptyOp>(loc, shape, b.getBF16Type());
   SmallVector<Value> outs(g.getDpsInits());
   outs.push_back(init);
   SmallVector<AffineMap> maps = g.getIndexingMapsArray();
-  maps.push_back(g.getIndexingMapMatchingResult(g->getResult(k)));
+  maps.push_back(map);
   SmallVector<Type> types(g->getResultTypes());
   types.push_back(init.getType());
   auto ng = b.create<linalg::GenericOp>(loc, types, g.getDpsInputs(), outs, maps, g.getIteratorTypesArray());
@@ -79,12 +81,26 @@ Value addRoundedResult(OpBuilder &b, linalg::GenericOp g, unsigned k) {
   Operation *yield = body.getTerminator();
   OpBuilder yb(yield);
   SmallVector<Value> ys(yield->getOperands());
-  ys.push_back(roundToBf16(yb, loc, ys[k]));
+  ys.push_back(roundToBf16(yb, loc, value(body, ys)));
   yield->setOperands(ys);
   const unsigned n = g->getNumResults();
   for (unsigned i = 0; i < n; ++i) g->getResult(i).replaceAllUsesWith(ng->getResult(i));
   g->erase();
   return ng->getResult(n);
+}
+
+/// A loop that reads all of `x` (a kernel argument), one element per
+/// iteration point, as input `index`: it can write x's rounding as it reads it.
+linalg::GenericOp loopReadingWhole(Value x, unsigned &index) {
+  for (OpOperand &use : x.getUses()) {
+    auto g = dyn_cast<linalg::GenericOp>(use.getOwner());
+    if (!g || !g.isDpsInput(&use)) continue;
+    AffineMap map = g.getMatchingIndexingMap(&use);
+    if (!map.isPermutation()) continue;
+    index = use.getOperandNumber();
+    return g;
+  }
+  return {};
 }
 
 /// `x` with its reshapes peeled off, and those reshapes (outermost first).
@@ -103,8 +119,25 @@ Value reshapeSource(Value x, SmallVectorImpl<Operation *> *reshapes = nullptr) {
 Value bf16Copy(OpBuilder &b, Location loc, Value x) {
   SmallVector<Operation *> reshapes;
   Value src = reshapeSource(x, &reshapes);
-  auto g = src.getDefiningOp<linalg::GenericOp>();
-  Value r = g ? addRoundedResult(b, g, cast<OpResult>(src).getResultNumber()) : roundTensor(b, loc, src);
+  Value r;
+  unsigned in = 0;
+  auto readIn = [&](linalg::GenericOp g, Value v) {
+    return addRoundedResult(b, g, g.getIndexingMapsArray()[in], cast<ShapedType>(v.getType()).getShape(),
+                            [in](Block &body, ValueRange) { return body.getArgument(in); });
+  };
+  if (auto g = src.getDefiningOp<linalg::GenericOp>()) {  // computed here: rounded as it is written
+    const unsigned k = cast<OpResult>(src).getResultNumber();
+    r = addRoundedResult(b, g, g.getIndexingMapMatchingResult(cast<OpResult>(src)),
+                         cast<ShapedType>(src.getType()).getShape(), [k](Block &, ValueRange ys) { return ys[k]; });
+  } else if (linalg::GenericOp g = isa<BlockArgument>(src) ? loopReadingWhole(x, in) : nullptr) {
+    // An argument the kernel passes on reshaped and reads whole (a bias
+    // gradient's sum over rows): rounded in the loop that reads it.
+    return readIn(g, x);
+  } else if (linalg::GenericOp g = isa<BlockArgument>(src) ? loopReadingWhole(src, in) : nullptr) {
+    r = readIn(g, src);
+  } else {
+    r = roundTensor(b, loc, src);
+  }
   for (auto it = reshapes.rbegin(); it != reshapes.rend(); ++it) {
     auto t = cast<RankedTensorType>((*it)->getResult(0).getType());
     auto bt = RankedTensorType::get(t.getShape(), b.getBF16Type());
@@ -114,6 +147,15 @@ Value bf16Copy(OpBuilder &b, Location loc, Value x) {
       r = b.create<tensor::ExpandShapeOp>(loc, bt, r, cast<tensor::ExpandShapeOp>(*it).getReassociationIndices());
   }
   return r;
+}
+
+/// Can kernel `k` round its result j in a loop it runs anyway? Not a result
+/// that only reshapes an argument no loop reads whole: rounding it here would
+/// be a pass of its own all the same (the first matmul reading it does that).
+bool roundsInALoop(func::FuncOp k, size_t j) {
+  Value x = k.getBody().front().getTerminator()->getOperand(j), src = reshapeSource(x);
+  unsigned in;
+  return !isa<BlockArgument>(src) || loopReadingWhole(x, in) || loopReadingWhole(src, in);
 }
 
 bool isF32(Value v) { return getElementTypeOrSelf(v.getType()).isF32(); }
@@ -167,10 +209,7 @@ bool addBf16Copies(KernelModule &km) {
       auto k = km.kernels->lookupSymbol<func::FuncOp>(s.kernel);
       for (size_t j = 0; j < s.outputs.size(); ++j) {
         const bool partial = j < s.partialOutputs.size() && s.partialOutputs[j];
-        // Not a result that only reshapes an argument: rounding it here would be
-        // a pass of its own all the same (the first matmul reading it does it).
-        if (read.count(s.outputs[j]) && isF32(s.outputs[j]) && !partial && k &&
-            !isa<BlockArgument>(reshapeSource(k.getBody().front().getTerminator()->getOperand(j))))
+        if (read.count(s.outputs[j]) && isF32(s.outputs[j]) && !partial && k && roundsInALoop(k, j))
           s.bf16Outputs.push_back((int)j);
       }
       if (s.bf16Outputs.empty()) continue;
