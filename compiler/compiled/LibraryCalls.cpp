@@ -115,6 +115,7 @@ rt::Plan makePlan(func::FuncOp fn, const Schedule &schedule) {
     if (s.kind == Step::Kernel) {
       ps.kind = rt::PlanStep::Kind::Kernel;
       ps.kernel = s.kernel;
+      ps.bf16Outputs = s.bf16Outputs;
     } else {
       ps.kind = rt::PlanStep::Kind::Library;
       ps.op = describe(s.op, s.transposeLhs, s.transposeRhs);

@@ -2,6 +2,7 @@
 
 #include "compiler/lowering/KernelPipeline.h"
 
+#include "compiler/lowering/Bf16Copies.h"
 #include "compiler/lowering/Codegen.h"
 #include "compiler/lowering/CodegenVectorize.h"
 #include "compiler/lowering/HeedToLinalg.h"
@@ -76,6 +77,8 @@ FailureOr<KernelModule> buildKernelModule(ModuleOp trainingModule, KernelStage s
     if (failed(lowerHeedToLinalg(k))) return failure();
   if (failed(fuseLinalg(*km.kernels))) return failure();
   aliasReshapeKernels(km);
+  // bf16 copies of the results bf16 matmuls read, fused into the loops writing them.
+  if (addBf16Copies(km) && failed(fuseLinalg(*km.kernels))) return failure();
   if (stage == KernelStage::Linalg) return km;
   if (failed(lowerLinalgToLLVM(*km.kernels, vectorizeKernelsEnabled()))) {
     emitError(trainingModule.getLoc()) << "internal error: the kernels did not lower to LLVM";

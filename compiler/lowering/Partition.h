@@ -50,6 +50,10 @@ struct Step {
   /// sum (then splitArgs is false for it).
   int64_t chunks = 1;
   std::vector<bool> splitArgs, partialOutputs;
+  /// Kernel at bf16 precision: the outputs (indices) that bf16 matmuls read,
+  /// whose bf16 copy the kernel writes as extra results after its outputs, in
+  /// this order (Bf16Copies.h). Row-split like the output each rounds.
+  std::vector<int> bf16Outputs;
 };
 
 struct Schedule {

@@ -2,6 +2,8 @@
 
 #include "runtime/compiled/Bf16Inputs.h"
 
+#include "runtime/Error.h"
+
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -45,6 +47,12 @@ void assignBf16Inputs(Plan &plan) {
         root[s.outputs[j]] = root[s.inputs.at(s.aliasOf[j])];
       continue;
     }
+    // A fused kernel compiled with bf16 results (PlanStep::bf16Outputs) writes
+    // those copies in the loop that computes them, whatever HEED_BF16_COPIES says.
+    if (s.kind == PlanStep::Kind::Kernel) {
+      for (int j : s.bf16Outputs) producer[s.outputs.at(j)] = i;
+      continue;
+    }
     if (s.kind != PlanStep::Kind::Library) continue;
     if (s.op.kind == Kind::Matmul && s.op.bf16) {
       for (int k = 0; k < 2; ++k) reads[root[s.inputs.at(k)]].push_back({i, k});
@@ -56,12 +64,16 @@ void assignBf16Inputs(Plan &plan) {
       s.op.writesBf16 = false;
     }
   }
+  for (auto &[value, step] : producer)
+    if (plan.steps[step].kind == PlanStep::Kind::Kernel && !reads.count(value))
+      throw Error("internal error: entry '" + plan.entry + "': kernel '" + plan.steps[step].kernel +
+                  "' writes a bf16 copy of value " + std::to_string(value) + " that no bf16 matmul reads");
   for (auto &[value, rs] : reads) {
     auto p = producer.find(value);
     const bool produced = p != producer.end();
     if (!produced && (rs.size() < 2 || !activations)) continue;  // each matmul rounds it into scratch
     bool weight = false;
-    if (produced) {
+    if (produced && plan.steps[p->second].kind == PlanStep::Kind::Library) {
       PlanStep &prod = plan.steps[p->second];
       prod.op.writesBf16 = true;
       weight = prod.op.kind == Kind::Param;

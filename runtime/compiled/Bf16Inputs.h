@@ -5,7 +5,9 @@
 // it (runtime/native/Bf16.h, "bf16 copies"):
 //  - its producer, in the pass that writes the float32 value, where the kernel
 //    can (a param call: the weight's shadow; layer norm; the cross-entropy
-//    gradient): every matmul reads that copy;
+//    gradient; a generated fused kernel compiled with the bf16 result,
+//    PlanStep::bf16Outputs, compiler/lowering/Bf16Copies.h): every matmul reads
+//    that copy;
 //  - otherwise, if several matmuls read it (an activation x read by the forward
 //    and the weight-gradient matmul, a gradient dy by the input- and
 //    weight-gradient ones), the first of them, keeping the copy for the others;
@@ -14,7 +16,8 @@
 // for the next run's param call to rewrite). Values are followed through
 // reshapes (Alias steps: the same storage). The rounding is the same in every
 // case, so results are bit for bit those of rounding at every matmul.
-// HEED_BF16_COPIES=0 keeps only the weights' shadows (to measure the difference).
+// HEED_BF16_COPIES=0 keeps only the weights' shadows and the fused kernels'
+// copies (which cost no pass of their own), to measure the difference.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -3,6 +3,7 @@
 #include "runtime/compiled/Executor.h"
 
 #include "runtime/Error.h"
+#include "runtime/native/Bf16.h"
 
 #include <nlohmann/json.hpp>
 
@@ -75,6 +76,11 @@ void Plan::validate() const {
           values[s.outputs[j]].dtype != DType::F32 ||
           s.chunkBytes[s.inputs.size() + j] != values[s.outputs[j]].bytes())
         throw Error("entry '" + entry + "': " + where + ": bad partial-sum output " + std::to_string(j));
+    for (int j : s.bf16Outputs)
+      if (s.kind != PlanStep::Kind::Kernel || j < 0 || j >= (int)s.outputs.size() ||
+          values[s.outputs[j]].dtype != DType::F32 ||
+          std::count(s.partialOutputs.begin(), s.partialOutputs.end(), j))
+        throw Error("entry '" + entry + "': " + where + ": bad bf16 output " + std::to_string(j));
     for (size_t a = 0; s.chunks > 1 && a < s.chunkBytes.size(); ++a) {
       int v = a < s.inputs.size() ? s.inputs[a] : s.outputs[a - s.inputs.size()];
       bool partial = a >= s.inputs.size() &&
@@ -118,9 +124,13 @@ void runChunks(const PlanStep &s, const std::vector<void *> &base, std::vector<v
   const size_t nargs = base.size();
   ptrs.resize((size_t)n * nargs);
   args.resize((size_t)n * nargs);
+  const size_t plain = s.chunkBytes.size();  // then the bf16 copies: half their output's bytes
+  auto chunkBytes = [&](size_t i) {
+    return i < plain ? s.chunkBytes[i] : s.chunkBytes[s.inputs.size() + s.bf16Outputs[i - plain]] / 2;
+  };
   for (int64_t c = 0; c < n; ++c)
     for (size_t i = 0; i < nargs; ++i) {
-      ptrs[c * nargs + i] = static_cast<char *>(base[i]) + c * s.chunkBytes[i];
+      ptrs[c * nargs + i] = static_cast<char *>(base[i]) + c * chunkBytes(i);
       args[c * nargs + i] = &ptrs[c * nargs + i];
     }
 #pragma omp parallel for schedule(static) num_threads(std::min<int64_t>(n, omp_get_max_threads()))
@@ -177,6 +187,7 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
       ptrs.clear();
       for (Tensor &t : in) ptrs.push_back(t.raw());
       for (Tensor &t : out) ptrs.push_back(t.raw());
+      for (int j : s.bf16Outputs) ptrs.push_back(native::bf16CopyFor(out[j].f32(), out[j].size()));
       if (s.chunks > 1) {
         // Partial sums: chunk c writes slot c of a scratch buffer; add the slots.
         scratch.clear();
@@ -212,6 +223,7 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
       for (int v : s.outputs) bytes += s.kind == PlanStep::Kind::Alias ? 0.0 : (double)plan.values[v].bytes();
       // Row-split kernels also write their partial sums to scratch and read them back.
       for (int j : s.partialOutputs) bytes += 2.0 * (double)s.chunks * plan.values[s.outputs[j]].bytes();
+      for (int j : s.bf16Outputs) bytes += 0.5 * (double)plan.values[s.outputs[j]].bytes();
       int threads = s.kind == PlanStep::Kind::Library ? omp_get_max_threads()
                     : (int)std::min<int64_t>(s.chunks, omp_get_max_threads());
       (*profile)[key].add(std::chrono::duration<double>(Clock::now() - t0).count(), bytes, threads);
@@ -245,6 +257,7 @@ nlohmann::json toJson(const Plan &plan) {
         js["chunk_bytes"] = s.chunkBytes;
         if (!s.partialOutputs.empty()) js["partial_outputs"] = s.partialOutputs;
       }
+      if (!s.bf16Outputs.empty()) js["bf16_outputs"] = s.bf16Outputs;
     } else if (s.kind == PlanStep::Kind::Alias) {
       js["alias"] = s.aliasOf;
     } else {
@@ -279,6 +292,7 @@ Plan planFromJson(const nlohmann::json &j) {
       s.chunks = js.value("chunks", (int64_t)1);
       if (js.contains("chunk_bytes")) s.chunkBytes = js.at("chunk_bytes").get<std::vector<int64_t>>();
       if (js.contains("partial_outputs")) s.partialOutputs = js.at("partial_outputs").get<std::vector<int>>();
+      if (js.contains("bf16_outputs")) s.bf16Outputs = js.at("bf16_outputs").get<std::vector<int>>();
     } else if (js.contains("alias")) {
       s.kind = PlanStep::Kind::Alias;
       s.aliasOf = js.at("alias").get<std::vector<int>>();

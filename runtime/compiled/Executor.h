@@ -55,6 +55,12 @@ struct PlanStep {
   /// execute() adds the slots in chunk order into the result.
   std::vector<int> partialOutputs;
   std::vector<int> aliasOf;  // Alias: per output, the index of the input it reshapes
+  /// Kernel at bf16 precision: outputs (indices into `outputs`, f32) whose bf16
+  /// copy the kernel writes in the same loop, as extra arguments after the
+  /// outputs in this order; execute() passes the copy's buffer
+  /// (native::bf16CopyFor), split into chunks at half the output's chunk bytes.
+  /// The matmuls reading them take the copy (rt::assignBf16Inputs). JSON "bf16_outputs".
+  std::vector<int> bf16Outputs;
 };
 
 struct Plan {

@@ -8,6 +8,7 @@
 #include "compiler/lowering/KernelPipeline.h"
 #include "frontend/Parser.h"
 #include "ops/HeedDialect.h"
+#include "ops/ModulePrecision.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -99,6 +100,11 @@ int runEmit(const ModelArgs &m, const std::string &stage, const std::string &out
   if (m.verifyDiagnostics) return finishVerify(loader);
   if (!model.module) return 1;
   ModuleOp mod = *model.module;
+  // The kernels of a model whose train block says precision = "bf16" are those
+  // `heed train` compiles: fused kernels write the bf16 copies matmuls read.
+  if (auto train = mod->getAttrOfType<mlir::DictionaryAttr>("heed.train"))
+    if (auto p = train.getAs<mlir::StringAttr>("precision"); p && p.getValue() == "bf16")
+      setModulePrecision(mod, rt::Precision::BF16);
 
   if (stage == "decomposed" || stage == "dot") {
     if (failed(runDecomposePipeline(mod))) return 1;

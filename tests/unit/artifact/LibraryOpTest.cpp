@@ -476,6 +476,57 @@ TEST(LibraryOp, Bf16ParamShadowIsWhatTheMatmulReads) {
 namespace heed::rt {
 namespace {
 
+// A fused kernel compiled with a bf16 result (PlanStep::bf16Outputs) is the
+// producer of that copy: the matmuls read it (through a reshape), the last
+// drops it; the manifest keeps "bf16_outputs"; a bad index or a copy no
+// matmul reads is an error, not a silent leak.
+TEST(Plan, KernelBf16OutputsAreReadAsCopies) {
+  using native::Bf16Source;
+  Plan plan;
+  plan.entry = "f";
+  // 0 x[8, 6], 1 w[6, 5], 2 s = kernel(x), 3 s' = reshape(s), 4 u = s' w, 5 v = s w
+  plan.values = {{DType::F32, {8, 6}}, {DType::F32, {6, 5}}, {DType::F32, {8, 6}},
+                 {DType::F32, {2, 4, 6}}, {DType::F32, {2, 4, 5}}, {DType::F32, {8, 5}}};
+  plan.inputs = {0, 1};
+  plan.outputs = {4, 5};
+  PlanStep k;
+  k.kernel = "f_k0";
+  k.inputs = {0};
+  k.outputs = {2};
+  k.bf16Outputs = {0};
+  PlanStep alias;
+  alias.kind = PlanStep::Kind::Alias;
+  alias.aliasOf = {0};
+  alias.inputs = {2};
+  alias.outputs = {3};
+  auto matmul = [](Shape result, std::vector<int> in, int out) {
+    PlanStep s;
+    s.kind = PlanStep::Kind::Library;
+    s.op = op(LibraryOp::Kind::Matmul, result);
+    s.op.bf16 = true;
+    s.inputs = std::move(in);
+    s.outputs = {out};
+    return s;
+  };
+  plan.steps = {k, alias, matmul({2, 4, 5}, {3, 1}, 4), matmul({8, 5}, {2, 1}, 5)};
+  assignBf16Inputs(plan);
+  plan.validate();
+  EXPECT_EQ(plan.steps[2].op.bf16Lhs, Bf16Source::Copy);
+  EXPECT_FALSE(plan.steps[2].op.dropLhs);
+  EXPECT_EQ(plan.steps[3].op.bf16Lhs, Bf16Source::Copy);
+  EXPECT_TRUE(plan.steps[3].op.dropLhs);
+  EXPECT_EQ(plan.steps[2].op.bf16Rhs, Bf16Source::RoundKeep);  // w: no producer, two readers
+  Plan back = planFromJson(nlohmann::json::parse(toJson(plan).dump()));
+  EXPECT_EQ(back.steps[0].bf16Outputs, std::vector<int>{0});
+  Plan bad = plan;
+  bad.steps[0].bf16Outputs = {1};
+  EXPECT_THROW(bad.validate(), Error);
+  Plan unread = plan;
+  unread.steps.resize(1);
+  unread.outputs = {2};
+  EXPECT_THROW(assignBf16Inputs(unread), Error);
+}
+
 // assignBf16Inputs: a layer norm's output (through a reshape) is rounded by the
 // layer norm itself; an input read by two matmuls is rounded by the first and
 // read from its copy by the second, which drops it; results equal rounding at

@@ -163,33 +163,63 @@ TEST_P(Bf16Parity, RoundingIsApplied) {
   }
 }
 
+/// The losses of three training steps (weights changing between them).
+std::vector<float> threeLosses(rt::Program &cmp) {
+  auto inputs = allInputs(cmp);
+  rt::OptimizerConfig oc;
+  std::vector<float> losses;
+  rt::ParamStore store = rt::createParams(cmp, 6, HEED_EXAMPLES_DIR);
+  for (int64_t step = 1; step <= 3; ++step) {
+    rt::RunContext ctx;
+    ctx.params = &store;
+    ctx.step = step;
+    ctx.training = true;
+    ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
+      rt::applyUpdate(store, g, oc, 1e-3f, step);
+    };
+    losses.push_back(cmp.run("train_step", inputsOf(cmp, "train_step", inputs), ctx)[0].f32()[0]);
+  }
+  return losses;
+}
+
+void expectBitIdentical(const std::vector<float> &a, const std::vector<float> &b, const char *what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(std::memcmp(&a[i], &b[i], sizeof(float)), 0) << what << ", step " << i + 1 << ": " << a[i] << " vs " << b[i];
+}
+
 // At bf16 too, one thread and two give the same losses bit for bit, over steps
 // whose weights change (each run's param calls rewrite the shadows; each
 // activation's copy is written by its producer or first matmul of that run).
 TEST_P(Bf16Parity, LossesAreBitIdenticalForOneAndTwoThreads) {
   auto cmp = buildCompiledProgram(examplePath(GetParam()), at(rt::Precision::BF16));
   ASSERT_TRUE(cmp);
-  auto inputs = allInputs(*cmp);
-  rt::OptimizerConfig oc;
   std::vector<float> losses[2];
   for (int threads : {1, 2}) {
     rt::native::setThreads(threads);
-    rt::ParamStore store = rt::createParams(*cmp, 6, HEED_EXAMPLES_DIR);
-    for (int64_t step = 1; step <= 3; ++step) {
-      rt::RunContext ctx;
-      ctx.params = &store;
-      ctx.step = step;
-      ctx.training = true;
-      ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
-        rt::applyUpdate(store, g, oc, 1e-3f, step);
-      };
-      losses[threads - 1].push_back(cmp->run("train_step", inputsOf(*cmp, "train_step", inputs), ctx)[0].f32()[0]);
-    }
+    losses[threads - 1] = threeLosses(*cmp);
   }
   rt::native::setThreads(0);
-  for (size_t i = 0; i < losses[0].size(); ++i)
-    EXPECT_EQ(std::memcmp(&losses[0][i], &losses[1][i], sizeof(float)), 0)
-        << "step " << i + 1 << ": " << losses[0][i] << " vs " << losses[1][i];
+  expectBitIdentical(losses[0], losses[1], "1 vs 2 threads");
+}
+
+// The fused kernels' bf16 results (compiler/lowering/Bf16Copies.h) round as the
+// matmuls' own pass does: the losses are those of a program compiled without
+// them (HEED_BF16_KERNEL_COPIES=0), bit for bit, vectorized and scalar.
+TEST_P(Bf16Parity, KernelCopiesLeaveTheLossesBitIdentical) {
+  for (const char *vectorize : {"1", "0"}) {
+    setenv("HEED_VECTORIZE", vectorize, 1);
+    std::vector<float> losses[2];
+    for (int copies : {0, 1}) {
+      setenv("HEED_BF16_KERNEL_COPIES", copies ? "1" : "0", 1);
+      auto cmp = buildCompiledProgram(examplePath(GetParam()), at(rt::Precision::BF16));
+      ASSERT_TRUE(cmp);
+      losses[copies] = threeLosses(*cmp);
+    }
+    unsetenv("HEED_BF16_KERNEL_COPIES");
+    expectBitIdentical(losses[0], losses[1], vectorize[0] == '1' ? "vectorized" : "scalar");
+  }
+  unsetenv("HEED_VECTORIZE");
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Bf16Parity,
