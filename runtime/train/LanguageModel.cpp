@@ -199,6 +199,11 @@ LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &pa
 void checkSampleOptions(const std::string &prompt, const SampleOptions &o) {
   if (prompt.empty()) throw Error("--prompt is empty: give at least one byte of text to continue");
   if (o.maxTokens < 0) throw Error("--max-tokens must be >= 0, got " + std::to_string(o.maxTokens));
+  // The whole context is kept (the window slides over it), 8 bytes a token: a bound keeps a
+  // typo (an extra digit or five) from growing it until the machine runs out of memory.
+  if (o.maxTokens > kMaxGenerateTokens)
+    throw Error("--max-tokens must be at most " + std::to_string(kMaxGenerateTokens) + ", got " +
+                std::to_string(o.maxTokens));
   if (!(o.temperature >= 0) || !std::isfinite(o.temperature))
     throw Error("--temperature must be >= 0 (0 = greedy), got " + std::to_string(o.temperature));
   if (o.topK < 0) throw Error("--top-k must be >= 0 (0 = all bytes), got " + std::to_string(o.topK));

@@ -77,6 +77,9 @@ struct LmEvalResult {
 LmEvalResult evaluateLm(Program &program, const LmLayout &layout, ParamStore &params, const TokenDataset &data,
                         int64_t maxBatches, Communicator *comm = nullptr);
 
+/// The most tokens one `heed generate` of a language model may ask for.
+inline constexpr int64_t kMaxGenerateTokens = 10000000;
+
 struct SampleOptions {
   int64_t maxTokens = 200;  // tokens to generate
   double temperature = 0;   // 0: greedy (the most likely token, lowest id on ties)

@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
   genApplies.only(true, generate->add_option("--batch", gen.batch, "rows per decoder run (default min(words x beam, 64))")
                             ->check(cli::positive<int64_t>()));
   auto *promptOpt = generate->add_option("--prompt", gen.prompt, "language model: text to continue");
-  genApplies.only(false, generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200)")
+  genApplies.only(false, generate->add_option("--max-tokens", gen.maxTokens, "tokens to generate (default 200, at most 10000000)")
                              ->check(cli::number<int64_t>()));
   genApplies.only(false, generate->add_option("--stop", gen.stop, "stop once the output ends with STRING (printed)")
                              ->type_name("STRING"));
