@@ -349,6 +349,41 @@ HEED_AI void forwardTask(const Problem &P, int64_t task) {
   }
 }
 
+// The softmax backward's row terms of a query block, shared by the float32 and the bf16
+// backward: whether a row sees no key (its gradient is 0) and D = dout . out - dlse.
+HEED_AI void rowTerms(const Problem &P, int64_t b, int64_t q0, int64_t rows, int64_t kEnd, const float *gr,
+                      const float *ob, const float *dlb, bool *uniform, float *D) {
+  const int64_t ld = P.ld, dh = P.s.dh;
+  for (int64_t r = 0; r < rows; ++r) {
+    uniform[r] = kEnd == 0 || P.fullyMasked(b, q0 + r);
+    float d = 0;
+#pragma omp simd reduction(+ : d)
+    for (int64_t c = 0; c < dh; ++c) d += gr[r * ld + c] * ob[(q0 + r) * ld + c];
+    D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
+  }
+}
+
+// In place over a query block's scores sc and dout v^T dp ([rows, kEndP]): the
+// probabilities p = exp(scale * score + mask - lse) and ds = p * (dp - D) * scale. Full
+// width (kEndP): p = 0 past the keys the row sees.
+HEED_AI void probsAndScoreGrads(const Problem &P, int64_t q0, int64_t rows, int64_t kEndP, const bool *uniform,
+                                const float *lb, const float *D, const float *madd, const float *step, float *sc,
+                                float *dp) {
+  const float scale = P.s.scale;
+  for (int64_t r = 0; r < rows; ++r) {
+    float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
+    const int64_t L = uniform[r] ? 0 : P.limit(q0 + r);
+    const float lse = lb[q0 + r], Dr = D[r];
+    const float *lim = step + kEndP - L;
+#pragma omp simd
+    for (int64_t j = 0; j < kEndP; ++j) {
+      const float p = lim[j] == 0.0f ? fastExp(pr[j] * scale + madd[j] - lse) : 0.0f;
+      pr[j] = p;
+      dr[j] = p * (dr[j] - Dr) * scale;
+    }
+  }
+}
+
 template <int W>
 HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   const AttentionShape &s = P.s;
@@ -386,13 +421,7 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
     const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
     const float *qr = qb + q0 * ld, *gr = gb + q0 * ld;
     float *dqr = P.dq + P.qOffset(bh) + q0 * ld;
-    for (int64_t r = 0; r < rows; ++r) {
-      uniform[r] = kEnd == 0 || P.fullyMasked(b, q0 + r);
-      float d = 0;
-#pragma omp simd reduction(+ : d)
-      for (int64_t c = 0; c < dh; ++c) d += gr[r * ld + c] * ob[(q0 + r) * ld + c];
-      D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
-    }
+    rowTerms(P, b, q0, rows, kEnd, gr, ob, dlb, uniform, D);
     if (kEnd > 0) {
       const float *qs = qr, *gs = gr;
       if (!direct) {
@@ -403,19 +432,7 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
       gemm<W, false>(rows, kEndP, dh, qr, ld, kt, TkP, sc, kEndP, false);  // scores
       gemm<W, false>(rows, kEndP, dh, gr, ld, vt, TkP, dp, kEndP, false);  // dout v^T
       const float *step = stepMask(t.step, kEndP);
-      for (int64_t r = 0; r < rows; ++r) {
-        float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
-        const int64_t L = uniform[r] ? 0 : P.limit(q0 + r);
-        const float lse = lb[q0 + r], Dr = D[r];
-        const float *lim = step + kEndP - L;
-        // Full width (kEndP): p = 0 past the keys the row sees.
-#pragma omp simd
-        for (int64_t j = 0; j < kEndP; ++j) {
-          const float p = lim[j] == 0.0f ? fastExp(pr[j] * s.scale + madd[j] - lse) : 0.0f;
-          pr[j] = p;
-          dr[j] = p * (dr[j] - Dr) * s.scale;
-        }
-      }
+      probsAndScoreGrads(P, q0, rows, kEndP, uniform, lb, D, madd, step, sc, dp);
       gemm<W, true>(kEnd, dhP, rows, sc, kEndP, gs, lacc, dva, lacc, true);  // dv += p^T dout
       gemm<W, true>(kEnd, dhP, rows, dp, kEndP, qs, lacc, dka, lacc, true);  // dk += ds^T q
       gemm<W, false>(rows, dhP, kEnd, dp, kEndP, kp, lacc, direct ? dqr : dqa, lacc, false);  // dq = ds k
@@ -648,13 +665,7 @@ HEED_AVX512BF16 void backwardTaskBf16(const Problem &P, int64_t bh) {
     const int64_t kH = (kEnd + 1) / 2;
     const float *qr = qb + q0 * ld, *gr = gb + q0 * ld;
     float *dqr = P.dq + P.qOffset(bh) + q0 * ld;
-    for (int64_t r = 0; r < rows; ++r) {
-      uniform[r] = kEnd == 0 || P.fullyMasked(b, q0 + r);
-      float d = 0;
-#pragma omp simd reduction(+ : d)
-      for (int64_t c = 0; c < dh; ++c) d += gr[r * ld + c] * ob[(q0 + r) * ld + c];
-      D[r] = d - (dlb ? dlb[q0 + r] : 0.0f);
-    }
+    rowTerms(P, b, q0, rows, kEnd, gr, ob, dlb, uniform, D);
     if (kEnd > 0) {
       packRows(qr, ld, rows, dh, qa, dhH);
       packRows(gr, ld, rows, dh, ga, dhH);
@@ -663,18 +674,7 @@ HEED_AVX512BF16 void backwardTaskBf16(const Problem &P, int64_t bh) {
       gemmBf16<false>(rows, kEndP, dhH, qa, dhH, kt, TkP, sc, kEndP, false);  // scores
       gemmBf16<false>(rows, kEndP, dhH, ga, dhH, vt, TkP, dp, kEndP, false);  // dout v^T
       const float *step = stepMask(t.step, kEndP);
-      for (int64_t r = 0; r < rows; ++r) {
-        float *pr = sc + r * kEndP, *dr = dp + r * kEndP;
-        const int64_t L = uniform[r] ? 0 : P.limit(q0 + r);
-        const float lse = lb[q0 + r], Dr = D[r];
-        const float *lim = step + kEndP - L;
-#pragma omp simd
-        for (int64_t j = 0; j < kEndP; ++j) {
-          const float p = lim[j] == 0.0f ? fastExp(pr[j] * s.scale + madd[j] - lse) : 0.0f;
-          pr[j] = p;
-          dr[j] = p * (dr[j] - Dr) * s.scale;
-        }
-      }
+      probsAndScoreGrads(P, q0, rows, kEndP, uniform, lb, D, madd, step, sc, dp);
       packColumnPairs(sc, kEndP, rows, kEndP, pa, kEndP);  // p^T: pairs along queries
       packColumnPairs(dp, kEndP, rows, kEndP, da, kEndP);  // ds^T
       gemmBf16<true>(kEnd, dhP, rH, pa, kEndP, gbw, dhP, dva, dhP, true);  // dv += p^T dout
