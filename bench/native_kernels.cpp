@@ -372,13 +372,15 @@ int main(int argc, char **argv) {
             }}},
           threads);
   }
-  // Fused attention: tiny's shape, and g2p's (T = 24: short rows, little work per
+  // Fused attention (float32 and, where the CPU has avx512_bf16, bf16): tiny's shape, and g2p's (T = 24: short rows, little work per
   // (batch, head)) causal and with key padding (a quarter of each row padded).
   struct AttnCase {
     int64_t B, H, T, dh;
     bool causal, padding;
   };
+  // The small LM's shape (bench/compare.sh: seq 256, 8 heads) too.
   for (const AttnCase &ac : {AttnCase{16, 4, 128, 32, true, false}, AttnCase{16, 4, 128, 32, false, false},
+                             AttnCase{8, 8, 256, 32, true, false},
                              AttnCase{64, 4, 24, 32, true, false}, AttnCase{64, 4, 24, 32, false, true}}) {
     // GFLOP/s count the nominal dense products (as the step's matmul FLOPs do):
     // 4 B H T T dh forward, 8 backward.
@@ -407,6 +409,19 @@ int main(int argc, char **argv) {
                        nat::variant::attentionBackward(avx, sh, q.data(), k.data(), v.data(), kp,
                                                        o.data(), lse.data(), dout.data(), nullptr,
                                                        dq.data(), dk.data(), dv.data());
+                     }});
+    }
+    if (nat::variant::attentionHasAvx512() && __builtin_cpu_supports("avx512bf16")) {
+      nat::AttentionShape sb = sh;  // the products on bf16 operands (--precision bf16)
+      sb.bf16 = true;
+      fwd.push_back({"bf16", [&, sb] {
+                       nat::variant::attentionForward(true, sb, q.data(), k.data(), v.data(), kp, o.data(),
+                                                      lse.data());
+                     }});
+      bwd.push_back({"bf16", [&, sb] {
+                       nat::variant::attentionBackward(true, sb, q.data(), k.data(), v.data(), kp, o.data(),
+                                                       lse.data(), dout.data(), nullptr, dq.data(), dk.data(),
+                                                       dv.data());
                      }});
     }
     nat::attentionForward(sh, q.data(), k.data(), v.data(), kp, o.data(), lse.data());

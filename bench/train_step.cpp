@@ -81,13 +81,15 @@ int main(int argc, char **argv) {
     // The optimizer loops heed train uses for this backend (threaded for compiled).
     const rt::UpdateKernels *kernels = p->updateKernels();
     std::vector<double> ms, cpu;  // wall and process CPU (all threads) time per step
+    bool shadowsCurrent = false;  // as heed train: the update rewrites the bf16 weights' shadows
     for (int step = 1; step <= steps + 2; ++step) {
       rt::RunContext ctx;
       ctx.params = &params;
       ctx.step = step;
       ctx.training = true;
+      ctx.bf16ShadowsCurrent = shadowsCurrent;
       ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
-        rt::applyUpdate(params, g, oc, 1e-4f, step, kernels);
+        rt::applyUpdate(params, g, oc, 1e-4f, step, kernels, &shadowsCurrent);
       };
       auto t = Clock::now();
       const double c = cpuMs();

@@ -33,6 +33,11 @@ struct RunContext {
   /// Run all float math in double precision (gradient checks): f32 inputs,
   /// constants and tables become f64; parameters are expected as f64 already.
   bool f64 = false;
+  /// The caller vouches that every parameter's bf16 shadow on this thread (where one
+  /// exists) holds the rounding of its current values: since the last run wrote them,
+  /// the parameters changed only through applyUpdate reporting shadowsCurrent. The
+  /// param op then skips its rounding pass. Only the trainer's step loop sets it.
+  bool bf16ShadowsCurrent = false;
   /// Called by the optimizer_step op with (parameter name, gradient) pairs.
   std::function<void(std::vector<std::pair<std::string, Tensor>> &)> applyGradients;
   /// Data-parallel training (both optional; the compiled backend calls them):

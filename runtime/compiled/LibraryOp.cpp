@@ -325,8 +325,11 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
       throw Error("param '" + op.name + "': stored shape " + shapeToString(p.value.shape()) +
                   " but the model needs " + shapeToString(want));
     out.push_back(ctx.f64 ? castTo(p.value, DType::F64) : p.value);
-    // Rounded once per run for all the bf16 matmuls that read it.
-    if (op.writesBf16 && !ctx.f64) native::writeBf16Shadow(p.value.f32(), p.value.size());
+    // Rounded once per run for all the bf16 matmuls that read it, unless the caller
+    // vouches that the optimizer rewrote the shadow with the values it wrote.
+    if (op.writesBf16 && !ctx.f64 &&
+        !(ctx.bf16ShadowsCurrent && native::bf16ShadowOf(p.value.f32(), p.value.size())))
+      native::writeBf16Shadow(p.value.f32(), p.value.size());
     return;
   }
   case Kind::OptimizerStep: {

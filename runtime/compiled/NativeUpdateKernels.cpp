@@ -2,6 +2,7 @@
 
 #include "runtime/compiled/NativeUpdateKernels.h"
 
+#include "runtime/native/Bf16.h"
 #include "runtime/native/Native.h"
 
 namespace heed::rt {
@@ -14,6 +15,7 @@ const UpdateKernels &nativeUpdateKernels() {
     u.scale = native::scale;
     u.adamAll = native::adamAll;
     u.sumSquaresAll = native::sumSquaresAll;
+    u.bf16Shadow = native::bf16ShadowOf;
     return u;
   }();
   return k;

@@ -472,6 +472,10 @@ HEED_AI void backwardTask(const Problem &P, int64_t bh) {
   __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,avx2,fma,"             \
                         "prefer-vector-width=512")))
 
+/// A bf16 value inside an operand's words: written through this type, which may
+/// alias the uint32_t words that the products read.
+typedef uint16_t Bf16Half __attribute__((may_alias));
+
 HEED_AVX512BF16 HEED_AI uint32_t pairBits(float lo, float hi) {
   return (uint32_t)toBf16Bits(lo) | (uint32_t)toBf16Bits(hi) << 16;
 }
@@ -601,7 +605,7 @@ HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
       float *row = sc + r * kEndP;
       const float m = maskedScores(row, kEndP, P.limit(q0 + r), madd, step, s.scale);
       if (m == kNegInf) {  // every key masked: uniform, below (p = 0 in the product)
-        std::memset(row, 0, (size_t)kEndP * sizeof(float));
+        std::memset(pa + r * kH, 0, (size_t)kH * sizeof(uint32_t));
         continue;
       }
       float sum = 0;
@@ -611,14 +615,16 @@ HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
         row[j] = e;
         sum += e;
       }
-      // The probabilities are normalized before they are rounded (as the reference).
+      // The probabilities are normalized before they are rounded (as the reference), in
+      // the pass that packs them: the words of a row are its bf16 values in order (low
+      // half first), and the exps past kEnd are 0, the padding packRows would write.
       const float inv = 1.0f / sum;
+      Bf16Half *prow = (Bf16Half *)(pa + r * kH);
 #pragma omp simd
-      for (int64_t j = 0; j < kEndP; ++j) row[j] *= inv;
+      for (int64_t j = 0; j < 2 * kH; ++j) prow[j] = toBf16Bits(row[j] * inv);
       lb[r] = m + std::log(sum);
       uniform[r] = false;
     }
-    packRows(sc, kEndP, rows, kEnd, pa, kH);
     gemmBf16<false>(rows, P.dhP, kH, pa, kH, vb, P.dhP, op, P.dhP, false);
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -629,6 +635,53 @@ HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
       std::memcpy(ob + r * ld, op + r * P.dhP, (size_t)dh * sizeof(float));
     }
   }
+}
+
+/// Rows r and r + 1 (Pair) or row r alone of probsAndScoreGradsBf16.
+template <bool Pair>
+HEED_AVX512BF16 HEED_AI void scoreGradRowsBf16(const Problem &P, int64_t q0, int64_t r, int64_t kEnd, int64_t kEndP,
+                                               const bool *uniform, const float *lb, const float *D, const float *madd,
+                                               const float *step, const float *sc, const float *dp, uint32_t *pw,
+                                               uint32_t *dw, Bf16Half *h0, Bf16Half *h1) {
+  const float scale = P.s.scale;
+  const int64_t r1 = Pair ? r + 1 : r;
+  const float *s0 = sc + r * kEndP, *s1 = sc + r1 * kEndP, *g0 = dp + r * kEndP, *g1 = dp + r1 * kEndP;
+  const float *lim0 = step + kEndP - (uniform[r] ? 0 : P.limit(q0 + r));
+  const float *lim1 = step + kEndP - (uniform[r1] ? 0 : P.limit(q0 + r1));
+  const float lse0 = lb[q0 + r], lse1 = lb[q0 + r1], D0 = D[r], D1 = D[r1];
+#pragma omp simd
+  for (int64_t j = 0; j < kEndP; ++j) {
+    const float p0 = lim0[j] == 0.0f ? fastExp(s0[j] * scale + madd[j] - lse0) : 0.0f;
+    const float d0 = p0 * (g0[j] - D0) * scale;
+    float p1 = 0.0f, d1 = 0.0f;
+    if (Pair) {
+      p1 = lim1[j] == 0.0f ? fastExp(s1[j] * scale + madd[j] - lse1) : 0.0f;
+      d1 = p1 * (g1[j] - D1) * scale;
+    }
+    pw[j] = pairBits(p0, p1);
+    dw[j] = pairBits(d0, d1);
+    h0[j] = j < kEnd ? toBf16Bits(d0) : (uint16_t)0;
+    if (Pair) h1[j] = j < kEnd ? toBf16Bits(d1) : (uint16_t)0;
+  }
+}
+
+/// probsAndScoreGrads at bf16, writing only what the products read, from the same float32
+/// values: p^T and ds^T as pairs along queries (pa, da: row pair r/2 at r/2 * kEndP words)
+/// and ds along keys (dsw: row r at r * kEndP / 2 words, its bf16 values in order, zero
+/// from kEnd), rounded as packColumnPairs and packRows round them. One pass over the
+/// scores instead of four.
+HEED_AVX512BF16 HEED_AI void probsAndScoreGradsBf16(const Problem &P, int64_t q0, int64_t rows, int64_t kEnd,
+                                                    int64_t kEndP, const bool *uniform, const float *lb, const float *D,
+                                                    const float *madd, const float *step, const float *sc,
+                                                    const float *dp, uint32_t *pa, uint32_t *da, uint32_t *dsw) {
+  const int64_t ldw = kEndP / 2;
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    scoreGradRowsBf16<true>(P, q0, r, kEnd, kEndP, uniform, lb, D, madd, step, sc, dp, pa + r / 2 * kEndP,
+                            da + r / 2 * kEndP, (Bf16Half *)(dsw + r * ldw), (Bf16Half *)(dsw + (r + 1) * ldw));
+  if (r < rows)
+    scoreGradRowsBf16<false>(P, q0, r, kEnd, kEndP, uniform, lb, D, madd, step, sc, dp, pa + r / 2 * kEndP,
+                             da + r / 2 * kEndP, (Bf16Half *)(dsw + r * ldw), nullptr);
 }
 
 HEED_AVX512BF16 void backwardTaskBf16(const Problem &P, int64_t bh) {
@@ -650,7 +703,7 @@ HEED_AVX512BF16 void backwardTaskBf16(const Problem &P, int64_t bh) {
   uint32_t *qa = Scratch16::get(u.qa, kQueryBlock * dhH), *ga = Scratch16::get(u.ga, kQueryBlock * dhH);
   uint32_t *gbw = Scratch16::get(u.gb, qH * dhP), *qbw = Scratch16::get(u.qb, qH * dhP);
   uint32_t *pa = Scratch16::get(u.pa, qH * TkP), *da = Scratch16::get(u.da, qH * TkP);
-  uint32_t *dsw = Scratch16::get(u.ds, kQueryBlock * TkH);
+  uint32_t *dsw = Scratch16::get(u.ds, kQueryBlock * TkP / 2);
   packKeysTransposed(kf, ld, Tk, dh, TkP, kt);
   packKeysTransposed(P.v + P.kOffset(bh), ld, Tk, dh, TkP, vt);
   packColumnPairs(kf, ld, Tk, dh, kc, dhP);
@@ -674,13 +727,11 @@ HEED_AVX512BF16 void backwardTaskBf16(const Problem &P, int64_t bh) {
       gemmBf16<false>(rows, kEndP, dhH, qa, dhH, kt, TkP, sc, kEndP, false);  // scores
       gemmBf16<false>(rows, kEndP, dhH, ga, dhH, vt, TkP, dp, kEndP, false);  // dout v^T
       const float *step = stepMask(t.step, kEndP);
-      probsAndScoreGrads(P, q0, rows, kEndP, uniform, lb, D, madd, step, sc, dp);
-      packColumnPairs(sc, kEndP, rows, kEndP, pa, kEndP);  // p^T: pairs along queries
-      packColumnPairs(dp, kEndP, rows, kEndP, da, kEndP);  // ds^T
+      // p^T and ds^T in pairs along queries, ds along keys
+      probsAndScoreGradsBf16(P, q0, rows, kEnd, kEndP, uniform, lb, D, madd, step, sc, dp, pa, da, dsw);
       gemmBf16<true>(kEnd, dhP, rH, pa, kEndP, gbw, dhP, dva, dhP, true);  // dv += p^T dout
       gemmBf16<true>(kEnd, dhP, rH, da, kEndP, qbw, dhP, dka, dhP, true);  // dk += ds^T q
-      packRows(dp, kEndP, rows, kEnd, dsw, kH);  // ds along keys
-      gemmBf16<false>(rows, dhP, kH, dsw, kH, kc, dhP, dqa, dhP, false);  // dq = ds k
+      gemmBf16<false>(rows, dhP, kH, dsw, kEndP / 2, kc, dhP, dqa, dhP, false);  // dq = ds k
     }
     for (int64_t r = 0; r < rows; ++r) {
       if (!uniform[r]) {

@@ -74,4 +74,8 @@ void dropBf16Copy(const float *x);
 /// Weights: the param call writes x's copy (a shadow that is never dropped).
 void writeBf16Shadow(const float *x, int64_t n);
 
+/// x's shadow of n elements on this thread, or null (UpdateKernels::bf16Shadow:
+/// the optimizer rewrites it as it updates x).
+uint16_t *bf16ShadowOf(const float *x, int64_t n);
+
 }  // namespace heed::rt::native

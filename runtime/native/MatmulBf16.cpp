@@ -106,6 +106,11 @@ void dropBf16Copy(const float *x) {
 
 void writeBf16Shadow(const float *x, int64_t n) { castToBf16(x, bf16CopyFor(x, n), n); }
 
+uint16_t *bf16ShadowOf(const float *x, int64_t n) {
+  auto it = copies.find(x);
+  return it != copies.end() && (int64_t)it->second.size() == n ? it->second.data() : nullptr;
+}
+
 const uint16_t *bf16Input(const float *x, int64_t n, Bf16Source source, int slot) {
   if (source == Bf16Source::Copy)
     if (auto it = copies.find(x); it != copies.end() && (int64_t)it->second.size() == n) return it->second.data();

@@ -9,11 +9,14 @@
 // computes. The loops are built for AVX-512 and for baseline x86-64; this file
 // compiles with -ffp-contract=off, so each float operation rounds as written:
 // Adam matches ref::adamUpdate bit for bit on either build (IEEE mul, add, div
-// and sqrt are exact-rounded in every width).
+// and sqrt are exact-rounded in every width). A parameter with a bf16 shadow
+// (bf16 runs) gets it rewritten in the same pass, so the next run's param op
+// need not read the weights again to round them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Error.h"
+#include "runtime/Precision.h"
 #include "runtime/native/Native.h"
 #include "runtime/native/VecMath.h"
 
@@ -48,10 +51,11 @@ AdamConsts adamConsts(float gradScale, float gradDecay, float lr, float beta1, f
 
 /// Adam on [i0, i1) of one tensor. The gradient is rounded as applyUpdate's copy
 /// (g * scale, then + decay * p), then the update as ref::adamUpdate.
-template <bool Scale, bool Decay>
+template <bool Scale, bool Decay, bool Shadow>
 HEED_AI void adamRange(const AdamBuffers &t, int64_t i0, int64_t i1, const AdamConsts &c) {
   float *__restrict p = t.param, *__restrict m = t.m, *__restrict v = t.v;
   const float *__restrict g = t.grad;
+  uint16_t *__restrict sh = t.shadow;
 #pragma omp simd
   for (int64_t i = i0; i < i1; ++i) {
     float gi = g[i];
@@ -63,16 +67,24 @@ HEED_AI void adamRange(const AdamBuffers &t, int64_t i0, int64_t i1, const AdamC
     v[i] = vi;
     const float mhat = mi / c.bc1;
     const float vhat = vi / c.bc2;
-    p[i] = p[i] * c.decay - c.lr * mhat / (std::sqrt(vhat) + c.eps);
+    const float pi = p[i] * c.decay - c.lr * mhat / (std::sqrt(vhat) + c.eps);
+    p[i] = pi;
+    if (Shadow) sh[i] = toBf16Bits(pi);
   }
 }
 
-HEED_AI void adamChunk(const AdamBuffers &t, int64_t i0, int64_t i1, const AdamConsts &c) {
+template <bool Shadow>
+HEED_AI void adamChunkWith(const AdamBuffers &t, int64_t i0, int64_t i1, const AdamConsts &c) {
   const bool scale = c.gradScale != 1.0f, decay = c.gradDecay != 0.0f;
-  if (scale && decay) adamRange<true, true>(t, i0, i1, c);
-  else if (scale) adamRange<true, false>(t, i0, i1, c);
-  else if (decay) adamRange<false, true>(t, i0, i1, c);
-  else adamRange<false, false>(t, i0, i1, c);
+  if (scale && decay) adamRange<true, true, Shadow>(t, i0, i1, c);
+  else if (scale) adamRange<true, false, Shadow>(t, i0, i1, c);
+  else if (decay) adamRange<false, true, Shadow>(t, i0, i1, c);
+  else adamRange<false, false, Shadow>(t, i0, i1, c);
+}
+
+HEED_AI void adamChunk(const AdamBuffers &t, int64_t i0, int64_t i1, const AdamConsts &c) {
+  if (t.shadow) adamChunkWith<true>(t, i0, i1, c);
+  else adamChunkWith<false>(t, i0, i1, c);
 }
 
 HEED_AVX512 void adamChunkAvx512(const AdamBuffers &t, int64_t i0, int64_t i1,

@@ -27,7 +27,9 @@ void OptimizerConfig::validate() const {
 }
 
 float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Tensor>> &grads,
-                  const OptimizerConfig &cfg, float lr, int64_t step, const UpdateKernels *kernels) {
+                  const OptimizerConfig &cfg, float lr, int64_t step, const UpdateKernels *kernels,
+                  bool *shadowsCurrent) {
+  if (shadowsCurrent) *shadowsCurrent = false;
   const UpdateKernels none;
   const UpdateKernels &k = kernels ? *kernels : none;
   cfg.validate();
@@ -84,10 +86,12 @@ float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Te
     std::vector<AdamBuffers> bufs;
     for (auto &[p, gp] : work) {
       allocateMoments(p);
-      bufs.push_back({p->value.f32(), p->m.f32(), p->v.f32(), gp->f32(), gp->size()});
+      uint16_t *shadow = k.bf16Shadow ? k.bf16Shadow(p->value.f32(), p->value.size()) : nullptr;
+      bufs.push_back({p->value.f32(), p->m.f32(), p->v.f32(), gp->f32(), gp->size(), shadow});
     }
     k.adamAll(bufs.data(), (int64_t)bufs.size(), scale, coupledDecay ? wd : 0.0f, lr, cfg.beta1,
               cfg.beta2, cfg.eps, decoupled, step);
+    if (shadowsCurrent) *shadowsCurrent = k.bf16Shadow != nullptr;
     return norm;
   }
 

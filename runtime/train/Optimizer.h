@@ -44,6 +44,9 @@ struct AdamBuffers {
   float *param, *m, *v;
   const float *grad;
   int64_t n;
+  /// The bf16 shadow of param that the matmuls of a bf16 run read (null: none):
+  /// written with the updated values in the same pass, rounded as the param op would.
+  uint16_t *shadow = nullptr;
 };
 
 /// Faster kernels for the update loops (the compiled backend passes the
@@ -65,13 +68,19 @@ struct UpdateKernels {
                   float lr, float beta1, float beta2, float eps, float weightDecay,
                   int64_t step) = nullptr;
   double (*sumSquaresAll)(const float *const *x, const int64_t *n, int64_t count) = nullptr;
+  /// The bf16 shadow of parameter x[0, n) on this thread (native::bf16CopyFor), or
+  /// null when no bf16 run wrote one: adamAll refreshes it as it updates x.
+  uint16_t *(*bf16Shadow)(const float *x, int64_t n) = nullptr;
 };
 
 /// One optimizer step (see above). Every gradient must name a parameter of the
 /// store and match its shape (f32); duplicates throw. `step` is 1-based.
-/// Returns the global gradient norm before clipping.
+/// Returns the global gradient norm before clipping. *shadowsCurrent (when given) says
+/// whether every updated parameter's bf16 shadow, where it has one, now holds the
+/// rounding of its new values (kernels with adamAll and bf16Shadow; see
+/// RunContext::bf16ShadowsCurrent).
 float applyUpdate(ParamStore &store, const std::vector<std::pair<std::string, Tensor>> &grads,
                   const OptimizerConfig &cfg, float lr, int64_t step,
-                  const UpdateKernels *kernels = nullptr);
+                  const UpdateKernels *kernels = nullptr, bool *shadowsCurrent = nullptr);
 
 }  // namespace heed::rt

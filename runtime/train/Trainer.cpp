@@ -546,6 +546,7 @@ double Trainer::runSlices(int64_t step, std::vector<Tensor> &inputs, GradientSum
     ctx.training = true;
     ctx.rowOffset = s * sliceRows;
     ctx.sliceRows = sliceRows;
+    ctx.bf16ShadowsCurrent = shadowsCurrent_;
     ctx.applyGradients = [&](std::vector<std::pair<std::string, Tensor>> &g) { grads.addRest(term, g, w); };
     if (comm->size() > 1 && overlap) {
       ctx.bucketReady = [&](int64_t b, std::vector<std::pair<std::string, Tensor>> &g) {
@@ -602,6 +603,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
   const DivergenceRule divergence(c.divergence, task_->lossClasses(), c.warmup);
   TrainSummary sum;
   sum.startStep = startStep_;
+  shadowsCurrent_ = false;
   sum.lastLoss = NAN;
   int64_t step = startStep_;
   while (step < c.steps) {
@@ -621,7 +623,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
     std::optional<ParamStore> divergedUpdate;
     auto update = [&](const std::vector<std::pair<std::string, Tensor>> &g) -> float {
       if (!std::isfinite(loss)) return NAN;
-      if (!divergence.check(step, loss)) return applyUpdate(params_, g, oc, lr, step, updateKernels);
+      if (!divergence.check(step, loss)) return applyUpdate(params_, g, oc, lr, step, updateKernels, &shadowsCurrent_);
       divergedUpdate = copyParams(params_);
       return applyUpdate(*divergedUpdate, g, oc, lr, step, updateKernels);
     };
@@ -633,6 +635,7 @@ TrainSummary Trainer::run(const std::function<bool()> &stopRequested) {
       ctx.params = &params_;
       ctx.step = step;
       ctx.training = true;
+      ctx.bf16ShadowsCurrent = shadowsCurrent_;
       // Applied once the loss is known to be finite, so that a non-finite step
       // leaves the state before it for the replay (the gradients are alive until
       // the optimizer step anyway: it takes them all).

@@ -258,6 +258,9 @@ private:
   std::map<std::string, std::string> meta;
   std::string lastCkpt;
   double elapsedBefore = 0;  // time-budgeted resume: the budget the run had used
+  /// The last update rewrote the parameters' bf16 shadows (RunContext::bf16ShadowsCurrent);
+  /// false until the first update of run(), so anything done to params_ before it counts.
+  bool shadowsCurrent_ = false;
   std::function<double()> now;
 };
 

@@ -164,18 +164,30 @@ TEST_P(Bf16Parity, RoundingIsApplied) {
 }
 
 /// The losses of three training steps (weights changing between them).
-std::vector<float> threeLosses(rt::Program &cmp) {
+/// How the runs after the first get the weights' bf16 shadows.
+enum class Shadows {
+  ParamOp,    // each run's param op rounds the weights
+  Optimizer,  // the update rewrites them and the next run says so (heed train's way)
+  Stale,      // the next run is told they are current, but nothing rewrote them
+};
+
+std::vector<float> threeLosses(rt::Program &cmp, Shadows shadows = Shadows::ParamOp) {
   auto inputs = allInputs(cmp);
   rt::OptimizerConfig oc;
   std::vector<float> losses;
   rt::ParamStore store = rt::createParams(cmp, 6, HEED_EXAMPLES_DIR);
+  rt::UpdateKernels kernels = *cmp.updateKernels();
+  if (shadows != Shadows::Optimizer) kernels.bf16Shadow = nullptr;
+  rt::native::clearMatmulBf16Cache();  // no shadow of an earlier store at the same address
+  bool current = false;
   for (int64_t step = 1; step <= 3; ++step) {
     rt::RunContext ctx;
     ctx.params = &store;
     ctx.step = step;
     ctx.training = true;
+    ctx.bf16ShadowsCurrent = shadows == Shadows::Optimizer ? current : shadows == Shadows::Stale && step > 1;
     ctx.applyGradients = [&](std::vector<std::pair<std::string, rt::Tensor>> &g) {
-      rt::applyUpdate(store, g, oc, 1e-3f, step);
+      rt::applyUpdate(store, g, oc, 1e-3f, step, &kernels, &current);
     };
     losses.push_back(cmp.run("train_step", inputsOf(cmp, "train_step", inputs), ctx)[0].f32()[0]);
   }
@@ -220,6 +232,22 @@ TEST_P(Bf16Parity, KernelCopiesLeaveTheLossesBitIdentical) {
     expectBitIdentical(losses[0], losses[1], vectorize[0] == '1' ? "vectorized" : "scalar");
   }
   unsetenv("HEED_VECTORIZE");
+}
+
+// The optimizer rewrites the weights' bf16 shadows as it updates them, so the next
+// run's param ops skip their rounding pass (RunContext::bf16ShadowsCurrent): the
+// losses are those of runs that round the weights themselves, bit for bit. Told so
+// without the rewrite, the runs would read last step's weights: the losses differ,
+// which shows the comparison can see a stale shadow.
+TEST_P(Bf16Parity, OptimizerWrittenShadowsLeaveTheLossesBitIdentical) {
+  auto cmp = buildCompiledProgram(examplePath(GetParam()), at(rt::Precision::BF16));
+  ASSERT_TRUE(cmp);
+  const std::vector<float> byParamOp = threeLosses(*cmp, Shadows::ParamOp);
+  expectBitIdentical(byParamOp, threeLosses(*cmp, Shadows::Optimizer), "shadows from the optimizer");
+  const std::vector<float> stale = threeLosses(*cmp, Shadows::Stale);
+  EXPECT_TRUE(std::memcmp(&stale[1], &byParamOp[1], sizeof(float)) != 0 ||
+              std::memcmp(&stale[2], &byParamOp[2], sizeof(float)) != 0)
+      << "stale shadows gave the same losses: the test cannot see them";
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Bf16Parity,

@@ -1,6 +1,8 @@
 // native dropout, adam, sumSquares, scale and gelu against the reference.
 #include "NativeTestUtil.h"
 #include "runtime/RunContext.h"
+#include "runtime/Precision.h"
+#include "runtime/native/Bf16.h"
 #include "runtime/native/Variants.h"
 #include "runtime/train/Optimizer.h"
 
@@ -186,6 +188,61 @@ TEST(NativeAdam, ApplyUpdateWithNativeKernels) {
         }
       }
     }
+}
+
+// A bf16 run's weight shadows (runtime/native/Bf16.h) are rewritten by the update
+// itself: after applyUpdate with bf16Shadow, every shadow is the bf16 rounding of the
+// new values, bit for bit what the param op's rounding pass would write, and the
+// parameters and moments are those of an update without shadows; a parameter without
+// a shadow gets none, and shadowsCurrent says whether the shadows were refreshed.
+TEST(NativeAdam, UpdateRewritesTheBf16Shadows) {
+  UpdateKernels plain;
+  plain.adam = adam;
+  plain.sumSquares = sumSquares;
+  plain.scale = scale;
+  plain.adamAll = adamAll;
+  plain.sumSquaresAll = sumSquaresAll;
+  UpdateKernels shadowed = plain;
+  shadowed.bf16Shadow = bf16ShadowOf;
+  auto vec = [](const Tensor &t) { return std::vector<float>(t.f32(), t.f32() + t.size()); };
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << threads << " threads");
+    setThreads(threads);
+    clearMatmulBf16Cache();
+    ParamStore a, b;
+    for (ParamStore *s : {&a, &b}) {
+      s->add("w", {300, 70}).value = tensorOf({300, 70}, randomVec(21000, 7));
+      s->add("big", {70000}).value = tensorOf({70000}, randomVec(70000, 9));
+      s->add("noShadow", {70}).value = tensorOf({70}, randomVec(70, 8));
+    }
+    for (const char *name : {"w", "big"}) writeBf16Shadow(b.get(name).value.f32(), b.get(name).value.size());
+    OptimizerConfig oc;
+    oc.clip = 1.0f;
+    for (int64_t step = 1; step <= 3; ++step) {
+      std::vector<std::pair<std::string, Tensor>> g = {{"w", tensorOf({300, 70}, randomVec(21000, 10 + step))},
+                                                       {"big", tensorOf({70000}, randomVec(70000, 30 + step))},
+                                                       {"noShadow", tensorOf({70}, randomVec(70, 20 + step))}};
+      bool currentA = true, currentB = false;
+      applyUpdate(a, g, oc, 1e-3f, step, &plain, &currentA);
+      applyUpdate(b, g, oc, 1e-3f, step, &shadowed, &currentB);
+      EXPECT_FALSE(currentA);
+      EXPECT_TRUE(currentB);
+      for (const char *name : {"w", "big"}) {
+        SCOPED_TRACE(name);
+        const Tensor &x = b.get(name).value;
+        expectBitEqual(vec(x), vec(a.get(name).value));
+        expectBitEqual(vec(b.get(name).m), vec(a.get(name).m));
+        const uint16_t *shadow = bf16ShadowOf(x.f32(), x.size());
+        ASSERT_NE(shadow, nullptr);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < x.size(); ++i) wrong += shadow[i] != toBf16Bits(x.f32()[i]);
+        EXPECT_EQ(wrong, 0) << "of " << x.size();
+      }
+      EXPECT_EQ(bf16ShadowOf(b.get("noShadow").value.f32(), 70), nullptr);
+    }
+  }
+  setThreads(0);
+  clearMatmulBf16Cache();
 }
 
 TEST(NativeAdam, SumSquaresAllIsTheSumOfSumSquares) {
