@@ -577,10 +577,15 @@ HEED_AVX512BF16 HEED_AI void packKeysTransposed(const float *k, int64_t ld, int6
   transposePadded<16>((const float *)rows, dhH, n, dhH, (float *)dst, nP);
 }
 
-HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
+/// One query block (rows from q0) of the bf16 forward, on keys and values packed by
+/// the caller: kb the B operand of q k^T (words [dhH, ldk], at least the block's
+/// kEndP columns) and vb that of p v (words [at least kH, dhP]). Columns or pairs past
+/// the block's keys may hold later keys: their probabilities are 0.
+HEED_AVX512BF16 HEED_AI void forwardBlockBf16(const Problem &P, int64_t bh, int64_t q0, const uint32_t *kb,
+                                              int64_t ldk, const uint32_t *vb) {
   const AttentionShape &s = P.s;
-  const int64_t bh = task / P.blocks, b = bh / s.H, dh = s.dh, dhH = (dh + 1) / 2;
-  const int64_t q0 = task % P.blocks * kQueryBlock, rows = std::min(kQueryBlock, s.Tq - q0);
+  const int64_t b = bh / s.H, dh = s.dh, dhH = (dh + 1) / 2;
+  const int64_t rows = std::min(kQueryBlock, s.Tq - q0);
   const int64_t kEnd = P.limit(q0 + rows - 1), kEndP = roundUp(std::max<int64_t>(kEnd, 1), kPad);
   const int64_t ld = P.ld, kH = (kEnd + 1) / 2;
   float *ob = P.o + P.qOffset(bh) + q0 * ld;
@@ -593,14 +598,11 @@ HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
   bool uniform[kQueryBlock];
   std::fill(uniform, uniform + rows, true);
   if (kEnd > 0) {
-    uint32_t *qa = Scratch16::get(u.qa, rows * dhH), *kb = Scratch16::get(u.kb, dhH * kEndP);
-    uint32_t *vb = Scratch16::get(u.vb, kH * P.dhP), *pa = Scratch16::get(u.pa, rows * kH);
+    uint32_t *qa = Scratch16::get(u.qa, rows * dhH), *pa = Scratch16::get(u.pa, rows * kH);
     packRows(P.q + P.qOffset(bh) + q0 * ld, ld, rows, dh, qa, dhH);
-    packKeysTransposed(P.k + P.kOffset(bh), ld, kEnd, dh, kEndP, kb);
-    packColumnPairs(P.v + P.kOffset(bh), ld, kEnd, dh, vb, P.dhP);
     keyMask(P, b, madd, kEndP);
     const float *step = stepMask(t.step, kEndP);
-    gemmBf16<false>(rows, kEndP, dhH, qa, dhH, kb, kEndP, sc, kEndP, false);
+    gemmBf16<false>(rows, kEndP, dhH, qa, dhH, kb, ldk, sc, kEndP, false);
     for (int64_t r = 0; r < rows; ++r) {
       float *row = sc + r * kEndP;
       const float m = maskedScores(row, kEndP, P.limit(q0 + r), madd, step, s.scale);
@@ -635,6 +637,39 @@ HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
       std::memcpy(ob + r * ld, op + r * P.dhP, (size_t)dh * sizeof(float));
     }
   }
+}
+
+/// k and v of (batch, head) bh packed for the blocks that see their first n keys.
+HEED_AVX512BF16 HEED_AI void packKeysAndValuesBf16(const Problem &P, int64_t bh, int64_t n, uint32_t *&kb,
+                                                   int64_t &ldk, uint32_t *&vb) {
+  const int64_t dhH = (P.s.dh + 1) / 2;
+  ldk = roundUp(std::max<int64_t>(n, 1), kPad);
+  kb = Scratch16::get(tScratch16.kb, dhH * ldk);
+  vb = Scratch16::get(tScratch16.vb, (n + 1) / 2 * P.dhP);
+  if (n == 0) return;
+  packKeysTransposed(P.k + P.kOffset(bh), P.ld, n, P.s.dh, ldk, kb);
+  packColumnPairs(P.v + P.kOffset(bh), P.ld, n, P.s.dh, vb, P.dhP);
+}
+
+/// A task per query block: keys and values packed for it alone.
+HEED_AVX512BF16 void forwardTaskBf16(const Problem &P, int64_t task) {
+  const int64_t bh = task / P.blocks, q0 = task % P.blocks * kQueryBlock;
+  const int64_t rows = std::min(kQueryBlock, P.s.Tq - q0);
+  uint32_t *kb, *vb;
+  int64_t ldk;
+  packKeysAndValuesBf16(P, bh, P.limit(q0 + rows - 1), kb, ldk, vb);
+  forwardBlockBf16(P, bh, q0, kb, ldk, vb);
+}
+
+/// A task per (batch, head) when there are enough of them for the threads: keys and
+/// values packed once for all its query blocks (three passes over them at bf16, not
+/// one as the float32 transpose, so packing per block cost as much as the products
+/// at the small LM's 256 positions). The same values as forwardTaskBf16's blocks.
+HEED_AVX512BF16 void forwardHeadBf16(const Problem &P, int64_t bh) {
+  uint32_t *kb, *vb;
+  int64_t ldk;
+  packKeysAndValuesBf16(P, bh, P.limit(P.s.Tq - 1), kb, ldk, vb);
+  for (int64_t q0 = 0; q0 < P.s.Tq; q0 += kQueryBlock) forwardBlockBf16(P, bh, q0, kb, ldk, vb);
 }
 
 /// Rows r and r + 1 (Pair) or row r alone of probsAndScoreGradsBf16.
@@ -784,9 +819,11 @@ void attentionForward(bool avx512, const AttentionShape &s, const float *q, cons
   if (s.B * s.H * s.Tq == 0 || s.dh == 0) return;
   Problem P = problem(s);
   P.q = q, P.k = k, P.v = v, P.pad = keyPadding, P.o = out, P.l = lse;
-  auto task = s.bf16 ? forwardTaskBf16 : avx512 ? forwardTaskAvx512 : forwardTaskGeneric;
   if (s.bf16) requireBf16Attention(avx512);
-  const int64_t tasks = s.B * s.H * P.blocks;
+  // bf16 with several query blocks and heads enough to share: a task per (batch, head).
+  const bool perHead = s.bf16 && P.blocks > 1 && s.B * s.H >= 4 * omp_get_max_threads();
+  auto task = perHead ? forwardHeadBf16 : s.bf16 ? forwardTaskBf16 : avx512 ? forwardTaskAvx512 : forwardTaskGeneric;
+  const int64_t tasks = perHead ? s.B * s.H : s.B * s.H * P.blocks;
 #pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && worthThreads(s))
   for (int64_t i = 0; i < tasks; ++i) task(P, i);
 }

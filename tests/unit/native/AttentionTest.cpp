@@ -213,9 +213,12 @@ TEST(Attention, FullyMaskedRowsAttendUniformly) {
 }
 
 TEST(Attention, BitIdenticalForAnyThreadCount) {
-  // Large enough to run threaded; head_dim 32 (no padded copies) and 20 (copies).
+  // Large enough to run threaded; head_dim 32 (no padded copies) and 20 (copies). With
+  // 6 (batch, head) pairs the bf16 forward runs a task per pair on one thread and a task
+  // per query block on two: the decompositions agree too.
   for (const Case &c : {Case{4, 4, 100, 100, 32, true, true}, Case{4, 4, 100, 90, 20, true, true},
-                        Case{64, 4, 24, 24, 32, true, true}}) {
+                        Case{64, 4, 24, 24, 32, true, true}, Case{1, 6, 100, 100, 32, true, true},
+                        Case{2, 3, 70, 100, 20, false, true}}) {
     SCOPED_TRACE(name(c));
     for (bool tm : {false, true}) {  // [B, H, T, dh], then token-major
       const Inputs in = tm ? tokenMajor(inputsFor(c, 21)) : inputsFor(c, 21);
