@@ -19,7 +19,8 @@ using native::Bf16Source;
 /// Producers whose kernel can write the bf16 copy of result 0 in its own pass.
 bool writesOwnCopy(const PlanStep &s) {
   if (s.kind != PlanStep::Kind::Library) return false;
-  return s.op.kind == Kind::Param || s.op.kind == Kind::LayerNorm || s.op.kind == Kind::CrossEntropyGrad;
+  return s.op.kind == Kind::Param || s.op.kind == Kind::LayerNorm || s.op.kind == Kind::LayerNormGrad ||
+         s.op.kind == Kind::CrossEntropyGrad;
 }
 
 struct Read {

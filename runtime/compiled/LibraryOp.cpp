@@ -236,7 +236,8 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     int64_t dim = in[0].shape().back(), rows = dim ? in[0].size() / dim : 0;
     native::layerNormBackward(in[0].f32(), in[1].f32(), nullptr, nullptr, in[2].f32(), dx.f32(),
                               dg.f32(), db.f32(), rows, dim, op.eps,
-                              op.residual ? in[3].f32() : nullptr);
+                              op.residual ? in[3].f32() : nullptr,
+                              op.writesBf16 ? native::bf16CopyFor(dx.f32(), dx.size()) : nullptr);
     out.push_back(dx);
     out.push_back(dg);
     out.push_back(db);

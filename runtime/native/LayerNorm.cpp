@@ -106,9 +106,11 @@ HEED_AI void forwardRows(const float *x, const float *gamma, const float *beta, 
 // Each row is visited once (statistics, the two sums, then dx and this block's
 // dgamma/dbeta partials, while the row is in L1); xhat and g are recomputed in
 // registers rather than stored.
+// dx16 (nullable) receives dx rounded to bf16 (a bf16 matmul's input), from the row in L1.
 HEED_AI void backwardBlock(const float *x, const float *gamma, const float *meanIn,
                            const float *rstdIn, const float *dy, const float *res, float *dx,
-                           float *pg, float *pb, int64_t r0, int64_t r1, int64_t dim, float eps) {
+                           uint16_t *dx16, float *pg, float *pb, int64_t r0, int64_t r1, int64_t dim,
+                           float eps) {
   if (pg) {
     std::fill(pg, pg + dim, 0.0f);
     std::fill(pb, pb + dim, 0.0f);
@@ -149,6 +151,11 @@ HEED_AI void backwardBlock(const float *x, const float *gamma, const float *mean
         dxr[j] = resr ? resr[j] + d : d;
       }
     }
+    if (dx16) {
+      uint16_t *dx16r = dx16 + r * dim;
+#pragma omp simd
+      for (int64_t j = 0; j < dim; ++j) dx16r[j] = toBf16Bits(dxr[j]);
+    }
   }
 }
 
@@ -179,14 +186,15 @@ void forwardRowsGeneric(const float *x, const float *gamma, const float *beta, f
 }
 HEED_AVX512 void backwardBlockAvx512(const float *x, const float *gamma, const float *mean,
                                      const float *rstd, const float *dy, const float *res,
-                                     float *dx, float *pg, float *pb, int64_t r0, int64_t r1,
-                                     int64_t dim, float eps) {
-  backwardBlock(x, gamma, mean, rstd, dy, res, dx, pg, pb, r0, r1, dim, eps);
+                                     float *dx, uint16_t *dx16, float *pg, float *pb, int64_t r0,
+                                     int64_t r1, int64_t dim, float eps) {
+  backwardBlock(x, gamma, mean, rstd, dy, res, dx, dx16, pg, pb, r0, r1, dim, eps);
 }
 void backwardBlockGeneric(const float *x, const float *gamma, const float *mean,
                           const float *rstd, const float *dy, const float *res, float *dx,
-                          float *pg, float *pb, int64_t r0, int64_t r1, int64_t dim, float eps) {
-  backwardBlock(x, gamma, mean, rstd, dy, res, dx, pg, pb, r0, r1, dim, eps);
+                          uint16_t *dx16, float *pg, float *pb, int64_t r0, int64_t r1, int64_t dim,
+                          float eps) {
+  backwardBlock(x, gamma, mean, rstd, dy, res, dx, dx16, pg, pb, r0, r1, dim, eps);
 }
 HEED_AVX512 void sumPartialsAvx512(const float *part, int64_t nb, int64_t dim, double *acc,
                                    float *dgamma, float *dbeta) {
@@ -223,7 +231,7 @@ void layerNormForwardLoops(const float *x, const float *gamma, const float *beta
 void layerNormBackwardLoops(const float *x, const float *gamma, const float *meanIn,
                             const float *rstdIn, const float *dy, float *dx, float *dgamma,
                             float *dbeta, int64_t rows, int64_t dim, float eps,
-                            const float *residual) {
+                            const float *residual, uint16_t *dx16) {
   if (dim <= 0) return;
   if (rows <= 0) {
     if (dgamma) std::fill(dgamma, dgamma + dim, 0.0f);
@@ -239,7 +247,7 @@ void layerNormBackwardLoops(const float *x, const float *gamma, const float *mea
 #pragma omp parallel for schedule(static) if (rows * dim >= kParallelMin && nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
     float *pg = part ? part + b * 2 * dim : nullptr;
-    blockFn(x, gamma, meanIn, rstdIn, dy, residual, dx, pg, pg ? pg + dim : nullptr, b * kRowBlock,
+    blockFn(x, gamma, meanIn, rstdIn, dy, residual, dx, dx16, pg, pg ? pg + dim : nullptr, b * kRowBlock,
             std::min(rows, (b + 1) * kRowBlock), dim, eps);
   }
   if (!wantParams) return;
@@ -368,9 +376,9 @@ void layerNormForward(const float *x, const float *gamma, const float *beta, flo
 
 void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,
                        const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows,
-                       int64_t dim, float eps, const float *residual) {
+                       int64_t dim, float eps, const float *residual, uint16_t *dx16) {
   variant::layerNormBackwardLoops(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, dim, eps,
-                                  residual);
+                                  residual, dx16);
 }
 
 }  // namespace heed::rt::native

@@ -72,10 +72,11 @@ void layerNormForward(const float *x, const float *gamma, const float *beta, flo
 /// dx[rows, dim], dgamma[dim], dbeta[dim] (overwritten; dgamma/dbeta nullable).
 /// mean/rstd are the forward's statistics, or null to recompute them from x.
 /// With `residual` ([rows, dim]), dx = residual + the input gradient, rounded as the
-/// two ops separately (the gradient sum that follows layer norm's backward).
+/// two ops separately (the gradient sum that follows layer norm's backward). dx16
+/// (nullable) also receives dx rounded to bf16 (rt::toBf16Bits), in the same pass.
 void layerNormBackward(const float *x, const float *gamma, const float *mean, const float *rstd,
                        const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows,
-                       int64_t dim, float eps, const float *residual = nullptr);
+                       int64_t dim, float eps, const float *residual = nullptr, uint16_t *dx16 = nullptr);
 
 //===--- Softmax (last axis) ----------------------------------------------===//
 

@@ -23,7 +23,7 @@ void layerNormForwardLoops(const float *x, const float *gamma, const float *beta
 void layerNormBackwardLoops(const float *x, const float *gamma, const float *mean,
                             const float *rstd, const float *dy, float *dx, float *dgamma,
                             float *dbeta, int64_t rows, int64_t dim, float eps,
-                            const float *residual = nullptr);
+                            const float *residual = nullptr, uint16_t *dx16 = nullptr);
 // ... and oneDNN (statistics as mean/variance, both required).
 void layerNormForwardDnnl(const float *x, const float *gamma, const float *beta, float *y,
                           float *mean, float *var, int64_t rows, int64_t dim, float eps);

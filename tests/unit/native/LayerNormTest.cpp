@@ -74,6 +74,34 @@ TEST(NativeLayerNorm, Bf16CopyIsTheRoundedOutput) {
   }
 }
 
+// The gradient's bf16 copy (a bf16 matmul reads dx) is dx rounded, written in the
+// same pass, with and without the residual sum and the parameter gradients; dx itself
+// does not change.
+TEST(NativeLayerNorm, Bf16CopyIsTheRoundedInputGradient) {
+  const float eps = 1e-5f;
+  for (auto &s : kShapes) {
+    SCOPED_TRACE(testing::Message() << s[0] << "x" << s[1]);
+    LnData d = makeData(s[0], s[1], eps);
+    const std::vector<float> res = randomVec(d.x.size(), 31);
+    forThreadCounts([&] {
+      for (bool residual : {false, true})
+        for (bool params : {true, false}) {
+          SCOPED_TRACE(testing::Message() << "residual " << residual << " params " << params);
+          std::vector<float> dx(d.x.size()), dx2(d.x.size()), dg(s[1]), db(s[1]);
+          std::vector<uint16_t> dx16(d.x.size(), 0xFFFF);
+          const float *r = residual ? res.data() : nullptr;
+          layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx.data(),
+                            params ? dg.data() : nullptr, params ? db.data() : nullptr, s[0], s[1], eps, r);
+          layerNormBackward(d.x.data(), d.gamma.data(), nullptr, nullptr, d.dy.data(), dx2.data(),
+                            params ? dg.data() : nullptr, params ? db.data() : nullptr, s[0], s[1], eps, r,
+                            dx16.data());
+          expectBitEqual(dx, dx2);
+          for (size_t i = 0; i < dx.size(); ++i) ASSERT_EQ(dx16[i], toBf16Bits(dx[i])) << i;
+        }
+    });
+  }
+}
+
 TEST(NativeLayerNorm, BackwardMatchesReference) {
   const float eps = 1e-5f;
   for (auto &s : kShapes) {
