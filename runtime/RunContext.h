@@ -36,7 +36,8 @@ struct RunContext {
   /// The caller vouches that every parameter's bf16 shadow on this thread (where one
   /// exists) holds the rounding of its current values: since the last run wrote them,
   /// the parameters changed only through applyUpdate reporting shadowsCurrent. The
-  /// param op then skips its rounding pass. Only the trainer's step loop sets it.
+  /// param op then skips its rounding pass. Only step loops set it (the trainer's,
+  /// heed_bench_step's).
   bool bf16ShadowsCurrent = false;
   /// Called by the optimizer_step op with (parameter name, gradient) pairs.
   std::function<void(std::vector<std::pair<std::string, Tensor>> &)> applyGradients;

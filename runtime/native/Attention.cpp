@@ -693,10 +693,12 @@ HEED_AVX512BF16 HEED_AI void scoreGradRowsBf16(const Problem &P, int64_t q0, int
       p1 = lim1[j] == 0.0f ? fastExp(s1[j] * scale + madd[j] - lse1) : 0.0f;
       d1 = p1 * (g1[j] - D1) * scale;
     }
+    // ds rounded once for both of its layouts.
+    const uint16_t e0 = toBf16Bits(d0), e1 = toBf16Bits(d1);
     pw[j] = pairBits(p0, p1);
-    dw[j] = pairBits(d0, d1);
-    h0[j] = j < kEnd ? toBf16Bits(d0) : (uint16_t)0;
-    if (Pair) h1[j] = j < kEnd ? toBf16Bits(d1) : (uint16_t)0;
+    dw[j] = (uint32_t)e0 | (uint32_t)e1 << 16;
+    h0[j] = j < kEnd ? e0 : (uint16_t)0;
+    if (Pair) h1[j] = j < kEnd ? e1 : (uint16_t)0;
   }
 }
 

@@ -92,10 +92,12 @@ uint16_t *bf16CopyFor(const float *x, int64_t n) {
   return buf.data();
 }
 
-bool hasBf16Copy(const float *x, int64_t n) {
+uint16_t *bf16ShadowOf(const float *x, int64_t n) {
   auto it = copies.find(x);
-  return it != copies.end() && (int64_t)it->second.size() == n;
+  return it != copies.end() && (int64_t)it->second.size() == n ? it->second.data() : nullptr;
 }
+
+bool hasBf16Copy(const float *x, int64_t n) { return bf16ShadowOf(x, n) != nullptr; }
 
 void dropBf16Copy(const float *x) {
   auto it = copies.find(x);
@@ -105,11 +107,6 @@ void dropBf16Copy(const float *x) {
 }
 
 void writeBf16Shadow(const float *x, int64_t n) { castToBf16(x, bf16CopyFor(x, n), n); }
-
-uint16_t *bf16ShadowOf(const float *x, int64_t n) {
-  auto it = copies.find(x);
-  return it != copies.end() && (int64_t)it->second.size() == n ? it->second.data() : nullptr;
-}
 
 const uint16_t *bf16Input(const float *x, int64_t n, Bf16Source source, int slot) {
   if (source == Bf16Source::Copy)
