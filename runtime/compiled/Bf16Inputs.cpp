@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ bool writesOwnCopy(const PlanStep &s) {
   if (s.kind != PlanStep::Kind::Library) return false;
   return s.op.kind == Kind::Param || s.op.kind == Kind::LayerNorm || s.op.kind == Kind::LayerNormGrad ||
          s.op.kind == Kind::CrossEntropyGrad;
+}
+
+/// Producers whose kernel can also leave the float32 result unwritten (LibraryOp::bf16Only).
+bool canSkipFloat32(const PlanStep &s) {
+  return s.kind == PlanStep::Kind::Library &&
+         (s.op.kind == Kind::LayerNorm || s.op.kind == Kind::CrossEntropyGrad);
 }
 
 struct Read {
@@ -41,6 +48,7 @@ void assignBf16Inputs(Plan &plan) {
   // (step, result 0) that produced each storage, if a library call.
   std::map<int, size_t> producer;
   std::map<int, std::vector<Read>> reads;  // in schedule order
+  std::map<int, size_t> anyReads;            // by any step, bf16 matmul operands included
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     PlanStep &s = plan.steps[i];
     if (s.kind == PlanStep::Kind::Alias) {
@@ -48,6 +56,8 @@ void assignBf16Inputs(Plan &plan) {
         root[s.outputs[j]] = root[s.inputs.at(s.aliasOf[j])];
       continue;
     }
+    for (int v : s.inputs) ++anyReads[root[v]];
+    if (s.kind == PlanStep::Kind::Library) s.op.bf16Only = false;
     // A fused kernel compiled with bf16 results (PlanStep::bf16Outputs) writes
     // those copies in the loop that computes them, whatever HEED_BF16_COPIES says.
     if (s.kind == PlanStep::Kind::Kernel) {
@@ -65,6 +75,8 @@ void assignBf16Inputs(Plan &plan) {
       s.op.writesBf16 = false;
     }
   }
+  std::set<int> outputs;  // storages the caller gets back
+  for (int v : plan.outputs) outputs.insert(root[v]);
   for (auto &[value, step] : producer)
     if (plan.steps[step].kind == PlanStep::Kind::Kernel && !reads.count(value))
       throw Error("internal error: entry '" + plan.entry + "': kernel '" + plan.steps[step].kernel +
@@ -78,6 +90,9 @@ void assignBf16Inputs(Plan &plan) {
       PlanStep &prod = plan.steps[p->second];
       prod.op.writesBf16 = true;
       weight = prod.op.kind == Kind::Param;
+      // Read by bf16 matmuls alone (not by a kernel, another call, a matmul's residual or
+      // the caller): the float32 values would be written for nobody.
+      prod.op.bf16Only = canSkipFloat32(prod) && anyReads[value] == rs.size() && !outputs.count(value);
     }
     for (size_t r = 0; r < rs.size(); ++r) {
       LibraryOp &op = plan.steps[rs[r].step].op;

@@ -12,6 +12,9 @@
 //    and the weight-gradient matmul, a gradient dy by the input- and
 //    weight-gradient ones), the first of them, keeping the copy for the others;
 //  - otherwise the matmul itself, into scratch.
+// A layer norm or cross-entropy gradient whose result only bf16 matmuls read
+// (not a kernel, another call, a residual or the caller) writes the copy alone
+// (LibraryOp::bf16Only): its float32 values would be written for nobody.
 // The last matmul reading an activation's copy drops it (weights' shadows stay
 // for the next run's param call to rewrite). Values are followed through
 // reshapes (Alias steps: the same storage). The rounding is the same in every
@@ -27,7 +30,7 @@
 namespace heed::rt {
 
 /// Sets the bf16 matmuls' bf16Lhs/bf16Rhs/dropLhs/dropRhs and the producers'
-/// writesBf16 in `plan` (after its Alias steps are known). A plan without bf16
+/// writesBf16 and bf16Only in `plan` (after its Alias steps are known). A plan without bf16
 /// matmuls is left as it is.
 void assignBf16Inputs(Plan &plan);
 

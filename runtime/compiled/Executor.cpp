@@ -174,7 +174,13 @@ std::vector<Tensor> execute(const Plan &plan, const std::vector<Tensor> &inputs,
       out.clear();
       for (size_t j = 0; j < s.outputs.size(); ++j) out.push_back(in[s.aliasOf[j]].reshaped(plan.values[s.outputs[j]].shape));
     } else if (s.kind == PlanStep::Kind::Library) {
-      runLibraryOp(s.op, in, out, ctx);
+      if (observe && s.op.bf16Only) {  // the observer reads every result's float32 values
+        LibraryOp full = s.op;
+        full.bf16Only = false;
+        runLibraryOp(full, in, out, ctx);
+      } else {
+        runLibraryOp(s.op, in, out, ctx);
+      }
       if (out.size() != s.outputs.size())
         throw Error(entry + ": library call '" + libraryKindName(s.op.kind) + "' gave " +
                     std::to_string(out.size()) + " results, expected " +

@@ -221,8 +221,9 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     expectInputs(op, in, 3);
     Tensor y = result(0);
     int64_t dim = in[0].shape().back(), rows = dim ? in[0].size() / dim : 0;
-    native::layerNormForward(in[0].f32(), in[1].f32(), in[2].f32(), y.f32(), nullptr, nullptr,
-                             rows, dim, op.eps, op.writesBf16 ? native::bf16CopyFor(y.f32(), y.size()) : nullptr);
+    native::layerNormForward(in[0].f32(), in[1].f32(), in[2].f32(), op.bf16Only ? nullptr : y.f32(), nullptr,
+                             nullptr, rows, dim, op.eps,
+                             op.writesBf16 ? native::bf16CopyFor(y.f32(), y.size()) : nullptr);
     out.push_back(y);
     return;
   }
@@ -255,8 +256,8 @@ void run(const LibraryOp &op, const std::vector<Tensor> &in, std::vector<Tensor>
     expectInputs(op, in, 3);
     Tensor d = result(0);
     int64_t V = in[0].shape().back(), rows = V ? in[0].size() / V : 0;
-    native::crossEntropyBackward(in[0].f32(), in[1].i32(), in[2].f32()[0], d.f32(), rows, V,
-                                 op.smoothing, op.ignoreIndex,
+    native::crossEntropyBackward(in[0].f32(), in[1].i32(), in[2].f32()[0], op.bf16Only ? nullptr : d.f32(),
+                                 rows, V, op.smoothing, op.ignoreIndex,
                                  op.writesBf16 ? native::bf16CopyFor(d.f32(), d.size()) : nullptr);
     out.push_back(d);
     return;
@@ -413,6 +414,7 @@ nlohmann::json toJson(const LibraryOp &op) {
   j["kind"] = libraryKindName(op.kind);
   if (op.residual) j["residual"] = true;  // matmul, dropout, layer_norm_grad
   if (op.writesBf16) j["writes_bf16"] = true;
+  if (op.bf16Only) j["bf16_only"] = true;
   switch (op.kind) {
   case Kind::Matmul:
     j["transpose_lhs"] = op.transposeLhs;
@@ -479,6 +481,10 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.dropLhs = j.value("drop_lhs", false);
   op.dropRhs = j.value("drop_rhs", false);
   op.writesBf16 = j.value("writes_bf16", false);
+  op.bf16Only = j.value("bf16_only", false);
+  if (op.bf16Only && (!op.writesBf16 || (op.kind != Kind::LayerNorm && op.kind != Kind::CrossEntropyGrad)))
+    throw Error(std::string("library op '") + libraryKindName(op.kind) +
+                "': bf16_only needs writes_bf16 on layer_norm or cross_entropy_grad");
   op.residual = j.value("residual", false);
   op.axis = j.value("axis", (int64_t)-1);
   op.eps = j.value("eps", 1e-5f);

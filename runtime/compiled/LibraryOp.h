@@ -70,6 +70,11 @@ struct LibraryOp {
   /// call also writes its bf16 copy (native::bf16CopyFor; a param's shadow) in
   /// the same pass. JSON "writes_bf16".
   bool writesBf16 = false;
+  /// LayerNorm, CrossEntropyGrad with writesBf16: only bf16 matmuls read result
+  /// 0, so its float32 values are not written (the buffer is still allocated: it
+  /// names the copy). Set by assignBf16Inputs; an observed run (Executor's
+  /// StepObserver: the NaN replay) writes them anyway. JSON "bf16_only".
+  bool bf16Only = false;
   /// Matmul epilogue: a last input of the result's shape added after that (a
   /// residual or gradient sum), as oneDNN's sum post-op on a copy of it, or on
   /// the input itself (which becomes the result) when no other Tensor shares it.

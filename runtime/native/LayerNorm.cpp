@@ -80,12 +80,16 @@ HEED_AI void rowStats(const float *xr, int64_t dim, float eps, float &mean, floa
 /// Rows [r0, r1) of the forward: statistics and y in one visit of each row
 /// (it stays in L1 between the three loops).
 /// y16 (nullable) receives y rounded to bf16 (a bf16 matmul's input), from the row in L1.
+/// y null (y16 not): only bf16 matmuls read y, so each row goes through a scratch row and
+/// only its rounding is stored (the same values: the same loops).
 HEED_AI void forwardRows(const float *x, const float *gamma, const float *beta, float *y,
                          uint16_t *y16, float *meanOut, float *rstdOut, int64_t r0, int64_t r1,
                          int64_t dim, float eps) {
+  thread_local std::vector<float> scratchRow;
+  if (!y && (int64_t)scratchRow.size() < dim) scratchRow.resize((size_t)dim);
   for (int64_t r = r0; r < r1; ++r) {
     const float *xr = x + r * dim;
-    float *yr = y + r * dim;
+    float *yr = y ? y + r * dim : scratchRow.data();
     float mean, rstd;
     rowStats(xr, dim, eps, mean, rstd);
 #pragma omp simd

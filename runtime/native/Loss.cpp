@@ -112,12 +112,16 @@ HEED_AI void forwardRows(const float *logits, const int32_t *targets, int64_t r0
 }
 
 /// dlogits of rows [r0, r1): the row's statistics, then one write pass; d16
-/// (nullable) receives the row rounded to bf16 while it is in L1/L2.
+/// (nullable) receives the row rounded to bf16 while it is in L1/L2. dlogits null
+/// (d16 not): only bf16 matmuls read the gradient, so each row is computed in a
+/// scratch row and only its rounding is stored (the same values: the same loops).
 HEED_AI void backwardRows(const float *logits, const int32_t *targets, float *dlogits,
                           uint16_t *d16, int64_t r0, int64_t r1, int64_t V, bool none,
                           float scale, float uniform, float hit, int64_t ignoreIndex) {
+  thread_local std::vector<float> scratchRow;
+  if (!dlogits && (int64_t)scratchRow.size() < V) scratchRow.resize((size_t)V);
   for (int64_t i = r0; i < r1; ++i) {
-    float *orow = dlogits + i * V;
+    float *orow = dlogits ? dlogits + i * V : scratchRow.data();
     if (none || ignored(targets[i], ignoreIndex)) {
       std::fill(orow, orow + V, 0.0f);
       if (d16) std::fill(d16 + i * V, d16 + (i + 1) * V, (uint16_t)0);

@@ -65,7 +65,8 @@ void clearMatmulCache();
 /// mean_out / rstd_out ([rows], nullable) receive the row statistics (f32: the
 /// error relative to the reference grows like ulp(mean) / std, ~1e-4 at mean
 /// 1000 with std 0.6; ~1e-6 for ordinary activations). y16 (nullable) also
-/// receives y rounded to bf16 (rt::toBf16Bits), written in the same pass.
+/// receives y rounded to bf16 (rt::toBf16Bits), written in the same pass; with
+/// y null it is the only output (nothing reads the float32 values).
 void layerNormForward(const float *x, const float *gamma, const float *beta, float *y,
                       float *mean_out, float *rstd_out, int64_t rows, int64_t dim, float eps,
                       uint16_t *y16 = nullptr);
@@ -126,7 +127,8 @@ void attentionBackward(const AttentionShape &s, const float *q, const float *k, 
 float crossEntropyForward(const float *logits, const int32_t *targets, int64_t rows, int64_t V,
                           float smoothing, int64_t ignoreIndex);
 /// dlogits[rows, V] = dloss * d loss / d logits (ignored rows get zeros).
-/// dlogits16 (nullable) also receives them rounded to bf16, in the same pass.
+/// dlogits16 (nullable) also receives them rounded to bf16, in the same pass;
+/// with dlogits null it is the only output (nothing reads the float32 values).
 void crossEntropyBackward(const float *logits, const int32_t *targets, float dloss,
                           float *dlogits, int64_t rows, int64_t V, float smoothing,
                           int64_t ignoreIndex, uint16_t *dlogits16 = nullptr);

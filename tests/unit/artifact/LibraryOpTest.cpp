@@ -26,7 +26,11 @@ Tensor randn(Shape s, uint64_t stream) {
 double maxDiff(const Tensor &a, const Tensor &b) {
   EXPECT_EQ(a.shape(), b.shape());
   double d = 0;
-  for (int64_t i = 0; i < a.size(); ++i) d = std::max(d, (double)std::fabs(a.f32()[i] - b.f32()[i]));
+  for (int64_t i = 0; i < a.size(); ++i) {
+    const double e = std::fabs((double)a.f32()[i] - (double)b.f32()[i]);
+    if (std::isnan(e)) return INFINITY;  // std::max would drop it: an unwritten (poisoned) element
+    d = std::max(d, e);
+  }
   return d;
 }
 
@@ -566,6 +570,7 @@ TEST(Plan, Bf16InputsAreRoundedOncePerRun) {
   plan.computeLiveness();
   const std::vector<PlanStep> &s = plan.steps;
   EXPECT_TRUE(s[0].op.writesBf16);
+  EXPECT_FALSE(s[0].op.bf16Only);  // the caller gets y back
   EXPECT_EQ(s[2].op.bf16Lhs, Bf16Source::Copy);
   EXPECT_TRUE(s[2].op.dropLhs);
   EXPECT_EQ(s[3].op.bf16Lhs, Bf16Source::RoundKeep);
@@ -593,6 +598,82 @@ TEST(Plan, Bf16InputsAreRoundedOncePerRun) {
     EXPECT_FALSE(native::hasBf16Copy(x.f32(), x.size()));
     EXPECT_FALSE(native::hasBf16Copy(w.f32(), w.size()));
   }
+}
+
+// assignBf16Inputs: a layer norm whose output only bf16 matmuls read (through a
+// reshape too) writes its bf16 copy alone; the matmuls' results are those of
+// rounding the float32 output. Read by anything else (another call here), or
+// returned, it writes both; so does an observed run. The flag survives the
+// manifest and is refused where no kernel can honour it.
+TEST(Plan, Bf16OnlyResultsLeaveTheirFloat32ValuesUnwritten) {
+  if (!native::bf16Unsupported().empty()) GTEST_SKIP() << native::bf16Unsupported();
+  auto library = [](LibraryOp o, std::vector<int> in, std::vector<int> out) {
+    PlanStep s;
+    s.kind = PlanStep::Kind::Library;
+    s.op = std::move(o);
+    s.inputs = std::move(in);
+    s.outputs = std::move(out);
+    return s;
+  };
+  LibraryOp mm = op(LibraryOp::Kind::Matmul, {8, 5});
+  mm.bf16 = true;
+  LibraryOp mm3 = mm;
+  mm3.resultShapes = {{2, 4, 5}};
+  PlanStep alias;
+  alias.kind = PlanStep::Kind::Alias;
+  alias.aliasOf = {0};
+  alias.inputs = {4};
+  alias.outputs = {5};
+  // 0 x[8, 6], 1 g[6], 2 b[6], 3 w[6, 5], 4 y = ln(x), 5 y' = reshape(y), 6 z = y' w, 7 u = y w
+  Plan plan;
+  plan.entry = "f";
+  plan.values = {{DType::F32, {8, 6}}, {DType::F32, {6}},       {DType::F32, {6}},
+                 {DType::F32, {6, 5}}, {DType::F32, {8, 6}},    {DType::F32, {2, 4, 6}},
+                 {DType::F32, {2, 4, 5}}, {DType::F32, {8, 5}}};
+  plan.inputs = {0, 1, 2, 3};
+  plan.outputs = {6, 7};
+  plan.steps = {library(op(LibraryOp::Kind::LayerNorm, {8, 6}), {0, 1, 2}, {4}), alias,
+                library(mm3, {5, 3}, {6}), library(mm, {4, 3}, {7})};
+  assignBf16Inputs(plan);
+  plan.validate();
+  plan.computeLiveness();
+  EXPECT_TRUE(plan.steps[0].op.writesBf16);
+  EXPECT_TRUE(plan.steps[0].op.bf16Only);
+  Plan back = planFromJson(nlohmann::json::parse(toJson(plan).dump()));
+  EXPECT_TRUE(back.steps[0].op.bf16Only);
+  RunContext ctx;
+  Tensor g = randn({6}, 3), b = randn({6}, 4);
+  for (uint64_t seed : {10, 20}) {
+    Tensor x = randn({8, 6}, seed), w = randn({6, 5}, seed + 1);
+    Tensor y = ref::layerNorm(x, g, b, 1e-5f);
+    std::vector<Tensor> r = execute(back, {x, g, b, w}, ctx);
+    EXPECT_LT(maxDiff(r[0], ref::matmulBf16(y, w).reshaped({2, 4, 5})), 1e-5);
+    EXPECT_LT(maxDiff(r[1], ref::matmulBf16(y, w)), 1e-5);
+    // An observer (the NaN replay) sees every float32 result.
+    Tensor seen;
+    execute(back, {x, g, b, w}, ctx, nullptr,
+            [&](size_t i, const std::vector<Tensor> &, const std::vector<Tensor> &out) {
+              if (i == 0) seen = out.at(0);
+            });
+    EXPECT_LT(maxDiff(seen, y), 1e-5);
+  }
+
+  // Returned, or read by another call: both writes.
+  Plan returned = plan;
+  returned.outputs = {6, 7, 4};
+  assignBf16Inputs(returned);
+  EXPECT_FALSE(returned.steps[0].op.bf16Only);
+  Plan shared = plan;
+  shared.values.push_back({DType::F32, {8, 6}});  // 8 ln(y)
+  shared.steps.push_back(library(op(LibraryOp::Kind::LayerNorm, {8, 6}), {4, 1, 2}, {8}));
+  shared.outputs = {6, 7, 8};
+  assignBf16Inputs(shared);
+  EXPECT_TRUE(shared.steps[0].op.writesBf16);
+  EXPECT_FALSE(shared.steps[0].op.bf16Only);
+
+  nlohmann::json j = toJson(mm);
+  j["bf16_only"] = true;
+  EXPECT_THROW(libraryOpFromJson(j), Error);
 }
 
 }  // namespace

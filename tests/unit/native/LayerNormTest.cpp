@@ -56,7 +56,8 @@ TEST(NativeLayerNorm, ForwardMatchesReference) {
   }
 }
 
-// The bf16 copy written beside y (a bf16 matmul's input) is y rounded, and y is unchanged.
+// The bf16 copy written beside y (a bf16 matmul's input) is y rounded, and y is unchanged;
+// with y null (only bf16 matmuls read it) the copy alone, the same bits.
 TEST(NativeLayerNorm, Bf16CopyIsTheRoundedOutput) {
   const float eps = 1e-5f;
   for (auto &s : kShapes) {
@@ -70,6 +71,10 @@ TEST(NativeLayerNorm, Bf16CopyIsTheRoundedOutput) {
                        y16.data());
       ASSERT_EQ(y, y2);
       for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y16[i], toBf16Bits(y[i])) << i;
+      std::vector<uint16_t> alone(d.x.size(), 0xFFFF);
+      layerNormForward(d.x.data(), d.gamma.data(), d.beta.data(), nullptr, nullptr, nullptr, s[0], s[1], eps,
+                       alone.data());
+      ASSERT_EQ(alone, y16);
     });
   }
 }
