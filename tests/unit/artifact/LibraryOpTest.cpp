@@ -531,6 +531,26 @@ TEST(Plan, KernelBf16OutputsAreReadAsCopies) {
   EXPECT_THROW(assignBf16Inputs(unread), Error);
 }
 
+// A library call step of a hand-made plan.
+PlanStep library(LibraryOp o, std::vector<int> in, std::vector<int> out) {
+  PlanStep s;
+  s.kind = PlanStep::Kind::Library;
+  s.op = std::move(o);
+  s.inputs = std::move(in);
+  s.outputs = std::move(out);
+  return s;
+}
+
+// A reshape step (the same storage) of value `from` into value `to`.
+PlanStep reshapeStep(int from, int to) {
+  PlanStep s;
+  s.kind = PlanStep::Kind::Alias;
+  s.aliasOf = {0};
+  s.inputs = {from};
+  s.outputs = {to};
+  return s;
+}
+
 // assignBf16Inputs: a layer norm's output (through a reshape) is rounded by the
 // layer norm itself; an input read by two matmuls is rounded by the first and
 // read from its copy by the second, which drops it; results equal rounding at
@@ -546,19 +566,7 @@ TEST(Plan, Bf16InputsAreRoundedOncePerRun) {
                  {DType::F32, {2, 4, 5}}, {DType::F32, {8, 5}}, {DType::F32, {8, 5}}};
   plan.inputs = {0, 1, 2, 3};
   plan.outputs = {6, 7, 8, 4};
-  auto library = [](LibraryOp o, std::vector<int> in, std::vector<int> out) {
-    PlanStep s;
-    s.kind = PlanStep::Kind::Library;
-    s.op = std::move(o);
-    s.inputs = std::move(in);
-    s.outputs = std::move(out);
-    return s;
-  };
-  PlanStep alias;
-  alias.kind = PlanStep::Kind::Alias;
-  alias.aliasOf = {0};
-  alias.inputs = {4};
-  alias.outputs = {5};
+  const PlanStep alias = reshapeStep(4, 5);
   LibraryOp mm = op(LibraryOp::Kind::Matmul, {8, 5});
   mm.bf16 = true;
   LibraryOp mm3 = mm;
@@ -607,23 +615,11 @@ TEST(Plan, Bf16InputsAreRoundedOncePerRun) {
 // manifest and is refused where no kernel can honour it.
 TEST(Plan, Bf16OnlyResultsLeaveTheirFloat32ValuesUnwritten) {
   if (!native::bf16Unsupported().empty()) GTEST_SKIP() << native::bf16Unsupported();
-  auto library = [](LibraryOp o, std::vector<int> in, std::vector<int> out) {
-    PlanStep s;
-    s.kind = PlanStep::Kind::Library;
-    s.op = std::move(o);
-    s.inputs = std::move(in);
-    s.outputs = std::move(out);
-    return s;
-  };
   LibraryOp mm = op(LibraryOp::Kind::Matmul, {8, 5});
   mm.bf16 = true;
   LibraryOp mm3 = mm;
   mm3.resultShapes = {{2, 4, 5}};
-  PlanStep alias;
-  alias.kind = PlanStep::Kind::Alias;
-  alias.aliasOf = {0};
-  alias.inputs = {4};
-  alias.outputs = {5};
+  const PlanStep alias = reshapeStep(4, 5);
   // 0 x[8, 6], 1 g[6], 2 b[6], 3 w[6, 5], 4 y = ln(x), 5 y' = reshape(y), 6 z = y' w, 7 u = y w
   Plan plan;
   plan.entry = "f";
