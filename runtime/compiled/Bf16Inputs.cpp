@@ -24,12 +24,6 @@ bool writesOwnCopy(const PlanStep &s) {
          s.op.kind == Kind::CrossEntropyGrad;
 }
 
-/// Producers whose kernel can also leave the float32 result unwritten (LibraryOp::bf16Only).
-bool canSkipFloat32(const PlanStep &s) {
-  return s.kind == PlanStep::Kind::Library &&
-         (s.op.kind == Kind::LayerNorm || s.op.kind == Kind::CrossEntropyGrad);
-}
-
 struct Read {
   size_t step;
   int operand;  // 0: lhs, 1: rhs
@@ -92,7 +86,7 @@ void assignBf16Inputs(Plan &plan) {
       weight = prod.op.kind == Kind::Param;
       // Read by bf16 matmuls alone (not by a kernel, another call, a matmul's residual or
       // the caller): the float32 values would be written for nobody.
-      prod.op.bf16Only = canSkipFloat32(prod) && anyReads[value] == rs.size() && !outputs.count(value);
+      prod.op.bf16Only = canLeaveFloat32Unwritten(prod.op.kind) && anyReads[value] == rs.size() && !outputs.count(value);
     }
     for (size_t r = 0; r < rs.size(); ++r) {
       LibraryOp &op = plan.steps[rs[r].step].op;

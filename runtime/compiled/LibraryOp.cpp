@@ -409,6 +409,10 @@ void runLibraryOp(const LibraryOp &op, const std::vector<Tensor> &in, std::vecto
   }
 }
 
+bool canLeaveFloat32Unwritten(LibraryOp::Kind kind) {
+  return kind == Kind::LayerNorm || kind == Kind::CrossEntropyGrad;
+}
+
 nlohmann::json toJson(const LibraryOp &op) {
   nlohmann::json j;
   j["kind"] = libraryKindName(op.kind);
@@ -482,7 +486,7 @@ LibraryOp libraryOpFromJson(const nlohmann::json &j) {
   op.dropRhs = j.value("drop_rhs", false);
   op.writesBf16 = j.value("writes_bf16", false);
   op.bf16Only = j.value("bf16_only", false);
-  if (op.bf16Only && (!op.writesBf16 || (op.kind != Kind::LayerNorm && op.kind != Kind::CrossEntropyGrad)))
+  if (op.bf16Only && (!op.writesBf16 || !canLeaveFloat32Unwritten(op.kind)))
     throw Error(std::string("library op '") + libraryKindName(op.kind) +
                 "': bf16_only needs writes_bf16 on layer_norm or cross_entropy_grad");
   op.residual = j.value("residual", false);

@@ -98,6 +98,8 @@ struct LibraryOp {
 
 /// "matmul", "softmax", ... (the heed op's mnemonic).
 const char *libraryKindName(LibraryOp::Kind kind);
+/// Whether calls of this kind can write their result's bf16 copy alone (LibraryOp::bf16Only).
+bool canLeaveFloat32Unwritten(LibraryOp::Kind kind);
 /// Throws rt::Error on an unknown name.
 LibraryOp::Kind libraryKindFromName(const std::string &name);
 
