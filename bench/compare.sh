@@ -18,6 +18,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     python3-torch libopenblas0-openmp >/dev/null
 fi
 bench=build/bench/heed_bench_step
+source bench/openblas_core.sh
 [ -x $bench ] || { echo "build first: bash tools/build.sh"; exit 1; }
 
 declare -A heed_args=(
@@ -89,4 +90,5 @@ echo "dropout p = $p_drop on both sides; sgemm ceiling (oneDNN 1024^3, 2 threads
 cpu=$(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); m=$2} /^CPU family/ {gsub(/ /, "", $2); f=$2}
                        /^Model:/ {gsub(/ /, "", $2); mo=$2} END {printf "%s (family %s, model %s)", m, f, mo}')
 echo "cpu: $cpu"
+echo "$openblas_note"
 echo "machine: $(nproc) cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

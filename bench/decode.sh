@@ -33,7 +33,8 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 cpu=$(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); m=$2} /^CPU family/ {gsub(/ /, "", $2); f=$2}
                        /^Model:/ {gsub(/ /, "", $2); mo=$2} END {printf "%s (family %s, model %s)", m, f, mo}')
-echo "CPU: $cpu; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+source bench/openblas_core.sh
+echo "CPU: $cpu; load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $openblas_note"
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 echo
