@@ -18,8 +18,8 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     python3-torch libopenblas0-openmp >/dev/null
 fi
 bench=build/bench/heed_bench_step
-source bench/openblas_core.sh
 [ -x $bench ] || { echo "build first: bash tools/build.sh"; exit 1; }
+source bench/openblas_core.sh
 
 declare -A heed_args=(
   [tiny]="examples/tiny_lm.heed --batch 16 --set p_drop=$p_drop"

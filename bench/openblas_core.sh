@@ -6,8 +6,8 @@
 # its "Prescott" (SSE3) kernels, which made PyTorch fp32 there 3-4x slower than its AVX-512
 # kernels and heed's lead look like 6x. A benchmark that flatters heed with a misdetected BLAS
 # measures nothing, so unless the caller set OPENBLAS_CORETYPE, a generic pick on a CPU with
-# AVX-512 or AVX2 is replaced by the best kernel set the CPU's flags allow. The footer names
-# both (openblas_core_note).
+# AVX-512 or AVX2 is replaced by the best kernel set the CPU's flags allow; $openblas_note says
+# which kernels ran (and what OpenBLAS detected), for the benchmark's footer.
 openblas_detected=$(OPENBLAS_VERBOSE=2 /usr/bin/python3 -c 'import torch' 2>&1 | awk '/^Core:/ {print $2; exit}')
 openblas_note="PyTorch's OpenBLAS kernels: ${OPENBLAS_CORETYPE:-${openblas_detected:-unknown}}"
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
