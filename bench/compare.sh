@@ -37,8 +37,11 @@ run() {  # run LABEL CMD... -> "ms tok/s gflops rss_mib compile_s"
     END { printf "%s %s %s %s %s\n", ms, tok, (gf == "" ? "-" : gf), rss, (c == "" ? "-" : c) }'
 }
 
-# The ceiling: oneDNN sgemm 1024^3 on 2 threads, measured now.
-ceiling=$(build/bench/heed_bench_native --filter=1024 2>/dev/null | awk '$1 == "matmul" && $3 == "native" && $4 == 2 {print $7}')
+# The ceiling: oneDNN sgemm 1024^3 on 2 threads, measured now, best of three runs: the first
+# run on a cold VM measured 68.65 GFLOP/s where the next ones gave 147-161 (Intel family 6
+# model 167, 2026-12-02), which made the step "144% of the ceiling".
+ceiling=$(for _ in 1 2 3; do build/bench/heed_bench_native --filter=1024 2>/dev/null; done |
+  awk '$1 == "matmul" && $3 == "native" && $4 == 2 && $7 > best {best = $7} END {print best}')
 echo "| config | heed ms/step | PyTorch ms/step | heed tok/s | PyTorch tok/s | ratio | heed GFLOP/s (matmul FLOPs / step time) | % of sgemm ceiling | heed RSS MiB | PyTorch RSS MiB | heed compile s |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for cfg in tiny small g2p; do
