@@ -5,7 +5,11 @@ split is below that of a unigram word model estimated on the training split: wor
 one end-of-sentence per line, add-one smoothing with one extra class for unseen words
 (which is generous to the unigram: the BPE model must spell unseen words out).
 
-usage: bpe_lm_beats_unigram.py HEED MODEL TRAIN VALID RUN_DIR
+Then it exports the run to PyTorch and runs bench/lm_word_costs.py on the same lines:
+PyTorch's loss must equal heed eval's (1e-4 relative), the script must count the same
+words, and its split of the negative log-likelihood by word frequency must add up.
+
+usage: bpe_lm_beats_unigram.py HEED MODEL TRAIN VALID RUN_DIR WORD_COSTS_SCRIPT
 """
 import collections
 import json
@@ -35,7 +39,7 @@ def unigram_word_perplexity(train_text, valid_text):
 
 
 def main():
-    heed, model, train, valid, run = sys.argv[1:6]
+    heed, model, train, valid, run, word_costs = sys.argv[1:7]
     shutil.rmtree(run, ignore_errors=True)
     os.makedirs(run)
     lines = open(valid, encoding="utf-8").read().split("\n")[:VALID_LINES]
@@ -62,6 +66,30 @@ def main():
         print("FAIL: the BPE model did not beat the unigram word model")
         return 1
     print("ok: below the unigram word model")
+    return check_word_costs(heed, out, train, subset, res, word_costs, run)
+
+
+def check_word_costs(heed, out, train, subset, res, script, run):
+    export = os.path.join(run, "export")
+    subprocess.run([heed, "export", out, "--to", "pytorch", "-o", export], check=True)
+    cmd = [sys.executable, script, export, train, subset, "--expect-loss", repr(res["loss"]), "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    print(done.stdout + done.stderr, end="")
+    if done.returncode != 0:
+        print("FAIL: lm_word_costs.py: exit", done.returncode)
+        return 1
+    costs = json.loads(done.stdout.splitlines()[0])
+    groups = costs["groups"]
+    if costs["words"] != res["words"] or sum(g["words"] for g in groups.values()) != res["words"]:
+        print("FAIL: lm_word_costs.py counts other words than heed eval")
+        return 1
+    if abs(costs["ppl_word"] - res["ppl_word"]) > 1e-3 * res["ppl_word"]:
+        print(f"FAIL: word-level perplexity {costs['ppl_word']} (PyTorch) against {res['ppl_word']} (heed)")
+        return 1
+    if groups["line end"]["words"] != res["words"] - sum(len(l.split()) for l in open(subset, encoding="utf-8")):
+        print("FAIL: line ends miscounted")
+        return 1
+    print("ok: PyTorch reproduces heed eval's word-level perplexity, split by word frequency")
     return 0
 
 

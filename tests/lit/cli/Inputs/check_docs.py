@@ -24,6 +24,7 @@ FOREIGN = {
     "--version", "--index-url", "--extra-index-url", "--break-system-packages", "--print-ir-after-all",
     "--dump-input", "--check-prefix", "--filter", "--verbose", "--no-cache-dir", "--quiet",
     "--write", "--pass-pipeline", "--cpu-time", "--model", "--autocast",
+    "--target", "--expect-loss", "--min-count",  # bench/lm_word_costs.py
 }
 
 heed, src = sys.argv[1], sys.argv[2]
