@@ -48,41 +48,36 @@ def text_lines(text):
     return lines[:-1] if text.endswith("\n") else lines
 
 
-def encode_with_words(tok, text):
-    """heed's ids for `text` (start token first) and, per id, the index of the word it
-    belongs to (-1 for the start token), plus the words (line ends as None)."""
-    ids, word_of, words = [tok.start_id], [-1], []
+def words_of_tokens(tok, ids, text):
+    """For heed's ids of `text` (ids[0] the start token), the index of the word each id
+    belongs to (-1 for the start token) and the words: each line's whitespace words, then
+    its line end (None)."""
     if tok.kind == "sentencepiece":
-        sp = tok._sp
-        for line in text_lines(text):
-            expect = line.split()
-            first = len(words)
-            for i in (sp.encode(line) if line else []):
-                # SentencePiece splits at whitespace: a piece that starts with U+2581
-                # (its space mark) starts the line's next word.
-                if sp.id_to_piece(i).startswith("\u2581") or len(words) == first:
-                    words.append(expect[len(words) - first] if len(words) - first < len(expect) else "?")
-                ids.append(i)
-                word_of.append(len(words) - 1)
-            if len(words) - first != len(expect):
-                sys.exit(f"lm_word_costs: line {line[:60]!r}: {len(words) - first} word starts in its pieces, "
-                         f"{len(expect)} whitespace words")
-            words.append(None)
-            ids.append(tok._eos)
-            word_of.append(len(words) - 1)
+        eos = tok._eos
+        # SentencePiece splits at whitespace: a piece that starts with U+2581 (its space
+        # mark) starts the line's next word.
+        starts = lambda i: tok._sp.id_to_piece(i).startswith("\u2581")
     elif tok.kind == "words":
-        for line in text_lines(text):
-            for w in line.split():
-                words.append(w)
-                ids.append(tok._index.get(w.encode("utf-8", "surrogateescape"), 0))
-                word_of.append(len(words) - 1)
-            words.append(None)
-            ids.append(1)
-            word_of.append(len(words) - 1)
+        eos, starts = 1, lambda i: True
     else:
         sys.exit(f"lm_word_costs: a {tok.kind} tokenizer has no word boundaries to sum over "
                  "(use a sentencepiece or words run)")
-    return ids, word_of, words
+    lines = [line.split() for line in text_lines(text)]
+    word_of, words, line, pos = [-1], [], 0, 0
+    for i in ids[1:]:
+        if i == eos:
+            if pos != len(lines[line]):
+                sys.exit(f"lm_word_costs: line {line + 1}: {pos} word starts in its pieces, "
+                         f"{len(lines[line])} whitespace words")
+            words.append(None)
+            line, pos = line + 1, 0
+        elif pos == 0 or starts(i):
+            if pos == len(lines[line]):
+                sys.exit(f"lm_word_costs: line {line + 1}: more word starts than its {pos} whitespace words")
+            words.append(lines[line][pos])
+            pos += 1
+        word_of.append(len(words) - 1)
+    return word_of, words
 
 
 def token_nlls(model, torch, ids, seq, batch):
@@ -103,9 +98,9 @@ def token_nlls(model, torch, ids, seq, batch):
             out = model.forward(**{name: tok})
             logp = torch.log_softmax(out["logits"].double(), dim=-1)
             picked = logp.gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
-            for r, (s, first) in enumerate(chunk):
+            for (s, first), row in zip(chunk, picked.tolist()):
                 for t in range(first, seq):
-                    nll[s + t + 1] = -float(picked[r, t])
+                    nll[s + t + 1] = -row[t]
     return nll
 
 
@@ -122,6 +117,13 @@ def tokens_input(module):
 
 def main():
     a = parse_args()
+    if a.min_count < 2:
+        sys.exit(f"lm_word_costs: --min-count must be >= 2 (words seen fewer times are the rare ones), got {a.min_count}")
+    for path in (a.train, a.valid):
+        if not os.path.isfile(path):
+            sys.exit(f"lm_word_costs: no such file: {path}")
+    if not os.path.isfile(os.path.join(a.export, "model.py")):
+        sys.exit(f"lm_word_costs: {a.export} holds no model.py: give a directory written by heed export --to pytorch")
     sys.path.insert(0, os.path.abspath(a.export))
     import torch
     import model as exported
@@ -132,9 +134,8 @@ def main():
     seq = exported.INPUTS[tokens_input(m)]["shape"][1]
 
     valid = open(a.valid, encoding="utf-8", errors="surrogateescape").read()
-    ids, word_of, words = encode_with_words(m.tokenizer, valid)
-    if ids[1:] != m.tokenizer.encode(valid):
-        sys.exit("lm_word_costs: the word-aligned encoding differs from the tokenizer's")
+    ids = [m.tokenizer.start_id] + m.tokenizer.encode(valid)
+    word_of, words = words_of_tokens(m.tokenizer, ids, valid)
     nll = token_nlls(m, torch, ids, seq, a.batch)
 
     counts = collections.Counter(w for line in text_lines(open(a.train, encoding="utf-8").read()) for w in line.split())
