@@ -15,6 +15,8 @@
 //   heed.steps           the run's --steps
 //   heed.seed, heed.batch, heed.schedule, heed.lr (peak), heed.warmup,
 //   heed.optimizer, heed.clip, heed.data, heed.valid, heed.train_loss
+//   heed.lr_floor        cosine runs: the floor, a fraction of heed.lr (absent
+//                        in older runs: 0.1)
 //   heed.task            "lm" (or absent) | "seq2seq"
 //   heed.seq             LMs: the window length
 //   heed.tokenizer, heed.tokenizer_data, heed.tokenizer_spec

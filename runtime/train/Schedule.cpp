@@ -47,6 +47,9 @@ LrSchedule::LrSchedule(const ScheduleConfig &cfg) : cfg_(cfg) {
     if (cfg.total <= cfg.warmup)
       throw Error(fmt::format("schedule cosine: total steps ({}) must exceed warmup ({})", cfg.total,
                               cfg.warmup));
+    if (!(cfg.floor >= 0 && cfg.floor <= 1))
+      throw Error(fmt::format("schedule cosine: the floor is a fraction of the peak rate, in [0, 1]; got {}",
+                              cfg.floor));
     peak_ = cfg.peak;
     break;
   case ScheduleKind::Constant:
@@ -78,7 +81,7 @@ float LrSchedule::lrAtProgress(int64_t step, double progress) const {
   const double s = (double)step, w = (double)cfg_.warmup, peak = peak_;
   if (step < cfg_.warmup) return (float)(peak * s / w);
   progress = std::min(1.0, std::max(0.0, progress));
-  const double lo = 0.1 * peak;
+  const double lo = cfg_.floor * peak;
   return (float)(lo + (peak - lo) * 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
@@ -90,7 +93,7 @@ std::string LrSchedule::describe() const {
                        cfg_.warmup);
   case ScheduleKind::Cosine:
     return fmt::format("cosine(peak {:.1e}, warmup {}, total {}, floor {:.1e})", peak_, cfg_.warmup,
-                       cfg_.total, 0.1 * peak_);
+                       cfg_.total, cfg_.floor * peak_);
   case ScheduleKind::Constant:
     return fmt::format("constant({:.1e}, warmup {})", peak_, cfg_.warmup);
   }

@@ -5,7 +5,8 @@
 //             peak (peak <= 0) the paper's d_model^-0.5 * warmup^-0.5, i.e.
 //             lrate = d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
 //   cosine    linear warm-up to peak (step / warmup), then cosine decay from
-//             peak at step == warmup to 10% of peak at step == total; 10% after.
+//             peak at step == warmup to floor * peak at step == total (floor
+//             0.1 unless set: `lr_floor`); floor * peak after.
 //   constant  peak, after an optional linear warm-up (step / warmup).
 //
 // Steps are 1-based; lrAt(0) throws.
@@ -34,6 +35,7 @@ struct ScheduleConfig {
   float peak = 0;         // <= 0: noam's paper default; required (> 0) for cosine/constant
   int64_t warmup = 4000;  // steps; >= 1 for noam, >= 0 otherwise
   int64_t total = 0;      // cosine: the step at which the decay ends (> warmup)
+  double floor = 0.1;     // cosine: the end rate as a fraction of peak, in [0, 1]
   int64_t dModel = 512;   // noam without a peak
 };
 

@@ -43,6 +43,9 @@ inline constexpr TrainSetting kTrainSettings[] = {
      "what the schedule's progress counts: steps (step / steps) or time (the fraction of the --max-minutes "
      "budget used; cosine only; warm-up stays in steps)",
      false},
+    {"lr_floor", "NUM", "0.1",
+     "cosine: the rate the decay ends at, as a fraction of lr (0 = decay to zero); a resumed run keeps its own",
+     false},
     {"optimizer", "NAME", "adam", "adam | adamw | sgd", false},
     {"weight_decay", "NUM", "0.01 for adamw, else 0", "weight decay", false},
     {"clip", "NUM", "1.0", "global gradient-norm clip, 0 = off", false},

@@ -182,6 +182,7 @@ void Trainer::resolveConfig() {
   kind = parseScheduleKind(c.schedule);
   c.optimizer = s.str("optimizer");
   c.clip = s.number("clip", 0);
+  c.lrFloor = s.number("lr_floor", 0);
   c.divergence = s.number("divergence", 0);
   if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
   c.evalEvery = s.integer("eval_every", 0);
@@ -276,12 +277,13 @@ void Trainer::checkResume() {
     throw Error("--resume: the run in '" + c.out + "' is already at step " + std::to_string(startStep_) +
                 "; pass --steps above that to continue it");
   // Settings not given again are the run's own.
-  for (const char *key : {"schedule", "optimizer", "lr", "warmup", "clip"})
+  for (const char *key : {"schedule", "optimizer", "lr", "lr_floor", "warmup", "clip"})
     if (!rc.meta(std::string("heed.") + key).empty()) s.setResumed(key, rc.meta(std::string("heed.") + key));
   c.schedule = s.str("schedule", c.schedule);
   kind = parseScheduleKind(c.schedule);
   c.optimizer = s.str("optimizer", c.optimizer);
   c.clip = s.number("clip", c.clip, 0);
+  c.lrFloor = s.number("lr_floor", c.lrFloor, 0);
   // The run's precision unless --precision says otherwise: the master weights and
   // Adam's moments are fp32 at either precision, so a switch is allowed (and recorded).
   const Precision runPrecision = checkpointPrecision(rc);
@@ -331,6 +333,13 @@ void Trainer::buildPrograms() {
   sc.peak = (float)c.lr;
   sc.warmup = c.warmup;
   sc.total = c.steps;
+  if (s.has("lr_floor") && kind != ScheduleKind::Cosine)
+    throw Error(s.where("lr_floor") + " is the end of cosine's decay; schedule " + scheduleKindName(kind) +
+                " has none (--schedule cosine)");
+  if (c.lrFloor > 1)
+    throw Error(s.where("lr_floor") + " is a fraction of the peak rate lr, in [0, 1]; got " +
+                formatNumber("%g", c.lrFloor));
+  sc.floor = c.lrFloor;
   if (kind == ScheduleKind::Noam && c.lr <= 0) {
     auto d = info.config.find("d_model");
     if (d == info.config.end())
@@ -426,6 +435,7 @@ void Trainer::initParams() {
       {"heed.valid", c.valid},
       {"heed.precision", precisionName(c.precision)},
   };
+  if (kind == ScheduleKind::Cosine) meta["heed.lr_floor"] = formatNumber("%.9g", c.lrFloor);
   if (!c.precisionHistory.empty()) meta["heed.precision_history"] = c.precisionHistory;
   // How the step was split (the step is the same; kept for the record).
   if (c.microBatches > 1) meta["heed.micro_batches"] = std::to_string(c.microBatches);
@@ -452,7 +462,7 @@ std::string Trainer::describeSchedule() const {
   if (!c.byTime) return schedule_->describe();
   return "cosine(peak " + formatNumber("%.1e", schedule_->peak()) + ", warmup " + std::to_string(c.warmup) +
          ", over the " + formatNumber("%g", c.maxMinutes) + " min budget, floor " +
-         formatNumber("%.1e", 0.1 * schedule_->peak()) + ")";
+         formatNumber("%.1e", c.lrFloor * schedule_->peak()) + ")";
 }
 
 std::string Trainer::saveCheckpoint(int64_t step, double lastLoss, double elapsed, double progress) {

@@ -125,6 +125,7 @@ struct TrainConfig {
   int64_t steps = 0, batch = 0, warmup = 0, evalEvery = 0, evalBatches = 0, ckptEvery = 0, logEvery = 0,
           keepCheckpoints = 0, microBatches = 1;
   double lr = 0, clip = 0, maxMinutes = 0;
+  double lrFloor = 0.1;  // cosine: the end rate as a fraction of lr
   double divergence = 2;  // the divergence rule's factor (Divergence.h), 0 = off
   std::optional<double> weightDecay;
   uint64_t seed = 0;

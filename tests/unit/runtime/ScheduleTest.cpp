@@ -60,6 +60,30 @@ TEST(RuntimeSchedule, CosineEndpoints) {
   expectErrorContaining([&] { LrSchedule{c}; }, {"cosine", "peak"});
 }
 
+TEST(RuntimeSchedule, CosineFloorIsAFractionOfThePeak) {
+  ScheduleConfig c;
+  c.kind = ScheduleKind::Cosine;
+  c.peak = 0.01f;
+  c.warmup = 10;
+  c.total = 110;
+  c.floor = 0;  // decay to zero
+  LrSchedule zero(c);
+  EXPECT_FLOAT_EQ(zero.lrAt(10), 0.01f);
+  EXPECT_FLOAT_EQ(zero.lrAt(60), 0.005f);
+  EXPECT_FLOAT_EQ(zero.lrAt(110), 0.0f);
+  EXPECT_FLOAT_EQ(zero.lrAtProgress(200, 0.5), 0.005f);
+  EXPECT_NE(zero.describe().find("floor 0.0e+00"), std::string::npos) << zero.describe();
+  c.floor = 0.5;
+  LrSchedule half(c);
+  EXPECT_FLOAT_EQ(half.lrAt(60), 0.0075f);
+  EXPECT_FLOAT_EQ(half.lrAt(500), 0.005f);
+  EXPECT_NE(half.describe().find("floor 5.0e-03"), std::string::npos) << half.describe();
+  for (double bad : {-0.1, 1.5, std::nan("")}) {
+    c.floor = bad;
+    expectErrorContaining([&] { LrSchedule{c}; }, {"floor", "[0, 1]"});
+  }
+}
+
 TEST(RuntimeSchedule, ConstantWithWarmup) {
   ScheduleConfig c;
   c.kind = ScheduleKind::Constant;
