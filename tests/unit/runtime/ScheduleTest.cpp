@@ -40,12 +40,18 @@ TEST(RuntimeSchedule, NoamPaperDefault) {
   EXPECT_NEAR(s.peak(), 0.000698771, 1e-8);
 }
 
-TEST(RuntimeSchedule, CosineEndpoints) {
+/// Cosine, peak 0.01, warm-up 10 steps, decay ending at step 110 (floor 0.1 unless changed).
+static ScheduleConfig cosine10To110() {
   ScheduleConfig c;
   c.kind = ScheduleKind::Cosine;
   c.peak = 0.01f;
   c.warmup = 10;
   c.total = 110;
+  return c;
+}
+
+TEST(RuntimeSchedule, CosineEndpoints) {
+  ScheduleConfig c = cosine10To110();
   LrSchedule s(c);
   EXPECT_FLOAT_EQ(s.lrAt(1), 0.001f);
   EXPECT_FLOAT_EQ(s.lrAt(5), 0.005f);
@@ -61,11 +67,7 @@ TEST(RuntimeSchedule, CosineEndpoints) {
 }
 
 TEST(RuntimeSchedule, CosineFloorIsAFractionOfThePeak) {
-  ScheduleConfig c;
-  c.kind = ScheduleKind::Cosine;
-  c.peak = 0.01f;
-  c.warmup = 10;
-  c.total = 110;
+  ScheduleConfig c = cosine10To110();
   c.floor = 0;  // decay to zero
   LrSchedule zero(c);
   EXPECT_FLOAT_EQ(zero.lrAt(10), 0.01f);
