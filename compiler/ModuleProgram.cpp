@@ -3,6 +3,7 @@
 #include "compiler/ModuleProgram.h"
 
 #include "compiler/MemoryEstimate.h"
+#include "compiler/ModelSettings.h"
 #include "compiler/Pipeline.h"
 #include "ops/RuntimeTypes.h"
 #include "ops/HeedDialect.h"
@@ -53,22 +54,8 @@ bool ModuleProgram::build(const std::string &path, const ImportOptions &options)
     info_.sourcePath = path;
     if (auto buf = llvm::MemoryBuffer::getFile(path)) info_.source = (*buf)->getBuffer().str();
     info_.name = mod->getAttrOfType<StringAttr>("heed.model").str();
-    for (NamedAttribute a : mod->getAttrOfType<DictionaryAttr>("heed.config")) {
-      if (auto i = dyn_cast<IntegerAttr>(a.getValue())) info_.config[a.getName().str()] = (double)i.getInt();
-      else if (auto f = dyn_cast<FloatAttr>(a.getValue())) info_.config[a.getName().str()] = f.getValueAsDouble();
-      else if (auto bl = dyn_cast<BoolAttr>(a.getValue())) info_.config[a.getName().str()] = bl.getValue();
-    }
-    for (NamedAttribute a : mod->getAttrOfType<DictionaryAttr>("heed.train")) {
-      std::string text;
-      if (auto s = dyn_cast<StringAttr>(a.getValue())) text = s.str();
-      else if (auto i = dyn_cast<IntegerAttr>(a.getValue())) text = std::to_string(i.getInt());
-      else if (auto f = dyn_cast<FloatAttr>(a.getValue())) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.9g", f.getValueAsDouble());
-        text = buf;
-      } else if (auto bl = dyn_cast<BoolAttr>(a.getValue())) text = bl.getValue() ? "true" : "false";
-      info_.train[a.getName().str()] = text;
-    }
+    info_.config = modelConfigOf(mod);
+    info_.train = trainBlockOf(mod);
     info_.overrides = options.overrides;
     // The precision: the caller's (a flag, a checkpoint's), else the train block's.
     if (options.precision) {

@@ -65,7 +65,14 @@ bool looksSeq2Seq(const rt::Program &program) {
   const rt::EntrySpec *train = program.entry("train_step");
   if (!train) train = program.entry("forward");
   if (!train) return false;
-  return findInput(*train, "src") && findInput(*train, "tgt_in");
+  return hasSeq2SeqInputs(train->inputs);
+}
+
+bool hasSeq2SeqInputs(const std::vector<rt::TensorSpec> &inputs) {
+  auto has = [&](const char *name) {
+    return std::any_of(inputs.begin(), inputs.end(), [&](const rt::TensorSpec &t) { return t.name == name; });
+  };
+  return has("src") && has("tgt_in");
 }
 
 Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what) {

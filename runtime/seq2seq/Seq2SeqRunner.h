@@ -70,6 +70,8 @@ struct Seq2SeqLayout {
 /// inputs named src/tgt_in/tgt_out)? Then the seq2seq task applies (and
 /// seq2seqLayout explains what is missing if it does not fit).
 bool looksSeq2Seq(const rt::Program &program);
+/// The same test on a model's inputs (`heed check`, before any compile): src and tgt_in.
+bool hasSeq2SeqInputs(const std::vector<rt::TensorSpec> &inputs);
 
 /// Throws rt::Error naming what is missing if the program is not a seq2seq model.
 Seq2SeqLayout seq2seqLayout(const rt::Program &program, const std::string &what);

@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <optional>
 
 namespace heed::rt {
 
@@ -64,14 +65,25 @@ private:
 };
 
 /// "bpe:8000" -> 8000; throws naming `where` if the count is not a positive integer.
-int64_t countAfterColon(const std::string &spec, size_t colon, const std::string &where, int64_t min) {
+/// The count after `spec`'s colon if it is an integer >= min ("bpe:8000").
+std::optional<int64_t> countOf(const std::string &spec, size_t colon, int64_t min) {
   const std::string num = spec.substr(colon + 1);
   int64_t v = 0;
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-  if (num.empty() || ec != std::errc() || p != num.data() + num.size() || v < min)
-    throw Error(where + ": '" + spec + "' needs an integer >= " + std::to_string(min) + " after the colon (" +
-                kTokenizerValues + ")");
+  if (num.empty() || ec != std::errc() || p != num.data() + num.size() || v < min) return std::nullopt;
   return v;
+}
+
+int64_t countAfterColon(const std::string &spec, size_t colon, const std::string &where, int64_t min) {
+  if (std::optional<int64_t> v = countOf(spec, colon, min)) return *v;
+  throw Error(where + ": '" + spec + "' needs an integer >= " + std::to_string(min) + " after the colon (" +
+              kTokenizerValues + ")");
+}
+
+/// The smallest count a counted spec takes (bpe:N, unigram:N, words:MIN), or 0 if `head` is none.
+int64_t minimumCount(const std::string &head) {
+  if (head == "bpe" || head == "unigram") return 2;
+  return head == "words" ? 1 : 0;
 }
 
 bool endsWith(const std::string &s, const std::string &tail) {
@@ -93,9 +105,10 @@ std::unique_ptr<TextTokenizer> makeIdTokenizer(int64_t size) { return std::make_
 
 bool isTokenizerSpec(const std::string &spec) {
   if (spec == "bytes" || endsWith(spec, ".model")) return true;
-  for (const char *p : {"bpe:", "unigram:", "words:"})
-    if (spec.rfind(p, 0) == 0) return true;
-  return false;
+  const size_t colon = spec.find(':');
+  if (colon == std::string::npos) return false;
+  const int64_t min = minimumCount(spec.substr(0, colon));
+  return min > 0 && countOf(spec, colon, min).has_value();
 }
 
 std::vector<std::string> TextTokenizer::split(std::string_view) const {
@@ -114,13 +127,9 @@ std::unique_ptr<TextTokenizer> build(const std::string &spec, const std::string 
   if (spec == "bytes") return makeByteTokenizer();
   const size_t colon = spec.find(':');
   const std::string head = colon == std::string::npos ? spec : spec.substr(0, colon);
-  if (head == "bpe" || head == "unigram") {
-    const int64_t n = countAfterColon(spec, colon, where, 2);
-    return trainSentencePiece(head, n, text(), name);
-  }
-  if (head == "words") {
-    const int64_t n = countAfterColon(spec, colon, where, 1);
-    return trainWords(n, text(), name);
+  if (const int64_t min = minimumCount(head)) {
+    const int64_t n = countAfterColon(spec, colon, where, min);
+    return head == "words" ? trainWords(n, text(), name) : trainSentencePiece(head, n, text(), name);
   }
   if (endsWith(spec, ".model")) {
     if (!std::filesystem::is_regular_file(spec))

@@ -77,7 +77,7 @@ std::unique_ptr<TextTokenizer> makeTokenizer(const std::string &spec, const std:
 std::unique_ptr<TextTokenizer> makeTokenizerFromText(const std::string &spec, const std::string &where,
                                                      const std::string &text, const std::string &name);
 
-/// True if `spec` is a value makeTokenizer() accepts (without building it).
+/// True if `spec` is a value makeTokenizer() accepts, its count included (without building it).
 bool isTokenizerSpec(const std::string &spec);
 /// The accepted values, for errors and help.
 inline constexpr const char *kTokenizerValues = "bytes, bpe:N, unigram:N, words:MIN or FILE.model";

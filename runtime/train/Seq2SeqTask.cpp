@@ -79,6 +79,7 @@ public:
     bucketsText = s.str("buckets", "");
     bucketsWhere = s.where("buckets");
     bucketsFromFlag = s.fromFlag("buckets");
+    if (!bucketsText.empty()) rt::parseBucketLengths(bucketsText, bucketsWhere);  // refused before the data is read
   }
   void load(const std::string &dataFile, const std::string &validFile, const RunCheckpoint *resume) override {
     dataPath = dataFile;

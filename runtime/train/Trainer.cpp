@@ -7,6 +7,7 @@
 #include "runtime/Error.h"
 #include "runtime/Random.h"
 #include "runtime/train/Divergence.h"
+#include "runtime/train/RunSettings.h"
 #include "runtime/train/StepReplay.h"
 
 #include <algorithm>
@@ -134,13 +135,6 @@ void Trainer::checkSameJob() {
               "heed train command");
 }
 
-/// The precision setting (fp32 | bf16), with the error naming where it came from.
-static Precision precisionSetting(const Settings &s) {
-  const std::string text = s.str("precision");
-  if (std::optional<Precision> p = parsePrecision(text)) return *p;
-  throw Error(s.where("precision") + " expects fp32 or bf16, got '" + text + "'");
-}
-
 /// The first build (the batch and precision from the flags, else the model's), the task and the settings.
 void Trainer::resolveConfig() {
   std::optional<int64_t> flagBatch;
@@ -148,7 +142,7 @@ void Trainer::resolveConfig() {
   {
     Settings s(req.settings, {});
     if (s.has("batch")) flagBatch = s.integer("batch", 1);
-    if (s.has("precision")) flagPrecision = precisionSetting(s);
+    if (s.has("precision")) flagPrecision = readPrecision(s);
   }
   // A --data or --valid that cannot be read is refused before the compile, which takes
   // minutes for a large model (a data file named only by the train block is read later).
@@ -165,34 +159,12 @@ void Trainer::resolveConfig() {
   task_ = makeTaskFor(*program);
   task_->bind(*program);  // reject models that do not fit before anything else
 
-  c.data = s.str("data");
+  readRunSettings(s, info.name, c);
+  kind = parseScheduleKind(c.schedule);
   if (c.data.empty())
     throw Error(seq2seq() ? "heed train needs --data FILE (a source<TAB>target file to train on)"
                           : "heed train needs --data FILE (a text file to train on)");
-  c.valid = s.str("valid");
-  c.out = s.str("out", (fs::path("runs") / info.name).string());
-  const std::string by = s.str("schedule_by");
-  if (by != "steps" && by != "time")
-    throw Error(s.where("schedule_by") + " expects steps or time, got '" + by + "'");
-  c.byTime = by == "time";
-  c.steps = c.byTime ? s.integer("steps", kUnboundedSteps, 1) : s.integer("steps", 1);
-  c.batch = s.integer("batch", 1);
-  c.seed = (uint64_t)s.integer("seed", 0);
-  c.schedule = s.str("schedule");
-  kind = parseScheduleKind(c.schedule);
-  c.optimizer = s.str("optimizer");
-  c.clip = s.number("clip", 0);
-  c.lrFloor = s.number("lr_floor", 0);
-  c.divergence = s.number("divergence", 0);
-  if (s.has("weight_decay")) c.weightDecay = s.number("weight_decay", 0, 0);
-  c.evalEvery = s.integer("eval_every", 0);
-  c.evalBatches = s.integer("eval_batches", 1);
   task_->configure(s);
-  c.ckptEvery = s.integer("checkpoint_every", c.evalEvery > 0 ? c.evalEvery : 500, 1);
-  c.logEvery = s.integer("log_every", 1);
-  c.microBatches = s.integer("micro_batches", 1);
-  c.keepCheckpoints = s.integer("keep_checkpoints", 1);
-  c.maxMinutes = s.number("max_minutes", 0, 0, s.has("max_minutes"));
 }
 
 /// Resume: the run directory's latest checkpoint fixes the model, the batch, the
@@ -324,54 +296,16 @@ void Trainer::buildPrograms() {
   task_->bind(*program);
   const ModelInfo &info = program->info();
 
-  int64_t defWarmup = kind == ScheduleKind::Noam ? std::min<int64_t>(4000, std::max<int64_t>(1, c.steps / 10))
-                                                 : std::min<int64_t>(4000, c.steps / 10);
-  c.warmup = s.integer("warmup", defWarmup, kind == ScheduleKind::Noam ? 1 : 0);
-  c.lr = s.number("lr", kind == ScheduleKind::Noam ? 0 : 1e-3, 0, true);
-  ScheduleConfig sc;
-  sc.kind = kind;
-  sc.peak = (float)c.lr;
-  sc.warmup = c.warmup;
-  sc.total = c.steps;
-  if (s.has("lr_floor") && kind != ScheduleKind::Cosine)
-    throw Error(s.where("lr_floor") + " is the end of cosine's decay; schedule " + scheduleKindName(kind) +
-                " has none (--schedule cosine)");
-  if (c.lrFloor > 1)
-    throw Error(s.where("lr_floor") + " is a fraction of the peak rate lr, in [0, 1]; got " +
-                formatNumber("%g", c.lrFloor));
-  sc.floor = c.lrFloor;
-  if (kind == ScheduleKind::Noam && c.lr <= 0) {
-    auto d = info.config.find("d_model");
-    if (d == info.config.end())
-      throw Error("noam's default learning rate needs the model's d_model: the model has none, so pass --lr");
-    sc.dModel = (int64_t)d->second;
-  }
-  if (c.byTime) {
-    if (c.maxMinutes <= 0)
-      throw Error("--schedule-by time needs --max-minutes M: the budget the schedule anneals over");
-    if (kind != ScheduleKind::Cosine)
-      throw Error(std::string("--schedule-by time needs a schedule that decays to an end, --schedule cosine; ") +
-                  scheduleKindName(kind) + " has none");
-  }
+  ScheduleConfig sc = readSchedule(s, c, kind, info.config, /*complete=*/true);
   schedule_.emplace(sc);
   c.lr = schedule_->peak();
-  oc.kind = c.optimizer;
-  oc.clip = (float)c.clip;
-  if (c.weightDecay) oc.weightDecay = (float)*c.weightDecay;
-  oc.validate();
+  oc = readOptimizer(c);
 
   task_->load(c.data, c.valid, resumeFrom ? &*resumeFrom : nullptr);
 
   // N processes x M micro-batches: N*M slices, rank r training r*M .. r*M+M-1.
   slices_ = comm->size() * c.microBatches;
-  if (c.batch % slices_ != 0) {
-    std::string into = comm->size() == 1   ? std::to_string(slices_) + " micro-batches"
-                       : c.microBatches == 1 ? std::to_string(slices_) + " processes"
-                                             : std::to_string(comm->size()) + " processes x " +
-                                                   std::to_string(c.microBatches) + " micro-batches";
-    throw Error("the batch of " + std::to_string(c.batch) + " does not split into " + into +
-                ": the batch must be a multiple of " + std::to_string(slices_));
-  }
+  checkBatchSplits(c.batch, comm->size(), c.microBatches);
   sliceRows = c.batch / slices_;
   const int64_t trainBatch = sliceRows;
   if (slices_ > 1 && !artifactSlices) {

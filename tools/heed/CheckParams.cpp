@@ -2,7 +2,11 @@
 
 #include "tools/heed/Commands.h"
 #include "compiler/ModelLoader.h"
+#include "compiler/ModelSettings.h"
 #include "compiler/export/ModelSignature.h"
+#include "runtime/Error.h"
+#include "runtime/seq2seq/Seq2SeqRunner.h"
+#include "runtime/train/RunSettings.h"
 
 #include "ops/HeedDialect.h"
 
@@ -72,6 +76,19 @@ static std::string withThousands(int64_t n) {
   return out;
 }
 
+/// Where to point a train-block error: at the value of the setting it names
+/// ("train setting 'clip'"), else at the setting whose value it quotes
+/// ("unknown optimizer 'lion'"), else at the block's first setting (a
+/// combination, "the batch of 16 does not split into 3 micro-batches").
+static llvm::SMLoc blamedTrainSetting(const std::vector<ast::Assign> &train, const std::string &message) {
+  for (const ast::Assign &a : train)
+    if (message.find("train setting '" + a.name + "'") != std::string::npos) return a.value->loc;
+  for (const ast::Assign &a : train)
+    if (!a.value->text.empty() && message.find("'" + a.value->text + "'") != std::string::npos)
+      return a.value->loc;
+  return train.empty() ? llvm::SMLoc() : train.front().loc;
+}
+
 int runCheck(const ModelArgs &m, bool json) {
   ModelLoader loader(m.verifyDiagnostics);
   LoadedModel model;
@@ -79,6 +96,15 @@ int runCheck(const ModelArgs &m, bool json) {
   if (m.verifyDiagnostics) return finishVerify(loader);
   if (!ok) return 1;
   ModuleOp mod = *model.module;
+  ModelSignature sig = signatureOf(mod);
+  // The train block's values as heed train reads them (a bad value fails here, not minutes into a run).
+  try {
+    rt::checkTrainBlock(trainBlockOf(mod), modelConfigOf(mod), sig.model, rt::hasSeq2SeqInputs(sig.inputs));
+  } catch (const rt::Error &e) {
+    loader.sourceMgr().PrintMessage(llvm::errs(), blamedTrainSetting(model.ast->train, e.what()),
+                                    llvm::SourceMgr::DK_Error, e.what());
+    return 1;
+  }
   auto fn = mod.lookupSymbol<func::FuncOp>("forward");
   int64_t ops = 0, layers = 0;
   fn.walk([&](Operation *op) {
@@ -94,7 +120,6 @@ int runCheck(const ModelArgs &m, bool json) {
     if (fn.getResultAttr(i, "heed.loss")) trainable = true;
   int64_t batch = cast<IntegerAttr>(cast<DictionaryAttr>(mod->getAttr("heed.config")).get("batch")).getInt();
   if (json) {
-    ModelSignature sig = signatureOf(mod);
     auto tensors = [](const std::vector<rt::TensorSpec> &specs) {
       nlohmann::ordered_json a = nlohmann::ordered_json::array();
       for (const rt::TensorSpec &s : specs)

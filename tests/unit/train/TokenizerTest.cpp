@@ -106,6 +106,13 @@ TEST(Tokenizer, CountWordsCountsLineEnds) {
   EXPECT_EQ(countWords("\n\n"), 2);
 }
 
+// The settings check (heed check, the trainer before any data) reads the count too.
+TEST(Tokenizer, SpecCheckReadsTheCount) {
+  for (const char *ok : {"bytes", "bpe:8000", "unigram:2", "words:1", "my.model"}) EXPECT_TRUE(isTokenizerSpec(ok)) << ok;
+  for (const char *bad : {"bpe", "bpe:", "bpe:x", "bpe:1", "unigram:8k", "words:0", "words:-3", "wordpiece:8"})
+    EXPECT_FALSE(isTokenizerSpec(bad)) << bad;
+}
+
 TEST(Tokenizer, BadSpecsAndBadModelFiles) {
   expectErrorContaining([] { makeTokenizer("bpe", "--tokenizer", kMoby); }, {"--tokenizer", "bpe:N"});
   expectErrorContaining([] { makeTokenizer("bpe:x", "--tokenizer", kMoby); }, {"integer"});
