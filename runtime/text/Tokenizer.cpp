@@ -64,8 +64,7 @@ private:
   int64_t n;
 };
 
-/// "bpe:8000" -> 8000; throws naming `where` if the count is not a positive integer.
-/// The count after `spec`'s colon if it is an integer >= min ("bpe:8000").
+/// The count after `spec`'s colon if it is an integer >= min ("bpe:8000" -> 8000).
 std::optional<int64_t> countOf(const std::string &spec, size_t colon, int64_t min) {
   const std::string num = spec.substr(colon + 1);
   int64_t v = 0;
@@ -74,6 +73,7 @@ std::optional<int64_t> countOf(const std::string &spec, size_t colon, int64_t mi
   return v;
 }
 
+/// The same, throwing naming `where` if the count is missing, not an integer or below min.
 int64_t countAfterColon(const std::string &spec, size_t colon, const std::string &where, int64_t min) {
   if (std::optional<int64_t> v = countOf(spec, colon, min)) return *v;
   throw Error(where + ": '" + spec + "' needs an integer >= " + std::to_string(min) + " after the colon (" +
