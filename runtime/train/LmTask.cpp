@@ -21,6 +21,7 @@
 #include <cmath>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 namespace heed::rt {
 
@@ -42,6 +43,7 @@ double unigramEntropy(const std::vector<int32_t> &ids) {
 
 class LmTask : public TrainTask {
 public:
+  explicit LmTask(std::string modelName) : modelName(std::move(modelName)) {}
   const char *name() const override { return "lm"; }
   void bind(rt::Program &program) override {
     layout = lmLayout(program, "heed train");
@@ -52,9 +54,11 @@ public:
     if (tokenizer) checkTokenizerFits(layout, *tokenizer, "model '" + modelName + "'");
   }
   void configure(const Settings &s) override {
-    for (const TrainSetting &t : kTrainSettings)  // the table marks what is seq2seq-only
-      if (t.seq2seqOnly && s.fromFlag(t.key))
-        throw rt::Error(trainFlagName(t.key) + " applies to sequence-to-sequence models; model '" + modelName +
+    // The table marks what is seq2seq-only; given by a flag or by the train block, it would be ignored.
+    for (const TrainSetting &t : kTrainSettings)
+      if (t.seq2seqOnly && s.has(t.key))
+        throw rt::Error(s.where(t.key) +
+                        " applies to sequence-to-sequence models; model '" + modelName +
                         "' is a decoder-only language model (its text goes through --tokenizer)");
     evalBatches = s.integer("eval_batches", 1);
     spec = s.str("tokenizer");
@@ -153,6 +157,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<TrainTask> makeLmTask() { return std::make_unique<LmTask>(); }
+std::unique_ptr<TrainTask> makeLmTask(const std::string &modelName) {
+  return std::make_unique<LmTask>(modelName);
+}
 
 }  // namespace heed::rt

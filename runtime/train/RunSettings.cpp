@@ -107,7 +107,7 @@ void checkTrainBlock(const std::map<std::string, std::string> &trainBlock,
   TrainConfig c;
   readRunSettings(s, modelName, c);
   readPrecision(s);
-  std::unique_ptr<TrainTask> task = seq2seq ? makeSeq2SeqTask() : makeLmTask();
+  std::unique_ptr<TrainTask> task = seq2seq ? makeSeq2SeqTask(modelName) : makeLmTask(modelName);
   task->configure(s);
   readSchedule(s, c, parseScheduleKind(c.schedule), modelConfig, /*complete=*/false);
   readOptimizer(c);

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <utility>
 
 namespace heed::rt {
 
@@ -46,6 +47,7 @@ rt::Tokenizer sideTokenizer(const std::string &spec, const std::string &where, c
 
 class Seq2SeqTask : public TrainTask {
 public:
+  explicit Seq2SeqTask(std::string modelName) : modelName(std::move(modelName)) {}
   const char *name() const override { return "seq2seq"; }
   void bind(rt::Program &program) override {
     layout = seq2seqLayout(program, "heed train");
@@ -69,8 +71,9 @@ public:
     for (const auto &[spec, where] : {std::pair{srcSpec, srcWhere}, std::pair{tgtSpec, tgtWhere}})
       if (!isSide(spec) && !rt::isTokenizerSpec(spec))
         throw rt::Error(where + " expects chars, space, " + rt::kTokenizerValues + ", got '" + spec + "'");
-    if (s.fromFlag("tokenizer"))
-      throw rt::Error("--tokenizer applies to language models; model '" + modelName +
+    if (s.has("tokenizer"))  // from a flag or the train block: it would be ignored
+      throw rt::Error(s.where("tokenizer") +
+                      " applies to language models; model '" + modelName +
                       "' is a sequence-to-sequence model: use --src-tokens and --tgt-tokens");
     tokFromFlag = s.fromFlag("src_tokens") || s.fromFlag("tgt_tokens");
     evalBatches = s.integer("eval_batches", 1);
@@ -277,11 +280,13 @@ private:
 
 }  // namespace
 
-std::unique_ptr<TrainTask> makeSeq2SeqTask() { return std::make_unique<Seq2SeqTask>(); }
+std::unique_ptr<TrainTask> makeSeq2SeqTask(const std::string &modelName) {
+  return std::make_unique<Seq2SeqTask>(modelName);
+}
 
 std::unique_ptr<TrainTask> makeTaskFor(const Program &program) {
-  if (looksSeq2Seq(program)) return makeSeq2SeqTask();
-  return makeLmTask();
+  if (looksSeq2Seq(program)) return makeSeq2SeqTask(program.info().name);
+  return makeLmTask(program.info().name);
 }
 
 }  // namespace heed::rt

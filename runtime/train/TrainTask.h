@@ -81,8 +81,10 @@ public:
   virtual std::string describeValid(const ValidResult &r) const = 0;
 };
 
-std::unique_ptr<TrainTask> makeLmTask();
-std::unique_ptr<TrainTask> makeSeq2SeqTask();
+/// `modelName` names the model in configure()'s errors until bind() takes the program's
+/// (`heed check` configures a task on the train block alone, without a program).
+std::unique_ptr<TrainTask> makeLmTask(const std::string &modelName = "");
+std::unique_ptr<TrainTask> makeSeq2SeqTask(const std::string &modelName = "");
 
 /// The task for a program: seq2seq if it looks like an encoder-decoder (see
 /// looksSeq2Seq), else the decoder-only LM.

@@ -57,6 +57,13 @@ TEST(RunSettings, RangesAndCombinations) {
   EXPECT_EQ(refusal({{"batch", "16"}, {"micro_batches", "3"}}),
             "the batch of 16 does not split into 3 micro-batches: the batch must be a multiple of 3");
   EXPECT_EQ(refusal({{"optimizer", "lion"}}), "unknown optimizer 'lion' (valid: adam, adamw, sgd)");
+  // A setting of the other kind of model would be ignored: refused, naming the model.
+  EXPECT_EQ(refusal({{"buckets", "8 12"}}),
+            "the model's train setting 'buckets' applies to sequence-to-sequence models; model 'm' is a "
+            "decoder-only language model (its text goes through --tokenizer)");
+  EXPECT_EQ(refusal({{"tokenizer", "bpe:8000"}}, /*seq2seq=*/true),
+            "the model's train setting 'tokenizer' applies to language models; model 'm' is a "
+            "sequence-to-sequence model: use --src-tokens and --tgt-tokens");
   EXPECT_EQ(refusal({{"buckets", "12 x"}}, /*seq2seq=*/true).rfind("the model's train setting 'buckets'", 0), 0u);
   EXPECT_EQ(refusal({{"src_tokens", "pieces"}}, /*seq2seq=*/true)
                 .rfind("the model's train setting 'src_tokens' expects chars, space, ", 0),
